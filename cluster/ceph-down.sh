@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# ceph-down.sh - stop the daemons started by ceph-up.sh, by the PIDs in DIR/run/*.pid.
+# Usage: ceph-down.sh [DIR] [--wipe]      (default DIR: $CEPH_LAB_DIR or /tmp/microcloud-ceph)
+# SIGTERM first (memstore OSDs save their data on a clean stop), SIGKILL after 20 s.
+# Only kills a PID whose command line mentions DIR/ceph.conf, so a stale pid file cannot hit a
+# stranger. --wipe then deletes DIR (only if it carries the DIR/.ceph-lab marker). Idempotent.
+set -uo pipefail
+DIR=${CEPH_LAB_DIR:-/tmp/microcloud-ceph}; WIPE=0
+for a in "$@"; do case $a in --wipe) WIPE=1;; *) DIR=$a;; esac; done
+[ -d "$DIR" ] || { echo "[ceph-down] $DIR does not exist" >&2; exit 0; }
+DIR=$(cd "$DIR" && pwd); CONF=$DIR/ceph.conf
+
+ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q -- "$CONF"; }
+
+pids=()
+# OSDs first, then mgr, then mon (the mon must outlive the OSDs so they can report going down)
+for f in "$DIR"/run/osd.*.pid "$DIR"/run/mgr.*.pid "$DIR"/run/mon.*.pid; do
+  [ -s "$f" ] || continue
+  p=$(cat "$f")
+  if ours "$p"; then
+    kill -TERM "$p" 2>/dev/null && pids+=("$p") && echo "[ceph-down] TERM $(basename "$f" .pid) pid $p" >&2
+  fi
+done
+for t in $(seq 1 40); do
+  alive=(); for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive+=("$p"); done
+  [ ${#alive[@]} -eq 0 ] && break
+  sleep 0.5
+done
+for p in "${alive[@]:-}"; do
+  [ -n "$p" ] && ours "$p" && { echo "[ceph-down] KILL $p" >&2; kill -KILL "$p" 2>/dev/null; }
+done
+rm -f "$DIR"/run/*.pid "$DIR"/run/*.asok
+if [ $WIPE = 1 ]; then
+  if [ -e "$DIR/.ceph-lab" ]; then rm -rf "$DIR" && echo "[ceph-down] wiped $DIR" >&2
+  else echo "[ceph-down] $DIR has no .ceph-lab marker; not wiping" >&2; exit 1; fi
+fi
+exit 0

@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# ceph-up.sh - start a throwaway single-host Ceph cluster (Debian 12 packages, Ceph 16.2 Pacific)
+# bound to 127.0.0.1 only, for provider-microcloud's Ceph integration tests (test/ceph, make test).
+# One mon, one mgr, N memstore OSDs (one CRUSH host bucket each), cephx on. No systemd, no /etc/ceph,
+# no /var/lib/ceph. Tests find the cluster through CEPH_CONF=$(cluster/ceph-up.sh).
+#
+# Usage: ceph-up.sh [DIR]                       (default DIR: $CEPH_LAB_DIR or /tmp/microcloud-ceph)
+# Prints exactly one line on stdout: the absolute path of DIR/ceph.conf. Progress goes to stderr.
+# Leaves daemons running; their PIDs are in DIR/run/*.pid. Stop with ceph-down.sh DIR [--wipe].
+#
+# Idempotent: if the cluster in DIR is already up it just prints the conf path; if it was stopped
+# (ceph-down.sh without --wipe) it restarts the daemons on the existing data; if DIR holds a
+# half-built cluster (no DIR/.initialized) it wipes it (only if it carries our DIR/.ceph-lab marker).
+#
+# Environment:
+#   CEPH_LAB_OSDS=3            number of OSDs (1..9); each OSD gets its own CRUSH host bucket lab-hostN
+#   CEPH_LAB_STORE=memstore    memstore (RAM, fastest) | bluestore (sparse file DIR/data/osd.N/block)
+#   CEPH_LAB_MON_PORT=6789     msgr v1 port; msgr v2 port is CEPH_LAB_MON_PORT2 (default 3300)
+#   CEPH_LAB_MGR=1             start a mgr (needed for `df`, pool stats, pg_num changes, rbd trash etc.)
+#   CEPH_LAB_FAST_PAXOS=1      paxos propose interval 0.05 s instead of 1 s (pool create/delete ~10x faster)
+#   CEPH_LAB_INSTALL=1         apt-get install the packages if ceph-mon is missing
+#   CEPH_LAB_TIMEOUT=120       seconds to wait for OSDs up / health
+set -euo pipefail
+
+DIR=${1:-${CEPH_LAB_DIR:-/tmp/microcloud-ceph}}
+OSDS=${CEPH_LAB_OSDS:-3}
+STORE=${CEPH_LAB_STORE:-memstore}
+PORT1=${CEPH_LAB_MON_PORT:-6789}
+PORT2=${CEPH_LAB_MON_PORT2:-3300}
+WANT_MGR=${CEPH_LAB_MGR:-1}
+FAST_PAXOS=${CEPH_LAB_FAST_PAXOS:-1}
+TIMEOUT=${CEPH_LAB_TIMEOUT:-120}
+T0=$(date +%s.%N)
+
+log() { printf '[ceph-up %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+case $OSDS in [1-9]) ;; *) die "CEPH_LAB_OSDS must be 1..9";; esac
+case $STORE in memstore|bluestore) ;; *) die "CEPH_LAB_STORE must be memstore or bluestore";; esac
+
+# ---- 0. packages ----------------------------------------------------------------------------
+# the daemons, plus the headers go-ceph's cgo build needs (librados-dev, librbd-dev)
+if ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null || ! command -v ceph-mgr >/dev/null \
+   || [ ! -e /usr/include/rados/librados.h ] || [ ! -e /usr/include/rbd/librbd.h ]; then
+  [ "${CEPH_LAB_INSTALL:-1}" = 1 ] || die "Ceph packages not installed (ceph-mon ceph-osd ceph-mgr librados-dev librbd-dev)"
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  log "installing Debian packages"
+  $SUDO apt-get update -qq >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    ceph-mon ceph-osd ceph-mgr ceph-common librados-dev librbd-dev uuid-runtime bc >&2
+fi
+for b in ceph ceph-mon ceph-osd ceph-authtool monmaptool uuidgen; do
+  command -v "$b" >/dev/null || die "missing $b"
+done
+[ "$WANT_MGR" = 1 ] && { command -v ceph-mgr >/dev/null || die "missing ceph-mgr (or set CEPH_LAB_MGR=0)"; }
+
+mkdir -p "$DIR"
+DIR=$(cd "$DIR" && pwd)
+CONF=$DIR/ceph.conf
+# unix socket paths must stay < 108 bytes
+[ ${#DIR} -le 60 ] || die "DIR path too long for admin sockets (max 60 chars): $DIR"
+export CEPH_CONF=$CONF
+CEPH=(ceph --conf "$CONF" --connect-timeout 15)
+
+# a cluster that already exists keeps the shape it was created with
+if [ -f "$DIR/.initialized" ] && [ -f "$DIR/lab.env" ]; then
+  # shellcheck disable=SC1091
+  . "$DIR/lab.env"
+fi
+
+pid_alive() { local f=$DIR/run/$1.pid; [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
+
+daemons() {
+  echo mon.a
+  [ "$WANT_MGR" = 1 ] && echo mgr.x
+  local i; for ((i = 0; i < OSDS; i++)); do echo "osd.$i"; done
+}
+
+# ---- 1. already running? ------------------------------------------------------------------
+if [ -f "$DIR/.initialized" ]; then
+  all=1; for d in $(daemons); do pid_alive "$d" || all=0; done
+  if [ $all = 1 ] && timeout 20 "${CEPH[@]}" health >/dev/null 2>&1; then
+    log "cluster in $DIR already running"
+    echo "$CONF"; exit 0
+  fi
+elif [ -e "$DIR/.ceph-lab" ]; then
+  log "half-built cluster in $DIR: stopping its daemons and wiping it"
+  for f in "$DIR"/run/*.pid; do
+    [ -s "$f" ] || continue; p=$(cat "$f")
+    # only kill a process that really is a ceph daemon using this conf
+    if tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "$CONF"; then kill "$p" 2>/dev/null || true; fi
+  done
+  sleep 2
+  find "$DIR" -mindepth 1 -delete
+elif [ -n "$(ls -A "$DIR")" ]; then
+  die "$DIR is not empty and is not a ceph-lab directory; refusing to touch it"
+fi
+
+# ---- 2. fresh cluster: config + keys + mon store -------------------------------------------
+port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
+if [ ! -f "$DIR/.initialized" ]; then
+  port_busy "$PORT1" && die "port $PORT1 already in use (set CEPH_LAB_MON_PORT)"
+  port_busy "$PORT2" && die "port $PORT2 already in use (set CEPH_LAB_MON_PORT2)"
+  touch "$DIR/.ceph-lab"
+  mkdir -p "$DIR"/{data,run,log,crash}
+  printf 'OSDS=%s\nSTORE=%s\nWANT_MGR=%s\nPORT1=%s\nPORT2=%s\n' "$OSDS" "$STORE" "$WANT_MGR" "$PORT1" "$PORT2" > "$DIR/lab.env"
+  FSID=$(uuidgen)
+  if [ "$STORE" = bluestore ]; then
+    STORE_CONF="osd objectstore = bluestore
+bluestore block create = true
+bluestore block size = 10737418240
+bluestore block db create = false
+bluestore block wal create = false
+bluestore fsck on mount = false
+osd memory target = 1073741824
+bluestore cache autotune = false
+bluestore cache size = 134217728"
+  else
+    # EC overwrites (RBD/CephFS data on EC pools) are refused on non-bluestore OSDs unless this is set
+    STORE_CONF="osd objectstore = memstore
+memstore device bytes = 2147483648
+mon debug no require bluestore for ec overwrites = true"
+  fi
+  PAXOS_CONF=""
+  if [ "$FAST_PAXOS" = 1 ]; then
+    PAXOS_CONF="paxos propose interval = 0.05
+paxos min wait = 0.01"
+  fi
+  cat > "$CONF" <<EOF
+# generated by ceph-up.sh - throwaway test cluster, loopback only
+[global]
+fsid = $FSID
+mon host = [v2:127.0.0.1:$PORT2,v1:127.0.0.1:$PORT1]
+public addr = 127.0.0.1
+cluster addr = 127.0.0.1
+public network = 127.0.0.0/8
+ms bind ipv6 = false
+auth cluster required = cephx
+auth service required = cephx
+auth client required = cephx
+auth allow insecure global id reclaim = false
+run dir = $DIR/run
+crash dir = $DIR/crash
+log file = $DIR/log/\$name.log
+mon cluster log file = $DIR/log/cluster.log
+osd pool default size = 1
+osd pool default min size = 1
+osd crush chooseleaf type = 0
+mon allow pool delete = true
+mon allow pool size one = true
+mon warn on pool no redundancy = false
+mon data avail warn = 2
+mon data avail crit = 1
+osd crush update on start = false
+# SIGTERM otherwise skips umount ("fast shutdown"), and memstore only saves its data on umount:
+# a restarted memstore OSD would come back empty with its PGs stuck 'unknown'
+osd fast shutdown = false
+osd op num shards = 2
+osd op num threads per shard = 1
+$PAXOS_CONF
+
+[client]
+keyring = $DIR/client.admin.keyring
+
+[mon]
+mon data = $DIR/data/\$name
+keyring = $DIR/daemons.keyring
+pid file = $DIR/run/\$name.pid
+admin socket = $DIR/run/\$name.asok
+
+[mgr]
+mgr data = $DIR/data/\$name
+keyring = $DIR/daemons.keyring
+pid file = $DIR/run/\$name.pid
+admin socket = $DIR/run/\$name.asok
+mgr initial modules = iostat
+
+[osd]
+osd data = $DIR/data/\$name
+keyring = $DIR/daemons.keyring
+pid file = $DIR/run/\$name.pid
+admin socket = $DIR/run/\$name.asok
+$STORE_CONF
+EOF
+  log "conf written ($STORE, $OSDS OSDs, mon v2:$PORT2 v1:$PORT1)"
+  # One keyring for all daemons (each finds its own entity), a separate one for client.admin.
+  # Everything in the mkfs keyring is imported into the mon's auth database.
+  KR=$DIR/daemons.keyring
+  ceph-authtool --create-keyring "$KR" --gen-key -n mon. --cap mon 'allow *' >/dev/null
+  ceph-authtool --create-keyring "$DIR/client.admin.keyring" --gen-key -n client.admin \
+    --cap mon 'allow *' --cap osd 'allow *' --cap mgr 'allow *' --cap mds 'allow *' >/dev/null
+  ceph-authtool "$KR" --import-keyring "$DIR/client.admin.keyring" >/dev/null
+  ceph-authtool "$KR" --gen-key -n mgr.x --cap mon 'allow profile mgr' --cap osd 'allow *' --cap mds 'allow *' >/dev/null
+  for ((i = 0; i < OSDS; i++)); do
+    ceph-authtool "$KR" --gen-key -n "osd.$i" --cap mon 'allow profile osd' --cap mgr 'allow profile osd' --cap osd 'allow *' >/dev/null
+  done
+  chmod 600 "$KR" "$DIR/client.admin.keyring"
+  monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$PORT2,v1:127.0.0.1:$PORT1]" "$DIR/monmap" >/dev/null
+  ceph-mon --conf "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$KR" 2>>"$DIR/log/mkfs.log"
+  log "mon store created"
+fi
+
+# ---- 3. start daemons ------------------------------------------------------------------------
+start() { # name cmd...  (daemons fork into the background themselves and write DIR/run/NAME.pid)
+  local name=$1; shift
+  if pid_alive "$name"; then return 0; fi
+  rm -f "$DIR/run/$name.pid"
+  "$@" 2>>"$DIR/log/$name.stderr"
+  local t; for t in $(seq 1 100); do [ -s "$DIR/run/$name.pid" ] && return 0; sleep 0.1; done
+  die "$name did not write its pid file (see $DIR/log/$name.log)"
+}
+
+start mon.a ceph-mon --conf "$CONF" -i a
+mon_ok=0
+for t in $(seq 1 "$TIMEOUT"); do timeout 10 "${CEPH[@]}" mon stat >/dev/null 2>&1 && { mon_ok=1; break; }; sleep 0.5; done
+[ $mon_ok = 1 ] || die "mon.a does not answer (see $DIR/log/mon.a.log)"
+log "mon.a up (pid $(cat "$DIR/run/mon.a.pid"))"
+
+if [ ! -f "$DIR/.initialized" ]; then
+  # allocate OSD ids + CRUSH placement in one `ceph` process (interactive mode reads commands from stdin)
+  {
+    for ((i = 0; i < OSDS; i++)); do
+      uuidgen > "$DIR/osd.$i.uuid"
+      echo "osd new $(cat "$DIR/osd.$i.uuid") $i"
+      echo "osd crush add-bucket lab-host$i host"
+      echo "osd crush move lab-host$i root=default"
+      echo "osd crush add osd.$i 1.0 host=lab-host$i root=default"
+    done
+  } | "${CEPH[@]}" >"$DIR/log/osd-alloc.out" 2>&1 || die "osd allocation failed: $(cat "$DIR/log/osd-alloc.out")"
+  log "osd ids allocated"
+  for ((i = 0; i < OSDS; i++)); do
+    mkdir -p "$DIR/data/osd.$i"
+    ceph-osd --conf "$CONF" -i "$i" --mkfs --osd-uuid "$(cat "$DIR/osd.$i.uuid")" >>"$DIR/log/mkfs.log" 2>&1 \
+      || die "ceph-osd --mkfs osd.$i failed (see $DIR/log/mkfs.log)"
+  done
+  log "osd mkfs done"
+fi
+
+[ "$WANT_MGR" = 1 ] && { mkdir -p "$DIR/data/mgr.x"; start mgr.x ceph-mgr --conf "$CONF" -i x; }
+for ((i = 0; i < OSDS; i++)); do start "osd.$i" ceph-osd --conf "$CONF" -i "$i"; done
+touch "$DIR/.initialized"
+log "daemons started"
+
+# ---- 4. wait: all OSDs up+in, mgr available, health settled -----------------------------------
+deadline=$(( $(date +%s) + TIMEOUT ))
+while :; do
+  st=$(timeout 10 "${CEPH[@]}" status --format json 2>/dev/null || true)
+  read -r up mgr health pgs_ok <<<"$(/usr/bin/python3 -c '
+import json,sys
+try: s=json.loads(sys.stdin.read())
+except Exception: print("0 0 none 0"); sys.exit()
+o=s.get("osdmap",{}); o=o.get("osdmap",o)
+pm=s.get("pgmap",{}); n=pm.get("num_pgs",0)
+act=sum(x["count"] for x in pm.get("pgs_by_state",[]) if x["state_name"].startswith("active"))
+print(o.get("num_up_osds",0), int(s.get("mgrmap",{}).get("available",False)),
+      s.get("health",{}).get("status","none"), int(act==n))
+' <<<"$st")"
+  # ready = all OSDs up, mgr available, every PG active (no PG stuck unknown/peering)
+  if [ "$up" = "$OSDS" ] && [ "$pgs_ok" = 1 ] && { [ "$WANT_MGR" != 1 ] || [ "$mgr" = 1 ]; }; then
+    [ "$health" = HEALTH_OK ] && break
+    # give transient warnings (e.g. "OSD count < pool size", "mgr not yet active") a few seconds
+    [ -z "${warn_since:-}" ] && warn_since=$(date +%s)
+    [ $(( $(date +%s) - warn_since )) -ge 10 ] && { log "health: $health ($("${CEPH[@]}" health 2>&1 | head -c 300))"; break; }
+  fi
+  [ "$(date +%s)" -ge $deadline ] && die "timeout: osds up=$up/$OSDS mgr=$mgr pgs_active=$pgs_ok health=$health; logs in $DIR/log"
+  sleep 0.5
+done
+log "cluster ready: $up/$OSDS OSDs up, mgr=$mgr, $health"
+echo "$CONF"
