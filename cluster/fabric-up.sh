@@ -1,0 +1,500 @@
+#!/usr/bin/env bash
+# fabric-up.sh — bring up a minimal, REAL Hyperledger Fabric network on loopback, without Docker.
+#
+#   1 orderer org / 1 etcdraft orderer, 1 peer org / 1 peer (LevelDB), TLS on, channel participation
+#   API (no system channel), one channel, one chaincode run as a service (CCaaS).
+#
+# Idempotent: re-running only does what is missing (build, crypto, genesis block, processes that are
+# not running, channel joins, chaincode lifecycle) and leaves the network running.
+# Writes $FABRIC_LAB_DIR/fabric.env with everything a client (fabric-gateway) needs.
+# Stop with fabric-down.sh (same FABRIC_LAB_DIR).
+#
+# Fabric is built from the Go module proxy (github.com/hyperledger/fabric at the v2.5.9 release commit,
+# the only Fabric release the proxy here serves) into a cached scratch module; no Fabric source is kept
+# in any repository.
+#
+# The chaincode is ours: ./cmd/provenance-chaincode of this repository, built on every run and
+# (re)started when its binary changed; it is deployed as chaincode-as-a-service (CCaaS).
+#
+# Usage: cluster/fabric-up.sh [--build-only]
+#   --build-only   only build (or check) the cached Fabric binaries, start nothing
+#
+# Environment (all optional):
+#   FABRIC_LAB_DIR     network state, logs, pids, fabric.env   (default /tmp/mc-fabric)
+#   FABRIC_CACHE       cached Fabric build                     (default <repo>/.cache/fabric, git-ignored)
+#   FABRIC_PORT_BASE   first of 7 consecutive ports            (default 7050: orderer 7050, peer 7051,
+#                      peer chaincode 7052, orderer admin 7053, chaincode server 7054,
+#                      orderer operations 7055, peer operations 7056; all on 127.0.0.1)
+#   FABRIC_BATCH_TIMEOUT  orderer BatchTimeout                 (default 100ms; only for a new channel)
+set -euo pipefail
+
+FABRIC_MODULE=github.com/hyperledger/fabric
+FABRIC_PSEUDO=v0.0.0-20240618194258-7c3876255bf0   # tag v2.5.9, commit 7c3876255bf064b789a839ce347b6a02adb6333c
+FABRIC_VERSION=2.5.9
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+NET=${FABRIC_LAB_DIR:-/tmp/mc-fabric}
+CACHE=${FABRIC_CACHE:-$REPO/.cache/fabric}
+BUILD_ONLY=
+[ "${1:-}" = "--build-only" ] && BUILD_ONLY=1
+BASE=${FABRIC_PORT_BASE:-7050}
+ORDERER_PORT=$BASE
+PEER_PORT=$((BASE + 1))
+PEER_CC_PORT=$((BASE + 2))
+ADMIN_PORT=$((BASE + 3))
+CC_PORT=$((BASE + 4))
+ORDERER_OPS_PORT=$((BASE + 5))
+PEER_OPS_PORT=$((BASE + 6))
+CHANNEL=provenance
+CC_NAME=provenance
+CC_LABEL=provenance_1
+BATCH_TIMEOUT=${FABRIC_BATCH_TIMEOUT:-100ms}
+GOFLAGS=$(go env GOFLAGS)   # keeps flags from the go env file, which an exported GOFLAGS would replace
+case " $GOFLAGS " in *" -p="*) ;; *) GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=2" ;; esac   # 2-core machines
+export GOFLAGS
+
+T_START=$(date +%s.%N)
+log() { printf '[fabric-up %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T_START" | bc)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+BUILD=$CACHE/fabric-$FABRIC_VERSION
+BIN=$BUILD/bin
+CRYPTO=$NET/crypto
+ORG1=$CRYPTO/peerOrganizations/org1.example.com
+ORDORG=$CRYPTO/ordererOrganizations/example.com
+ORDERER_TLS=$ORDORG/orderers/orderer.example.com/tls
+PEER_TLS=$ORG1/peers/peer0.org1.example.com/tls
+BLOCK=$NET/artifacts/$CHANNEL.block
+
+# ---------------------------------------------------------------- 1. build Fabric (cached)
+build_fabric() {
+  local cmds="peer orderer configtxgen cryptogen osnadmin" c missing=
+  for c in $cmds; do [ -x "$BIN/$c" ] || missing=1; done
+  [ -f "$BUILD/config/core.yaml" ] && [ -f "$BUILD/config/orderer.yaml" ] || missing=1
+  if [ -z "$missing" ]; then log "fabric $FABRIC_VERSION binaries cached in $BIN"; return; fi
+  mkdir -p "$BUILD"
+  # one build at a time per cache (fd 8 is released when this script exits)
+  exec 8>"$BUILD/.lock"
+  flock -w 1800 8 || die "timed out waiting for another Fabric build in $BUILD"
+  missing=
+  for c in $cmds; do [ -x "$BIN/$c" ] || missing=1; done
+  [ -f "$BUILD/config/core.yaml" ] && [ -f "$BUILD/config/orderer.yaml" ] || missing=1
+  if [ -z "$missing" ]; then log "fabric $FABRIC_VERSION binaries built meanwhile in $BIN"; return; fi
+  log "building fabric $FABRIC_VERSION ($FABRIC_PSEUDO) from the Go module proxy into $BUILD"
+  cd "$BUILD"
+  [ -f go.mod ] || go mod init microcloud.local/fabric-tools >/dev/null 2>&1
+  {
+    echo '//go:build tools'; echo; echo 'package tools'; echo; echo 'import ('
+    for c in $cmds; do echo "	_ \"$FABRIC_MODULE/cmd/$c\""; done
+    echo ')'
+  } > tools.go
+  # the checksum DB has no entry for this pseudo-version: skip it for Fabric only, in this scratch
+  # module only (the other ~110 dependencies still verify; go.sum then pins Fabric's hash)
+  GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}$FABRIC_MODULE go get "$FABRIC_MODULE@$FABRIC_PSEUDO"
+  GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}$FABRIC_MODULE go mod tidy
+  local pkgs=() ld="-X $FABRIC_MODULE/common/metadata.Version=$FABRIC_VERSION -X $FABRIC_MODULE/common/metadata.CommitSHA=7c3876255bf0"
+  for c in $cmds; do pkgs+=("$FABRIC_MODULE/cmd/$c"); done
+  rm -rf bin.tmp && mkdir bin.tmp
+  go build -ldflags "$ld" -o bin.tmp/ "${pkgs[@]}"
+  # the peer and orderer need core.yaml / orderer.yaml; take Fabric's sample config from the module
+  local mod; mod=$(go list -m -f '{{.Dir}}' "$FABRIC_MODULE")
+  mkdir -p config && cp "$mod/sampleconfig/core.yaml" "$mod/sampleconfig/orderer.yaml" config/ && chmod u+w config/*
+  rm -rf bin && mv bin.tmp bin
+  cd - >/dev/null
+  log "built: $(cd "$BIN" && ls | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------- helpers
+pid_alive() { # pidfile expected-binary-substring
+  local f=$1 pid
+  [ -f "$f" ] || return 1
+  pid=$(cat "$f")
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$2"
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_http_ok() { # url seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+start_bg() { # name binary-substring envfile cmd...
+  local name=$1 match=$2 envfile=$3; shift 3
+  if pid_alive "$NET/pids/$name.pid" "$match"; then log "$name already running (pid $(cat "$NET/pids/$name.pid"))"; return; fi
+  log "starting $name"
+  # setsid: own session, so the process outlives this script and a CI step's process group
+  (set -a; . "$envfile"; set +a; exec setsid "$@" >>"$NET/logs/$name.log" 2>&1 < /dev/null 9>&-) &
+  echo $! > "$NET/pids/$name.pid"
+}
+
+peer_admin_env() {
+  export FABRIC_CFG_PATH=$NET/config
+  export CORE_PEER_ADDRESS=127.0.0.1:$PEER_PORT
+  export CORE_PEER_LOCALMSPID=Org1MSP
+  export CORE_PEER_MSPCONFIGPATH=$ORG1/users/Admin@org1.example.com/msp
+  export CORE_PEER_TLS_ENABLED=true
+  export CORE_PEER_TLS_ROOTCERT_FILE=$PEER_TLS/ca.crt
+}
+
+# ---------------------------------------------------------------- 2. crypto + genesis block
+gen_crypto() {
+  if [ -f "$ORG1/users/User1@org1.example.com/msp/keystore/priv_sk" ] && [ -f "$ORDERER_TLS/server.key" ]; then
+    log "crypto material exists"; return
+  fi
+  log "cryptogen"
+  cat > "$NET/crypto-config.yaml" <<EOF
+OrdererOrgs:
+  - Name: Orderer
+    Domain: example.com
+    EnableNodeOUs: true
+    Specs:
+      - Hostname: orderer
+        SANS: [127.0.0.1, localhost]
+PeerOrgs:
+  - Name: Org1
+    Domain: org1.example.com
+    EnableNodeOUs: true
+    Template:
+      Count: 1
+      SANS: [127.0.0.1, localhost]
+    Users:
+      Count: 1
+EOF
+  rm -rf "$CRYPTO.tmp"
+  "$BIN/cryptogen" generate --config="$NET/crypto-config.yaml" --output="$CRYPTO.tmp" >/dev/null
+  rm -rf "$CRYPTO" && mv "$CRYPTO.tmp" "$CRYPTO"
+}
+
+gen_block() {
+  if [ -s "$BLOCK" ]; then log "channel genesis block exists"; return; fi
+  log "configtxgen (channel $CHANNEL, etcdraft, BatchTimeout $BATCH_TIMEOUT)"
+  mkdir -p "$NET/configtx"
+  cat > "$NET/configtx/configtx.yaml" <<EOF
+Organizations:
+  - &OrdererOrg
+    Name: OrdererOrg
+    ID: OrdererMSP
+    MSPDir: $ORDORG/msp
+    Policies:
+      Readers: {Type: Signature, Rule: "OR('OrdererMSP.member')"}
+      Writers: {Type: Signature, Rule: "OR('OrdererMSP.member')"}
+      Admins: {Type: Signature, Rule: "OR('OrdererMSP.admin')"}
+    OrdererEndpoints: ["127.0.0.1:$ORDERER_PORT"]
+  - &Org1
+    Name: Org1MSP
+    ID: Org1MSP
+    MSPDir: $ORG1/msp
+    Policies:
+      Readers: {Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.peer', 'Org1MSP.client')"}
+      Writers: {Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.client')"}
+      Admins: {Type: Signature, Rule: "OR('Org1MSP.admin')"}
+      Endorsement: {Type: Signature, Rule: "OR('Org1MSP.peer')"}
+Capabilities:
+  Channel: &ChannelCapabilities {V2_0: true}
+  Orderer: &OrdererCapabilities {V2_0: true}
+  Application: &ApplicationCapabilities {V2_5: true}
+Application: &ApplicationDefaults
+  Organizations:
+  Policies:
+    Readers: {Type: ImplicitMeta, Rule: "ANY Readers"}
+    Writers: {Type: ImplicitMeta, Rule: "ANY Writers"}
+    Admins: {Type: ImplicitMeta, Rule: "MAJORITY Admins"}
+    LifecycleEndorsement: {Type: ImplicitMeta, Rule: "MAJORITY Endorsement"}
+    Endorsement: {Type: ImplicitMeta, Rule: "MAJORITY Endorsement"}
+  Capabilities: *ApplicationCapabilities
+Orderer: &OrdererDefaults
+  OrdererType: etcdraft
+  EtcdRaft:
+    Consenters:
+      - Host: 127.0.0.1
+        Port: $ORDERER_PORT
+        ClientTLSCert: $ORDERER_TLS/server.crt
+        ServerTLSCert: $ORDERER_TLS/server.crt
+  BatchTimeout: $BATCH_TIMEOUT
+  BatchSize: {MaxMessageCount: 500, AbsoluteMaxBytes: 10 MB, PreferredMaxBytes: 2 MB}
+  Organizations:
+  Policies:
+    Readers: {Type: ImplicitMeta, Rule: "ANY Readers"}
+    Writers: {Type: ImplicitMeta, Rule: "ANY Writers"}
+    Admins: {Type: ImplicitMeta, Rule: "MAJORITY Admins"}
+    BlockValidation: {Type: ImplicitMeta, Rule: "ANY Writers"}
+Channel: &ChannelDefaults
+  Policies:
+    Readers: {Type: ImplicitMeta, Rule: "ANY Readers"}
+    Writers: {Type: ImplicitMeta, Rule: "ANY Writers"}
+    Admins: {Type: ImplicitMeta, Rule: "MAJORITY Admins"}
+  Capabilities: *ChannelCapabilities
+Profiles:
+  OneOrgChannel:
+    <<: *ChannelDefaults
+    Orderer:
+      <<: *OrdererDefaults
+      Organizations: [*OrdererOrg]
+      Capabilities: *OrdererCapabilities
+    Application:
+      <<: *ApplicationDefaults
+      Organizations: [*Org1]
+      Capabilities: *ApplicationCapabilities
+EOF
+  FABRIC_CFG_PATH=$NET/configtx "$BIN/configtxgen" -profile OneOrgChannel -channelID "$CHANNEL" \
+    -outputBlock "$BLOCK.tmp" 2>>"$NET/logs/configtxgen.log"
+  mv "$BLOCK.tmp" "$BLOCK"
+}
+
+# ---------------------------------------------------------------- 3. processes
+write_envs() {
+  # per-network copies of Fabric's sample core.yaml/orderer.yaml. vm.endpoint must be EMPTY in the file:
+  # an empty CORE_VM_ENDPOINT env var is ignored, and then the peer registers a Docker health check
+  # that makes /healthz answer 503 ("failed to ping to Docker daemon") once it has run.
+  mkdir -p "$NET/config"
+  sed 's#^\(    endpoint:\) unix:///var/run/docker.sock#\1 ""#' "$BUILD/config/core.yaml" > "$NET/config/core.yaml"
+  grep -q '^    endpoint: ""' "$NET/config/core.yaml" || die "could not blank vm.endpoint in core.yaml"
+  cp "$BUILD/config/orderer.yaml" "$NET/config/orderer.yaml"
+  cat > "$NET/orderer.env" <<EOF
+FABRIC_CFG_PATH=$NET/config
+FABRIC_LOGGING_SPEC=info
+ORDERER_GENERAL_LISTENADDRESS=127.0.0.1
+ORDERER_GENERAL_LISTENPORT=$ORDERER_PORT
+ORDERER_GENERAL_LOCALMSPID=OrdererMSP
+ORDERER_GENERAL_LOCALMSPDIR=$ORDORG/orderers/orderer.example.com/msp
+ORDERER_GENERAL_TLS_ENABLED=true
+ORDERER_GENERAL_TLS_PRIVATEKEY=$ORDERER_TLS/server.key
+ORDERER_GENERAL_TLS_CERTIFICATE=$ORDERER_TLS/server.crt
+ORDERER_GENERAL_TLS_ROOTCAS=[$ORDERER_TLS/ca.crt]
+ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE=$ORDERER_TLS/server.crt
+ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY=$ORDERER_TLS/server.key
+ORDERER_GENERAL_CLUSTER_ROOTCAS=[$ORDERER_TLS/ca.crt]
+ORDERER_GENERAL_BOOTSTRAPMETHOD=none
+ORDERER_CHANNELPARTICIPATION_ENABLED=true
+ORDERER_ADMIN_LISTENADDRESS=127.0.0.1:$ADMIN_PORT
+ORDERER_ADMIN_TLS_ENABLED=true
+ORDERER_ADMIN_TLS_PRIVATEKEY=$ORDERER_TLS/server.key
+ORDERER_ADMIN_TLS_CERTIFICATE=$ORDERER_TLS/server.crt
+ORDERER_ADMIN_TLS_ROOTCAS=[$ORDERER_TLS/ca.crt]
+ORDERER_ADMIN_TLS_CLIENTAUTHREQUIRED=true
+ORDERER_ADMIN_TLS_CLIENTROOTCAS=[$ORDERER_TLS/ca.crt]
+ORDERER_FILELEDGER_LOCATION=$NET/data/orderer/ledger
+ORDERER_CONSENSUS_WALDIR=$NET/data/orderer/wal
+ORDERER_CONSENSUS_SNAPDIR=$NET/data/orderer/snap
+ORDERER_OPERATIONS_LISTENADDRESS=127.0.0.1:$ORDERER_OPS_PORT
+ORDERER_METRICS_PROVIDER=disabled
+EOF
+  mkdir -p "$NET/builders/ccaas/bin"
+  # external builder for package type "ccaas": detect / build / release (peer calls them with dirs)
+  cat > "$NET/builders/ccaas/bin/detect" <<'EOF'
+#!/bin/sh
+# detect CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR
+grep -Eq '"type"[[:space:]]*:[[:space:]]*"ccaas"' "$2/metadata.json"
+EOF
+  cat > "$NET/builders/ccaas/bin/build" <<'EOF'
+#!/bin/sh
+# build CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR
+set -e
+[ -f "$1/connection.json" ] || { echo "connection.json missing from code.tar.gz" >&2; exit 1; }
+cp "$1/connection.json" "$3/"
+if [ -d "$1/metadata" ]; then cp -R "$1/metadata" "$3/"; fi
+EOF
+  cat > "$NET/builders/ccaas/bin/release" <<'EOF'
+#!/bin/sh
+# release BUILD_OUTPUT_DIR RELEASE_OUTPUT_DIR
+set -e
+mkdir -p "$2/chaincode/server"
+cp "$1/connection.json" "$2/chaincode/server/"
+if [ -d "$1/metadata" ]; then mkdir -p "$2/statedb" && cp -R "$1/metadata/." "$2/statedb/"; fi
+EOF
+  chmod +x "$NET/builders/ccaas/bin/"*
+  cat > "$NET/peer.env" <<EOF
+FABRIC_CFG_PATH=$NET/config
+FABRIC_LOGGING_SPEC=info
+CORE_PEER_ID=peer0.org1.example.com
+CORE_PEER_ADDRESS=127.0.0.1:$PEER_PORT
+CORE_PEER_LISTENADDRESS=127.0.0.1:$PEER_PORT
+CORE_PEER_CHAINCODEADDRESS=127.0.0.1:$PEER_CC_PORT
+CORE_PEER_CHAINCODELISTENADDRESS=127.0.0.1:$PEER_CC_PORT
+CORE_PEER_GOSSIP_BOOTSTRAP=
+CORE_PEER_GOSSIP_ENDPOINT=127.0.0.1:$PEER_PORT
+CORE_PEER_GOSSIP_EXTERNALENDPOINT=127.0.0.1:$PEER_PORT
+CORE_PEER_LOCALMSPID=Org1MSP
+CORE_PEER_MSPCONFIGPATH=$ORG1/peers/peer0.org1.example.com/msp
+CORE_PEER_TLS_ENABLED=true
+CORE_PEER_TLS_CERT_FILE=$PEER_TLS/server.crt
+CORE_PEER_TLS_KEY_FILE=$PEER_TLS/server.key
+CORE_PEER_TLS_ROOTCERT_FILE=$PEER_TLS/ca.crt
+CORE_PEER_FILESYSTEMPATH=$NET/data/peer
+CORE_LEDGER_STATE_STATEDATABASE=goleveldb
+CORE_LEDGER_SNAPSHOTS_ROOTDIR=$NET/data/peer/snapshots
+CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:$PEER_OPS_PORT
+CORE_METRICS_PROVIDER=disabled
+CORE_CHAINCODE_EXTERNALBUILDERS='[{name: ccaas, path: $NET/builders/ccaas}]'
+EOF
+}
+
+start_network() {
+  local p
+  if ! pid_alive "$NET/pids/orderer.pid" "$BIN/orderer"; then
+    for p in $ORDERER_PORT $ADMIN_PORT $ORDERER_OPS_PORT; do port_free "$p" || die "port $p is in use (set FABRIC_PORT_BASE)"; done
+  fi
+  if ! pid_alive "$NET/pids/peer.pid" "$BIN/peer"; then
+    for p in $PEER_PORT $PEER_CC_PORT $PEER_OPS_PORT; do port_free "$p" || die "port $p is in use (set FABRIC_PORT_BASE)"; done
+  fi
+  start_bg orderer "$BIN/orderer" "$NET/orderer.env" "$BIN/orderer"
+  start_bg peer "$BIN/peer" "$NET/peer.env" "$BIN/peer" node start
+  wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 || die "orderer not healthy; see $NET/logs/orderer.log"
+  wait_http_ok "http://127.0.0.1:$PEER_OPS_PORT/healthz" 60 || die "peer not healthy; see $NET/logs/peer.log"
+  log "orderer and peer healthy"
+}
+
+join_channel() {
+  local adm=(-o "127.0.0.1:$ADMIN_PORT" --ca-file "$ORDERER_TLS/ca.crt"
+    --client-cert "$ORDORG/users/Admin@example.com/tls/client.crt" --client-key "$ORDORG/users/Admin@example.com/tls/client.key")
+  local st= i
+  for ((i = 0; i < 150; i++)); do
+    st=$("$BIN/osnadmin" channel list --channelID "$CHANNEL" "${adm[@]}" 2>/dev/null | head -1) || true
+    case $st in "Status: 200" | "Status: 404") break ;; esac
+    sleep 0.2
+  done
+  if [ "$st" = "Status: 200" ]; then
+    log "orderer already in channel $CHANNEL"
+  else
+    log "osnadmin channel join $CHANNEL"
+    "$BIN/osnadmin" channel join --channelID "$CHANNEL" --config-block "$BLOCK" "${adm[@]}" >>"$NET/logs/admin.log" 2>&1 \
+      || die "osnadmin join failed; see $NET/logs/admin.log"
+  fi
+  peer_admin_env
+  # /healthz answers before the peer's gRPC service is up and its channels are loaded: wait for the CLI
+  local out= i
+  for ((i = 0; i < 150; i++)); do out=$("$BIN/peer" channel list 2>&1) && break; out=; sleep 0.2; done
+  [ -n "$out" ] || die "peer does not answer 'peer channel list'; see $NET/logs/peer.log"
+  if grep -qx "$CHANNEL" <<<"$out"; then
+    log "peer already in channel $CHANNEL"
+  else
+    log "peer channel join $CHANNEL"
+    "$BIN/peer" channel join -b "$BLOCK" >>"$NET/logs/admin.log" 2>&1 || die "peer channel join failed; see $NET/logs/admin.log"
+  fi
+}
+
+# ---------------------------------------------------------------- 4. chaincode (CCaaS)
+build_cc() {
+  # always rebuild (seconds with a warm Go cache); restart the running server only if the binary changed
+  log "building chaincode server from $REPO/cmd/provenance-chaincode"
+  (cd "$REPO" && go build -tags pacific -o "$NET/bin/chaincode.new" ./cmd/provenance-chaincode) || die "chaincode build failed"
+  if [ -x "$NET/bin/chaincode" ] && cmp -s "$NET/bin/chaincode" "$NET/bin/chaincode.new"; then
+    rm -f "$NET/bin/chaincode.new"; return
+  fi
+  if pid_alive "$NET/pids/chaincode.pid" "$NET/bin/chaincode"; then
+    log "chaincode binary changed: stopping the old server (pid $(cat "$NET/pids/chaincode.pid"))"
+    stop_pid "$(cat "$NET/pids/chaincode.pid")"
+  fi
+  mv "$NET/bin/chaincode.new" "$NET/bin/chaincode"
+}
+
+stop_pid() { # pid: TERM, wait up to 10 s, then KILL
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+package_cc() {
+  # deterministic tarballs => stable package ID across runs
+  local d=$NET/ccpkg
+  if [ -s "$d/$CC_NAME.tgz" ]; then return; fi
+  rm -rf "$d" && mkdir -p "$d/code" "$d/pkg"
+  printf '{"address":"127.0.0.1:%s","dial_timeout":"10s","tls_required":false}\n' "$CC_PORT" > "$d/code/connection.json"
+  printf '{"type":"ccaas","label":"%s"}\n' "$CC_LABEL" > "$d/pkg/metadata.json"
+  local tarflags=(--sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner)
+  tar "${tarflags[@]}" -C "$d/code" -cf - connection.json | gzip -n > "$d/pkg/code.tar.gz"
+  tar "${tarflags[@]}" -C "$d/pkg" -cf - metadata.json code.tar.gz | gzip -n > "$d/$CC_NAME.tgz.tmp"
+  mv "$d/$CC_NAME.tgz.tmp" "$d/$CC_NAME.tgz"
+}
+
+deploy_cc() {
+  peer_admin_env
+  package_cc
+  local pkg=$NET/ccpkg/$CC_NAME.tgz pkgid
+  pkgid=$("$BIN/peer" lifecycle chaincode calculatepackageid "$pkg")
+  if "$BIN/peer" lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "Package ID: $pkgid,"; then
+    log "chaincode package installed ($pkgid)"
+  else
+    log "installing chaincode package $pkgid"
+    "$BIN/peer" lifecycle chaincode install "$pkg" >>"$NET/logs/admin.log" 2>&1 || die "install failed; see $NET/logs/admin.log"
+  fi
+  # chaincode server (the peer dials it on first use)
+  build_cc
+  if ! pid_alive "$NET/pids/chaincode.pid" "$NET/bin/chaincode"; then
+    port_free "$CC_PORT" || die "port $CC_PORT is in use (set FABRIC_PORT_BASE)"
+  fi
+  printf 'CHAINCODE_ID=%s\nCHAINCODE_SERVER_ADDRESS=127.0.0.1:%s\n' "$pkgid" "$CC_PORT" > "$NET/chaincode.env"
+  start_bg chaincode "$NET/bin/chaincode" "$NET/chaincode.env" "$NET/bin/chaincode"
+
+  local ord=(-o "127.0.0.1:$ORDERER_PORT" --tls --cafile "$ORDERER_TLS/ca.crt")
+  if "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" 2>/dev/null | grep -q 'Sequence: 1,'; then
+    log "chaincode $CC_NAME committed on $CHANNEL"
+  else
+    log "approveformyorg + commit $CC_NAME"
+    "$BIN/peer" lifecycle chaincode approveformyorg "${ord[@]}" -C "$CHANNEL" -n "$CC_NAME" -v 1.0 --sequence 1 \
+      --package-id "$pkgid" >>"$NET/logs/admin.log" 2>&1 || die "approve failed; see $NET/logs/admin.log"
+    "$BIN/peer" lifecycle chaincode commit "${ord[@]}" -C "$CHANNEL" -n "$CC_NAME" -v 1.0 --sequence 1 \
+      --peerAddresses "127.0.0.1:$PEER_PORT" --tlsRootCertFiles "$PEER_TLS/ca.crt" >>"$NET/logs/admin.log" 2>&1 \
+      || die "commit failed; see $NET/logs/admin.log"
+  fi
+}
+
+# ---------------------------------------------------------------- 5. smoke test: chaincode answers
+smoke() {
+  # a query through the peer proves peer -> chaincode server; the lifecycle commit above already
+  # went through the orderer. No record is written, so the ledger holds only what clients put.
+  peer_admin_env
+  local out i
+  for ((i = 0; i < 100; i++)); do
+    out=$("$BIN/peer" chaincode query -C "$CHANNEL" -n "$CC_NAME" -c '{"Args":["Head","fabric-up/selftest"]}' 2>&1) && {
+      log "smoke: chaincode answers"; return; }
+    sleep 0.2
+  done
+  die "chaincode not reachable: $out"
+}
+
+write_client_env() {
+  cat > "$NET/fabric.env" <<EOF
+# written by cluster/fabric-up.sh: what a fabric-gateway client (and the tests) need
+FABRIC_LAB_DIR=$NET
+FABRIC_UP=$REPO/cluster/fabric-up.sh
+FABRIC_DOWN=$REPO/cluster/fabric-down.sh
+FABRIC_PEER_PID_FILE=$NET/pids/peer.pid
+FABRIC_PEER_ENDPOINT=127.0.0.1:$PEER_PORT
+FABRIC_PEER_TLS_CA=$PEER_TLS/ca.crt
+FABRIC_ORDERER_ENDPOINT=127.0.0.1:$ORDERER_PORT
+FABRIC_ORDERER_TLS_CA=$ORDERER_TLS/ca.crt
+FABRIC_MSP_ID=Org1MSP
+FABRIC_USER_CERT=$ORG1/users/User1@org1.example.com/msp/signcerts/User1@org1.example.com-cert.pem
+FABRIC_USER_KEY=$ORG1/users/User1@org1.example.com/msp/keystore/priv_sk
+FABRIC_CHANNEL=$CHANNEL
+FABRIC_CHAINCODE=$CC_NAME
+FABRIC_BIN=$BIN
+# for the peer CLI as Org1 admin: FABRIC_CFG_PATH=\$FABRIC_CLI_CFG_PATH CORE_PEER_MSPCONFIGPATH=\$FABRIC_ADMIN_MSP ...
+FABRIC_CLI_CFG_PATH=$NET/config
+FABRIC_ADMIN_MSP=$ORG1/users/Admin@org1.example.com/msp
+EOF
+}
+
+build_fabric
+[ -n "$BUILD_ONLY" ] && exit 0
+mkdir -p "$NET"/{logs,pids,artifacts,data}
+# one bring-up at a time per state dir (e.g. several test packages calling this from TestMain in parallel)
+exec 9>"$NET/.lock"
+flock -w 900 9 || die "timed out waiting for another fabric-up.sh on $NET"
+gen_crypto
+gen_block
+write_envs
+start_network
+join_channel
+mkdir -p "$NET/bin"
+deploy_cc
+smoke
+write_client_env
+log "network up: peer 127.0.0.1:$PEER_PORT, orderer 127.0.0.1:$ORDERER_PORT, channel $CHANNEL, chaincode $CC_NAME; env in $NET/fabric.env"

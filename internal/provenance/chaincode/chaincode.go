@@ -1,0 +1,232 @@
+package chaincode
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+	pb "github.com/hyperledger/fabric-protos-go-apiv2/peer"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
+)
+
+// State is the part of the chaincode stub the logic needs; a map fakes it in tests.
+type State interface {
+	GetState(key string) ([]byte, error)
+	PutState(key string, value []byte) error
+}
+
+// Ledger keys. A record is stored once under its id; a resource's chain is its head plus
+// one history entry per record, indexed 0..count-1, so walking it needs no range query.
+func recordKey(id string) string        { return "rec/" + id }
+func headKey(resourceKey string) string { return "head/" + resourceKey }
+func histKey(resourceKey string, i int64) string {
+	return fmt.Sprintf("hist/%s/%012d", resourceKey, i)
+}
+
+// PutResult is what PutBatch returns.
+type PutResult struct {
+	Stored  int `json:"stored"`
+	Skipped int `json:"skipped"`
+}
+
+// Provenance is the chaincode (shim.Chaincode).
+type Provenance struct{}
+
+// Init does nothing: the chaincode needs no initial state.
+func (Provenance) Init(shim.ChaincodeStubInterface) *pb.Response { return shim.Success(nil) }
+
+// Invoke dispatches PutBatch, Get, History, Head and Verify.
+func (Provenance) Invoke(stub shim.ChaincodeStubInterface) *pb.Response {
+	fn, args := stub.GetFunctionAndParameters()
+	out, err := Dispatch(stub, fn, args)
+	if err != nil {
+		return shim.Error(err.Error())
+	}
+	return shim.Success(out)
+}
+
+// Dispatch runs function fn with args against st and returns its JSON result.
+func Dispatch(st State, fn string, args []string) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("%s takes exactly one argument, got %d", fn, len(args))
+	}
+	var v any
+	var err error
+	switch fn {
+	case "PutBatch":
+		var rs []record.Record
+		if err := json.Unmarshal([]byte(args[0]), &rs); err != nil {
+			return nil, fmt.Errorf("PutBatch: argument is not a JSON array of records: %w", err)
+		}
+		v, err = PutBatch(st, rs)
+	case "Get":
+		v, err = Get(st, args[0])
+	case "History":
+		v, err = History(st, args[0])
+	case "Head":
+		v, err = GetHead(st, args[0])
+	case "Verify":
+		v, err = Verify(st, args[0])
+	default:
+		return nil, fmt.Errorf("unknown function %q (want PutBatch, Get, History, Head or Verify)", fn)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(v)
+}
+
+// PutBatch stores records in order, all or nothing. A record whose id is already stored
+// (in the ledger or earlier in the batch) is skipped, so resubmitting a batch after an
+// unknown commit outcome is harmless. Any other record must carry a correct id and hash
+// and must link to its resource's current head.
+func PutBatch(st State, rs []record.Record) (PutResult, error) {
+	// Fabric does not show a transaction its own writes: read through an overlay so
+	// later records of the batch see the heads and ids written by earlier ones.
+	ov := newOverlay(st)
+	var res PutResult
+	for i, r := range rs {
+		old, err := ov.GetState(recordKey(r.ID))
+		if err != nil {
+			return res, err
+		}
+		if r.ID != "" && old != nil {
+			res.Skipped++
+			continue
+		}
+		if err := r.Check(); err != nil {
+			return res, fmt.Errorf("record %d of batch rejected: %w", i, err)
+		}
+		h, err := GetHead(ov, r.ResourceKey)
+		if err != nil {
+			return res, err
+		}
+		if r.PrevHash != h.Hash {
+			return res, fmt.Errorf("record %d of batch rejected: record %s of resource %s is out of order: prevHash must be the head hash %q, got %q",
+				i, r.ID, r.ResourceKey, h.Hash, r.PrevHash)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			return res, err
+		}
+		if err := ov.PutState(recordKey(r.ID), b); err != nil {
+			return res, err
+		}
+		if err := ov.PutState(histKey(r.ResourceKey, h.Count), []byte(r.ID)); err != nil {
+			return res, err
+		}
+		next := record.Head{ResourceKey: r.ResourceKey, Hash: r.Hash, ID: r.ID, Count: h.Count + 1}
+		hb, err := json.Marshal(next)
+		if err != nil {
+			return res, err
+		}
+		if err := ov.PutState(headKey(r.ResourceKey), hb); err != nil {
+			return res, err
+		}
+		res.Stored++
+	}
+	return res, nil
+}
+
+// Get returns the record with the given id.
+func Get(st State, id string) (record.Record, error) {
+	var r record.Record
+	b, err := st.GetState(recordKey(id))
+	if err != nil {
+		return r, err
+	}
+	if b == nil {
+		return r, fmt.Errorf("record not found: %s", id)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("record %s is not valid JSON on the ledger: %w", id, err)
+	}
+	return r, nil
+}
+
+// GetHead returns a resource's head; a resource without records has an empty head.
+func GetHead(st State, resourceKey string) (record.Head, error) {
+	h := record.Head{ResourceKey: resourceKey}
+	b, err := st.GetState(headKey(resourceKey))
+	if err != nil || b == nil {
+		return h, err
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return h, fmt.Errorf("head of %s is not valid JSON on the ledger: %w", resourceKey, err)
+	}
+	return h, nil
+}
+
+// History returns a resource's records, oldest first.
+func History(st State, resourceKey string) ([]record.Record, error) {
+	h, err := GetHead(st, resourceKey)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]record.Record, 0, h.Count)
+	for i := int64(0); i < h.Count; i++ {
+		id, err := st.GetState(histKey(resourceKey, i))
+		if err != nil {
+			return nil, err
+		}
+		if id == nil {
+			return nil, fmt.Errorf("history of %s has no entry %d", resourceKey, i)
+		}
+		r, err := Get(st, string(id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Verify walks a resource's chain on the ledger; see record.VerifyChain. A missing
+// history entry or record is reported as a break rather than as an error.
+func Verify(st State, resourceKey string) (record.Report, error) {
+	h, err := GetHead(st, resourceKey)
+	if err != nil {
+		return record.Report{}, err
+	}
+	rs := make([]record.Record, 0, h.Count)
+	var missing []record.Break
+	for i := int64(0); i < h.Count; i++ {
+		id, err := st.GetState(histKey(resourceKey, i))
+		if err != nil {
+			return record.Report{}, err
+		}
+		r, err := Get(st, string(id))
+		if id == nil || err != nil {
+			missing = append(missing, record.Break{Index: i, ID: string(id), Reason: "record missing from the ledger"})
+			continue
+		}
+		rs = append(rs, r)
+	}
+	rep := record.VerifyChain(resourceKey, rs, h)
+	if len(missing) > 0 {
+		rep.Breaks = append(missing, rep.Breaks...)
+		rep.OK = false
+	}
+	return rep, nil
+}
+
+// overlay reads its own writes first, then the underlying state.
+type overlay struct {
+	st     State
+	writes map[string][]byte
+}
+
+func newOverlay(st State) *overlay { return &overlay{st: st, writes: map[string][]byte{}} }
+
+func (o *overlay) GetState(key string) ([]byte, error) {
+	if v, ok := o.writes[key]; ok {
+		return v, nil
+	}
+	return o.st.GetState(key)
+}
+
+func (o *overlay) PutState(key string, value []byte) error {
+	o.writes[key] = value
+	return o.st.PutState(key, value)
+}
