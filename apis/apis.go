@@ -1,0 +1,17 @@
+// Package apis aggregates the provider's API groups into one scheme.
+package apis
+
+import (
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+)
+
+// AddToSchemes lists the SchemeBuilders of every API group the provider serves.
+// Each group's package appends itself here from its own register file.
+var AddToSchemes = runtime.SchemeBuilder{v1alpha1.SchemeBuilder.AddToScheme}
+
+// AddToScheme adds all provider API groups to a scheme.
+func AddToScheme(s *runtime.Scheme) error {
+	return AddToSchemes.AddToScheme(s)
+}
