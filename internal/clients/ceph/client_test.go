@@ -136,7 +136,6 @@ func TestPool(t *testing.T) {
 	assert.Equal(t, int64(1000), p.QuotaMaxObjects)
 	assert.Equal(t, []string{"rbd"}, p.Applications())
 
-
 	err = c.SetPool(name, "size", "11")
 	require.Error(t, err)
 	assert.True(t, IsErrno(err, EINVAL), "%v", err)
