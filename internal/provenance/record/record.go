@@ -150,3 +150,11 @@ func (r Record) Check() error {
 	}
 	return nil
 }
+
+// DetailPhase is the change-log entry's additional-details key that marks an intent:
+// crossplane-runtime's ChangeLogService has no intent operation, so the provider sends
+// an ordinary entry with DetailPhase set to PhaseIntent before it calls the external API.
+const (
+	DetailPhase = "provenance.microcloud.dev/phase"
+	PhaseIntent = "intent"
+)

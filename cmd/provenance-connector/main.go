@@ -1,0 +1,222 @@
+// Command provenance-connector ledgers Crossplane change logs on Hyperledger Fabric.
+//
+//	provenance-connector serve  [flags]   serve ChangeLogService, WAL, batch to the chaincode
+//	provenance-connector verify --resource KEY [flags]   walk a resource's chain; exit 1 on a break
+//	provenance-connector history --resource KEY [flags]  print a resource's records (JSON)
+//	provenance-connector get --id ID [flags]             print one record (JSON)
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"k8s.io/klog/v2/textlogger"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/connector"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/ledger"
+)
+
+const usage = `usage: provenance-connector <serve|verify|history|get> [flags]
+  serve    serve crossplane-runtime's ChangeLogService; append to the WAL; submit to Fabric
+  verify   walk a resource's chain on the ledger (--resource KEY); exit 1 if it is broken
+  history  print a resource's records as JSON (--resource KEY)
+  get      print one record as JSON (--id ID)
+Run "provenance-connector <command> -h" for the flags.`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	var err error
+	code := 0
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "verify":
+		code, err = verify(os.Args[2:])
+	case "history", "get":
+		err = query(os.Args[1], os.Args[2:])
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "provenance-connector:", err)
+		os.Exit(2)
+	}
+	os.Exit(code)
+}
+
+// fabricFlags are the Fabric client settings: a fabric.env file, overridden by flags.
+type fabricFlags struct {
+	env                                                          string
+	peer, tlsCA, hostOverride, mspID, cert, key, channel, chcode string
+}
+
+func (f *fabricFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.env, "fabric-env", os.Getenv("FABRIC_ENV"), "fabric.env file (as cluster/fabric-up.sh writes it); flags below override it")
+	fs.StringVar(&f.peer, "peer-endpoint", "", "peer gateway endpoint host:port")
+	fs.StringVar(&f.tlsCA, "peer-tls-ca", "", "PEM file of the peer's TLS CA")
+	fs.StringVar(&f.hostOverride, "peer-host-override", "", "TLS server name of the peer, if not the endpoint's host")
+	fs.StringVar(&f.mspID, "msp-id", "", "MSP ID of the client identity")
+	fs.StringVar(&f.cert, "cert", "", "PEM file of the client identity's certificate")
+	fs.StringVar(&f.key, "key", "", "PEM file of the client identity's private key")
+	fs.StringVar(&f.channel, "channel", "", "channel (default provenance)")
+	fs.StringVar(&f.chcode, "chaincode", "", "chaincode name (default provenance)")
+}
+
+func (f *fabricFlags) config() (ledger.Config, error) {
+	var c ledger.Config
+	if f.env != "" {
+		var err error
+		if c, _, err = ledger.LoadEnvFile(f.env); err != nil {
+			return c, err
+		}
+	}
+	for dst, v := range map[*string]string{&c.PeerEndpoint: f.peer, &c.PeerTLSCA: f.tlsCA, &c.PeerHostOverride: f.hostOverride,
+		&c.MSPID: f.mspID, &c.CertPath: f.cert, &c.KeyPath: f.key, &c.Channel: f.channel, &c.Chaincode: f.chcode} {
+		if v != "" {
+			*dst = v
+		}
+	}
+	if c.Channel == "" {
+		c.Channel = "provenance"
+	}
+	if c.Chaincode == "" {
+		c.Chaincode = "provenance"
+	}
+	return c, c.Validate()
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	var ff fabricFlags
+	ff.register(fs)
+	listen := fs.String("listen", "unix:///var/run/provenance/connector.sock", `where to serve ChangeLogService: "unix:///path" or "host:port"`)
+	walPath := fs.String("wal", "/var/lib/provenance/wal.db", "write-ahead log file (keep it on a persistent volume)")
+	batch := fs.Int("batch-size", 100, "most records per PutBatch transaction")
+	metricsAddr := fs.String("metrics-addr", "127.0.0.1:8089", `Prometheus /metrics address ("" to disable)`)
+	debug := fs.Bool("debug", false, "log every record")
+	_ = fs.Parse(args)
+
+	verbosity := 0
+	if *debug {
+		verbosity = 1 // crossplane-runtime's Debug is logr V(1)
+	}
+	log := logging.NewLogrLogger(textlogger.NewLogger(textlogger.NewConfig(textlogger.Verbosity(verbosity))).WithName("provenance-connector"))
+	cfg, err := ff.config()
+	if err != nil {
+		return err
+	}
+	lc, err := ledger.Dial(cfg)
+	if err != nil {
+		return err
+	}
+	defer lc.Close() //nolint:errcheck // exiting
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c, err := connector.Start(connector.Options{Listen: *listen, WALPath: *walPath, BatchSize: *batch,
+		Submitter: lc, Registerer: reg, Log: log})
+	if err != nil {
+		return err
+	}
+	log.Info("Serving ChangeLogService", "listen", c.Addr.String(), "wal", *walPath, "peer", cfg.PeerEndpoint,
+		"channel", cfg.Channel, "chaincode", cfg.Chaincode, "unsent", c.WAL.Depth())
+	if *metricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		ms := &http.Server{Addr: *metricsAddr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := ms.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Info("Metrics server stopped", "error", err)
+			}
+		}()
+		defer ms.Close() //nolint:errcheck // exiting
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	log.Info("Stopping; unsent records stay in the WAL for the next start", "unsent", c.WAL.Depth())
+	return c.GracefulStop()
+}
+
+func dialFromFlags(fs *flag.FlagSet, args []string, ff *fabricFlags) (*ledger.Client, error) {
+	_ = fs.Parse(args)
+	cfg, err := ff.config()
+	if err != nil {
+		return nil, err
+	}
+	return ledger.Dial(cfg)
+}
+
+func verify(args []string) (int, error) {
+	fs := flag.NewFlagSet("verify", flag.ExitOnError)
+	var ff fabricFlags
+	ff.register(fs)
+	res := fs.String("resource", "", "resource key, e.g. VirtualMachine.proxmox.microcloud.dev/team-a/vm1")
+	lc, err := dialFromFlags(fs, args, &ff)
+	if err != nil {
+		return 0, err
+	}
+	defer lc.Close() //nolint:errcheck // exiting
+	if *res == "" {
+		return 0, errors.New("verify needs --resource")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := lc.Verify(ctx, *res)
+	if err != nil {
+		return 0, err
+	}
+	out, _ := json.MarshalIndent(rep, "", "  ")
+	fmt.Println(string(out))
+	if !rep.OK {
+		for _, b := range rep.Breaks {
+			fmt.Fprintf(os.Stderr, "BREAK at record %d (%s): %s\n", b.Index, b.ID, b.Reason)
+		}
+		return 1, nil
+	}
+	fmt.Fprintf(os.Stderr, "OK: %d records, head %s\n", rep.Records, rep.HeadHash)
+	return 0, nil
+}
+
+func query(cmd string, args []string) error {
+	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
+	var ff fabricFlags
+	ff.register(fs)
+	res := fs.String("resource", "", "resource key (history)")
+	id := fs.String("id", "", "record id (get)")
+	lc, err := dialFromFlags(fs, args, &ff)
+	if err != nil {
+		return err
+	}
+	defer lc.Close() //nolint:errcheck // exiting
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var v any
+	if cmd == "history" {
+		v, err = lc.History(ctx, *res)
+	} else {
+		v, err = lc.Get(ctx, *id)
+	}
+	if err != nil {
+		return err
+	}
+	out, _ := json.MarshalIndent(v, "", "  ")
+	fmt.Println(string(out))
+	return nil
+}

@@ -1,0 +1,113 @@
+package connector
+
+import (
+	"context"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/chaincode"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/wal"
+)
+
+// A Submitter commits a batch of records on the ledger (ledger.Client in production).
+type Submitter interface {
+	PutBatch(ctx context.Context, rs []record.Record) (chaincode.PutResult, error)
+}
+
+// Batcher moves records from the WAL to the ledger, one batch at a time. Batches are
+// strictly sequential: a batch's records link to heads that the previous batch advanced,
+// so endorsing it before that batch commits would only fail.
+type Batcher struct {
+	WAL        *wal.WAL
+	Submitter  Submitter
+	Size       int
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// Poll bounds how long an unsent record can wait when no Notify arrives.
+	Poll    time.Duration
+	Metrics *Metrics
+	Log     logging.Logger
+
+	wake chan struct{}
+}
+
+// NewBatcher returns a batcher with the usual defaults.
+func NewBatcher(w *wal.WAL, s Submitter, size int, m *Metrics, log logging.Logger) *Batcher {
+	if size <= 0 {
+		size = 100
+	}
+	return &Batcher{WAL: w, Submitter: s, Size: size, MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second,
+		Poll: time.Second, Metrics: m, Log: log, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes the batcher after an append; it never blocks.
+func (b *Batcher) Notify() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run submits until ctx is done. A failed submission is retried with backoff for as
+// long as it takes; records are marked sent only after their transaction committed.
+// Resubmitting after an unknown outcome is safe: the chaincode skips stored ids.
+func (b *Batcher) Run(ctx context.Context) error {
+	backoff := b.MinBackoff
+	for {
+		batch, err := b.WAL.Pending(b.Size)
+		if err != nil {
+			return err
+		}
+		if len(batch) == 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-b.wake:
+			case <-time.After(b.Poll):
+			}
+			continue
+		}
+		rs := make([]record.Record, len(batch))
+		seqs := make([]uint64, len(batch))
+		for i, e := range batch {
+			rs[i], seqs[i] = e.Record, e.Seq
+		}
+		res, err := b.Submitter.PutBatch(ctx, rs)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			b.Metrics.SubmitFailures.Inc()
+			b.Log.Info("Cannot commit provenance batch, will retry", "records", len(rs), "backoff", backoff.String(), "error", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			backoff = min(backoff*2, b.MaxBackoff)
+			continue
+		}
+		backoff = b.MinBackoff
+		b.Metrics.Transactions.Inc()
+		b.Metrics.Committed.Add(float64(len(rs)))
+		b.Log.Debug("Committed provenance batch", "records", len(rs), "stored", res.Stored, "skipped", res.Skipped)
+		if err := b.WAL.MarkSent(seqs); err != nil {
+			return err
+		}
+	}
+}
+
+// Drain returns once the WAL has no unsent records or ctx is done; tests and a clean
+// shutdown use it.
+func (b *Batcher) Drain(ctx context.Context) error {
+	for b.WAL.Depth() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return nil
+}

@@ -1,0 +1,181 @@
+package ledger
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/hyperledger/fabric-gateway/pkg/client"
+	"github.com/hyperledger/fabric-gateway/pkg/hash"
+	"github.com/hyperledger/fabric-gateway/pkg/identity"
+	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/chaincode"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
+)
+
+const (
+	errReadTLSCA   = "cannot read peer TLS CA"
+	errReadCert    = "cannot read client certificate"
+	errReadKey     = "cannot read client private key"
+	errDial        = "cannot create gRPC client for the peer"
+	errGateway     = "cannot connect to the Fabric gateway"
+	errMarshal     = "cannot encode records"
+	errUnmarshal   = "cannot decode chaincode answer"
+	errPutBatch    = "cannot submit PutBatch"
+	errEvaluateFmt = "cannot evaluate %s"
+)
+
+// Client talks to the provenance chaincode through a peer's gateway service.
+type Client struct {
+	conn     *grpc.ClientConn
+	gw       *client.Gateway
+	contract *client.Contract
+}
+
+// Dial connects to the peer. The gRPC connection is lazy: a peer that is down only
+// makes the calls fail (and the batcher retry), not Dial.
+func Dial(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	caPEM, err := os.ReadFile(cfg.PeerTLSCA)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadTLSCA)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New(errReadTLSCA + ": no PEM certificate in " + cfg.PeerTLSCA)
+	}
+	certPEM, err := os.ReadFile(cfg.CertPath)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadCert)
+	}
+	cert, err := identity.CertificateFromPEM(certPEM)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadCert)
+	}
+	id, err := identity.NewX509Identity(cfg.MSPID, cert)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadCert)
+	}
+	keyPEM, err := os.ReadFile(cfg.KeyPath)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadKey)
+	}
+	key, err := identity.PrivateKeyFromPEM(keyPEM)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadKey)
+	}
+	sign, err := identity.NewPrivateKeySign(key)
+	if err != nil {
+		return nil, errors.Wrap(err, errReadKey)
+	}
+	conn, err := grpc.NewClient(cfg.PeerEndpoint,
+		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, cfg.PeerHostOverride)))
+	if err != nil {
+		return nil, errors.Wrap(err, errDial)
+	}
+	gw, err := client.Connect(id, client.WithSign(sign), client.WithHash(hash.SHA256), client.WithClientConnection(conn),
+		client.WithEvaluateTimeout(30*time.Second), client.WithEndorseTimeout(30*time.Second),
+		client.WithSubmitTimeout(30*time.Second), client.WithCommitStatusTimeout(time.Minute))
+	if err != nil {
+		_ = conn.Close()
+		return nil, errors.Wrap(err, errGateway)
+	}
+	return &Client{conn: conn, gw: gw, contract: gw.GetNetwork(cfg.Channel).GetContract(cfg.Chaincode)}, nil
+}
+
+// Close ends the gateway session and the gRPC connection.
+func (c *Client) Close() error {
+	_ = c.gw.Close()
+	return c.conn.Close()
+}
+
+// PutBatch submits records in one transaction and waits until it is committed. An error
+// means the records may or may not be on the ledger; resubmitting them is safe.
+func (c *Client) PutBatch(ctx context.Context, rs []record.Record) (chaincode.PutResult, error) {
+	var res chaincode.PutResult
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return res, errors.Wrap(err, errMarshal)
+	}
+	out, err := c.contract.SubmitWithContext(ctx, "PutBatch", client.WithArguments(string(b)))
+	if err != nil {
+		return res, errors.Wrap(Explain(err), errPutBatch)
+	}
+	return res, errors.Wrap(json.Unmarshal(out, &res), errUnmarshal)
+}
+
+// Get returns one record.
+func (c *Client) Get(ctx context.Context, id string) (record.Record, error) {
+	var r record.Record
+	return r, c.evaluate(ctx, "Get", id, &r)
+}
+
+// Head returns a resource's head.
+func (c *Client) Head(ctx context.Context, resourceKey string) (record.Head, error) {
+	var h record.Head
+	return h, c.evaluate(ctx, "Head", resourceKey, &h)
+}
+
+// History returns a resource's records, oldest first.
+func (c *Client) History(ctx context.Context, resourceKey string) ([]record.Record, error) {
+	var rs []record.Record
+	return rs, c.evaluate(ctx, "History", resourceKey, &rs)
+}
+
+// VerifyOnPeer asks the chaincode to walk the chain.
+func (c *Client) VerifyOnPeer(ctx context.Context, resourceKey string) (record.Report, error) {
+	var r record.Report
+	return r, c.evaluate(ctx, "Verify", resourceKey, &r)
+}
+
+// Verify reads the chain and its head and re-checks every record here, so the result
+// does not depend on trusting the chaincode's own Verify.
+func (c *Client) Verify(ctx context.Context, resourceKey string) (record.Report, error) {
+	h, err := c.Head(ctx, resourceKey)
+	if err != nil {
+		return record.Report{}, err
+	}
+	rs, err := c.History(ctx, resourceKey)
+	if err != nil {
+		return record.Report{}, err
+	}
+	return record.VerifyChain(resourceKey, rs, h), nil
+}
+
+func (c *Client) evaluate(ctx context.Context, fn, arg string, into any) error {
+	out, err := c.contract.EvaluateWithContext(ctx, fn, client.WithArguments(arg))
+	if err != nil {
+		return errors.Wrapf(Explain(err), errEvaluateFmt, fn)
+	}
+	return errors.Wrap(json.Unmarshal(out, into), errUnmarshal)
+}
+
+// Explain appends the peers' own messages (the chaincode's error text) that the gateway
+// attaches as gRPC status details but leaves out of the error string.
+func Explain(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return err
+	}
+	var msgs []string
+	for _, d := range st.Details() {
+		if ed, ok := d.(*gateway.ErrorDetail); ok {
+			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", ed.GetAddress(), ed.GetMspId(), ed.GetMessage()))
+		}
+	}
+	if len(msgs) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %s", err, strings.Join(msgs, "; "))
+}

@@ -1,0 +1,229 @@
+package wal
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"sync"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
+)
+
+const (
+	errOpen    = "cannot open write-ahead log"
+	errAppend  = "cannot append record to write-ahead log"
+	errPending = "cannot read unsent records"
+	errMark    = "cannot mark records sent"
+	errGet     = "cannot read record"
+	errSeal    = "cannot seal record"
+	errCorrupt = "write-ahead log entry is corrupt"
+)
+
+var (
+	bucketRecords = []byte("records") // seq -> record JSON, in append order
+	bucketIDs     = []byte("ids")     // record id -> seq
+	bucketHeads   = []byte("heads")   // resource key -> hash of its newest record
+	bucketUnsent  = []byte("unsent")  // seq -> (empty): records not yet committed on the ledger
+)
+
+// An Entry is a record with its position in the log.
+type Entry struct {
+	Seq    uint64
+	Record record.Record
+}
+
+// WAL is the write-ahead log. It is safe for concurrent use.
+type WAL struct {
+	db *bolt.DB
+
+	mu     sync.Mutex
+	unsent int // cached count of the unsent bucket (counting it is O(n))
+}
+
+// Open opens (creating if needed) the log at path.
+func Open(path string) (*WAL, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, errors.Wrap(err, errOpen)
+	}
+	w := &WAL{db: db}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketRecords, bucketIDs, bucketHeads, bucketUnsent} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		w.unsent = tx.Bucket(bucketUnsent).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, errors.Wrap(err, errOpen)
+	}
+	return w, nil
+}
+
+// Close closes the file.
+func (w *WAL) Close() error { return w.db.Close() }
+
+// Append seals r (id, previous hash, hash) against its resource's head in the log and
+// stores it durably. If a record with the same id was appended before, nothing is
+// written and the stored record is returned with dup set. Concurrent calls share one
+// commit (and one fsync).
+func (w *WAL) Append(r record.Record) (stored record.Record, dup bool, err error) {
+	err = w.db.Batch(func(tx *bolt.Tx) error {
+		// Batch may run this function more than once: set the results from scratch.
+		dup = false
+		id := record.DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash)
+		if seq := tx.Bucket(bucketIDs).Get([]byte(id)); seq != nil {
+			dup = true
+			return decode(tx.Bucket(bucketRecords).Get(seq), &stored)
+		}
+		stored = r
+		if err := stored.Seal(string(tx.Bucket(bucketHeads).Get([]byte(r.ResourceKey)))); err != nil {
+			return errors.Wrap(err, errSeal)
+		}
+		b, err := json.Marshal(stored)
+		if err != nil {
+			return err
+		}
+		recs := tx.Bucket(bucketRecords)
+		n, err := recs.NextSequence()
+		if err != nil {
+			return err
+		}
+		seq := itob(n)
+		if err := recs.Put(seq, b); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketIDs).Put([]byte(stored.ID), seq); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketHeads).Put([]byte(r.ResourceKey), []byte(stored.Hash)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketUnsent).Put(seq, nil)
+	})
+	if err != nil {
+		return record.Record{}, false, errors.Wrap(err, errAppend)
+	}
+	if !dup {
+		w.mu.Lock()
+		w.unsent++
+		w.mu.Unlock()
+	}
+	return stored, dup, nil
+}
+
+// Pending returns up to limit unsent records, oldest first. Records of one resource are
+// in chain order, so submitting them in this order always extends the ledger's chain.
+func (w *WAL) Pending(limit int) ([]Entry, error) {
+	var out []Entry
+	err := w.db.View(func(tx *bolt.Tx) error {
+		recs := tx.Bucket(bucketRecords)
+		c := tx.Bucket(bucketUnsent).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			var r record.Record
+			if err := decode(recs.Get(k), &r); err != nil {
+				return err
+			}
+			out = append(out, Entry{Seq: btoi(k), Record: r})
+		}
+		return nil
+	})
+	return out, errors.Wrap(err, errPending)
+}
+
+// MarkSent records that the given entries are committed on the ledger.
+func (w *WAL) MarkSent(seqs []uint64) error {
+	removed := 0
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		removed = 0
+		b := tx.Bucket(bucketUnsent)
+		for _, s := range seqs {
+			k := itob(s)
+			if b.Get(k) == nil {
+				continue
+			}
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
+	})
+	if err != nil {
+		return errors.Wrap(err, errMark)
+	}
+	w.mu.Lock()
+	w.unsent -= removed
+	w.mu.Unlock()
+	return nil
+}
+
+// Depth is the number of unsent records.
+func (w *WAL) Depth() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.unsent
+}
+
+// OldestUnsent returns the time of the oldest unsent record (zero if there is none).
+func (w *WAL) OldestUnsent() (time.Time, error) {
+	var t time.Time
+	err := w.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketUnsent).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		var r record.Record
+		if err := decode(tx.Bucket(bucketRecords).Get(k), &r); err != nil {
+			return err
+		}
+		var err error
+		t, err = time.Parse(time.RFC3339Nano, r.Time)
+		return err
+	})
+	return t, errors.Wrap(err, errPending)
+}
+
+// Get returns the record with the given id and whether it is still unsent.
+func (w *WAL) Get(id string) (r record.Record, unsent bool, err error) {
+	err = w.db.View(func(tx *bolt.Tx) error {
+		seq := tx.Bucket(bucketIDs).Get([]byte(id))
+		if seq == nil {
+			return errors.Errorf("no record %s", id)
+		}
+		unsent = tx.Bucket(bucketUnsent).Get(seq) != nil
+		return decode(tx.Bucket(bucketRecords).Get(seq), &r)
+	})
+	return r, unsent, errors.Wrap(err, errGet)
+}
+
+// Head returns the hash of a resource's newest record in the log ("" if none).
+func (w *WAL) Head(resourceKey string) (string, error) {
+	var h string
+	err := w.db.View(func(tx *bolt.Tx) error {
+		h = string(tx.Bucket(bucketHeads).Get([]byte(resourceKey)))
+		return nil
+	})
+	return h, errors.Wrap(err, errGet)
+}
+
+func decode(b []byte, r *record.Record) error {
+	if b == nil {
+		return errors.New(errCorrupt + ": missing record")
+	}
+	return errors.Wrap(json.Unmarshal(b, r), errCorrupt)
+}
+
+func itob(n uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, n)
+	return b
+}
+
+func btoi(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
