@@ -30,7 +30,7 @@ EXPORT=0
 if [ "${1:-}" = "--export" ]; then EXPORT=1; shift; fi
 DEST=${1:-${ENVTEST_ASSETS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/envtest/k8s-$K8S_VERSION}}
 mkdir -p "$DEST"
-DEST=${1:-${ENVTEST_ASSETS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/envtest/k8s-$K8S_VERSION}}
+DEST=$(cd "$DEST" && pwd)
 
 log() { echo "envtest-assets: $*" >&2; }
 

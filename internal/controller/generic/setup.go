@@ -1,0 +1,75 @@
+// Package generic is the one controller path every managed resource kind
+// shares: config resolution, usage tracking, intent records, metrics, events
+// and the crossplane-runtime managed reconciler. A kind supplies only how to
+// build its external client from a resolved site.
+package generic
+
+import (
+	"context"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
+)
+
+const errResolve = "cannot resolve the provider config"
+
+// ConnectFn builds the external client of one kind for a resolved site.
+type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *providerconfig.Site) (managed.TypedExternalClient[T], error)
+
+// Setup registers a managed reconciler for the kind gvk with mgr.
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
+	name := managed.ControllerName(gvk.GroupKind().String())
+	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), connect: connect, intent: o.Intent}
+
+	ropts := []managed.ReconcilerOption{
+		managed.WithTypedExternalConnector[T](c),
+		managed.WithLogger(o.Logger.WithValues("controller", name)),
+		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
+		managed.WithPollInterval(o.PollInterval),
+		managed.WithManagementPolicies(),
+	}
+	if o.MetricOptions != nil {
+		ropts = append(ropts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
+	}
+	if o.ChangeLogOptions != nil {
+		ropts = append(ropts, managed.WithChangeLogger(o.ChangeLogOptions.ChangeLogger))
+	}
+	ropts = append(ropts, extra...)
+
+	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), ropts...)
+	return ctrl.NewControllerManagedBy(mgr).
+		Named(name).
+		WithOptions(o.ForControllerRuntime()).
+		WithEventFilter(resource.DesiredStateChanged()).
+		For(newFn()).
+		Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
+}
+
+// connector resolves the site and hands it to the kind's ConnectFn; the
+// returned client is wrapped so intents are recorded before external writes.
+type connector[T resource.ModernManaged] struct {
+	resolve *providerconfig.Resolver
+	connect ConnectFn[T]
+	intent  options.IntentRecorder
+}
+
+func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternalClient[T], error) {
+	site, err := c.resolve.Resolve(ctx, mg)
+	if err != nil {
+		return nil, errors.Wrap(err, errResolve)
+	}
+	ext, err := c.connect(ctx, mg, site)
+	if err != nil || c.intent == nil {
+		return ext, err
+	}
+	return &intentClient[T]{TypedExternalClient: ext, intent: c.intent}, nil
+}

@@ -1,0 +1,177 @@
+package providerconfig
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+)
+
+const (
+	errNoRef        = "no providerConfigRef is set"
+	errUnknownKind  = "providerConfigRef.kind must be ProviderConfig or ClusterProviderConfig, not %q"
+	errGetPC        = "cannot get ProviderConfig %s/%s"
+	errGetCPC       = "cannot get ClusterProviderConfig %s"
+	errTrackUsage   = "cannot track ProviderConfig usage"
+	errGetSecret    = "cannot read key %q of Secret %s/%s"
+	errGetConfigMap = "cannot read key %q of ConfigMap %s/%s"
+	errNoKey        = "key %q not found in %s %s/%s"
+	errEmptyToken   = "the Proxmox API token in Secret %s/%s is empty"
+	errTokenFormat  = "the Proxmox API token in Secret %s/%s must look like user@realm!tokenid=secret"
+
+	defaultTimeout = 30 * time.Second
+)
+
+// A Resolver resolves the site a managed resource is configured for and
+// records the resource's usage of its config.
+type Resolver struct {
+	kube  client.Client
+	usage *resource.ProviderConfigUsageTracker
+}
+
+// NewResolver returns a Resolver reading through kube.
+func NewResolver(kube client.Client) *Resolver {
+	return &Resolver{kube: kube, usage: resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{})}
+}
+
+// Resolve tracks mg's usage of its config, then reads the config and the
+// Secrets and ConfigMaps it points at.
+func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged) (*Site, error) {
+	ref := mg.GetProviderConfigReference()
+	if ref == nil {
+		return nil, errors.New(errNoRef)
+	}
+	if err := r.usage.Track(ctx, mg); err != nil {
+		return nil, errors.Wrap(err, errTrackUsage)
+	}
+	var spec v1alpha1.SiteSpec
+	var site Site
+	// Objects a namespaced ProviderConfig points at live in its namespace;
+	// a ClusterProviderConfig names their namespace (required by its CEL rules).
+	ns := ""
+	switch ref.Kind {
+	case v1alpha1.ProviderConfigKind:
+		pc := &v1alpha1.ProviderConfig{}
+		if err := r.kube.Get(ctx, types.NamespacedName{Namespace: mg.GetNamespace(), Name: ref.Name}, pc); err != nil {
+			return nil, errors.Wrapf(err, errGetPC, mg.GetNamespace(), ref.Name)
+		}
+		spec, ns = pc.Spec.SiteSpec, pc.GetNamespace()
+		site.Ref = v1alpha1.ProviderConfigKind + "/" + pc.GetNamespace() + "/" + pc.GetName()
+	case v1alpha1.ClusterProviderConfigKind:
+		pc := &v1alpha1.ClusterProviderConfig{}
+		if err := r.kube.Get(ctx, types.NamespacedName{Name: ref.Name}, pc); err != nil {
+			return nil, errors.Wrapf(err, errGetCPC, ref.Name)
+		}
+		spec = pc.Spec.SiteSpec
+		site.Ref = v1alpha1.ClusterProviderConfigKind + "/" + pc.GetName()
+	default:
+		return nil, errors.Errorf(errUnknownKind, ref.Kind)
+	}
+	var err error
+	if spec.Proxmox != nil {
+		if site.Proxmox, err = r.proxmox(ctx, ns, spec.Proxmox); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Ceph != nil {
+		if site.Ceph, err = r.ceph(ctx, ns, spec.Ceph); err != nil {
+			return nil, err
+		}
+	}
+	site.Key = site.contentKey()
+	return &site, nil
+}
+
+func (r *Resolver) proxmox(ctx context.Context, ns string, c *v1alpha1.ProxmoxConfig) (*ProxmoxSite, error) {
+	tok, err := r.secretKey(ctx, ns, c.TokenSecretRef)
+	if err != nil {
+		return nil, err
+	}
+	tok = strings.TrimPrefix(strings.TrimSpace(tok), "PVEAPIToken=")
+	refNS := orDefault(c.TokenSecretRef.Namespace, ns)
+	if tok == "" {
+		return nil, errors.Errorf(errEmptyToken, refNS, c.TokenSecretRef.Name)
+	}
+	if !validToken(tok) {
+		return nil, errors.Errorf(errTokenFormat, refNS, c.TokenSecretRef.Name)
+	}
+	s := &ProxmoxSite{Endpoint: strings.TrimRight(c.Endpoint, "/"), Token: tok, InsecureSkipTLSVerify: c.InsecureSkipTLSVerify, RequestTimeout: defaultTimeout}
+	if c.RequestTimeout != nil {
+		s.RequestTimeout = c.RequestTimeout.Duration
+	}
+	if b := c.CABundle; b != nil {
+		var pem string
+		switch {
+		case b.SecretKeyRef != nil:
+			pem, err = r.secretKey(ctx, ns, *b.SecretKeyRef)
+		case b.ConfigMapKeyRef != nil:
+			pem, err = r.configMapKey(ctx, ns, *b.ConfigMapKeyRef)
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.CABundle = []byte(pem)
+	}
+	return s, nil
+}
+
+func (r *Resolver) ceph(ctx context.Context, ns string, c *v1alpha1.CephConfig) (*CephSite, error) {
+	key, err := r.secretKey(ctx, ns, c.KeyringSecretRef)
+	if err != nil {
+		return nil, err
+	}
+	name := c.ClientName
+	if name == "" {
+		name = "admin"
+	}
+	return &CephSite{Monitors: append([]string(nil), c.Monitors...), ClientName: name, Key: strings.TrimSpace(key)}, nil
+}
+
+func (r *Resolver) secretKey(ctx context.Context, ns string, sel v1alpha1.SecretKeySelector) (string, error) {
+	ns = orDefault(sel.Namespace, ns)
+	s := &corev1.Secret{}
+	if err := r.kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: sel.Name}, s); err != nil {
+		return "", errors.Wrapf(err, errGetSecret, sel.Key, ns, sel.Name)
+	}
+	v, ok := s.Data[sel.Key]
+	if !ok {
+		return "", errors.Errorf(errNoKey, sel.Key, "Secret", ns, sel.Name)
+	}
+	return string(v), nil
+}
+
+func (r *Resolver) configMapKey(ctx context.Context, ns string, sel v1alpha1.ConfigMapKeySelector) (string, error) {
+	ns = orDefault(sel.Namespace, ns)
+	cm := &corev1.ConfigMap{}
+	if err := r.kube.Get(ctx, types.NamespacedName{Namespace: ns, Name: sel.Name}, cm); err != nil {
+		return "", errors.Wrapf(err, errGetConfigMap, sel.Key, ns, sel.Name)
+	}
+	v, ok := cm.Data[sel.Key]
+	if !ok {
+		return "", errors.Errorf(errNoKey, sel.Key, "ConfigMap", ns, sel.Name)
+	}
+	return v, nil
+}
+
+// validToken checks the user@realm!tokenid=secret shape PVE expects.
+func validToken(t string) bool {
+	at := strings.Index(t, "@")
+	bang := strings.Index(t, "!")
+	eq := strings.Index(t, "=")
+	return at > 0 && bang > at+1 && eq > bang+1 && eq < len(t)-1
+}
+
+func orDefault(v, d string) string {
+	if v != "" {
+		return v
+	}
+	return d
+}
