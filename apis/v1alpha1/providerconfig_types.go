@@ -20,10 +20,10 @@ type ProviderConfigSpec struct {
 // ClusterProviderConfigSpec configures one site for managed resources in any
 // namespace.
 // +kubebuilder:validation:XValidation:rule="has(self.proxmox) || has(self.ceph)",message="spec must set spec.proxmox, spec.ceph or both"
-// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox)) || (has(self.proxmox.tokenSecretRef.namespace) && self.proxmox.tokenSecretRef.namespace != ”)",message="spec.proxmox.tokenSecretRef.namespace is required in a ClusterProviderConfig"
-// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox) && has(self.proxmox.caBundle) && has(self.proxmox.caBundle.secretKeyRef)) || (has(self.proxmox.caBundle.secretKeyRef.namespace) && self.proxmox.caBundle.secretKeyRef.namespace != ”)",message="spec.proxmox.caBundle.secretKeyRef.namespace is required in a ClusterProviderConfig"
-// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox) && has(self.proxmox.caBundle) && has(self.proxmox.caBundle.configMapKeyRef)) || (has(self.proxmox.caBundle.configMapKeyRef.namespace) && self.proxmox.caBundle.configMapKeyRef.namespace != ”)",message="spec.proxmox.caBundle.configMapKeyRef.namespace is required in a ClusterProviderConfig"
-// +kubebuilder:validation:XValidation:rule="!(has(self.ceph)) || (has(self.ceph.keyringSecretRef.namespace) && self.ceph.keyringSecretRef.namespace != ”)",message="spec.ceph.keyringSecretRef.namespace is required in a ClusterProviderConfig"
+// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox)) || (has(self.proxmox.tokenSecretRef.namespace) && size(self.proxmox.tokenSecretRef.namespace) > 0)",message="spec.proxmox.tokenSecretRef.namespace is required in a ClusterProviderConfig"
+// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox) && has(self.proxmox.caBundle) && has(self.proxmox.caBundle.secretKeyRef)) || (has(self.proxmox.caBundle.secretKeyRef.namespace) && size(self.proxmox.caBundle.secretKeyRef.namespace) > 0)",message="spec.proxmox.caBundle.secretKeyRef.namespace is required in a ClusterProviderConfig"
+// +kubebuilder:validation:XValidation:rule="!(has(self.proxmox) && has(self.proxmox.caBundle) && has(self.proxmox.caBundle.configMapKeyRef)) || (has(self.proxmox.caBundle.configMapKeyRef.namespace) && size(self.proxmox.caBundle.configMapKeyRef.namespace) > 0)",message="spec.proxmox.caBundle.configMapKeyRef.namespace is required in a ClusterProviderConfig"
+// +kubebuilder:validation:XValidation:rule="!(has(self.ceph)) || (has(self.ceph.keyringSecretRef.namespace) && size(self.ceph.keyringSecretRef.namespace) > 0)",message="spec.ceph.keyringSecretRef.namespace is required in a ClusterProviderConfig"
 type ClusterProviderConfigSpec struct {
 	SiteSpec `json:",inline"`
 }
