@@ -13,6 +13,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -134,7 +135,11 @@ func Dial(addr string) (*grpc.ClientConn, error) {
 	if p, ok := strings.CutPrefix(addr, "unix://"); ok {
 		addr = "unix:" + p
 	}
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	// reconnect quickly: the connector is a sidecar that restarts in seconds
+	bo := backoff.DefaultConfig
+	bo.MaxDelay = 2 * time.Second
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 2 * time.Second}))
 	return conn, errors.Wrap(err, errDialConn)
 }
 
@@ -239,12 +244,12 @@ func (l *Logger) Run(ctx context.Context, interval time.Duration) error {
 	}
 }
 
-// send does not wait for the connection to become ready: an unavailable connector must
-// fail the call within the timeout, not hang the reconcile.
+// send waits up to the timeout for the connection to be ready, so a connector that has
+// just come back is used at once rather than after the client's reconnect backoff.
 func (l *Logger) send(ctx context.Context, e *v1alpha1.ChangeLogEntry) error {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
-	_, err := l.client.SendChangeLog(ctx, &v1alpha1.SendChangeLogRequest{Entry: e})
+	_, err := l.client.SendChangeLog(ctx, &v1alpha1.SendChangeLogRequest{Entry: e}, grpc.WaitForReady(true))
 	return errors.Wrap(err, errSend)
 }
 
