@@ -4,25 +4,17 @@ package options
 import (
 	"context"
 
+	changelogs "github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
+
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
-)
-
-// Operation names an external change a controller is about to make.
-type Operation string
-
-// The external operations a controller announces before it makes them.
-const (
-	OperationCreate Operation = "create"
-	OperationUpdate Operation = "update"
-	OperationDelete Operation = "delete"
 )
 
 // An IntentRecorder is told about an external change before it is made. When it
 // returns an error the change must not be made (e.g. provenance is required and
 // the ledger connector did not durably accept the intent).
 type IntentRecorder interface {
-	RecordIntent(ctx context.Context, mg resource.Managed, op Operation) error
+	RecordIntent(ctx context.Context, mg resource.Managed, op changelogs.OperationType) error
 }
 
 // Options are crossplane-runtime's controller options plus the provider's own.

@@ -1,0 +1,177 @@
+// Command provider runs provider-microcloud: the Crossplane controllers for
+// Proxmox VE and Ceph managed resources of one or more micro cloud sites.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
+
+	"github.com/microcloud-dev/provider-microcloud/apis"
+	mcctrl "github.com/microcloud-dev/provider-microcloud/internal/controller"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/version"
+)
+
+type flags struct {
+	debug           bool
+	pollInterval    time.Duration
+	syncPeriod      time.Duration
+	maxReconcile    int
+	leaderElection  bool
+	metricsAddr     string
+	healthAddr      string
+	namespace       string
+	changeLogs      bool
+	changeLogSocket string
+	provenance      string
+	showVersion     bool
+}
+
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	fs := flag.NewFlagSet("provider", flag.ContinueOnError)
+	fs.BoolVar(&f.debug, "debug", false, "Log at debug level.")
+	fs.DurationVar(&f.pollInterval, "poll", time.Minute, "How often each managed resource is checked for drift.")
+	fs.DurationVar(&f.syncPeriod, "sync", time.Hour, "How often the informer cache resyncs all objects.")
+	fs.IntVar(&f.maxReconcile, "max-reconcile-rate", 10, "Reconciles per second across all controllers, and workers per controller.")
+	fs.BoolVar(&f.leaderElection, "leader-election", false, "Elect a leader so only one replica reconciles.")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Prometheus metrics address (0 disables).")
+	fs.StringVar(&f.healthAddr, "health-probe-bind-address", ":8081", "Health (/healthz) and readiness (/readyz) address.")
+	fs.StringVar(&f.namespace, "namespace", "", "Only watch this namespace (all namespaces when empty).")
+	fs.BoolVar(&f.changeLogs, "enable-changelogs", false, "Send a change log entry for every external change to --changelogs-socket-path.")
+	fs.StringVar(&f.changeLogSocket, "changelogs-socket-path", "/var/run/changelogs/changelogs.sock", "Unix socket of the change log (provenance) connector.")
+	fs.StringVar(&f.provenance, "provenance", "off", "Intent records before external changes: off, best-effort or required.")
+	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if f.maxReconcile < 1 {
+		return nil, fmt.Errorf("--max-reconcile-rate must be at least 1, got %d", f.maxReconcile)
+	}
+	if f.pollInterval < time.Second {
+		return nil, fmt.Errorf("--poll must be at least 1s, got %s", f.pollInterval)
+	}
+	return f, nil
+}
+
+func main() {
+	f, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	if f.showVersion {
+		fmt.Println(version.Version)
+		return
+	}
+	if err := run(ctrl.SetupSignalHandler(), f); err != nil {
+		fmt.Fprintln(os.Stderr, "provider:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, f *flags) error {
+	level := zapcore.InfoLevel
+	if f.debug {
+		level = zapcore.DebugLevel
+	}
+	zl := zap.New(zap.UseDevMode(false), zap.Level(level))
+	ctrl.SetLogger(zl)
+	log := logging.NewLogrLogger(zl.WithName("provider-microcloud"))
+	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance)
+
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("cannot get the API server config: %w", err)
+	}
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return err
+	}
+	if err := apis.AddToScheme(s); err != nil {
+		return err
+	}
+	co := cache.Options{SyncPeriod: &f.syncPeriod}
+	if f.namespace != "" {
+		co.DefaultNamespaces = map[string]cache.Config{f.namespace: {}}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                        s,
+		Cache:                         co,
+		LeaderElection:                f.leaderElection,
+		LeaderElectionID:              "crossplane-leader-election-provider-microcloud",
+		LeaderElectionResourceLock:    "leases",
+		LeaderElectionReleaseOnCancel: true,
+		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
+		HealthProbeBindAddress:        f.healthAddr,
+	})
+	if err != nil {
+		return fmt.Errorf("cannot create the manager: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	// Ready once the informer caches have synced, so probes reflect real work.
+	if err := mgr.AddReadyzCheck("cache", func(req *http.Request) error {
+		if !mgr.GetCache().WaitForCacheSync(req.Context()) {
+			return fmt.Errorf("informer caches not synced")
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	mrMetrics := managed.NewMRMetricRecorder()
+	stateMetrics := statemetrics.NewMRStateMetrics()
+	metrics.Registry.MustRegister(mrMetrics, stateMetrics)
+
+	o := options.Options{Options: controller.Options{
+		Logger:                  log,
+		GlobalRateLimiter:       ratelimiter.NewGlobal(f.maxReconcile),
+		PollInterval:            f.pollInterval,
+		MaxConcurrentReconciles: f.maxReconcile,
+		Features:                &feature.Flags{},
+		MetricOptions: &controller.MetricOptions{
+			PollStateMetricInterval: 5 * time.Second,
+			MRMetrics:               mrMetrics,
+			MRStateMetrics:          stateMetrics,
+		},
+	}}
+	o.Features.Enable(feature.EnableBetaManagementPolicies)
+	closeProvenance, err := setupProvenance(ctx, f, log, &o)
+	if err != nil {
+		return err
+	}
+	defer closeProvenance()
+
+	if err := mcctrl.Setup(mgr, o); err != nil {
+		return fmt.Errorf("cannot set up controllers: %w", err)
+	}
+	log.Info("Manager starting", "metrics", f.metricsAddr, "health", f.healthAddr)
+	if err := mgr.Start(ctx); err != nil {
+		return fmt.Errorf("manager stopped: %w", err)
+	}
+	log.Info("Stopped cleanly")
+	return nil
+}
