@@ -1,0 +1,204 @@
+package pool
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
+)
+
+const (
+	errObserve      = "cannot observe Ceph pools"
+	errCreate       = "cannot create pool"
+	errUpdate       = "cannot update pool"
+	errDelete       = "cannot delete pool"
+	errTypeChange   = "pool %q is %s in Ceph; a pool's type cannot change (create a new pool)"
+	errDeleteDenied = "the cluster forbids deleting pools (mon_allow_pool_delete is false); set it to true to let the provider delete pool %q, or remove Delete from spec.managementPolicies to keep the pool"
+)
+
+type external struct{ c *ceph.Client }
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalObservation, error) {
+	name, err := site.ExternalName(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	snap, err := e.c.Snapshot(ctx)
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errObserve)
+	}
+	p := snap.Pools[name]
+	if p == nil {
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	mg.Status.AtProvider = observe(p, snap)
+	undersized := 0
+	if sum := snap.PGs[p.ID]; sum != nil {
+		undersized = sum.States["undersized"]
+	}
+	if why := placementProblem(mg.Status.AtProvider, undersized); why != "" {
+		mg.SetConditions(xpv2.Unavailable().WithMessage(why))
+	} else {
+		mg.SetConditions(xpv2.Available())
+	}
+	ok, diff := upToDate(mg.Spec.ForProvider, mg.Status.AtProvider)
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: ok, Diff: diff}, nil
+}
+
+func (e *external) Create(_ context.Context, mg *v1alpha1.Pool) (managed.ExternalCreation, error) {
+	name, err := site.ExternalName(mg)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	p := mg.Spec.ForProvider
+	mg.SetConditions(xpv2.Creating())
+	spec := ceph.PoolSpec{
+		Name:          name,
+		Erasure:       p.Type == "erasure",
+		Profile:       site.Deref(p.ErasureCodeProfile),
+		Rule:          site.Deref(p.CrushRule),
+		PGNum:         int(site.Deref(p.PGNum)),
+		AutoscaleMode: autoscaleMode(p),
+		Size:          int(site.Deref(p.Size)),
+	}
+	if err := e.c.CreatePool(spec); err != nil {
+		return managed.ExternalCreation{}, errors.Wrap(err, errCreate)
+	}
+	// everything create does not take is set like an update; a failure here shows in the
+	// condition and the next reconcile tries again
+	return managed.ExternalCreation{}, errors.Wrap(e.apply(name, p, nil), errCreate)
+}
+
+func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalUpdate, error) {
+	name, err := site.ExternalName(mg)
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	snap, err := e.c.Snapshot(ctx)
+	if err != nil {
+		return managed.ExternalUpdate{}, errors.Wrap(err, errObserve)
+	}
+	cur := snap.Pools[name]
+	if cur == nil {
+		return managed.ExternalUpdate{}, nil // gone since Observe; the next Observe creates it
+	}
+	return managed.ExternalUpdate{}, errors.Wrap(e.apply(name, mg.Spec.ForProvider, cur), errUpdate)
+}
+
+// apply sets every managed setting that differs from cur (all of them when cur is nil).
+func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolInfo) error {
+	var o v1alpha1.PoolObservation
+	if cur != nil {
+		o = observe(cur, &ceph.Snapshot{Crush: &ceph.CrushMap{}})
+		if p.Type != "" && p.Type != o.Type {
+			return errors.Errorf(errTypeChange, name, o.Type)
+		}
+	}
+	set := func(v, val string) error { return e.c.SetPool(name, v, val) }
+	itoa := func(i int32) string { return strconv.Itoa(int(i)) }
+
+	if p.CrushRule != nil && (cur == nil || cur.CrushRule < 0 || !e.ruleIs(cur.CrushRule, *p.CrushRule)) {
+		if err := set("crush_rule", *p.CrushRule); err != nil {
+			return err
+		}
+	}
+	// keep min_size <= size at every step: shrink min_size first when size goes down
+	sizeFirst := p.Size == nil || p.MinSize == nil || cur == nil || int(*p.Size) >= cur.Size
+	setSize := func() error {
+		if p.Size == nil || p.Type == "erasure" || (cur != nil && int(*p.Size) == cur.Size) {
+			return nil
+		}
+		return set("size", itoa(*p.Size))
+	}
+	setMin := func() error {
+		if p.MinSize == nil || (cur != nil && int(*p.MinSize) == cur.MinSize) {
+			return nil
+		}
+		return set("min_size", itoa(*p.MinSize))
+	}
+	steps := []func() error{setMin, setSize}
+	if sizeFirst {
+		steps = []func() error{setSize, setMin}
+	}
+	for _, s := range steps {
+		if err := s(); err != nil {
+			return err
+		}
+	}
+	mode := autoscaleMode(p)
+	if mode != "" && (cur == nil || cur.AutoscaleMode != mode) {
+		if err := set("pg_autoscale_mode", mode); err != nil {
+			return err
+		}
+	}
+	if p.PGNum != nil && mode != "on" && cur != nil && int(*p.PGNum) != cur.PGNumTarget {
+		if err := set("pg_num", itoa(*p.PGNum)); err != nil {
+			return err
+		}
+		if err := set("pgp_num", itoa(*p.PGNum)); err != nil {
+			return err
+		}
+	}
+	if p.TargetSizeRatio != nil && (cur == nil || !sameRatio(*p.TargetSizeRatio, o.TargetSizeRatio)) {
+		if err := set("target_size_ratio", *p.TargetSizeRatio); err != nil {
+			return err
+		}
+	}
+	if p.CompressionMode != nil && (cur == nil || *p.CompressionMode != o.CompressionMode) {
+		if err := set("compression_mode", *p.CompressionMode); err != nil {
+			return err
+		}
+	}
+	if p.AllowECOverwrites != nil && *p.AllowECOverwrites && (cur == nil || !cur.HasFlag("ec_overwrites")) {
+		if err := set("allow_ec_overwrites", "true"); err != nil {
+			return err
+		}
+	}
+	if p.QuotaMaxBytes != nil && (cur == nil || *p.QuotaMaxBytes != cur.QuotaMaxBytes) {
+		if err := e.c.SetPoolQuota(name, "max_bytes", *p.QuotaMaxBytes); err != nil {
+			return err
+		}
+	}
+	if p.QuotaMaxObjects != nil && (cur == nil || *p.QuotaMaxObjects != cur.QuotaMaxObjects) {
+		if err := e.c.SetPoolQuota(name, "max_objects", *p.QuotaMaxObjects); err != nil {
+			return err
+		}
+	}
+	if p.Application != nil && (cur == nil || !contains(o.Applications, *p.Application)) {
+		if err := e.c.EnablePoolApplication(name, *p.Application); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ruleIs tells whether the rule with id is named name, per the current snapshot.
+func (e *external) ruleIs(id int, name string) bool {
+	snap, err := e.c.Snapshot(context.Background())
+	if err != nil {
+		return false
+	}
+	r := snap.Crush.RuleByID(id)
+	return r != nil && r.Name == name
+}
+
+func (e *external) Delete(_ context.Context, mg *v1alpha1.Pool) (managed.ExternalDelete, error) {
+	name, err := site.ExternalName(mg)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	mg.SetConditions(xpv2.Deleting())
+	err = e.c.DeletePool(name)
+	if ceph.IsErrno(err, ceph.EPERM) {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errDeleteDenied, name)
+	}
+	return managed.ExternalDelete{}, errors.Wrap(err, errDelete)
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }

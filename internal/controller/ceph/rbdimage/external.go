@@ -1,0 +1,121 @@
+package rbdimage
+
+import (
+	"context"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
+)
+
+const (
+	errNoPool   = "spec.forProvider.pool is not set (its reference is not resolved yet)"
+	errObserve  = "cannot observe RBD image"
+	errCreate   = "cannot create RBD image"
+	errResize   = "cannot grow RBD image"
+	errFeatures = "cannot change RBD image features"
+	errDelete   = "cannot delete RBD image"
+)
+
+type external struct {
+	c        *ceph.Client
+	monitors string
+}
+
+func names(mg *v1alpha1.RBDImage) (pool, image string, err error) {
+	image, err = site.ExternalName(mg)
+	if err != nil {
+		return "", "", err
+	}
+	if mg.Spec.ForProvider.Pool == nil || *mg.Spec.ForProvider.Pool == "" {
+		return "", "", errors.New(errNoPool)
+	}
+	return *mg.Spec.ForProvider.Pool, image, nil
+}
+
+func (e *external) details(pool, image string) managed.ConnectionDetails {
+	return managed.ConnectionDetails{
+		"imageSpec": []byte(pool + "/" + image),
+		"pool":      []byte(pool),
+		"image":     []byte(image),
+		"monitors":  []byte(e.monitors),
+	}
+}
+
+func (e *external) Observe(_ context.Context, mg *v1alpha1.RBDImage) (managed.ExternalObservation, error) {
+	pool, image, err := names(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	info, err := e.c.GetImage(pool, image)
+	if ceph.IsNotFound(err) { // the image, or its whole pool, does not exist
+		return managed.ExternalObservation{ResourceExists: false}, nil
+	}
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errObserve)
+	}
+	mg.Status.AtProvider = observe(pool, image, info)
+	mg.SetConditions(xpv2.Available())
+	ok, diff := upToDate(mg.Spec.ForProvider, mg.Status.AtProvider)
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: ok, Diff: diff, ConnectionDetails: e.details(pool, image)}, nil
+}
+
+func (e *external) Create(_ context.Context, mg *v1alpha1.RBDImage) (managed.ExternalCreation, error) {
+	pool, image, err := names(mg)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	mg.SetConditions(xpv2.Creating())
+	p := mg.Spec.ForProvider
+	err = e.c.CreateImage(ceph.ImageSpec{Pool: pool, Name: image, SizeBytes: uint64(p.SizeMiB) * mib, Features: p.Features, DataPool: site.Deref(p.DataPool)})
+	if err != nil {
+		return managed.ExternalCreation{}, errors.Wrap(err, errCreate)
+	}
+	return managed.ExternalCreation{ConnectionDetails: e.details(pool, image)}, nil
+}
+
+func (e *external) Update(_ context.Context, mg *v1alpha1.RBDImage) (managed.ExternalUpdate, error) {
+	pool, image, err := names(mg)
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	p, o := mg.Spec.ForProvider, mg.Status.AtProvider
+	if want := uint64(p.SizeMiB) * mib; uint64(o.SizeBytes) < want {
+		if err := e.c.ResizeImage(pool, image, want); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrap(err, errResize)
+		}
+	}
+	if p.Features != nil {
+		enable, disable := featureChanges(p.Features, o.Features)
+		for _, f := range disable {
+			if err := e.c.UpdateImageFeatures(pool, image, []string{f}, false); err != nil {
+				return managed.ExternalUpdate{}, errors.Wrap(err, errFeatures)
+			}
+		}
+		for _, f := range enable {
+			if err := e.c.UpdateImageFeatures(pool, image, []string{f}, true); err != nil {
+				return managed.ExternalUpdate{}, errors.Wrap(err, errFeatures)
+			}
+		}
+	}
+	return managed.ExternalUpdate{ConnectionDetails: e.details(pool, image)}, nil
+}
+
+func (e *external) Delete(_ context.Context, mg *v1alpha1.RBDImage) (managed.ExternalDelete, error) {
+	pool, image, err := names(mg)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	mg.SetConditions(xpv2.Deleting())
+	err = e.c.RemoveImage(pool, image)
+	if ceph.IsNotFound(err) {
+		return managed.ExternalDelete{}, nil
+	}
+	return managed.ExternalDelete{}, errors.Wrap(err, errDelete)
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }

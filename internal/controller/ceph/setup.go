@@ -1,0 +1,29 @@
+// Package ceph registers the controllers of every Ceph managed resource kind.
+package ceph
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushrule"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/erasurecodeprofile"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/rbdimage"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+)
+
+// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket and RBDImage controllers to mgr.
+func Setup(mgr ctrl.Manager, o options.Options) error {
+	for _, setup := range []func(ctrl.Manager, options.Options) error{
+		erasurecodeprofile.Setup,
+		crushrule.Setup,
+		crushbucket.Setup,
+		pool.Setup,
+		rbdimage.Setup,
+	} {
+		if err := setup(mgr, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}

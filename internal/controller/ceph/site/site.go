@@ -1,0 +1,68 @@
+// Package site connects the Ceph controllers to the shared client of a resolved site and holds
+// the few helpers every Ceph kind uses (names, readiness).
+package site
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
+)
+
+const (
+	errNoCeph  = "the provider config has no ceph section"
+	errClient  = "cannot connect to Ceph"
+	errBadName = "invalid Ceph name %q: use letters, digits, '.', '_' and '-' only (at most 100 characters)"
+)
+
+// Clients returns the process-wide registry of Ceph clients. Snapshots live a little less than
+// one poll interval, so each poll of a site's resources triggers one fresh observation.
+func Clients(pollInterval time.Duration) *ceph.Clients {
+	age := pollInterval * 9 / 10
+	if age <= 0 {
+		age = 30 * time.Second
+	}
+	return ceph.Shared(age)
+}
+
+// Connect returns the shared client of the site's Ceph part.
+func Connect(ctx context.Context, r *ceph.Clients, s *providerconfig.Site) (*ceph.Client, error) {
+	if s == nil || s.Ceph == nil {
+		return nil, errors.New(errNoCeph)
+	}
+	c, err := r.Get(ctx, ceph.Config{Monitors: s.Ceph.Monitors, ClientName: s.Ceph.ClientName, Key: s.Ceph.Key})
+	return c, errors.Wrap(err, errClient)
+}
+
+// Ceph accepts spaces, '/', unicode and 300-character pool names; '/' breaks pool/image specs
+// and the rest breaks tooling, so the provider only manages plain names.
+var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,100}$`)
+
+// ExternalName is the Ceph name of a managed resource: its external-name annotation, else its
+// metadata name. It fails for names Ceph would take but the provider refuses.
+func ExternalName(mg resource.Managed) (string, error) {
+	n := meta.GetExternalName(mg)
+	if n == "" {
+		n = mg.GetName()
+	}
+	if !validName.MatchString(n) || strings.HasPrefix(n, ".") {
+		return "", errors.Errorf(errBadName, n)
+	}
+	return n, nil
+}
+
+// Deref returns *p or the zero value.
+func Deref[T any](p *T) T {
+	var z T
+	if p == nil {
+		return z
+	}
+	return *p
+}
