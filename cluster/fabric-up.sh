@@ -465,6 +465,7 @@ write_client_env() {
 FABRIC_LAB_DIR=$NET
 FABRIC_UP=$REPO/cluster/fabric-up.sh
 FABRIC_DOWN=$REPO/cluster/fabric-down.sh
+FABRIC_CACHE=$CACHE
 FABRIC_PEER_PID_FILE=$NET/pids/peer.pid
 FABRIC_PEER_ENDPOINT=127.0.0.1:$PEER_PORT
 FABRIC_PEER_TLS_CA=$PEER_TLS/ca.crt

@@ -15,6 +15,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
@@ -79,8 +80,12 @@ func Dial(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, errors.Wrap(err, errReadKey)
 	}
+	// retry a lost peer every few seconds at most (gRPC's default backoff grows to 2 min)
+	bo := backoff.DefaultConfig
+	bo.MaxDelay = 5 * time.Second
 	conn, err := grpc.NewClient(cfg.PeerEndpoint,
-		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, cfg.PeerHostOverride)))
+		grpc.WithTransportCredentials(credentials.NewClientTLSFromCert(pool, cfg.PeerHostOverride)),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}))
 	if err != nil {
 		return nil, errors.Wrap(err, errDial)
 	}
