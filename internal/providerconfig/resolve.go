@@ -25,9 +25,19 @@ const (
 	errGetConfigMap = "cannot read key %q of ConfigMap %s/%s"
 	errNoKey        = "key %q not found in %s %s/%s"
 	errEmptyToken   = "the Proxmox API token in Secret %s/%s is empty"
+	errNoSection    = "%s has no spec.%s section, which this resource needs"
 	errTokenFormat  = "the Proxmox API token in Secret %s/%s must look like user@realm!tokenid=secret"
 
 	defaultTimeout = 30 * time.Second
+)
+
+// A Section is a part of a site a managed resource kind needs.
+type Section int
+
+// The sections of a site.
+const (
+	SectionProxmox Section = 1 << iota
+	SectionCeph
 )
 
 // A Resolver resolves the site a managed resource is configured for and
@@ -42,9 +52,11 @@ func NewResolver(kube client.Client) *Resolver {
 	return &Resolver{kube: kube, usage: resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{})}
 }
 
-// Resolve tracks mg's usage of its config, then reads the config and the
-// Secrets and ConfigMaps it points at.
-func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged) (*Site, error) {
+// Resolve tracks mg's usage of its config, then reads the sections of the
+// config that need asks for and the Secrets and ConfigMaps they point at. A
+// section that is not needed is not read, so a broken Ceph credential does not
+// stop Proxmox resources and vice versa.
+func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged, need Section) (*Site, error) {
 	ref := mg.GetProviderConfigReference()
 	if ref == nil {
 		return nil, errors.New(errNoRef)
@@ -76,12 +88,18 @@ func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged) (*Sit
 		return nil, errors.Errorf(errUnknownKind, ref.Kind)
 	}
 	var err error
-	if spec.Proxmox != nil {
+	if need&SectionProxmox != 0 && spec.Proxmox == nil {
+		return nil, errors.Errorf(errNoSection, site.Ref, "proxmox")
+	}
+	if need&SectionCeph != 0 && spec.Ceph == nil {
+		return nil, errors.Errorf(errNoSection, site.Ref, "ceph")
+	}
+	if need&SectionProxmox != 0 {
 		if site.Proxmox, err = r.proxmox(ctx, ns, spec.Proxmox); err != nil {
 			return nil, err
 		}
 	}
-	if spec.Ceph != nil {
+	if need&SectionCeph != 0 {
 		if site.Ceph, err = r.ceph(ctx, ns, spec.Ceph); err != nil {
 			return nil, err
 		}

@@ -35,6 +35,8 @@ func managedIn(ns, name string, ref *xpv2.ProviderConfigReference) *testMR {
 	return mg
 }
 
+const both = providerconfig.SectionProxmox | providerconfig.SectionCeph
+
 func mustCreate(t *testing.T, c client.Client, objs ...client.Object) {
 	t.Helper()
 	for _, o := range objs {
@@ -59,7 +61,7 @@ func TestResolveNamespacedProviderConfig(t *testing.T) {
 
 	r := providerconfig.NewResolver(env.Client)
 	mg := managedIn(ns, "vm1", &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "site-a"})
-	site, err := r.Resolve(ctx, mg)
+	site, err := r.Resolve(ctx, mg, both)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
@@ -94,7 +96,7 @@ func TestResolveNamespacedProviderConfig(t *testing.T) {
 	if err := env.Client.Update(ctx, s); err != nil {
 		t.Fatal(err)
 	}
-	site2, err := r.Resolve(ctx, mg)
+	site2, err := r.Resolve(ctx, mg, both)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,22 +120,43 @@ func TestResolveErrorsNameWhatIsWrong(t *testing.T) {
 	r := providerconfig.NewResolver(env.Client)
 	cases := map[string]struct {
 		ref  xpv2.ProviderConfigReference
+		need providerconfig.Section
 		want string
 	}{
-		"MissingConfig":  {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "absent"}, "cannot get ProviderConfig " + ns + "/absent"},
-		"MissingCluster": {xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "absent"}, "cannot get ClusterProviderConfig absent"},
-		"MissingSecret":  {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "nosecret"}, `cannot read key "token" of Secret ` + ns + "/pve"},
-		"MissingKey":     {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "wrongkey"}, `key "nope" not found in Secret ` + ns + "/badtoken"},
-		"MalformedToken": {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "badtoken"}, "must look like user@realm!tokenid=secret"},
+		"NoCephSection":  {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "badtoken"}, providerconfig.SectionCeph, "ProviderConfig/" + ns + "/badtoken has no spec.ceph section"},
+		"MissingConfig":  {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "absent"}, providerconfig.SectionProxmox, "cannot get ProviderConfig " + ns + "/absent"},
+		"MissingCluster": {xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "absent"}, providerconfig.SectionProxmox, "cannot get ClusterProviderConfig absent"},
+		"MissingSecret":  {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "nosecret"}, providerconfig.SectionProxmox, `cannot read key "token" of Secret ` + ns + "/pve"},
+		"MissingKey":     {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "wrongkey"}, providerconfig.SectionProxmox, `key "nope" not found in Secret ` + ns + "/badtoken"},
+		"MalformedToken": {xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "badtoken"}, providerconfig.SectionProxmox, "must look like user@realm!tokenid=secret"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			ref := tc.ref
-			_, err := r.Resolve(ctx, managedIn(ns, strings.ToLower(name), &ref))
+			_, err := r.Resolve(ctx, managedIn(ns, strings.ToLower(name), &ref), tc.need)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Resolve error = %v, want it to contain %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestResolveReadsOnlyTheNeededSection(t *testing.T) {
+	env := envtest.Start(t)
+	ns := env.Namespace(t)
+	// The Ceph keyring Secret does not exist: Proxmox resources must still resolve.
+	mustCreate(t, env.Client,
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "pve"}, Data: map[string][]byte{"token": []byte("root@pam!x=y")}},
+		&v1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "site"}, Spec: v1alpha1.ProviderConfigSpec{SiteSpec: v1alpha1.SiteSpec{Proxmox: proxmox(), Ceph: ceph()}}},
+	)
+	r := providerconfig.NewResolver(env.Client)
+	ref := &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "site"}
+	site, err := r.Resolve(context.Background(), managedIn(ns, "vm", ref), providerconfig.SectionProxmox)
+	if err != nil || site.Proxmox == nil || site.Ceph != nil {
+		t.Fatalf("Resolve(proxmox) = %+v, %v; want the Proxmox section only", site, err)
+	}
+	if _, err := r.Resolve(context.Background(), managedIn(ns, "pool", ref), providerconfig.SectionCeph); err == nil || !strings.Contains(err.Error(), `Secret `+ns+"/ceph") {
+		t.Fatalf("Resolve(ceph) error = %v, want the missing keyring Secret named", err)
 	}
 }
 
@@ -149,7 +172,7 @@ func TestResolveClusterProviderConfig(t *testing.T) {
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: secretNS, Name: "ceph"}, Data: map[string][]byte{"keyring": []byte("AQBbare==")}},
 		&v1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "shared-" + mrNS}, Spec: v1alpha1.ClusterProviderConfigSpec{SiteSpec: v1alpha1.SiteSpec{Ceph: c}}},
 	)
-	site, err := providerconfig.NewResolver(env.Client).Resolve(ctx, managedIn(mrNS, "pool1", &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "shared-" + mrNS}))
+	site, err := providerconfig.NewResolver(env.Client).Resolve(ctx, managedIn(mrNS, "pool1", &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: "shared-" + mrNS}), providerconfig.SectionCeph)
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}

@@ -6,6 +6,7 @@ package generic
 
 import (
 	"context"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -28,7 +29,7 @@ type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *p
 // Setup registers a managed reconciler for the kind gvk with mgr.
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
-	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), connect: connect, intent: o.Intent}
+	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: sectionOf(gvk), connect: connect, intent: o.Intent}
 
 	ropts := []managed.ReconcilerOption{
 		managed.WithTypedExternalConnector[T](c),
@@ -58,12 +59,13 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 // returned client is wrapped so intents are recorded before external writes.
 type connector[T resource.ModernManaged] struct {
 	resolve *providerconfig.Resolver
+	need    providerconfig.Section
 	connect ConnectFn[T]
 	intent  options.IntentRecorder
 }
 
 func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternalClient[T], error) {
-	site, err := c.resolve.Resolve(ctx, mg)
+	site, err := c.resolve.Resolve(ctx, mg, c.need)
 	if err != nil {
 		return nil, errors.Wrap(err, errResolve)
 	}
@@ -72,4 +74,12 @@ func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternal
 		return ext, err
 	}
 	return &intentClient[T]{TypedExternalClient: ext, intent: c.intent}, nil
+}
+
+// sectionOf tells which part of a site a kind needs, from its API group.
+func sectionOf(gvk schema.GroupVersionKind) providerconfig.Section {
+	if strings.HasPrefix(gvk.Group, "ceph.") {
+		return providerconfig.SectionCeph
+	}
+	return providerconfig.SectionProxmox
 }
