@@ -1,0 +1,223 @@
+package ceph
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	cephctl "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/test/envtest"
+)
+
+// pollInterval is short so drift made with the ceph CLI is seen within seconds.
+const pollInterval = 2 * time.Second
+
+// harness is one test's world: an API server namespace with a ProviderConfig for the Ceph
+// cluster, the provider's Ceph controllers running, and a direct client to check Ceph.
+type harness struct {
+	t    *testing.T
+	kube client.Client
+	ns   string
+	conf string
+	ceph *cephclient.Client
+	cfg  cephclient.Config
+	// ref points MRs at the namespaced ProviderConfig of this test.
+	ref *xpv2.ProviderConfigReference
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	conf := envtest.RequireEnv(t, "CEPH_CONF")
+	env := envtest.Start(t)
+	if err := cephv1alpha1.SchemeBuilder.AddToScheme(env.Scheme); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := cephclient.ConfigFromConfFile(conf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := cephclient.Connect(cfg, time.Millisecond) // always a fresh snapshot
+	if err != nil {
+		t.Fatalf("cannot connect to Ceph: %v", err)
+	}
+	t.Cleanup(direct.Close)
+	h := &harness{t: t, kube: env.Client, ns: env.Namespace(t), conf: conf, ceph: direct, cfg: cfg,
+		ref: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "ceph"}}
+	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ceph-keyring"}, Data: map[string][]byte{"keyring": []byte(cfg.Key)}})
+	h.create(&v1alpha1.ProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ceph"},
+		Spec: v1alpha1.ProviderConfigSpec{SiteSpec: v1alpha1.SiteSpec{Ceph: &v1alpha1.CephConfig{
+			Monitors:         cfg.Monitors,
+			ClientName:       "admin",
+			KeyringSecretRef: v1alpha1.SecretKeySelector{Name: "ceph-keyring", Key: "keyring"},
+		}}},
+	})
+	env.StartManager(t, func(mgr ctrl.Manager) error {
+		return cephctl.Setup(mgr, options.Options{Options: controller.Options{
+			Logger:                  logging.NewNopLogger(),
+			PollInterval:            pollInterval,
+			MaxConcurrentReconciles: 4,
+			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
+		}})
+	})
+	return h
+}
+
+// name gives Ceph objects names unique per run, so reruns on one cluster never collide.
+func (h *harness) name(prefix string) string {
+	return fmt.Sprintf("%s-%s", prefix, h.ns[len(h.ns)-5:])
+}
+
+func (h *harness) create(o client.Object) {
+	h.t.Helper()
+	if o.GetNamespace() == "" {
+		o.SetNamespace(h.ns)
+	}
+	if err := h.kube.Create(context.Background(), o); err != nil {
+		h.t.Fatalf("cannot create %T %s: %v", o, o.GetName(), err)
+	}
+}
+
+// update applies mutate to the latest version of o, retrying on conflicts.
+func (h *harness) update(o client.Object, mutate func()) {
+	h.t.Helper()
+	for i := 0; i < 10; i++ {
+		if err := h.kube.Get(context.Background(), client.ObjectKeyFromObject(o), o); err != nil {
+			h.t.Fatalf("cannot get %s: %v", o.GetName(), err)
+		}
+		mutate()
+		err := h.kube.Update(context.Background(), o)
+		if err == nil {
+			return
+		}
+		if !kerrors.IsConflict(err) {
+			h.t.Fatalf("cannot update %s: %v", o.GetName(), err)
+		}
+	}
+	h.t.Fatalf("cannot update %s: conflicts", o.GetName())
+}
+
+func (h *harness) delete(o client.Object) {
+	h.t.Helper()
+	if err := h.kube.Delete(context.Background(), o); err != nil && !kerrors.IsNotFound(err) {
+		h.t.Fatalf("cannot delete %s: %v", o.GetName(), err)
+	}
+}
+
+// conditioned is any MR: its conditions are what the tests wait on.
+type conditioned interface {
+	client.Object
+	GetCondition(xpv2.ConditionType) xpv2.Condition
+}
+
+// eventually polls check until it holds, failing with describe's text after timeout.
+func (h *harness) eventually(timeout time.Duration, what string, check func() bool, describe func() string) {
+	h.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if check() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out after %s waiting for %s; %s", timeout, what, describe())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func (h *harness) get(o client.Object) error {
+	return h.kube.Get(context.Background(), client.ObjectKeyFromObject(o), o)
+}
+
+func conditions(o conditioned) string {
+	var b strings.Builder
+	for _, t := range []xpv2.ConditionType{xpv2.TypeReady, xpv2.TypeSynced} {
+		c := o.GetCondition(t)
+		fmt.Fprintf(&b, "%s=%s (%s: %s) ", t, c.Status, c.Reason, c.Message)
+	}
+	return b.String()
+}
+
+// waitCondition waits until o's condition of type ct has status and (if given) a message
+// containing msg.
+func (h *harness) waitCondition(o conditioned, ct xpv2.ConditionType, status corev1.ConditionStatus, msg string, timeout time.Duration) {
+	h.t.Helper()
+	h.eventually(timeout, fmt.Sprintf("%s %s=%s %q", o.GetName(), ct, status, msg), func() bool {
+		if err := h.get(o); err != nil {
+			return false
+		}
+		c := o.GetCondition(ct)
+		return c.Status == status && strings.Contains(c.Message, msg)
+	}, func() string { return conditions(o) })
+}
+
+// waitReady waits for Ready=True and Synced=True.
+func (h *harness) waitReady(o conditioned) {
+	h.t.Helper()
+	h.waitCondition(o, xpv2.TypeSynced, corev1.ConditionTrue, "", 60*time.Second)
+	h.waitCondition(o, xpv2.TypeReady, corev1.ConditionTrue, "", 60*time.Second)
+}
+
+// waitGone waits until the MR has left the API server (its finalizer ran).
+func (h *harness) waitGone(o client.Object) {
+	h.t.Helper()
+	h.eventually(60*time.Second, o.GetName()+" to be deleted", func() bool {
+		return kerrors.IsNotFound(h.get(o))
+	}, func() string {
+		if c, ok := o.(conditioned); ok {
+			return conditions(c)
+		}
+		return ""
+	})
+}
+
+// snapshot reads Ceph afresh.
+func (h *harness) snapshot() *cephclient.Snapshot {
+	h.t.Helper()
+	h.ceph.Invalidate()
+	s, err := h.ceph.Snapshot(context.Background())
+	if err != nil {
+		h.t.Fatalf("cannot read Ceph: %v", err)
+	}
+	return s
+}
+
+// cephUntil polls Ceph until check holds.
+func (h *harness) cephUntil(what string, check func(s *cephclient.Snapshot) bool) {
+	h.t.Helper()
+	var last *cephclient.Snapshot
+	h.eventually(60*time.Second, what, func() bool {
+		last = h.snapshot()
+		return check(last)
+	}, func() string { return "Ceph did not get there" })
+}
+
+// cli runs the ceph (or rbd) command line tool against the test cluster, the way an operator
+// making drift would.
+func (h *harness) cli(tool string, args ...string) string {
+	h.t.Helper()
+	out, err := exec.Command(tool, append([]string{"--conf", h.conf}, args...)...).CombinedOutput() //nolint:gosec // test input
+	if err != nil {
+		h.t.Fatalf("%s %s: %v: %s", tool, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func ptr[T any](v T) *T { return &v }
