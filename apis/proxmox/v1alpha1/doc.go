@@ -1,0 +1,7 @@
+// Package v1alpha1 holds the Proxmox VE managed resources (group
+// proxmox.microcloud.dev): virtual machines and, as they land, containers,
+// firewall templates and pools.
+// +kubebuilder:object:generate=true
+// +groupName=proxmox.microcloud.dev
+// +versionName=v1alpha1
+package v1alpha1

@@ -1,0 +1,44 @@
+package proxmox
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// TaskStatus is a worker task's state.
+type TaskStatus struct {
+	Status     string `json:"status"`     // running or stopped
+	ExitStatus string `json:"exitstatus"` // OK, or the error when stopped
+	Type       string `json:"type"`
+	ID         string `json:"id"`
+}
+
+// Running tells whether the task is still running.
+func (t *TaskStatus) Running() bool { return t.Status == "running" }
+
+// Failed tells whether the task ended with an error.
+func (t *TaskStatus) Failed() bool {
+	return t.Status == "stopped" && t.ExitStatus != "OK" && !strings.HasPrefix(t.ExitStatus, "WARNINGS")
+}
+
+// NodeOfUPID returns the node a task runs on (UPID:node:...).
+func NodeOfUPID(upid string) (string, error) {
+	parts := strings.Split(upid, ":")
+	if len(parts) < 3 || parts[0] != "UPID" || parts[1] == "" {
+		return "", fmt.Errorf("malformed task id %q", upid)
+	}
+	return parts[1], nil
+}
+
+// Task reads a task's status.
+func (c *Client) Task(ctx context.Context, upid string) (*TaskStatus, error) {
+	node, err := NodeOfUPID(upid)
+	if err != nil {
+		return nil, err
+	}
+	t := &TaskStatus{}
+	err = c.Get(ctx, fmt.Sprintf("/nodes/%s/tasks/%s/status", url.PathEscape(node), url.PathEscape(upid)), t)
+	return t, err
+}
