@@ -1,0 +1,331 @@
+package pvesim
+
+import (
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// fwRule is one firewall rule with the options as PVE stores them.
+type fwRule map[string]string
+
+// fwGroup is a cluster security group.
+type fwGroup struct {
+	Name    string   `json:"name"`
+	Comment string   `json:"comment,omitempty"`
+	Rules   []fwRule `json:"rules"`
+}
+
+// firewallSet is a guest's own firewall file: options, rules, IP sets.
+type firewallSet struct {
+	Options map[string]string   `json:"options,omitempty"`
+	Rules   []fwRule            `json:"rules,omitempty"`
+	IPSets  map[string]*fwIPSet `json:"ipsets,omitempty"`
+}
+
+// fwDigest stands in for the SHA1 of a firewall config file.
+func fwDigest(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha1.Sum(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// ruleMeta are parameters of rule calls that are not rule options.
+var ruleMeta = map[string]bool{"node": true, "vmid": true, "group": true, "digest": true, "pos": true,
+	"moveto": true, "delete": true}
+
+func checkDigest(r *request, current string) error {
+	if d := r.str("digest"); d != "" && d != current {
+		return fail("detected modified configuration - file changed by other user? Try again.")
+	}
+	return nil
+}
+
+// verifyRule checks a rule's action against its type like PVE's verify_rule.
+func (s *Simulator) verifyRule(rule fwRule) error {
+	action := rule["action"]
+	if rule["type"] == "group" {
+		if s.st.Groups[action] == nil {
+			return paramErr("action", "security group '%s' does not exist", action)
+		}
+		return nil
+	}
+	if rule["macro"] == "" && action != "ACCEPT" && action != "DROP" && action != "REJECT" {
+		return paramErr("action", "unknown action '%s'", action)
+	}
+	for _, k := range []string{"source", "dest"} {
+		if v := rule[k]; strings.HasPrefix(v, "+") {
+			name := strings.TrimPrefix(strings.TrimPrefix(v, "+"), "dc/")
+			if s.st.IPSets[name] == nil && !strings.HasPrefix(v, "+guest/") {
+				return paramErr(k, "no such ipset '%s'", name)
+			}
+		}
+	}
+	return nil
+}
+
+func ruleOut(rule fwRule, pos int, digest string) map[string]any {
+	spec := ruleSpec()
+	out := map[string]any{"pos": pos, "digest": digest}
+	for k, v := range rule {
+		out[k] = typedValue(spec, k, v)
+	}
+	if _, ok := out["enable"]; !ok && rule["type"] != "group" {
+		out["enable"] = 0
+	}
+	return out
+}
+
+func ruleSpec() *RouteSpec {
+	sp, _ := Specs()
+	return sp["POST /cluster/firewall/groups/{group}"]
+}
+
+func listRuleSet(rules []fwRule) []map[string]any {
+	d := fwDigest(rules)
+	out := make([]map[string]any, 0, len(rules))
+	for i, rule := range rules {
+		out = append(out, ruleOut(rule, i, d))
+	}
+	return out
+}
+
+// addRuleTo inserts a rule at pos (default: the top, as PVE does).
+func (s *Simulator) addRuleTo(r *request, rules *[]fwRule) error {
+	if err := checkDigest(r, fwDigest(*rules)); err != nil {
+		return err
+	}
+	rule := fwRule{}
+	for k, v := range r.params {
+		if !ruleMeta[k] {
+			rule[k] = v
+		}
+	}
+	if err := s.verifyRule(rule); err != nil {
+		return err
+	}
+	pos := r.int("pos", 0)
+	if pos < 0 || pos > len(*rules) {
+		pos = len(*rules)
+	}
+	*rules = append(*rules, nil)
+	copy((*rules)[pos+1:], (*rules)[pos:])
+	(*rules)[pos] = rule
+	s.changed()
+	return nil
+}
+
+func rulePos(r *request, rules []fwRule) (int, error) {
+	pos, err := strconv.Atoi(r.str("pos"))
+	if err != nil || pos < 0 || pos >= len(rules) {
+		return 0, fail("no rule at position %s", r.str("pos"))
+	}
+	return pos, nil
+}
+
+func (s *Simulator) updateRuleIn(r *request, rules []fwRule) error {
+	pos, err := rulePos(r, rules)
+	if err != nil {
+		return err
+	}
+	if err := checkDigest(r, fwDigest(rules)); err != nil {
+		return err
+	}
+	if r.has("moveto") {
+		to := r.int("moveto", 0)
+		rule := rules[pos]
+		rest := append(append([]fwRule{}, rules[:pos]...), rules[pos+1:]...)
+		if to > pos {
+			to--
+		}
+		if to < 0 || to > len(rest) {
+			to = len(rest)
+		}
+		rest = append(rest[:to], append([]fwRule{rule}, rest[to:]...)...)
+		copy(rules, rest)
+		s.changed()
+		return nil
+	}
+	rule := fwRule{}
+	for k, v := range rules[pos] {
+		rule[k] = v
+	}
+	for k, v := range r.params {
+		if !ruleMeta[k] {
+			rule[k] = v
+		}
+	}
+	for _, k := range splitList(r.str("delete")) {
+		delete(rule, k)
+	}
+	if err := s.verifyRule(rule); err != nil {
+		return err
+	}
+	rules[pos] = rule
+	s.changed()
+	return nil
+}
+
+func (s *Simulator) deleteRuleFrom(r *request, rules *[]fwRule) error {
+	pos, err := rulePos(r, *rules)
+	if err != nil {
+		return err
+	}
+	if err := checkDigest(r, fwDigest(*rules)); err != nil {
+		return err
+	}
+	*rules = append((*rules)[:pos], (*rules)[pos+1:]...)
+	s.changed()
+	return nil
+}
+
+// Cluster security groups.
+
+func listGroups(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []map[string]any{}
+	for _, name := range sortedKeys(s.st.Groups) {
+		g := s.st.Groups[name]
+		e := map[string]any{"group": name, "digest": fwDigest(s.st.Groups)}
+		if g.Comment != "" {
+			e["comment"] = g.Comment
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+func createGroup(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := r.str("group")
+	if err := checkDigest(r, fwDigest(s.st.Groups)); err != nil {
+		return nil, err
+	}
+	if old := r.str("rename"); old != "" {
+		g := s.st.Groups[old]
+		if g == nil {
+			return nil, fail("Security group '%s' does not exist", old)
+		}
+		if s.st.Groups[name] != nil {
+			return nil, fail("Security group '%s' already exists", name)
+		}
+		delete(s.st.Groups, old)
+		g.Name = name
+		if r.has("comment") {
+			g.Comment = r.str("comment")
+		}
+		s.st.Groups[name] = g
+		s.changed()
+		return nil, nil
+	}
+	if g := s.st.Groups[name]; g != nil {
+		if r.has("comment") {
+			g.Comment = r.str("comment")
+			s.changed()
+			return nil, nil
+		}
+		return nil, fail("Security group '%s' already exists", name)
+	}
+	s.st.Groups[name] = &fwGroup{Name: name, Comment: r.str("comment"), Rules: []fwRule{}}
+	s.changed()
+	return nil, nil
+}
+
+func (s *Simulator) group(r *request) (*fwGroup, error) {
+	g := s.st.Groups[r.str("group")]
+	if g == nil {
+		return nil, fail("no such security group '%s'", r.str("group"))
+	}
+	return g, nil
+}
+
+func groupRules(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	return listRuleSet(g.Rules), nil
+}
+
+func groupAddRule(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.addRuleTo(r, &g.Rules)
+}
+
+func deleteGroup(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(g.Rules) > 0 {
+		return nil, fail("Security group '%s' is not empty", g.Name)
+	}
+	for _, guest := range s.st.Guests {
+		if guest.Firewall == nil {
+			continue
+		}
+		for _, rule := range guest.Firewall.Rules {
+			if rule["type"] == "group" && rule["action"] == g.Name {
+				return nil, fail("Security group '%s' is used by %s %d", g.Name, guest.typeName(), guest.VMID)
+			}
+		}
+	}
+	delete(s.st.Groups, g.Name)
+	s.changed()
+	return nil, nil
+}
+
+func groupGetRule(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	pos, err := rulePos(r, g.Rules)
+	if err != nil {
+		return nil, err
+	}
+	return ruleOut(g.Rules[pos], pos, fwDigest(g.Rules)), nil
+}
+
+func groupUpdateRule(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.updateRuleIn(r, g.Rules)
+}
+
+func groupDeleteRule(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.group(r)
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.deleteRuleFrom(r, &g.Rules)
+}

@@ -1,0 +1,268 @@
+package pvesim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// cloneGuest implements qemu and lxc clone: checks before forking, a new
+// config locked "clone", volumes copied under storage locks in the worker.
+func cloneGuest(kind string) handlerFunc {
+	return func(r *request) (any, error) {
+		s := r.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		src, err := s.guestArg(r, kind)
+		if err != nil {
+			return nil, err
+		}
+		newid := r.int("newid", 0)
+		target := r.str("target")
+		if target == "" {
+			target = src.Node
+		} else if err := s.checkNode(target); err != nil {
+			return nil, err
+		}
+		if err := checkLock(src, false); err != nil {
+			return nil, err
+		}
+		full := r.bool("full", !src.isTemplate())
+		storageID := r.str("storage")
+		if storageID != "" && !full {
+			return nil, fail("parameter 'storage' not allowed for linked clones")
+		}
+		if r.has("format") && !full {
+			return nil, fail("parameter 'format' not allowed for linked clones")
+		}
+		if pool := r.str("pool"); pool != "" && s.st.Pools[pool] == nil {
+			return nil, fail("pool '%s' does not exist", pool)
+		}
+		if _, ok := s.st.Guests[newid]; ok {
+			if kind == kindLXC {
+				return nil, fail("CT %d already exists on node '%s'", newid, s.st.Guests[newid].Node)
+			}
+			return nil, fail("unable to create VM %d: config file already exists", newid)
+		}
+		content := "images"
+		if kind == kindLXC {
+			content = "rootdir"
+		}
+		if storageID != "" {
+			if _, err := s.storageFor(storageID, target, content); err != nil {
+				return nil, err
+			}
+		}
+		// Plan the copies: every disk gets a new volume on the target storage.
+		type copyPlan struct{ key, srcVol, sid string }
+		var plan []copyPlan
+		shared := true
+		for _, k := range sortedKeys(src.Conf) {
+			v := src.Conf[k]
+			if !isDiskKey(kind, k) || strings.HasPrefix(k, "unused") || strings.Contains(v, "media=cdrom") {
+				continue
+			}
+			vol := propGet(v, "file", "file")
+			sid, _, _ := cutVolID(vol)
+			st := s.st.Storages[sid]
+			if st == nil {
+				continue
+			}
+			if !st.Shared {
+				shared = false
+			}
+			if !full && !src.isTemplate() {
+				return nil, fail("Linked clone feature is not supported for '%s' (%s)", vol, k)
+			}
+			dst := sid
+			if storageID != "" {
+				dst = storageID
+			}
+			plan = append(plan, copyPlan{k, vol, dst})
+		}
+		if target != src.Node && !shared && storageID == "" {
+			return nil, fail("can't clone VM to node '%s' (VM uses local storage)", target)
+		}
+		if target != src.Node && storageID != "" && !s.st.Storages[storageID].Shared {
+			return nil, fail("can't clone to non-shared storage '%s'", storageID)
+		}
+		conf := map[string]string{}
+		for k, v := range src.Conf {
+			if k == "template" || strings.HasPrefix(k, "unused") || k == "lock" || k == "vmgenid" {
+				continue
+			}
+			conf[k] = v
+		}
+		for k, v := range conf {
+			if strings.HasPrefix(k, "net") {
+				conf[k] = regenMAC(kind, newid, k, v)
+			}
+		}
+		if kind == kindQemu {
+			conf["smbios1"] = "uuid=" + uuidFor(newid)
+			conf["vmgenid"] = uuidFor(newid + 7)
+			conf["name"] = "Copy-of-VM-" + guestName(src)
+			if n := r.str("name"); n != "" {
+				conf["name"] = n
+			}
+		} else if h := r.str("hostname"); h != "" {
+			conf["hostname"] = h
+		}
+		if d := r.str("description"); d != "" {
+			conf["description"] = d
+		}
+		conf["lock"] = "clone"
+		ng := &guest{VMID: newid, Kind: kind, Node: target, Conf: conf, Pool: r.str("pool")}
+		s.st.Guests[newid] = ng
+		s.changed()
+		srcID := src.VMID
+		return s.spawn(src.Node, taskPrefix(kind)+"clone", strconv.Itoa(srcID), r.user, func(t *task) error {
+			var made []string
+			copied := 0
+			err := func() error {
+				for _, p := range plan {
+					s.mu.RLock()
+					st := s.st.Storages[p.sid]
+					s.mu.RUnlock()
+					rel, err := s.lockStorage(st, target)
+					if err != nil {
+						return err
+					}
+					s.mu.Lock()
+					name := s.st.nextDiskName(st, target, newid)
+					srcVol := s.st.volume(src.Node, p.srcVol)
+					size := uint64(gib)
+					if srcVol != nil {
+						size = srcVol.Size
+					}
+					volid := st.ID + ":" + name
+					parent := ""
+					if !full {
+						_, base, _ := cutVolID(p.srcVol)
+						volid, parent = st.ID+":"+base+"/"+name, p.srcVol
+					}
+					s.st.addVolume(st, target, &volume{VolID: volid, Content: content, Format: "raw", Size: size,
+						VMID: newid, Parent: parent})
+					made = append(made, volid)
+					if g := s.st.Guests[newid]; g != nil {
+						old := g.Conf[p.key]
+						_, rest, _ := strings.Cut(old, ",")
+						g.Conf[p.key] = volid + "," + rest
+					}
+					s.mu.Unlock()
+					t.logf("create %s clone of drive %s (%s)", map[bool]string{true: "full", false: "linked"}[full], p.key, p.srcVol)
+					s.pause(s.opts.StorageLockHold)
+					rel()
+					copied++
+				}
+				if rest := s.opts.TaskDuration - s.opts.StorageLockHold*timeMul(copied); rest > 0 {
+					s.pause(rest)
+				}
+				return t.injected()
+			}()
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if err != nil {
+				for _, v := range made {
+					s.st.removeVolume(target, v)
+				}
+				delete(s.st.Guests, newid)
+				return fmt.Errorf("clone failed: %w", err)
+			}
+			if g := s.st.Guests[newid]; g != nil {
+				delete(g.Conf, "lock")
+			}
+			return nil
+		}), nil
+	}
+}
+
+// regenMAC gives a cloned interface a new MAC, as clone always does.
+func regenMAC(kind string, vmid int, key, v string) string {
+	slot, _ := strconv.Atoi(strings.TrimPrefix(key, "net"))
+	mac := macFor(vmid, slot+1)
+	if kind == kindLXC {
+		if propGet(v, "hwaddr", "") != "" {
+			return propSet(v, "hwaddr", mac)
+		}
+		return v + ",hwaddr=" + mac
+	}
+	first, rest, _ := strings.Cut(v, ",")
+	model, _, _ := strings.Cut(first, "=")
+	out := model + "=" + mac
+	if rest != "" {
+		out += "," + rest
+	}
+	return out
+}
+
+// templateGuest converts a guest into a template: disks become base volumes.
+// qemu forks a qmtemplate worker; lxc does it synchronously.
+func templateGuest(kind string) handlerFunc {
+	return func(r *request) (any, error) {
+		s := r.s
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g, err := s.guestArg(r, kind)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkLock(g, false); err != nil {
+			return nil, err
+		}
+		if g.isTemplate() {
+			return nil, fail("you can't convert a template to a template")
+		}
+		if g.Running {
+			if kind == kindLXC {
+				return nil, fail("you can't convert a CT to template if the CT is running")
+			}
+			return nil, fail("you can't convert a VM to template if VM is running")
+		}
+		convert := func(g *guest) {
+			for k, v := range g.Conf {
+				if !isDiskKey(kind, k) || strings.HasPrefix(k, "unused") || strings.Contains(v, "media=cdrom") {
+					continue
+				}
+				vol := propGet(v, "file", "file")
+				sid, name, ok := cutVolID(vol)
+				st := s.st.Storages[sid]
+				if !ok || st == nil || !strings.HasPrefix(name, "vm-") {
+					continue
+				}
+				nv := st.ID + ":base-" + strings.TrimPrefix(name, "vm-")
+				if old := s.st.volume(g.Node, vol); old != nil {
+					s.st.removeVolume(g.Node, vol)
+					old.VolID = nv
+					s.st.addVolume(st, g.Node, old)
+				}
+				_, rest, _ := strings.Cut(v, ",")
+				g.Conf[k] = nv + "," + rest
+			}
+			g.Conf["template"] = "1"
+			s.changed()
+		}
+		if kind == kindLXC {
+			convert(g)
+			return nil, nil
+		}
+		vmid := g.VMID
+		return s.spawn(g.Node, "qmtemplate", strconv.Itoa(vmid), r.user, func(t *task) error {
+			rel, err := s.lockGuest(kind, vmid)
+			if err != nil {
+				return err
+			}
+			defer rel()
+			s.pause(s.opts.TaskDuration)
+			if err := t.injected(); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if g := s.st.Guests[vmid]; g != nil {
+				convert(g)
+			}
+			return nil
+		}), nil
+	}
+}

@@ -1,0 +1,169 @@
+package pvesim
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	proxmox "github.com/luthermonson/go-proxmox"
+)
+
+// requireEnv returns an environment variable; unset it skips the test, or
+// fails it when MICROCLOUD_REQUIRE_INTEGRATION=1 (CI).
+func requireEnv(t testing.TB, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("MICROCLOUD_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("%s is not set", name)
+		}
+		t.Skipf("%s is not set", name)
+	}
+	return v
+}
+
+// schemaFile finds ../shared/pve-api/pve-api-schema.json beside the repo root.
+func schemaFile(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("repository root (go.mod) not found")
+		}
+		dir = parent
+	}
+	p := filepath.Join(dir, "..", "shared", "pve-api", "pve-api-schema.json")
+	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("MICROCLOUD_REQUIRE_INTEGRATION") == "1" {
+			t.Fatalf("official schema not found at %s", p)
+		}
+		t.Skipf("official schema not found at %s", p)
+	}
+	return p
+}
+
+// startSim starts a simulator with fast tasks and closes it with the test.
+func startSim(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if opts.TaskDuration == 0 {
+		opts.TaskDuration = 20 * time.Millisecond
+	}
+	if opts.CADir == "" {
+		opts.CADir = t.TempDir()
+	}
+	sim, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// pveClient is go-proxmox with the API token, trusting the simulator's CA
+// from the file it wrote.
+func pveClient(t testing.TB, srv *Server) *proxmox.Client {
+	t.Helper()
+	return proxmox.NewClient(srv.URL, proxmox.WithAPIToken(srv.TokenID, srv.Secret),
+		proxmox.WithRootCAFile(srv.CAPath), proxmox.WithTimeout(30*time.Second))
+}
+
+func ctx(t testing.TB) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// wait polls a task until it stops and returns its exit status.
+func wait(t testing.TB, task *proxmox.Task) string {
+	t.Helper()
+	if task == nil {
+		t.Fatal("no task")
+	}
+	if err := task.Wait(ctx(t), 10*time.Millisecond, 20*time.Second); err != nil {
+		t.Fatalf("waiting for %s: %v", task.UPID, err)
+	}
+	return task.ExitStatus
+}
+
+// must turns (task, err) into a task, failing the test on err.
+func must(t testing.TB) func(*proxmox.Task, error) *proxmox.Task {
+	return func(task *proxmox.Task, err error) *proxmox.Task {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return task
+	}
+}
+
+func waitOK(t testing.TB, task *proxmox.Task, errs ...error) {
+	t.Helper()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := wait(t, task); st != "OK" {
+		t.Fatalf("task %s: %s", task.UPID, st)
+	}
+}
+
+type rawResp struct {
+	Code   int
+	Status string
+	Body   []byte
+	Header http.Header
+}
+
+// raw sends a request without go-proxmox; auth "" sends none, "token" the
+// API token, anything else as the Authorization header.
+func raw(t testing.TB, srv *Server, method, path, contentType, body, auth string) rawResp {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	switch auth {
+	case "":
+	case "token":
+		req.Header.Set("Authorization", "PVEAPIToken="+srv.TokenID+"="+srv.Secret)
+	default:
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := srv.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return rawResp{Code: res.StatusCode, Status: res.Status, Body: b, Header: res.Header}
+}
+
+func decode(t testing.TB, b []byte) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("body %q: %v", b, err)
+	}
+	return m
+}

@@ -1,0 +1,175 @@
+package pvesim
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxFinishedTasks bounds the task index like PVE's rotated task list.
+const maxFinishedTasks = 1000
+
+// task is one worker as PVE's task index and log show it.
+type task struct {
+	UPID       string   `json:"upid"`
+	Node       string   `json:"node"`
+	PID        int      `json:"pid"`
+	PStart     int64    `json:"pstart"`
+	StartTime  int64    `json:"starttime"`
+	Type       string   `json:"type"`
+	ID         string   `json:"id"`
+	User       string   `json:"user"`
+	Running    bool     `json:"running"`
+	ExitStatus string   `json:"exitstatus,omitempty"`
+	EndTime    int64    `json:"endtime,omitempty"`
+	Log        []string `json:"log"`
+	mu         sync.Mutex
+	done       chan struct{}
+	fault      error
+	faultUsed  bool
+}
+
+// upid encodes PVE's task id: UPID:node:pid:pstart:starttime:type:id:user:
+func upid(node string, pid int, pstart, start int64, typ, id, user string) string {
+	return fmt.Sprintf("UPID:%s:%08X:%08X:%08X:%s:%s:%s:", node, pid, pstart, start, typ, id, user)
+}
+
+type taskTable struct {
+	mu    sync.Mutex
+	byID  map[string]*task
+	order []*task
+	pid   int
+	boot  int64
+}
+
+func newTaskTable() *taskTable {
+	return &taskTable{byID: map[string]*task{}, pid: os.Getpid() % 100000, boot: time.Now().Unix() * 100}
+}
+
+func (tt *taskTable) get(id string) *task {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	return tt.byID[id]
+}
+
+func (tt *taskTable) list() []*task {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	return append([]*task(nil), tt.order...)
+}
+
+func (tt *taskTable) add(t *task) {
+	tt.mu.Lock()
+	defer tt.mu.Unlock()
+	tt.byID[t.UPID] = t
+	tt.order = append(tt.order, t)
+	if len(tt.order) > maxFinishedTasks {
+		for i, old := range tt.order {
+			if !old.isRunning() {
+				delete(tt.byID, old.UPID)
+				tt.order = append(tt.order[:i], tt.order[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+func (t *task) isRunning() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.Running
+}
+
+func (t *task) logf(format string, a ...any) {
+	t.mu.Lock()
+	t.Log = append(t.Log, fmt.Sprintf(format, a...))
+	t.mu.Unlock()
+}
+
+// spawn starts a worker like fork_worker and returns its UPID. work runs
+// in its own goroutine; its error becomes the task's exit status.
+func (s *Simulator) spawn(node, typ, id, user string, work func(t *task) error) string {
+	tt := s.tasks
+	tt.mu.Lock()
+	tt.pid++
+	pid := tt.pid
+	tt.mu.Unlock()
+	now := time.Now().Unix()
+	if user == "" {
+		user = s.opts.User
+	}
+	t := &task{Node: node, PID: pid, PStart: tt.boot + int64(pid), StartTime: now, Type: typ, ID: id,
+		User: user, Running: true, done: make(chan struct{})}
+	t.UPID = upid(node, pid, t.PStart, now, typ, id, user)
+	t.fault = s.faults.taskFailure(typ)
+	tt.add(t)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := work(t)
+		if err == nil && !t.faultUsed && t.fault != nil {
+			err = t.fault
+		}
+		t.mu.Lock()
+		t.Running = false
+		t.EndTime = time.Now().Unix()
+		if err != nil {
+			msg := strings.TrimSuffix(err.Error(), "\n")
+			t.ExitStatus = msg
+			t.Log = append(t.Log, "TASK ERROR: "+msg)
+		} else {
+			t.ExitStatus = "OK"
+			t.Log = append(t.Log, "TASK OK")
+		}
+		t.mu.Unlock()
+		close(t.done)
+		s.changed()
+	}()
+	return t.UPID
+}
+
+// injected returns the fault configured for this task, at the point where
+// the worker would do its work, so the worker's own cleanup runs.
+func (t *task) injected() error {
+	t.faultUsed = true
+	return t.fault
+}
+
+// statusJSON is the task's /tasks/{upid}/status answer.
+func (t *task) statusJSON() map[string]any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := map[string]any{"upid": t.UPID, "node": t.Node, "pid": t.PID, "pstart": t.PStart,
+		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "user": t.User, "status": "running"}
+	if !t.Running {
+		m["status"] = "stopped"
+		m["exitstatus"] = t.ExitStatus
+	}
+	return m
+}
+
+// indexJSON is the task's /cluster/tasks entry.
+func (t *task) indexJSON() map[string]any {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	m := map[string]any{"upid": t.UPID, "node": t.Node, "pid": t.PID, "pstart": t.PStart,
+		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "user": t.User}
+	if !t.Running {
+		m["endtime"] = t.EndTime
+		m["status"] = t.ExitStatus
+	}
+	return m
+}
+
+// pause makes a worker take the configured task time, ending early on Close.
+func (s *Simulator) pause(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	select {
+	case <-time.After(d):
+	case <-s.closing:
+	}
+}
