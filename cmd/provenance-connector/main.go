@@ -105,9 +105,10 @@ func serve(args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ExitOnError)
 	var ff fabricFlags
 	ff.register(fs)
-	listen := fs.String("listen", "unix:///var/run/provenance/connector.sock", `where to serve ChangeLogService: "unix:///path" or "host:port"`)
+	listen := fs.String("listen", "unix:///var/run/changelogs/changelogs.sock", `where to serve ChangeLogService: "unix:///path" or "host:port" (the default is where Crossplane providers send change logs)`)
 	walPath := fs.String("wal", "/var/lib/provenance/wal.db", "write-ahead log file (keep it on a persistent volume)")
 	batch := fs.Int("batch-size", 100, "most records per PutBatch transaction")
+	lanes := fs.Int("lanes", 4, "batches in flight at once (each resource always uses the same lane, so its chain stays in order)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:8089", `Prometheus /metrics address ("" to disable)`)
 	debug := fs.Bool("debug", false, "log every record")
 	_ = fs.Parse(args)
@@ -130,7 +131,7 @@ func serve(args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c, err := connector.Start(connector.Options{Listen: *listen, WALPath: *walPath, BatchSize: *batch,
-		Submitter: lc, Registerer: reg, Log: log})
+		Lanes: *lanes, Submitter: lc, Registerer: reg, Log: log})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package connector
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
@@ -16,13 +17,16 @@ type Submitter interface {
 	PutBatch(ctx context.Context, rs []record.Record) (chaincode.PutResult, error)
 }
 
-// Batcher moves records from the WAL to the ledger, one batch at a time. Batches are
-// strictly sequential: a batch's records link to heads that the previous batch advanced,
-// so endorsing it before that batch commits would only fail.
+// Batcher moves records from the WAL to the ledger in batches. Resources are spread over
+// Lanes by a hash of their key; within a lane batches are strictly sequential (a batch's
+// records link to heads the previous batch advanced, so endorsing it before that batch
+// commits would only fail), while lanes, touching disjoint resources, commit in parallel.
 type Batcher struct {
-	WAL        *wal.WAL
-	Submitter  Submitter
-	Size       int
+	WAL       *wal.WAL
+	Submitter Submitter
+	Size      int
+	// Lanes is the number of batches in flight at once (default 4).
+	Lanes      int
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
 	// Poll bounds how long an unsent record can wait when no Notify arrives.
@@ -30,7 +34,7 @@ type Batcher struct {
 	Metrics *Metrics
 	Log     logging.Logger
 
-	wake chan struct{}
+	wake []chan struct{}
 }
 
 // NewBatcher returns a batcher with the usual defaults.
@@ -38,25 +42,57 @@ func NewBatcher(w *wal.WAL, s Submitter, size int, m *Metrics, log logging.Logge
 	if size <= 0 {
 		size = 100
 	}
-	return &Batcher{WAL: w, Submitter: s, Size: size, MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		Poll: time.Second, Metrics: m, Log: log, wake: make(chan struct{}, 1)}
+	const lanes = 4
+	b := &Batcher{WAL: w, Submitter: s, Size: size, Lanes: lanes, MinBackoff: 100 * time.Millisecond,
+		MaxBackoff: 5 * time.Second, Poll: time.Second, Metrics: m, Log: log}
+	b.wake = make([]chan struct{}, maxLanes)
+	for i := range b.wake {
+		b.wake[i] = make(chan struct{}, 1)
+	}
+	return b
 }
+
+const maxLanes = 64
 
 // Notify wakes the batcher after an append; it never blocks.
 func (b *Batcher) Notify() {
-	select {
-	case b.wake <- struct{}{}:
-	default:
+	for _, w := range b.wake {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
 	}
+}
+
+func laneOf(resourceKey string, lanes int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(resourceKey))
+	return int(h.Sum32() % uint32(lanes)) //nolint:gosec // lanes is small and positive
 }
 
 // Run submits until ctx is done. A failed submission is retried with backoff for as
 // long as it takes; records are marked sent only after their transaction committed.
 // Resubmitting after an unknown outcome is safe: the chaincode skips stored ids.
 func (b *Batcher) Run(ctx context.Context) error {
+	lanes := min(max(b.Lanes, 1), maxLanes)
+	errs := make(chan error, lanes)
+	for l := range lanes {
+		go func() { errs <- b.runLane(ctx, l, lanes) }()
+	}
+	var first error
+	for range lanes {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (b *Batcher) runLane(ctx context.Context, lane, lanes int) error {
 	backoff := b.MinBackoff
+	inLane := func(k string) bool { return laneOf(k, lanes) == lane }
 	for {
-		batch, err := b.WAL.Pending(b.Size)
+		batch, err := b.WAL.PendingIn(b.Size, inLane)
 		if err != nil {
 			return err
 		}
@@ -64,7 +100,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case <-b.wake:
+			case <-b.wake[lane]:
 			case <-time.After(b.Poll):
 			}
 			continue
@@ -80,7 +116,7 @@ func (b *Batcher) Run(ctx context.Context) error {
 				return nil
 			}
 			b.Metrics.SubmitFailures.Inc()
-			b.Log.Info("Cannot commit provenance batch, will retry", "records", len(rs), "backoff", backoff.String(), "error", err)
+			b.Log.Info("Cannot commit provenance batch, will retry", "lane", lane, "records", len(rs), "backoff", backoff.String(), "error", err)
 			select {
 			case <-ctx.Done():
 				return nil

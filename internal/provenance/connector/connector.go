@@ -26,6 +26,8 @@ type Options struct {
 	Listen    string
 	WALPath   string
 	BatchSize int
+	// Lanes is how many batches may be in flight at once (0: the batcher's default, 4).
+	Lanes     int
 	Submitter Submitter
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
@@ -80,6 +82,9 @@ func Start(o Options) (*Connector, error) {
 	}
 	m := NewMetrics(o.Registerer, w)
 	b := NewBatcher(w, o.Submitter, o.BatchSize, m, o.Log)
+	if o.Lanes > 0 {
+		b.Lanes = o.Lanes
+	}
 	srv := grpc.NewServer()
 	v1alpha1.RegisterChangeLogServiceServer(srv, &Server{WAL: w, Notify: b.Notify, Metrics: m, Log: o.Log})
 

@@ -26,7 +26,7 @@ var (
 	bucketRecords = []byte("records") // seq -> record JSON, in append order
 	bucketIDs     = []byte("ids")     // record id -> seq
 	bucketHeads   = []byte("heads")   // resource key -> hash of its newest record
-	bucketUnsent  = []byte("unsent")  // seq -> (empty): records not yet committed on the ledger
+	bucketUnsent  = []byte("unsent")  // seq -> resource key: records not yet committed on the ledger
 )
 
 // An Entry is a record with its position in the log.
@@ -105,7 +105,7 @@ func (w *WAL) Append(r record.Record) (stored record.Record, dup bool, err error
 		if err := tx.Bucket(bucketHeads).Put([]byte(r.ResourceKey), []byte(stored.Hash)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketUnsent).Put(seq, nil)
+		return tx.Bucket(bucketUnsent).Put(seq, []byte(r.ResourceKey))
 	})
 	if err != nil {
 		return record.Record{}, false, errors.Wrap(err, errAppend)
@@ -121,11 +121,20 @@ func (w *WAL) Append(r record.Record) (stored record.Record, dup bool, err error
 // Pending returns up to limit unsent records, oldest first. Records of one resource are
 // in chain order, so submitting them in this order always extends the ledger's chain.
 func (w *WAL) Pending(limit int) ([]Entry, error) {
+	return w.PendingIn(limit, func(string) bool { return true })
+}
+
+// PendingIn is Pending restricted to the resources for which in returns true (a batcher
+// lane: all of a resource's records go through the same lane, so they stay in order).
+func (w *WAL) PendingIn(limit int, in func(resourceKey string) bool) ([]Entry, error) {
 	var out []Entry
 	err := w.db.View(func(tx *bolt.Tx) error {
 		recs := tx.Bucket(bucketRecords)
 		c := tx.Bucket(bucketUnsent).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+			if !in(string(v)) {
+				continue
+			}
 			var r record.Record
 			if err := decode(recs.Get(k), &r); err != nil {
 				return err
@@ -145,7 +154,7 @@ func (w *WAL) MarkSent(seqs []uint64) error {
 		b := tx.Bucket(bucketUnsent)
 		for _, s := range seqs {
 			k := itob(s)
-			if b.Get(k) == nil {
+			if v := b.Get(k); v == nil {
 				continue
 			}
 			if err := b.Delete(k); err != nil {

@@ -1,0 +1,164 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
+	"github.com/stretchr/testify/require"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/changelog"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/connector"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/ledger"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/provtest"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkLedger compares one record per transaction with batched transactions on the
+// real network. Run with -benchtime=1x: one iteration is the whole workload.
+//
+//	PROVENANCE_BENCH_RECORDS      records for the concurrent and batched cases (default 10000)
+//	PROVENANCE_BENCH_SEQ_RECORDS  records for the sequential one-per-tx case (default 300;
+//	                              it is bound by the orderer's 100 ms BatchTimeout per tx)
+func BenchmarkLedger(b *testing.B) {
+	f := requireFabric(b)
+	lc := f.dial(b)
+	n := envInt("PROVENANCE_BENCH_RECORDS", 10000)
+	seqN := envInt("PROVENANCE_BENCH_SEQ_RECORDS", 300)
+
+	b.Run("one-per-tx/sequential", func(b *testing.B) {
+		for range b.N {
+			c := sealedChain(b, "Machine.bench.dev/seq-"+nonce(b)+"/vm", seqN)
+			b.StartTimer()
+			for _, r := range c {
+				_, err := lc.PutBatch(context.Background(), []record.Record{r})
+				require.NoError(b, err)
+			}
+			b.StopTimer()
+		}
+		b.ReportMetric(float64(seqN*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("one-per-tx/concurrent-64", func(b *testing.B) {
+		for range b.N {
+			onePerTxConcurrent(b, lc, n, 64)
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	b.Run("batched/direct-batch-100", func(b *testing.B) {
+		for range b.N {
+			// 100 resources' chains interleaved, 100 records per PutBatch, sequential
+			id := nonce(b)
+			var all []record.Record
+			chains := make([][]record.Record, 100)
+			for w := range chains {
+				chains[w] = sealedChain(b, fmt.Sprintf("Machine.bench.dev/direct-%s/vm%d", id, w), n/100)
+			}
+			for i := range n / 100 {
+				for w := range chains {
+					all = append(all, chains[w][i])
+				}
+			}
+			b.StartTimer()
+			for i := 0; i < len(all); i += 100 {
+				_, err := lc.PutBatch(context.Background(), all[i:min(i+100, len(all))])
+				require.NoError(b, err)
+			}
+			b.StopTimer()
+		}
+		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	})
+	for _, c := range []struct{ size, lanes int }{{100, 1}, {100, 4}, {500, 1}, {500, 4}} {
+		b.Run(fmt.Sprintf("batched/connector-batch-%d-lanes-%d", c.size, c.lanes), func(b *testing.B) {
+			for range b.N {
+				throughConnector(b, lc, n, c.size, c.lanes)
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// onePerTxConcurrent: `workers` submitters, each extending its own resource's chain one
+// record per transaction (one chain cannot take concurrent transactions: each links to
+// the head the previous one wrote).
+func onePerTxConcurrent(b *testing.B, lc *ledger.Client, n, workers int) {
+	b.StopTimer()
+	chains := make([][]record.Record, workers)
+	id := nonce(b)
+	for w := range workers {
+		chains[w] = sealedChain(b, fmt.Sprintf("Machine.bench.dev/conc-%s/vm%d", id, w), n/workers)
+	}
+	b.StartTimer()
+	var wg sync.WaitGroup
+	for _, c := range chains {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range c {
+				if _, err := lc.PutBatch(context.Background(), []record.Record{r}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+}
+
+// throughConnector: the production path. 50 providers' worth of change logs go to the
+// connector over gRPC (WAL append + fsync each), the batcher commits them in batches of
+// `size`, `lanes` batches in flight; timed until the last record is committed.
+func throughConnector(b *testing.B, lc *ledger.Client, n, size, lanes int) {
+	b.StopTimer()
+	dir := b.TempDir()
+	sock := "unix://" + filepath.Join(dir, "c.sock")
+	c, err := connector.Start(connector.Options{Listen: sock, WALPath: filepath.Join(dir, "wal.db"), BatchSize: size, Lanes: lanes, Submitter: lc})
+	require.NoError(b, err)
+	defer c.Stop() //nolint:errcheck // benchmark
+	conn, err := changelog.Dial(sock)
+	require.NoError(b, err)
+	defer conn.Close() //nolint:errcheck // benchmark
+	client := v1alpha1.NewChangeLogServiceClient(conn)
+	const senders = 50
+	ns := "bench-" + nonce(b)
+	entries := make([][]*v1alpha1.ChangeLogEntry, senders)
+	for s := range senders {
+		name := fmt.Sprintf("vm%02d", s)
+		for gen := int64(1); gen <= int64(n/senders); gen++ {
+			vm := provtest.NewResource(ns, name, ns+"-"+name, gen, map[string]any{"gen": gen})
+			entries[s] = append(entries[s], entryFor(b, vm, v1alpha1.OperationType_OPERATION_TYPE_UPDATE))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	b.StartTimer()
+	var wg sync.WaitGroup
+	for _, es := range entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, e := range es {
+				if _, err := client.SendChangeLog(ctx, &v1alpha1.SendChangeLogRequest{Entry: e}); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(b, c.Batcher.Drain(ctx))
+	b.StopTimer()
+}
