@@ -130,6 +130,7 @@ type rawResp struct {
 	Status string
 	Body   []byte
 	Header http.Header
+	Close  bool
 }
 
 // raw sends a request without go-proxmox; auth "" sends none, "token" the
@@ -156,7 +157,7 @@ func raw(t testing.TB, srv *Server, method, path, contentType, body, auth string
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return rawResp{Code: res.StatusCode, Status: res.Status, Body: b, Header: res.Header}
+	return rawResp{Code: res.StatusCode, Status: res.Status, Body: b, Header: res.Header, Close: res.Close}
 }
 
 func decode(t testing.TB, b []byte) map[string]any {
