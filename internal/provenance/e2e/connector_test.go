@@ -57,6 +57,7 @@ func TestChangeLogsReachTheLedger(t *testing.T) {
 		require.NoError(t, logger.Log(ctx, vm, v1alpha1.OperationType_OPERATION_TYPE_DELETE, fmt.Errorf("VM %s is locked", name), nil))
 	}
 	require.NoError(t, c.Batcher.Drain(ctx))
+	t.Logf("resources: %v", keys)
 
 	wantOps := []string{record.OpIntentCreate, record.OpCreate, record.OpIntentUpdate, record.OpUpdate, record.OpIntentDelete, record.OpDelete}
 	for i, key := range keys {

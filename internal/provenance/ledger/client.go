@@ -166,16 +166,17 @@ func (c *Client) evaluate(ctx context.Context, fn, arg string, into any) error {
 	return errors.Wrap(json.Unmarshal(out, into), errUnmarshal)
 }
 
-// Explain appends the peers' own messages (the chaincode's error text) that the gateway
-// attaches as gRPC status details but leaves out of the error string.
+// Explain appends the peers' own messages (the chaincode's error text), which the gateway
+// attaches as gRPC status details, unless the error string already carries them.
 func Explain(err error) error {
 	st, ok := status.FromError(err)
 	if !ok {
 		return err
 	}
+	text := err.Error()
 	var msgs []string
 	for _, d := range st.Details() {
-		if ed, ok := d.(*gateway.ErrorDetail); ok {
+		if ed, ok := d.(*gateway.ErrorDetail); ok && !strings.Contains(text, ed.GetMessage()) {
 			msgs = append(msgs, fmt.Sprintf("%s (%s): %s", ed.GetAddress(), ed.GetMspId(), ed.GetMessage()))
 		}
 	}
