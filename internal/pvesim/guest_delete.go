@@ -92,6 +92,11 @@ func deleteGuest(kind string) handlerFunc {
 		if g.Conf["protection"] == "1" {
 			return nil, fail("can't remove %s %d - protection mode enabled", g.typeName(), g.VMID)
 		}
+		purge := r.bool("purge", false)
+		if _, ha := s.st.HAResources[haSID(g)]; ha && !purge {
+			return nil, fail("unable to remove %s %d - used in HA resources and purge parameter not set.",
+				g.typeName(), g.VMID)
+		}
 		if g.Running {
 			if kind == kindLXC && !r.bool("force", false) {
 				return nil, fail("CT %d is running", g.VMID)
@@ -99,11 +104,6 @@ func deleteGuest(kind string) handlerFunc {
 			if kind == kindQemu {
 				return nil, fail("VM %d is running - destroy failed", g.VMID)
 			}
-		}
-		purge := r.bool("purge", false)
-		if _, ha := s.st.HAResources[haSID(g)]; ha && !purge {
-			return nil, fail("unable to remove %s %d - used in HA resources and purge parameter not set.",
-				g.typeName(), g.VMID)
 		}
 		for _, vol := range s.guestVolumes(g) {
 			if child := s.childOf(vol); child != "" {

@@ -206,6 +206,14 @@ func deleteHAResource(r *request) (any, error) {
 		return nil, err
 	}
 	delete(s.st.HAResources, h.SID)
+	if r.bool("purge", false) {
+		for id, rule := range s.st.HARules {
+			rule.Resources = removeItem(rule.Resources, h.SID)
+			if len(rule.Resources) == 0 {
+				delete(s.st.HARules, id)
+			}
+		}
+	}
 	s.changed()
 	return nil, nil
 }

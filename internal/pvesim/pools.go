@@ -9,6 +9,9 @@ func listPools(r *request) (any, error) {
 	s := r.s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if id := r.str("poolid"); id != "" && s.st.Pools[id] == nil {
+		return nil, fail("pool '%s' does not exist", id)
+	}
 	out := []map[string]any{}
 	for _, id := range sortedKeys(s.st.Pools) {
 		if want := r.str("poolid"); want != "" && want != id {

@@ -41,11 +41,11 @@ type taskTable struct {
 	byID  map[string]*task
 	order []*task
 	pid   int
-	boot  int64
+	boot  int64 // process start times count clock ticks (10ms) since this "boot"
 }
 
 func newTaskTable() *taskTable {
-	return &taskTable{byID: map[string]*task{}, pid: os.Getpid() % 100000, boot: time.Now().Unix() * 100}
+	return &taskTable{byID: map[string]*task{}, pid: os.Getpid() % 100000, boot: 4_000_000}
 }
 
 func (tt *taskTable) get(id string) *task {
@@ -100,7 +100,7 @@ func (s *Simulator) spawn(node, typ, id, user string, work func(t *task) error) 
 	if user == "" {
 		user = s.opts.User
 	}
-	t := &task{Node: node, PID: pid, PStart: tt.boot + int64(pid), StartTime: now, Type: typ, ID: id,
+	t := &task{Node: node, PID: pid, PStart: tt.boot + int64(time.Since(startTime)/(10*time.Millisecond)), StartTime: now, Type: typ, ID: id,
 		User: user, Running: true, done: make(chan struct{})}
 	t.UPID = upid(node, pid, t.PStart, now, typ, id, user)
 	t.fault = s.faults.taskFailure(typ)
