@@ -36,7 +36,7 @@ func authValue(header, key string) string {
 	if m == nil {
 		return ""
 	}
-	v, err := url.QueryUnescape(m[1])
+	v, err := url.PathUnescape(m[1]) // uri_unescape: %XX only, "+" stays
 	if err != nil {
 		return m[1]
 	}
