@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -27,8 +28,10 @@ type Options struct {
 	WALPath   string
 	BatchSize int
 	// Lanes is how many batches may be in flight at once (0: the batcher's default, 4).
-	Lanes     int
-	Submitter Submitter
+	Lanes int
+	// MinBackoff is the first retry delay after a failed submission (0: 100ms).
+	MinBackoff time.Duration
+	Submitter  Submitter
 	// Registerer receives the metrics; nil registers nothing.
 	Registerer prometheus.Registerer
 	Log        logging.Logger
@@ -84,6 +87,9 @@ func Start(o Options) (*Connector, error) {
 	b := NewBatcher(w, o.Submitter, o.BatchSize, m, o.Log)
 	if o.Lanes > 0 {
 		b.Lanes = o.Lanes
+	}
+	if o.MinBackoff > 0 {
+		b.MinBackoff = o.MinBackoff
 	}
 	srv := grpc.NewServer()
 	v1alpha1.RegisterChangeLogServiceServer(srv, &Server{WAL: w, Notify: b.Notify, Metrics: m, Log: o.Log})
