@@ -116,10 +116,8 @@ osd memory target = 1073741824
 bluestore cache autotune = false
 bluestore cache size = 134217728"
   else
-    # EC overwrites (RBD/CephFS data on EC pools) are refused on non-bluestore OSDs unless this is set
     STORE_CONF="osd objectstore = memstore
-memstore device bytes = 2147483648
-mon debug no require bluestore for ec overwrites = true"
+memstore device bytes = 2147483648"
   fi
   PAXOS_CONF=""
   if [ "$FAST_PAXOS" = 1 ]; then
@@ -148,6 +146,9 @@ osd pool default min size = 1
 osd crush chooseleaf type = 0
 mon allow pool delete = true
 mon allow pool size one = true
+# the mon refuses allow_ec_overwrites (RBD/CephFS data on EC pools) on memstore OSDs unless this is
+# set; it must be in [global]: the mon reads it, and [osd] is not the mon's section
+mon debug no require bluestore for ec overwrites = true
 mon warn on pool no redundancy = false
 mon data avail warn = 2
 mon data avail crit = 1

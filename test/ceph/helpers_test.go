@@ -114,6 +114,26 @@ func (h *harness) update(o client.Object, mutate func()) {
 	h.t.Fatalf("cannot update %s: conflicts", o.GetName())
 }
 
+// poke changes an annotation so the controller reconciles o now rather than after its error
+// backoff; an object already gone is fine.
+func (h *harness) poke(o client.Object) {
+	h.t.Helper()
+	for i := 0; i < 10; i++ {
+		if err := h.get(o); err != nil {
+			return
+		}
+		a := o.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a["test.microcloud.dev/poke"] = time.Now().Format(time.RFC3339Nano)
+		o.SetAnnotations(a)
+		if err := h.kube.Update(context.Background(), o); err == nil || kerrors.IsNotFound(err) {
+			return
+		}
+	}
+}
+
 func (h *harness) delete(o client.Object) {
 	h.t.Helper()
 	if err := h.kube.Delete(context.Background(), o); err != nil && !kerrors.IsNotFound(err) {

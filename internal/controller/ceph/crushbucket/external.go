@@ -17,6 +17,7 @@ const (
 	errCreate     = "cannot create CRUSH bucket"
 	errMove       = "cannot move CRUSH bucket"
 	errDelete     = "cannot delete CRUSH bucket"
+	errNotEmpty   = "cannot delete CRUSH bucket %q: it still holds buckets or OSDs (move or delete them first)"
 	errNoParent   = "parent bucket %q does not exist in the CRUSH map"
 	errTypeChange = "CRUSH bucket %q is of type %s in Ceph; a bucket's type cannot change"
 )
@@ -89,8 +90,11 @@ func (e *external) Delete(_ context.Context, mg *v1alpha1.CrushBucket) (managed.
 	}
 	mg.SetConditions(xpv2.Deleting())
 	err = e.c.RemoveCrushBucket(name)
-	if ceph.IsNotFound(err) {
+	switch {
+	case ceph.IsNotFound(err):
 		return managed.ExternalDelete{}, nil
+	case ceph.IsErrno(err, ceph.ENOTEMPTY):
+		return managed.ExternalDelete{}, errors.Wrapf(err, errNotEmpty, name)
 	}
 	return managed.ExternalDelete{}, errors.Wrap(err, errDelete)
 }
