@@ -65,12 +65,12 @@ func LoadEnvFile(path string) (Config, map[string]string, error) {
 // Validate names the settings that are missing.
 func (c Config) Validate() error {
 	var missing []string
-	for name, v := range map[string]string{
-		"peer endpoint": c.PeerEndpoint, "peer TLS CA": c.PeerTLSCA, "MSP ID": c.MSPID,
-		"certificate": c.CertPath, "private key": c.KeyPath, "channel": c.Channel, "chaincode": c.Chaincode,
+	for _, s := range []struct{ name, v string }{
+		{"peer endpoint", c.PeerEndpoint}, {"peer TLS CA", c.PeerTLSCA}, {"MSP ID", c.MSPID},
+		{"certificate", c.CertPath}, {"private key", c.KeyPath}, {"channel", c.Channel}, {"chaincode", c.Chaincode},
 	} {
-		if v == "" {
-			missing = append(missing, name)
+		if s.v == "" {
+			missing = append(missing, s.name)
 		}
 	}
 	if len(missing) > 0 {
