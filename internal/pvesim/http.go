@@ -14,6 +14,9 @@ import (
 
 const apiBase = "/api2/json"
 
+// routeHook, when set (by tests), sees every answered route and status.
+var routeHook func(route string, code int)
+
 func newCertPool(pemData []byte) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemData)
@@ -37,7 +40,12 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		label = rt.template
 	}
 	code := http.StatusOK
-	defer func() { s.metrics.observe(label, method, code, start) }()
+	defer func() {
+		s.metrics.observe(label, method, code, start)
+		if routeHook != nil {
+			routeHook(method+" "+label, code)
+		}
+	}()
 
 	if d := s.faults.latency(method, label); d > 0 {
 		time.Sleep(d)

@@ -39,14 +39,20 @@ func (rt *router) match(method, path string) (*route, map[string]string) {
 	var bestVars map[string]string
 	bestLiterals := -1
 	for _, r := range rt.byMethod[method] {
-		if len(r.parts) != len(segs) {
+		rsegs := segs
+		if n := len(r.parts); n > 0 && r.parts[n-1] == "{cidr}" && len(segs) > n {
+			// PVE's IP set handlers take the rest of the URI as the CIDR
+			// (fragmentDelimiter ''), so "10.0.0.0/8" needs no escaping.
+			rsegs = append(append([]string{}, segs[:n-1]...), strings.Join(segs[n-1:], "/"))
+		}
+		if len(r.parts) != len(rsegs) {
 			continue
 		}
 		vars := map[string]string{}
 		literals := 0
 		ok := true
 		for i, p := range r.parts {
-			seg, err := url.PathUnescape(segs[i])
+			seg, err := url.PathUnescape(rsegs[i])
 			if err != nil {
 				ok = false
 				break
