@@ -3,6 +3,7 @@ package pvesim
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // agentInterfaces answers the guest agent's network-get-interfaces for a
@@ -20,6 +21,10 @@ func agentInterfaces(r *request) (any, error) {
 	}
 	if !g.Running {
 		return nil, fail("VM %d is not running", g.VMID)
+	}
+	// The agent inside the guest answers only once the guest has booted.
+	if time.Since(g.bootedAt) < s.opts.AgentStartDelay {
+		return nil, fail("QEMU guest agent is not running")
 	}
 	ifaces := []map[string]any{{
 		"name": "lo", "hardware-address": "00:00:00:00:00:00",

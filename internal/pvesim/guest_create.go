@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // reNewDisk matches PVE's "STORAGE:SIZE_IN_GiB" syntax for a new volume.
@@ -207,7 +208,7 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 		}
 		delete(g.Conf, "lock")
 		if start {
-			g.Running, g.Started = true, nowUnix()
+			g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
 		}
 		return nil
 	}), nil

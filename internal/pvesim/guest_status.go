@@ -3,6 +3,7 @@ package pvesim
 import (
 	"fmt"
 	"strconv"
+	"time"
 )
 
 // guestArg resolves {node}/{vmid} of a request to a guest under s.mu.
@@ -167,7 +168,7 @@ func statusAction(kind, action string) handlerFunc {
 					return fmt.Errorf("VM %d already running", vmid)
 				}
 				applyPending(g)
-				g.Running, g.Started = true, nowUnix()
+				g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
 			case "stop", "shutdown":
 				if g.Running {
 					applyPending(g)
@@ -175,7 +176,7 @@ func statusAction(kind, action string) handlerFunc {
 				g.Running = false
 			case "reboot":
 				applyPending(g)
-				g.Started = nowUnix()
+				g.Started, g.bootedAt = nowUnix(), time.Now()
 			}
 			return nil
 		}), nil

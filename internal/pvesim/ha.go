@@ -3,6 +3,7 @@ package pvesim
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // haResource is an HA-managed guest.
@@ -150,7 +151,7 @@ func createHAResource(r *request) (any, error) {
 	s.applyHA(r, h)
 	s.st.HAResources[sid] = h
 	if h.State == "started" && !g.Running && !g.isTemplate() {
-		g.Running, g.Started = true, nowUnix()
+		g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
 	}
 	s.changed()
 	return nil, nil

@@ -29,6 +29,8 @@ type guest struct {
 	Started       int64             `json:"started,omitempty"`
 	Pool          string            `json:"pool,omitempty"`
 	Firewall      *firewallSet      `json:"firewall,omitempty"`
+
+	bootedAt time.Time // when the guest OS came up, for the agent's delay
 }
 
 // typeName is the word PVE's messages use for the guest ("VM 100", "CT 100").

@@ -38,6 +38,9 @@ type Options struct {
 	// ConfigLockTimeout is how long a worker waits for a guest's config
 	// lock (default 1s; PVE uses 10s).
 	ConfigLockTimeout time.Duration
+	// AgentStartDelay is how long after a start the guest agent answers
+	// "QEMU guest agent is not running" (default none).
+	AgentStartDelay time.Duration
 	// AuthFailureDelay delays 401 answers (PVE waits 3s; default none).
 	AuthFailureDelay time.Duration
 	// StateFile, when set, is loaded at start and saved after changes.
