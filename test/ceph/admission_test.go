@@ -1,0 +1,137 @@
+package ceph
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/test/envtest"
+)
+
+// Every CEL rule of the Ceph CRDs, checked against the real API server: bad input is refused at
+// admission with a message naming the field. No Ceph and no controller are involved.
+func TestAdmission(t *testing.T) {
+	env := envtest.Start(t)
+	if err := cephv1alpha1.SchemeBuilder.AddToScheme(env.Scheme); err != nil {
+		t.Fatal(err)
+	}
+	ns := env.Namespace(t)
+	meta := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: n} }
+	pool := func(n string, p cephv1alpha1.PoolParameters) *cephv1alpha1.Pool {
+		return &cephv1alpha1.Pool{ObjectMeta: meta(n), Spec: cephv1alpha1.PoolSpec{ForProvider: p}}
+	}
+	ecp := func(n string, p cephv1alpha1.ErasureCodeProfileParameters) *cephv1alpha1.ErasureCodeProfile {
+		return &cephv1alpha1.ErasureCodeProfile{ObjectMeta: meta(n), Spec: cephv1alpha1.ErasureCodeProfileSpec{ForProvider: p}}
+	}
+	rule := func(n string, p cephv1alpha1.CrushRuleParameters) *cephv1alpha1.CrushRule {
+		return &cephv1alpha1.CrushRule{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushRuleSpec{ForProvider: p}}
+	}
+	bucket := func(n string, p cephv1alpha1.CrushBucketParameters) *cephv1alpha1.CrushBucket {
+		return &cephv1alpha1.CrushBucket{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushBucketSpec{ForProvider: p}}
+	}
+	image := func(n string, p cephv1alpha1.RBDImageParameters) *cephv1alpha1.RBDImage {
+		return &cephv1alpha1.RBDImage{ObjectMeta: meta(n), Spec: cephv1alpha1.RBDImageSpec{ForProvider: p}}
+	}
+
+	creates := map[string]struct {
+		obj  client.Object
+		want string
+	}{
+		"PoolPGNumNotPowerOfTwo": {pool("p1", cephv1alpha1.PoolParameters{PGNum: ptr(int32(100))}), "spec.forProvider.pgNum must be a power of two"},
+		"PoolPGNumTooBig":        {pool("p2", cephv1alpha1.PoolParameters{PGNum: ptr(int32(131072))}), "spec.forProvider.pgNum must be a power of two"},
+		"PoolMinSizeAboveSize":   {pool("p3", cephv1alpha1.PoolParameters{Size: ptr(int32(2)), MinSize: ptr(int32(3))}), "spec.forProvider.minSize must be less than or equal to spec.forProvider.size"},
+		"PoolSizeZero":           {pool("p4", cephv1alpha1.PoolParameters{Size: ptr(int32(0))}), "spec.forProvider.size must be between 1 and 10"},
+		"PoolMinSizeZero":        {pool("p5", cephv1alpha1.PoolParameters{MinSize: ptr(int32(0))}), "spec.forProvider.minSize must be at least 1"},
+		"PoolErasureNoProfile":   {pool("p6", cephv1alpha1.PoolParameters{Type: "erasure"}), "spec.forProvider.erasureCodeProfile (or its reference or selector) is required"},
+		"PoolErasureWithSize":    {pool("p7", cephv1alpha1.PoolParameters{Type: "erasure", ErasureCodeProfile: ptr("ec"), Size: ptr(int32(3))}), "spec.forProvider.size must not be set for an erasure-coded pool"},
+		"PoolReplicatedProfile":  {pool("p8", cephv1alpha1.PoolParameters{ErasureCodeProfile: ptr("ec")}), "spec.forProvider.erasureCodeProfile is only allowed when spec.forProvider.type is erasure"},
+		"PoolNegativeQuota":      {pool("p9", cephv1alpha1.PoolParameters{QuotaMaxBytes: ptr(int64(-1))}), "spec.forProvider.quotaMaxBytes must not be negative"},
+		"PoolNegativeObjects":    {pool("p10", cephv1alpha1.PoolParameters{QuotaMaxObjects: ptr(int64(-1))}), "spec.forProvider.quotaMaxObjects must not be negative"},
+		"ProfileK1":              {ecp("e1", cephv1alpha1.ErasureCodeProfileParameters{K: 1, M: 1}), "spec.forProvider.k must be at least 2"},
+		"ProfileM0":              {ecp("e2", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 0}), "spec.forProvider.m must be at least 1"},
+		"RuleErasureNoProfile":   {rule("r1", cephv1alpha1.CrushRuleParameters{Type: "erasure"}), "spec.forProvider.erasureCodeProfile (or its reference or selector) is required"},
+		"RuleErasureWithRoot":    {rule("r2", cephv1alpha1.CrushRuleParameters{Type: "erasure", ErasureCodeProfile: ptr("ec"), Root: ptr("default")}), "come from the erasure-code profile"},
+		"BucketHostNoParent":     {bucket("b1", cephv1alpha1.CrushBucketParameters{Type: "host"}), "spec.forProvider.parent (or its reference or selector) is required unless spec.forProvider.type is root"},
+		"BucketRootWithParent":   {bucket("b2", cephv1alpha1.CrushBucketParameters{Type: "root", Parent: ptr("x")}), "spec.forProvider.parent must not be set when spec.forProvider.type is root"},
+		"ImageNoPool":            {image("i1", cephv1alpha1.RBDImageParameters{SizeMiB: 8}), "spec.forProvider.pool (or its reference or selector) is required"},
+		"ImageSizeZero":          {image("i2", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 0}), "spec.forProvider.sizeMiB must be at least 1"},
+	}
+	for name, tc := range creates {
+		t.Run("Create"+name, func(t *testing.T) {
+			err := env.Client.Create(context.Background(), tc.obj)
+			if err == nil {
+				t.Fatalf("admitted %s", name)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q\ndoes not contain %q", err, tc.want)
+			}
+		})
+	}
+
+	// transition rules: create a valid object, then try the forbidden change
+	updates := map[string]struct {
+		obj    client.Object
+		mutate func(client.Object)
+		want   string
+	}{
+		"PoolTypeImmutable": {pool("u1", cephv1alpha1.PoolParameters{}),
+			func(o client.Object) {
+				p := o.(*cephv1alpha1.Pool)
+				p.Spec.ForProvider.Type, p.Spec.ForProvider.ErasureCodeProfile = "erasure", ptr("ec")
+			}, "spec.forProvider.type is immutable"},
+		"PoolProfileImmutable": {pool("u2", cephv1alpha1.PoolParameters{Type: "erasure", ErasureCodeProfile: ptr("ec")}),
+			func(o client.Object) { o.(*cephv1alpha1.Pool).Spec.ForProvider.ErasureCodeProfile = ptr("ec2") }, "spec.forProvider.erasureCodeProfile is immutable"},
+		"ProfileKImmutable": {ecp("u3", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1}),
+			func(o client.Object) { o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.K = 4 }, "spec.forProvider.k is immutable"},
+		"ProfileMImmutable": {ecp("u4", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1}),
+			func(o client.Object) { o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.M = 2 }, "spec.forProvider.m is immutable"},
+		"ProfileImmutable": {ecp("u5", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1}),
+			func(o client.Object) { o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.FailureDomain = ptr("osd") }, "spec.forProvider of an ErasureCodeProfile is immutable"},
+		"RuleTypeImmutable": {rule("u6", cephv1alpha1.CrushRuleParameters{}),
+			func(o client.Object) {
+				r := o.(*cephv1alpha1.CrushRule)
+				r.Spec.ForProvider.Type, r.Spec.ForProvider.ErasureCodeProfile = "erasure", ptr("ec")
+			}, "spec.forProvider.type is immutable"},
+		"BucketTypeImmutable": {bucket("u7", cephv1alpha1.CrushBucketParameters{Type: "rack", Parent: ptr("default")}),
+			func(o client.Object) { o.(*cephv1alpha1.CrushBucket).Spec.ForProvider.Type = "row" }, "spec.forProvider.type is immutable"},
+		"ImageGrowOnly": {image("u8", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 64}),
+			func(o client.Object) { o.(*cephv1alpha1.RBDImage).Spec.ForProvider.SizeMiB = 32 }, "spec.forProvider.sizeMiB can only grow"},
+		"ImagePoolImmutable": {image("u9", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 64}),
+			func(o client.Object) { o.(*cephv1alpha1.RBDImage).Spec.ForProvider.Pool = ptr("other") }, "spec.forProvider.pool is immutable"},
+		"ImageDataPoolImmutable": {image("u10", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 64, DataPool: ptr("ecdata")}),
+			func(o client.Object) { o.(*cephv1alpha1.RBDImage).Spec.ForProvider.DataPool = ptr("other") }, "spec.forProvider.dataPool is immutable"},
+	}
+	for name, tc := range updates {
+		t.Run("Update"+name, func(t *testing.T) {
+			ctx := context.Background()
+			if err := env.Client.Create(ctx, tc.obj); err != nil {
+				t.Fatalf("valid object refused: %v", err)
+			}
+			tc.mutate(tc.obj)
+			err := env.Client.Update(ctx, tc.obj)
+			if err == nil {
+				t.Fatalf("admitted the change")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q\ndoes not contain %q", err, tc.want)
+			}
+		})
+	}
+
+	// and a valid grow is admitted
+	t.Run("ImageGrowAdmitted", func(t *testing.T) {
+		ctx := context.Background()
+		im := image("grow", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 64})
+		if err := env.Client.Create(ctx, im); err != nil {
+			t.Fatal(err)
+		}
+		im.Spec.ForProvider.SizeMiB = 128
+		if err := env.Client.Update(ctx, im); err != nil {
+			t.Fatalf("growing refused: %v", err)
+		}
+	})
+}
