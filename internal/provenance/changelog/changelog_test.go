@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
+	pkgerrors "github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -46,6 +47,9 @@ func TestRequiredModeWithConnectorDown(t *testing.T) {
 	assert.True(t, IsIntentNotAccepted(errors.Join(errors.New("wrapped"), err)))
 	assert.Contains(t, err.Error(), "provenance intent was not durably accepted by the connector")
 	assert.Equal(t, 0, required.Queued(), "a refused intent is not queued: the change is not made")
+	// the reconciler then logs the failed create with that error: nothing to record
+	require.NoError(t, required.Log(ctx, vm, v1alpha1.OperationType_OPERATION_TYPE_CREATE, pkgerrors.Wrap(err, "cannot create VM"), nil))
+	assert.Equal(t, 0, required.Queued(), "a change that was never attempted is not recorded")
 
 	pool := provtest.NewResource("", "pool1", "uid-pool1", 4, map[string]any{"size": 3})
 	require.NoError(t, bestEffort.RecordIntent(ctx, pool, v1alpha1.OperationType_OPERATION_TYPE_UPDATE))

@@ -148,8 +148,11 @@ var _ managed.ChangeLogger = &Logger{}
 // Log implements managed.ChangeLogger: the reconciler calls it after each external
 // create/update/delete (with the error if it failed). The reconciler only logs what Log
 // returns, so an entry the connector cannot take now is queued and retried instead.
+//
+// A change refused by RecordIntent (IntentNotAcceptedError) was never attempted, so it is
+// not recorded: the ledger would otherwise hold a failed "change" that never happened.
 func (l *Logger) Log(ctx context.Context, mg resource.Managed, op v1alpha1.OperationType, changeErr error, ad managed.AdditionalDetails) error {
-	if l.mode == ModeOff {
+	if l.mode == ModeOff || IsIntentNotAccepted(changeErr) {
 		return nil
 	}
 	e, err := l.entry(mg, op, changeErr, ad)
