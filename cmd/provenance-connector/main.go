@@ -110,6 +110,7 @@ func serve(args []string) error {
 	batch := fs.Int("batch-size", 100, "most records per PutBatch transaction")
 	lanes := fs.Int("lanes", 4, "batches in flight at once (each resource always uses the same lane, so its chain stays in order)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:8089", `Prometheus /metrics address ("" to disable)`)
+	retention := fs.Duration("wal-retention", 0, "delete the bodies of records committed on the ledger longer ago than this, hourly (0 keeps them; ids are always kept)")
 	debug := fs.Bool("debug", false, "log every record")
 	_ = fs.Parse(args)
 
@@ -150,9 +151,30 @@ func serve(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if *retention > 0 {
+		go prune(ctx, c, *retention, log)
+	}
 	<-ctx.Done()
 	log.Info("Stopping; unsent records stay in the WAL for the next start", "unsent", c.WAL.Depth())
 	return c.GracefulStop()
+}
+
+func prune(ctx context.Context, c *connector.Connector, retention time.Duration, log logging.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := c.WAL.Prune(time.Now().Add(-retention))
+		if err != nil {
+			log.Info("Cannot prune the WAL", "error", err)
+		} else if n > 0 {
+			log.Info("Pruned committed records from the WAL", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 func dialFromFlags(fs *flag.FlagSet, args []string, ff *fabricFlags) (*ledger.Client, error) {

@@ -20,6 +20,7 @@ const (
 	errGet     = "cannot read record"
 	errSeal    = "cannot seal record"
 	errCorrupt = "write-ahead log entry is corrupt"
+	errPrune   = "cannot prune write-ahead log"
 )
 
 var (
@@ -80,7 +81,12 @@ func (w *WAL) Append(r record.Record) (stored record.Record, dup bool, err error
 		id := record.DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash)
 		if seq := tx.Bucket(bucketIDs).Get([]byte(id)); seq != nil {
 			dup = true
-			return decode(tx.Bucket(bucketRecords).Get(seq), &stored)
+			body := tx.Bucket(bucketRecords).Get(seq)
+			if body == nil { // pruned: the id alone is what dedupes
+				stored = record.Record{ID: id, ResourceKey: r.ResourceKey}
+				return nil
+			}
+			return decode(body, &stored)
 		}
 		stored = r
 		if err := stored.Seal(string(tx.Bucket(bucketHeads).Get([]byte(r.ResourceKey)))); err != nil {
@@ -171,6 +177,40 @@ func (w *WAL) MarkSent(seqs []uint64) error {
 	w.unsent -= removed
 	w.mu.Unlock()
 	return nil
+}
+
+// Prune deletes the bodies of sent records older than before and returns how many it
+// deleted. Ids and heads are kept: a re-sent entry must still be recognised (appending
+// it again would fork the local chain from the ledger's), and new records still chain.
+func (w *WAL) Prune(before time.Time) (int, error) {
+	n := 0
+	err := w.db.Update(func(tx *bolt.Tx) error {
+		unsent, recs := tx.Bucket(bucketUnsent), tx.Bucket(bucketRecords)
+		var old [][]byte // deleted after the walk: deleting under a cursor can skip keys
+		c := recs.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if unsent.Get(k) != nil {
+				continue
+			}
+			var r record.Record
+			if err := decode(v, &r); err != nil {
+				return err
+			}
+			t, err := time.Parse(time.RFC3339Nano, r.Time)
+			if err != nil || !t.Before(before) {
+				continue
+			}
+			old = append(old, k)
+		}
+		for _, k := range old {
+			if err := recs.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(old)
+		return nil
+	})
+	return n, errors.Wrap(err, errPrune)
 }
 
 // Depth is the number of unsent records.

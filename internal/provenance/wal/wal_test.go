@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -92,4 +93,34 @@ func TestConcurrentAppendsKeepOneChain(t *testing.T) {
 	require.NoError(t, err)
 	rep := record.VerifyChain("shared", rs, record.Head{Hash: head, Count: 200})
 	assert.True(t, rep.OK, "%+v", rep.Breaks)
+}
+
+func TestPruneKeepsIDsAndChain(t *testing.T) {
+	w, err := Open(filepath.Join(t.TempDir(), "wal.db"))
+	require.NoError(t, err)
+	defer w.Close() //nolint:errcheck // test
+	a1, _, err := w.Append(rec("a", 1))
+	require.NoError(t, err)
+	a2, _, err := w.Append(rec("a", 2))
+	require.NoError(t, err)
+	p, err := w.Pending(10)
+	require.NoError(t, err)
+	require.NoError(t, w.MarkSent([]uint64{p[0].Seq})) // a2 stays unsent
+
+	n, err := w.Prune(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "only the sent record is pruned")
+	_, _, err = w.Get(a1.ID)
+	assert.Error(t, err)
+	_, unsent, err := w.Get(a2.ID)
+	require.NoError(t, err)
+	assert.True(t, unsent)
+
+	again, dup, err := w.Append(rec("a", 1))
+	require.NoError(t, err)
+	assert.True(t, dup, "a pruned record's id still dedupes")
+	assert.Equal(t, a1.ID, again.ID)
+	a3, _, err := w.Append(rec("a", 3))
+	require.NoError(t, err)
+	assert.Equal(t, a2.Hash, a3.PrevHash)
 }
