@@ -16,8 +16,10 @@
 # The chaincode is ours: ./cmd/provenance-chaincode of this repository, built on every run and
 # (re)started when its binary changed; it is deployed as chaincode-as-a-service (CCaaS).
 #
-# Usage: cluster/fabric-up.sh [--build-only]
+# Usage: cluster/fabric-up.sh [--build-only | --export]
 #   --build-only   only build (or check) the cached Fabric binaries, start nothing
+#   --export       also print `export FABRIC_ENV=<lab dir>/fabric.env` on stdout (logs go to stderr):
+#                  eval "$(cluster/fabric-up.sh --export)"
 #
 # Environment (all optional):
 #   FABRIC_LAB_DIR     network state, logs, pids, fabric.env   (default /tmp/mc-fabric)
@@ -35,8 +37,13 @@ FABRIC_VERSION=2.5.9
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NET=${FABRIC_LAB_DIR:-/tmp/mc-fabric}
 CACHE=${FABRIC_CACHE:-$REPO/.cache/fabric}
-BUILD_ONLY=
-[ "${1:-}" = "--build-only" ] && BUILD_ONLY=1
+BUILD_ONLY= EXPORT=
+case "${1:-}" in
+  --build-only) BUILD_ONLY=1 ;;
+  --export) EXPORT=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--build-only | --export]" >&2; exit 2 ;;
+esac
 BASE=${FABRIC_PORT_BASE:-7050}
 ORDERER_PORT=$BASE
 PEER_PORT=$((BASE + 1))
@@ -54,7 +61,7 @@ case " $GOFLAGS " in *" -p="*) ;; *) GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=2" ;; esac
 export GOFLAGS
 
 T_START=$(date +%s.%N)
-log() { printf '[fabric-up %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T_START" | bc)" "$*" >&2; }
+log() { printf '[fabric-up %6.1fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T_START" 'BEGIN{print a-b}')" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 BUILD=$CACHE/fabric-$FABRIC_VERSION
@@ -499,3 +506,4 @@ deploy_cc
 smoke
 write_client_env
 log "network up: peer 127.0.0.1:$PEER_PORT, orderer 127.0.0.1:$ORDERER_PORT, channel $CHANNEL, chaincode $CC_NAME; env in $NET/fabric.env"
+if [ -n "$EXPORT" ]; then echo "export FABRIC_ENV=$NET/fabric.env"; fi
