@@ -90,7 +90,9 @@ func TestAdmission(t *testing.T) {
 		"ProfileMImmutable": {ecp("u4", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1}),
 			func(o client.Object) { o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.M = 2 }, "spec.forProvider.m is immutable"},
 		"ProfileImmutable": {ecp("u5", cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1}),
-			func(o client.Object) { o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.FailureDomain = ptr("osd") }, "spec.forProvider of an ErasureCodeProfile is immutable"},
+			func(o client.Object) {
+				o.(*cephv1alpha1.ErasureCodeProfile).Spec.ForProvider.FailureDomain = ptr("osd")
+			}, "spec.forProvider of an ErasureCodeProfile is immutable"},
 		"RuleTypeImmutable": {rule("u6", cephv1alpha1.CrushRuleParameters{}),
 			func(o client.Object) {
 				r := o.(*cephv1alpha1.CrushRule)

@@ -1,0 +1,177 @@
+package ceph
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/test/envtest"
+)
+
+// readExamples decodes every object of every file in examples/ceph, in file-name order.
+func readExamples(t *testing.T) map[string][]*unstructured.Unstructured {
+	t.Helper()
+	root, err := envtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "examples", "ceph", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples in examples/ceph: %v", err)
+	}
+	out := map[string][]*unstructured.Unstructured{}
+	for _, f := range files {
+		b, err := os.ReadFile(f) //nolint:gosec // our own examples
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte("# ")) {
+			t.Errorf("%s does not start with a comment line saying what it demonstrates", filepath.Base(f))
+		}
+		d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := d.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				t.Fatalf("%s: %v", f, err)
+			}
+			if len(u.Object) > 0 {
+				out[filepath.Base(f)] = append(out[filepath.Base(f)], u)
+			}
+		}
+	}
+	return out
+}
+
+// The examples, applied as they are (into a fresh namespace, against the ClusterProviderConfig
+// "default" they name), all become Ready, and are then deleted from Ceph with their MRs.
+func TestExamples(t *testing.T) {
+	h := newHarness(t)
+	examples := readExamples(t)
+	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml"} {
+		if len(examples[kind]) == 0 {
+			t.Fatalf("examples/ceph/%s is missing", kind)
+		}
+	}
+	h.cleanExampleLeftovers()
+	t.Cleanup(h.cleanExampleLeftovers)
+
+	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ceph-default"}, Data: map[string][]byte{"keyring": []byte(h.cfg.Key)}})
+	cpc := &v1alpha1.ClusterProviderConfig{
+		ObjectMeta: metav1.ObjectMeta{Name: "default"},
+		Spec: v1alpha1.ClusterProviderConfigSpec{SiteSpec: v1alpha1.SiteSpec{Ceph: &v1alpha1.CephConfig{
+			Monitors: h.cfg.Monitors, ClientName: "admin",
+			KeyringSecretRef: v1alpha1.SecretKeySelector{Name: "ceph-default", Namespace: h.ns, Key: "keyring"},
+		}}},
+	}
+	if err := h.kube.Create(context.Background(), cpc); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.kube.Delete(context.Background(), cpc) })
+
+	files := make([]string, 0, len(examples))
+	for f := range examples {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	var all []*unstructured.Unstructured
+	for _, f := range files {
+		for _, u := range examples[f] {
+			u.SetNamespace(h.ns)
+			if err := h.kube.Create(context.Background(), u); err != nil {
+				t.Fatalf("%s: cannot apply %s: %v", f, u.GetName(), err)
+			}
+			all = append(all, u)
+		}
+	}
+	for _, u := range all {
+		h.waitUnstructuredReady(u)
+	}
+	s := h.snapshot()
+	if p := s.Pools["mc-volumes"]; p == nil || p.Size != 3 || p.Option("compression_mode") != "passive" {
+		t.Errorf("mc-volumes in Ceph = %+v", p)
+	}
+	if p := s.Pools["mc-volumes-ec-data"]; p == nil || !p.Erasure() || !p.HasFlag("ec_overwrites") {
+		t.Errorf("mc-volumes-ec-data in Ceph = %+v", p)
+	}
+	if got := s.Crush.Parents("mc-node1"); len(got) != 1 || got[0] != "mc-dc1-rack1" {
+		t.Errorf("mc-node1 parents = %v", got)
+	}
+	info, err := h.ceph.GetImage("mc-volumes", "vm-100-disk-0")
+	if err != nil || info.SizeBytes != 1<<30 || info.DataPool != "mc-volumes-ec-data" {
+		t.Errorf("image = %+v, %v", info, err)
+	}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "vm-100-disk-0-rbd"}}
+	h.eventually(30*time.Second, "connection secret", func() bool { return h.get(sec) == nil }, func() string { return "" })
+	if string(sec.Data["imageSpec"]) != "mc-volumes/vm-100-disk-0" {
+		t.Errorf("connection secret = %v", sec.Data)
+	}
+
+	// delete in reverse order of dependency, each gone from Ceph with its MR
+	for i := len(all) - 1; i >= 0; i-- {
+		h.delete(all[i])
+		h.poke(all[i])
+		h.waitGone(all[i])
+	}
+	s = h.snapshot()
+	if s.Pools["mc-volumes"] != nil || s.Crush.Bucket("mc-root") != nil || s.Crush.Rule("ec-2-1-rule") != nil || s.Profiles["ec-2-1"] != nil {
+		t.Error("example objects left in Ceph after their MRs were deleted")
+	}
+}
+
+// cleanExampleLeftovers removes what a failed earlier run may have left, so the examples' fixed
+// names start from nothing.
+func (h *harness) cleanExampleLeftovers() {
+	c := h.ceph
+	_ = c.DeletePool("mc-volumes")
+	_ = c.DeletePool("mc-volumes-ec-data")
+	_ = c.RemoveCrushRule("replicated-host-hdd")
+	_ = c.RemoveCrushRule("ec-2-1-rule")
+	_ = c.RemoveErasureCodeProfile("ec-2-1")
+	for _, b := range []string{"mc-node1", "mc-dc1-rack1", "mc-dc1-row1", "mc-dc1", "mc-root"} {
+		_ = c.RemoveCrushBucket(b)
+	}
+}
+
+func (h *harness) waitUnstructuredReady(u *unstructured.Unstructured) {
+	h.t.Helper()
+	status := func(t string) (string, string) {
+		conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == t {
+				s, _ := m["status"].(string)
+				msg, _ := m["message"].(string)
+				return s, msg
+			}
+		}
+		return "", ""
+	}
+	h.eventually(90*time.Second, u.GetKind()+" "+u.GetName()+" Ready and Synced", func() bool {
+		if err := h.get(u); err != nil {
+			return false
+		}
+		r, _ := status(string(xpv2.TypeReady))
+		s, _ := status(string(xpv2.TypeSynced))
+		return r == "True" && s == "True"
+	}, func() string {
+		r, rm := status(string(xpv2.TypeReady))
+		s, sm := status(string(xpv2.TypeSynced))
+		return "Ready=" + r + " " + rm + "; Synced=" + s + " " + sm
+	})
+}
