@@ -69,7 +69,7 @@ func putFWOptions(r *request, fw *firewallSet) (any, error) {
 
 func listRules(r *request, fw *firewallSet) (any, error) { return listRuleSet(fw.Rules), nil }
 
-func addRule(r *request, fw *firewallSet) (any, error) { return nil, r.s.addRuleTo(r, &fw.Rules) }
+func addRule(r *request, fw *firewallSet) (any, error) { return nil, r.s.addRuleTo(r, &fw.Rules, fw) }
 
 func getRule(r *request, fw *firewallSet) (any, error) {
 	pos, err := rulePos(r, fw.Rules)
@@ -79,7 +79,9 @@ func getRule(r *request, fw *firewallSet) (any, error) {
 	return ruleOut(fw.Rules[pos], pos, fwDigest(fw.Rules)), nil
 }
 
-func updateRule(r *request, fw *firewallSet) (any, error) { return nil, r.s.updateRuleIn(r, fw.Rules) }
+func updateRule(r *request, fw *firewallSet) (any, error) {
+	return nil, r.s.updateRuleIn(r, fw.Rules, fw)
+}
 
 func deleteRule(r *request, fw *firewallSet) (any, error) {
 	return nil, r.s.deleteRuleFrom(r, &fw.Rules)

@@ -4,6 +4,8 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -43,25 +45,65 @@ func checkDigest(r *request, current string) error {
 	return nil
 }
 
-// verifyRule checks a rule's action against its type like PVE's verify_rule.
-func (s *Simulator) verifyRule(rule fwRule) error {
-	action := rule["action"]
-	if rule["type"] == "group" {
-		if s.st.Groups[action] == nil {
-			return paramErr("action", "security group '%s' does not exist", action)
+var (
+	reIPSetRef = regexp.MustCompile(`^\+(guest/|dc/|sdn/)?([A-Za-z][A-Za-z0-9\-_]+)$`)
+	reAliasRef = regexp.MustCompile(`^(guest/|dc/)?([A-Za-z][A-Za-z0-9\-_]+)$`)
+	reGroupRef = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9\-_]+$`)
+)
+
+// verifyRule is PVE's verify_rule for the parts the simulator models: rule
+// type and action, ipset and alias references, dport needing proto. Like
+// PVE it does not require a referenced security group to exist.
+func (s *Simulator) verifyRule(rule fwRule, guestFW *firewallSet) error {
+	errs := map[string]string{}
+	add := func(k, msg string) {
+		if _, ok := errs[k]; !ok {
+			errs[k] = msg
 		}
-		return nil
 	}
-	if rule["macro"] == "" && action != "ACCEPT" && action != "DROP" && action != "REJECT" {
-		return paramErr("action", "unknown action '%s'", action)
+	typ, action := rule["type"], rule["action"]
+	if typ == "" {
+		add("type", "missing property")
+	}
+	if action == "" {
+		add("action", "missing property")
+	}
+	switch typ {
+	case "in", "out", "forward":
+		if typ == "forward" && action == "REJECT" {
+			add("action", "cannot define REJECT rules on forward chain")
+		}
+		if action != "" && action != "ACCEPT" && action != "DROP" && action != "REJECT" {
+			add("action", fmt.Sprintf("unknown action '%s'", action))
+		}
+	case "group":
+		if action != "" && !reGroupRef.MatchString(action) {
+			add("action", "invalid characters in security group name")
+		}
 	}
 	for _, k := range []string{"source", "dest"} {
-		if v := rule[k]; strings.HasPrefix(v, "+") {
-			name := strings.TrimPrefix(strings.TrimPrefix(v, "+"), "dc/")
-			if s.st.IPSets[name] == nil && !strings.HasPrefix(v, "+guest/") {
-				return paramErr(k, "no such ipset '%s'", name)
+		v := rule[k]
+		switch {
+		case v == "":
+		case strings.HasPrefix(v, "+"):
+			m := reIPSetRef.FindStringSubmatch(v)
+			if m == nil {
+				add(k, fmt.Sprintf("invalid ipset name '%s'", v))
+			} else if s.st.IPSets[m[2]] == nil && (guestFW == nil || guestFW.IPSets[m[2]] == nil) {
+				add(k, fmt.Sprintf("no such ipset '%s'", m[2]))
+			}
+		case reAliasRef.MatchString(v):
+			m := reAliasRef.FindStringSubmatch(v)
+			if s.st.Aliases[strings.ToLower(m[2])] == nil && s.st.Aliases[m[2]] == nil {
+				add(k, fmt.Sprintf("no such alias '%s'", v))
 			}
 		}
+	}
+	if rule["dport"] != "" && rule["proto"] == "" {
+		add("proto", "missing property - 'dport' requires this property")
+	}
+	if len(errs) > 0 {
+		return paramError(errs)
 	}
 	return nil
 }
@@ -93,7 +135,7 @@ func listRuleSet(rules []fwRule) []map[string]any {
 }
 
 // addRuleTo inserts a rule at pos (default: the top, as PVE does).
-func (s *Simulator) addRuleTo(r *request, rules *[]fwRule) error {
+func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, guestFW *firewallSet) error {
 	if err := checkDigest(r, fwDigest(*rules)); err != nil {
 		return err
 	}
@@ -103,7 +145,7 @@ func (s *Simulator) addRuleTo(r *request, rules *[]fwRule) error {
 			rule[k] = v
 		}
 	}
-	if err := s.verifyRule(rule); err != nil {
+	if err := s.verifyRule(rule, guestFW); err != nil {
 		return err
 	}
 	pos := r.int("pos", 0)
@@ -125,7 +167,7 @@ func rulePos(r *request, rules []fwRule) (int, error) {
 	return pos, nil
 }
 
-func (s *Simulator) updateRuleIn(r *request, rules []fwRule) error {
+func (s *Simulator) updateRuleIn(r *request, rules []fwRule, guestFW *firewallSet) error {
 	pos, err := rulePos(r, rules)
 	if err != nil {
 		return err
@@ -160,7 +202,7 @@ func (s *Simulator) updateRuleIn(r *request, rules []fwRule) error {
 	for _, k := range splitList(r.str("delete")) {
 		delete(rule, k)
 	}
-	if err := s.verifyRule(rule); err != nil {
+	if err := s.verifyRule(rule, guestFW); err != nil {
 		return err
 	}
 	rules[pos] = rule
@@ -210,10 +252,10 @@ func createGroup(r *request) (any, error) {
 	if old := r.str("rename"); old != "" {
 		g := s.st.Groups[old]
 		if g == nil {
-			return nil, fail("Security group '%s' does not exist", old)
+			return nil, paramErr("group", "Security group '%s' does not exist", old)
 		}
 		if s.st.Groups[name] != nil {
-			return nil, fail("Security group '%s' already exists", name)
+			return nil, paramErr("group", "Security group '%s' does already exist", name)
 		}
 		delete(s.st.Groups, old)
 		g.Name = name
@@ -224,13 +266,8 @@ func createGroup(r *request) (any, error) {
 		s.changed()
 		return nil, nil
 	}
-	if g := s.st.Groups[name]; g != nil {
-		if r.has("comment") {
-			g.Comment = r.str("comment")
-			s.changed()
-			return nil, nil
-		}
-		return nil, fail("Security group '%s' already exists", name)
+	if s.st.Groups[name] != nil {
+		return nil, paramErr("group", "Security group '%s' already exists", name)
 	}
 	s.st.Groups[name] = &fwGroup{Name: name, Comment: r.str("comment"), Rules: []fwRule{}}
 	s.changed()
@@ -264,7 +301,7 @@ func groupAddRule(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.addRuleTo(r, &g.Rules)
+	return nil, s.addRuleTo(r, &g.Rules, nil)
 }
 
 func deleteGroup(r *request) (any, error) {
@@ -277,16 +314,6 @@ func deleteGroup(r *request) (any, error) {
 	}
 	if len(g.Rules) > 0 {
 		return nil, fail("Security group '%s' is not empty", g.Name)
-	}
-	for _, guest := range s.st.Guests {
-		if guest.Firewall == nil {
-			continue
-		}
-		for _, rule := range guest.Firewall.Rules {
-			if rule["type"] == "group" && rule["action"] == g.Name {
-				return nil, fail("Security group '%s' is used by %s %d", g.Name, guest.typeName(), guest.VMID)
-			}
-		}
 	}
 	delete(s.st.Groups, g.Name)
 	s.changed()
@@ -316,7 +343,7 @@ func groupUpdateRule(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.updateRuleIn(r, g.Rules)
+	return nil, s.updateRuleIn(r, g.Rules, nil)
 }
 
 func groupDeleteRule(r *request) (any, error) {

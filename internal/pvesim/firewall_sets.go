@@ -72,10 +72,10 @@ func createIPSet(r *request, sets *map[string]*fwIPSet) (any, error) {
 	if old := r.str("rename"); old != "" {
 		set := (*sets)[old]
 		if set == nil {
-			return nil, fail("IPSet '%s' does not exist", old)
+			return nil, paramErr("name", "IPSet '%s' does not exist", old)
 		}
 		if (*sets)[name] != nil {
-			return nil, fail("IPSet '%s' already exists", name)
+			return nil, paramErr("name", "IPSet '%s' does already exist", name)
 		}
 		delete(*sets, old)
 		set.Name = name
@@ -85,7 +85,7 @@ func createIPSet(r *request, sets *map[string]*fwIPSet) (any, error) {
 		(*sets)[name] = set
 	} else {
 		if (*sets)[name] != nil {
-			return nil, fail("IPSet '%s' already exists", name)
+			return nil, paramErr("name", "IPSet '%s' already exists", name)
 		}
 		(*sets)[name] = &fwIPSet{Name: name, Comment: r.str("comment"), Entries: []fwEntry{}}
 	}
@@ -155,6 +155,9 @@ func ipsetAdd(r *request, sets *map[string]*fwIPSet) (any, error) {
 			return nil, paramErr("cidr", "address '%s' already exists", cidr)
 		}
 	}
+	if strings.HasSuffix(cidr, "/0") {
+		return nil, paramErr("cidr", "a zero prefix is not allowed in ipset entries")
+	}
 	set.Entries = append(set.Entries, fwEntry{CIDR: cidr, Comment: r.str("comment"), NoMatch: r.bool("nomatch", false)})
 	r.s.changed()
 	return nil, nil
@@ -179,7 +182,7 @@ func entryIndex(r *request, set *fwIPSet) (int, error) {
 			return i, nil
 		}
 	}
-	return 0, fail("no such IP/Network")
+	return 0, paramErr("cidr", "no such IP/Network")
 }
 
 func ipsetGetEntry(r *request, sets *map[string]*fwIPSet) (any, error) {
@@ -278,7 +281,7 @@ func createAlias(r *request) (any, error) {
 		return nil, err
 	}
 	if s.st.Aliases[strings.ToLower(name)] != nil || s.st.Aliases[name] != nil {
-		return nil, fail("alias '%s' already exists", name)
+		return nil, paramErr("name", "alias '%s' already exists", name)
 	}
 	s.st.Aliases[name] = &fwAlias{Name: name, CIDR: r.str("cidr"), Comment: r.str("comment")}
 	s.changed()
@@ -291,7 +294,7 @@ func getAlias(r *request) (any, error) {
 	defer s.mu.RUnlock()
 	a := s.st.Aliases[r.str("name")]
 	if a == nil {
-		return nil, fail("no such alias '%s'", r.str("name"))
+		return nil, paramErr("name", "no such alias")
 	}
 	return aliasOut(a, fwDigest(s.st.Aliases)), nil
 }
@@ -302,7 +305,7 @@ func updateAlias(r *request) (any, error) {
 	defer s.mu.Unlock()
 	a := s.st.Aliases[r.str("name")]
 	if a == nil {
-		return nil, fail("no such alias '%s'", r.str("name"))
+		return nil, paramErr("name", "no such alias")
 	}
 	if err := checkDigest(r, fwDigest(s.st.Aliases)); err != nil {
 		return nil, err
@@ -312,7 +315,7 @@ func updateAlias(r *request) (any, error) {
 	}
 	if nn := r.str("rename"); nn != "" && nn != a.Name {
 		if s.st.Aliases[nn] != nil {
-			return nil, fail("alias '%s' already exists", nn)
+			return nil, paramErr("name", "alias '%s' already exists", nn)
 		}
 		delete(s.st.Aliases, a.Name)
 		a.Name = nn
