@@ -1,6 +1,8 @@
 package pvesim
 
 import (
+	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -44,10 +46,8 @@ func (s *Simulator) normalizeSID(sid, typ string) (string, error) {
 	id, _ := strconv.Atoi(sid)
 	g := s.st.Guests[id]
 	switch {
-	case typ != "":
-		return typ + ":" + sid, nil
 	case g == nil:
-		return "", fail("unable to find VM/CT %s", sid)
+		return "", fail("unable to detect SID from VMID - VM/CT %s does not exist", sid)
 	default:
 		return haSID(g), nil
 	}
@@ -134,11 +134,17 @@ func createHAResource(r *request) (any, error) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sid, err := s.normalizeSID(r.str("sid"), r.str("type"))
+	sid, err := s.normalizeSID(r.str("sid"), "")
 	if err != nil {
 		return nil, err
 	}
 	typ, idStr, _ := strings.Cut(sid, ":")
+	if t := r.str("type"); t != "" && t != typ {
+		return nil, fail("types does not match")
+	}
+	if r.has("group") {
+		return nil, fail("invalid parameter 'group': ha groups have been migrated to rules")
+	}
 	id, _ := strconv.Atoi(idStr)
 	g := s.st.Guests[id]
 	if g == nil || (typ == "vm") != (g.Kind == kindQemu) {
@@ -202,12 +208,16 @@ func deleteHAResource(r *request) (any, error) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.haArg(r)
+	sid, err := s.normalizeSID(r.str("sid"), "")
 	if err != nil {
 		return nil, err
 	}
+	h := s.st.HAResources[sid]
+	if h == nil {
+		return nil, fail("cannot delete service '%s', not HA managed!", sid)
+	}
 	delete(s.st.HAResources, h.SID)
-	if r.bool("purge", false) {
+	if r.bool("purge", true) {
 		for id, rule := range s.st.HARules {
 			rule.Resources = removeItem(rule.Resources, h.SID)
 			if len(rule.Resources) == 0 {
@@ -266,23 +276,36 @@ func contains(list []string, v string) bool {
 func (s *Simulator) applyRule(r *request, h *haRule) error {
 	if r.has("resources") {
 		h.Resources = nil
+		var unmanaged []string
 		for _, res := range splitList(r.str("resources")) {
 			sid, err := s.normalizeSID(res, "")
 			if err != nil {
 				return err
 			}
 			if s.st.HAResources[sid] == nil {
-				return paramErr("resources", "resource '%s' is not configured as HA resource", sid)
+				unmanaged = append(unmanaged, sid)
 			}
 			h.Resources = append(h.Resources, sid)
 		}
+		if len(h.Resources) == 0 {
+			return fail("no resources were specified")
+		}
+		if len(unmanaged) > 0 {
+			sort.Strings(unmanaged)
+			return fail("cannot use unmanaged resource(s) %s.", strings.Join(unmanaged, ", "))
+		}
 	}
 	if r.has("nodes") {
+		var missing []string
 		for _, n := range splitList(r.str("nodes")) {
 			name, _, _ := strings.Cut(n, ":")
 			if !s.st.hasNode(name) {
-				return paramErr("nodes", "node '%s' does not exist", name)
+				missing = append(missing, name)
 			}
+		}
+		if len(missing) > 0 {
+			sort.Strings(missing)
+			return fail("cannot use non-existent node(s) %s.", strings.Join(missing, ", "))
 		}
 		h.Nodes = r.str("nodes")
 	}
@@ -316,7 +339,7 @@ func createHARule(r *request) (any, error) {
 	defer s.mu.Unlock()
 	id := r.str("rule")
 	if s.st.HARules[id] != nil {
-		return nil, fail("rule '%s' already defined", id)
+		return nil, fail("HA rule '%s' already defined", id)
 	}
 	h := &haRule{Rule: id, Type: r.str("type")}
 	if err := s.applyRule(r, h); err != nil {
@@ -330,6 +353,9 @@ func createHARule(r *request) (any, error) {
 func (s *Simulator) ruleArg(r *request) (*haRule, error) {
 	h := s.st.HARules[r.str("rule")]
 	if h == nil {
+		if r.method == http.MethodPut {
+			return nil, fail("HA rule '%s' does not exist", r.str("rule"))
+		}
 		return nil, fail("no such ha rule '%s'", r.str("rule"))
 	}
 	return h, nil
