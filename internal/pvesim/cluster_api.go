@@ -279,12 +279,13 @@ func getNextID(r *request) (any, error) {
 		}
 		return strconv.Itoa(id), nil
 	}
-	for id := 100; id <= 999999999; id++ {
+	// datacenter.cfg's default next-id range: [100, 1000000).
+	for id := 100; id < 1000000; id++ {
 		if _, ok := s.st.Guests[id]; !ok {
 			return strconv.Itoa(id), nil
 		}
 	}
-	return nil, fail("unable to get any free VMID in range [100, 999999999]")
+	return nil, fail("unable to get any free VMID in range [100, 1000000]")
 }
 
 func getClusterTasks(r *request) (any, error) {

@@ -63,6 +63,9 @@ func createPool(r *request) (any, error) {
 	if s.st.Pools[id] != nil {
 		return nil, fail("pool '%s' already exists", id)
 	}
+	if c := id[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return nil, fail("pool name must start with a letter")
+	}
 	s.st.Pools[id] = &pool{ID: id, Comment: r.str("comment")}
 	s.changed()
 	return nil, nil
@@ -112,8 +115,10 @@ func updatePool(r *request) (any, error) {
 			return nil, fail("VM %d is not a pool member", id)
 		case del:
 			g.Pool = ""
-		case g.Pool != "" && g.Pool != p.ID && !r.bool("allow-move", false):
-			return nil, fail("VM %d belongs already to pool '%s' and allow-move is not set", id, g.Pool)
+		case g.Pool == p.ID:
+			return nil, fail("VM %d is already a pool member", id)
+		case g.Pool != "" && !r.bool("allow-move", false):
+			return nil, fail("VM %d belongs already to pool '%s' and 'allow-move' is not set", id, g.Pool)
 		default:
 			g.Pool = p.ID
 		}
@@ -122,9 +127,14 @@ func updatePool(r *request) (any, error) {
 		if s.st.Storages[sid] == nil {
 			return nil, fail("no such storage '%s'", sid)
 		}
-		if del {
+		switch in := slices.Contains(p.Storage, sid); {
+		case del && !in:
+			return nil, fail("Storage '%s' is not a pool member", sid)
+		case del:
 			p.Storage = removeItem(p.Storage, sid)
-		} else if !slices.Contains(p.Storage, sid) {
+		case in:
+			return nil, fail("Storage '%s' is already a pool member", sid)
+		default:
 			p.Storage = append(p.Storage, sid)
 		}
 	}
@@ -143,13 +153,13 @@ func deletePool(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, g := range s.st.Guests {
-		if g.Pool == p.ID {
-			return nil, fail("pool '%s' is not empty", p.ID)
+	for _, id := range s.st.vmids() {
+		if s.st.Guests[id].Pool == p.ID {
+			return nil, fail("pool '%s' is not empty (contains VM %d)", p.ID, id)
 		}
 	}
 	if len(p.Storage) > 0 {
-		return nil, fail("pool '%s' is not empty", p.ID)
+		return nil, fail("pool '%s' is not empty (contains storage '%s')", p.ID, p.Storage[0])
 	}
 	delete(s.st.Pools, p.ID)
 	s.changed()
