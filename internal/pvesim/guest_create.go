@@ -58,7 +58,7 @@ func (s *Simulator) storageFor(sid, node, content string) (*storage, error) {
 	}
 	if !st.holds(content) {
 		if content == "rootdir" {
-			return nil, fail("storage '%s' does not support container directories", sid)
+			return nil, paramErr("storage", "storage '%s' does not support container directories", sid)
 		}
 		return nil, fail("storage '%s' does not support vm images", sid)
 	}

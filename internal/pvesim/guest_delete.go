@@ -50,7 +50,13 @@ func resizeGuest(kind string) handlerFunc {
 			newSize += cur
 		}
 		if newSize < cur {
+			if kind == kindLXC {
+				return nil, fail("unable to shrink disk size")
+			}
 			return nil, fail("shrinking disks is not supported")
+		}
+		if newSize == cur && kind == kindLXC {
+			return nil, fail("disk is already at specified size")
 		}
 		vmid := g.VMID
 		return s.spawn(g.Node, "resize", strconv.Itoa(vmid), r.user, func(t *task) error {
@@ -99,7 +105,7 @@ func deleteGuest(kind string) handlerFunc {
 		}
 		if g.Running {
 			if kind == kindLXC && !r.bool("force", false) {
-				return nil, fail("CT %d is running", g.VMID)
+				return nil, fail("unable to destroy CT %d - container is running", g.VMID)
 			}
 			if kind == kindQemu {
 				return nil, fail("VM %d is running - destroy failed", g.VMID)

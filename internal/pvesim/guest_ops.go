@@ -72,6 +72,9 @@ func cloneGuest(kind string) handlerFunc {
 				shared = false
 			}
 			if !full && !src.isTemplate() {
+				if kind == kindLXC {
+					return nil, fail("Linked clone feature for '%s' is not available", vol)
+				}
 				return nil, fail("Linked clone feature is not supported for '%s' (%s)", vol, k)
 			}
 			dst := sid
@@ -81,7 +84,7 @@ func cloneGuest(kind string) handlerFunc {
 			plan = append(plan, copyPlan{k, vol, dst})
 		}
 		if target != src.Node && !shared && storageID == "" {
-			return nil, fail("can't clone VM to node '%s' (VM uses local storage)", target)
+			return nil, fail("can't clone %s to node '%s' (%s uses local storage)", src.typeName(), target, src.typeName())
 		}
 		if target != src.Node && storageID != "" && !s.st.Storages[storageID].Shared {
 			return nil, fail("can't clone to non-shared storage '%s'", storageID)

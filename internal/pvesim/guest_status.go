@@ -117,6 +117,9 @@ func statusAction(kind, action string) handlerFunc {
 			return nil, err
 		}
 		if g.isTemplate() && action == "start" {
+			if kind == kindLXC {
+				return nil, fail("you can't start a CT if it's a template")
+			}
 			return nil, fail("you can't start a vm if it's a template")
 		}
 		if !g.Running && action == "reboot" {
