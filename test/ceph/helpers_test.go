@@ -3,6 +3,7 @@ package ceph
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
@@ -71,7 +73,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	env.StartManager(t, func(mgr ctrl.Manager) error {
 		return cephctl.Setup(mgr, options.Options{Options: controller.Options{
-			Logger:                  logging.NewNopLogger(),
+			Logger:                  testLogger(),
 			PollInterval:            pollInterval,
 			MaxConcurrentReconciles: 4,
 			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
@@ -141,6 +143,14 @@ func (h *harness) delete(o client.Object) {
 	}
 }
 
+// testLogger is silent unless MICROCLOUD_TEST_DEBUG=1, which logs every reconcile to stderr.
+func testLogger() logging.Logger {
+	if os.Getenv("MICROCLOUD_TEST_DEBUG") != "1" {
+		return logging.NewNopLogger()
+	}
+	return logging.NewLogrLogger(zap.New(zap.UseDevMode(true)))
+}
+
 // conditioned is any MR: its conditions are what the tests wait on.
 type conditioned interface {
 	client.Object
@@ -150,9 +160,11 @@ type conditioned interface {
 // eventually polls check until it holds, failing with describe's text after timeout.
 func (h *harness) eventually(timeout time.Duration, what string, check func() bool, describe func() string) {
 	h.t.Helper()
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline := start.Add(timeout)
 	for {
 		if check() {
+			h.t.Logf("%.1fs for %s", time.Since(start).Seconds(), what)
 			return
 		}
 		if time.Now().After(deadline) {

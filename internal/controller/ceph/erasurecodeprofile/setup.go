@@ -25,5 +25,5 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 				return nil, err
 			}
 			return &external{c: c}, nil
-		})
+		}, site.ReconcilerOptions()...)
 }

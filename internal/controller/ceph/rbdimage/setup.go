@@ -26,5 +26,5 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 				return nil, err
 			}
 			return &external{c: c, monitors: strings.Join(s.Ceph.Monitors, ",")}, nil
-		})
+		}, site.ReconcilerOptions()...)
 }

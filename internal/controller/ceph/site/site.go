@@ -10,6 +10,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
@@ -21,6 +22,14 @@ const (
 	errClient  = "cannot connect to Ceph"
 	errBadName = "invalid Ceph name %q: use letters, digits, '.', '_' and '-' only (at most 100 characters)"
 )
+
+// ReconcilerOptions are the managed-reconciler options every Ceph kind uses. Ceph writes are
+// strongly consistent (a mon command returns after the osdmap changed, and the provider's snapshot
+// is dropped after each write), so the creation grace period that protects eventually consistent
+// APIs only delays deletions right after a create; one second is plenty.
+func ReconcilerOptions() []managed.ReconcilerOption {
+	return []managed.ReconcilerOption{managed.WithCreationGracePeriod(time.Second)}
+}
 
 // Clients returns the process-wide registry of Ceph clients. Snapshots live a little less than
 // one poll interval, so each poll of a site's resources triggers one fresh observation.
