@@ -131,27 +131,37 @@ type resource struct {
 	CGroupMode int      `json:"cgroup-mode,omitempty"`
 }
 
-var zeroU uint64
+var (
+	zeroU   uint64
+	zeroI64 int64
+	zeroF   float64
+	oneI    = 1
+	zeroI   int
+	idleCPU = 0.01
+)
 
-// guestResource summarises a guest like pvestatd's data in the resource list.
+// guestResource summarises a guest like pvestatd's data in the resource
+// list. Stopped guests share their zero counters so that listing 10,000
+// guests allocates little.
 func (s *Simulator) guestResource(g *guest) resource {
-	tmpl := b2i(g.isTemplate())
-	res := resource{ID: fmt.Sprintf("%s/%d", g.Kind, g.VMID), Type: g.Kind, VMID: g.VMID, Node: g.Node,
-		Status: g.status(), Template: &tmpl, Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"],
+	res := resource{ID: g.Kind + "/" + strconv.Itoa(g.VMID), Type: g.Kind, VMID: g.VMID, Node: g.Node,
+		Status: g.status(), Template: &zeroI, Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"],
 		MaxMem: guestMaxMem(g), MaxCPU: guestCPUs(g), MaxDisk: s.guestMaxDisk(g),
-		Disk: &zeroU, DiskRead: &zeroU, DiskWrite: &zeroU, NetIn: &zeroU, NetOut: &zeroU}
-	res.Name = guestName(g)
-	up := int64(0)
-	mem := uint64(0)
-	cpu := 0.0
-	if g.Running {
-		up = nowUnix() - g.Started
-		mem = res.MaxMem / 3
-		cpu = 0.01
+		Disk: &zeroU, DiskRead: &zeroU, DiskWrite: &zeroU, NetIn: &zeroU, NetOut: &zeroU,
+		Uptime: &zeroI64, Mem: &zeroU, CPU: &zeroF}
+	if g.isTemplate() {
+		res.Template = &oneI
 	}
-	res.Uptime, res.Mem, res.CPU = &up, &mem, &cpu
-	if ha := s.st.HAResources[haSID(g)]; ha != nil {
-		res.HAState = ha.State
+	res.Name = guestName(g)
+	if g.Running {
+		up := nowUnix() - g.Started
+		mem := res.MaxMem / 3
+		res.Uptime, res.Mem, res.CPU = &up, &mem, &idleCPU
+	}
+	if len(s.st.HAResources) > 0 {
+		if ha := s.st.HAResources[haSID(g)]; ha != nil {
+			res.HAState = ha.State
+		}
 	}
 	return res
 }
@@ -215,9 +225,16 @@ func (s *Simulator) guestMaxDisk(g *guest) uint64 {
 
 func getResources(r *request) (any, error) {
 	s := r.s
-	typ := r.str("type")
 	s.mu.RLock()
-	defer s.mu.RUnlock()
+	list := s.resourceList(r.str("type"))
+	s.mu.RUnlock()
+	b := append(make([]byte, 0, 300*len(list)+64), `{"data":`...)
+	b = appendResources(b, list)
+	return rawEnvelope(append(b, '}')), nil
+}
+
+// resourceList builds /cluster/resources under s.mu (read).
+func (s *Simulator) resourceList(typ string) []resource {
 	out := make([]resource, 0, len(s.st.Guests)+len(s.st.Nodes)*(len(s.st.Storages)+1)+len(s.st.Pools))
 	if typ == "" || typ == "vm" {
 		for _, id := range s.st.vmids() {
@@ -232,13 +249,14 @@ func getResources(r *request) (any, error) {
 		}
 	}
 	if typ == "" || typ == "storage" {
+		usedOn := s.storageUsage()
 		for _, n := range s.st.Nodes {
 			for _, sid := range sortedKeys(s.st.Storages) {
 				st := s.st.Storages[sid]
 				if !st.on(n) {
 					continue
 				}
-				used := s.storageUsed(st, n)
+				used := usedOn[sid+"/"+n]
 				sh := b2i(st.Shared)
 				out = append(out, resource{ID: "storage/" + n + "/" + sid, Type: "storage", Node: n,
 					Storage: sid, Status: "available", PluginType: st.Type, Content: strings.Join(st.Content, ","),
@@ -251,7 +269,26 @@ func getResources(r *request) (any, error) {
 			out = append(out, resource{ID: "/pool/" + pid, Type: "pool", Pool: pid})
 		}
 	}
-	return out, nil
+	return out
+}
+
+// storageUsage sums volume sizes per "storage/node" in one pass.
+func (s *Simulator) storageUsage() map[string]uint64 {
+	out := map[string]uint64{}
+	for sid, st := range s.st.Storages {
+		if st.Shared {
+			u := st.used()
+			for _, n := range s.st.Nodes {
+				out[sid+"/"+n] = u
+			}
+			continue
+		}
+		for k, v := range st.Volumes {
+			node, _, _ := strings.Cut(k, "/")
+			out[sid+"/"+node] += v.Size
+		}
+	}
+	return out
 }
 
 func (s *Simulator) storageUsed(st *storage, node string) uint64 {

@@ -85,11 +85,18 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, ae)
 		return
 	}
-	env := envelope{Data: data}
-	if td, ok := data.(totalData); ok {
-		env = envelope{Data: td.data, Total: &td.total}
+	var body []byte
+	var jerr error
+	switch d := data.(type) {
+	case rawEnvelope:
+		body = d
+	case rawData:
+		body = append(append(append(make([]byte, 0, len(d)+10), `{"data":`...), d...), '}')
+	case totalData:
+		body, jerr = json.Marshal(envelope{Data: d.data, Total: &d.total})
+	default:
+		body, jerr = json.Marshal(envelope{Data: data})
 	}
-	body, jerr := json.Marshal(env)
 	if jerr != nil {
 		code = http.StatusInternalServerError
 		writeError(w, fail("%s", jerr.Error()))

@@ -199,7 +199,13 @@ func formatSize(b uint64) string {
 
 // propGet returns key k of a property string, honouring a default key.
 func propGet(s, k, defaultKey string) string {
-	for i, part := range strings.Split(s, ",") {
+	for i := 0; s != ""; i++ {
+		part := s
+		if j := strings.IndexByte(s, ','); j >= 0 {
+			part, s = s[:j], s[j+1:]
+		} else {
+			s = ""
+		}
 		name, val, ok := strings.Cut(part, "=")
 		if !ok && i == 0 && k == defaultKey {
 			return part
