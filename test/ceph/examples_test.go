@@ -69,7 +69,7 @@ func TestExamples(t *testing.T) {
 		}
 	}
 	h.cleanExampleLeftovers()
-	t.Cleanup(h.cleanExampleLeftovers)
+	h.cleanup(h.cleanExampleLeftovers)
 
 	h.create(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ceph-default"}, Data: map[string][]byte{"keyring": []byte(h.cfg.Key)}})
 	cpc := &v1alpha1.ClusterProviderConfig{

@@ -42,7 +42,12 @@ type harness struct {
 	cfg  cephclient.Config
 	// ref points MRs at the namespaced ProviderConfig of this test.
 	ref *xpv2.ProviderConfigReference
+	// cleanups remove Ceph objects after the manager stopped, so no controller recreates them.
+	cleanups []func()
 }
+
+// cleanup registers fn to run at the end of the test, after the controllers stopped.
+func (h *harness) cleanup(fn func()) { h.cleanups = append(h.cleanups, fn) }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
@@ -70,6 +75,12 @@ func newHarness(t *testing.T) *harness {
 			ClientName:       "admin",
 			KeyringSecretRef: v1alpha1.SecretKeySelector{Name: "ceph-keyring", Key: "keyring"},
 		}}},
+	})
+	// registered before the manager, so it runs after the manager stopped (cleanups are LIFO)
+	t.Cleanup(func() {
+		for i := len(h.cleanups) - 1; i >= 0; i-- {
+			h.cleanups[i]()
+		}
 	})
 	env.StartManager(t, func(mgr ctrl.Manager) error {
 		return cephctl.Setup(mgr, options.Options{Options: controller.Options{

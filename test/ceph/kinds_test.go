@@ -43,7 +43,7 @@ func (h *harness) image(name string, p cephv1alpha1.RBDImageParameters) *cephv1a
 func TestErasureCoding(t *testing.T) {
 	h := newHarness(t)
 	prof, rule, pool := h.name("ec21"), h.name("ecrule"), h.name("ecpool")
-	t.Cleanup(func() {
+	h.cleanup(func() {
 		_ = h.ceph.DeletePool(pool)
 		_ = h.ceph.RemoveCrushRule(rule)
 		_ = h.ceph.RemoveErasureCodeProfile(prof)
@@ -99,7 +99,7 @@ func TestErasureCodeProfileImport(t *testing.T) {
 	h := newHarness(t)
 	prof := h.name("ecimport")
 	h.cli("ceph", "osd", "erasure-code-profile", "set", prof, "k=3", "m=2")
-	t.Cleanup(func() { _ = h.ceph.RemoveErasureCodeProfile(prof) })
+	h.cleanup(func() { _ = h.ceph.RemoveErasureCodeProfile(prof) })
 	ecp := h.ecProfile(prof, cephv1alpha1.ErasureCodeProfileParameters{K: 3, M: 2})
 	ecp.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
 	h.create(ecp)
@@ -117,7 +117,7 @@ func TestErasureCodeProfileImport(t *testing.T) {
 func TestCrushRule(t *testing.T) {
 	h := newHarness(t)
 	rule, imported := h.name("rrule"), h.name("rimport")
-	t.Cleanup(func() { _ = h.ceph.RemoveCrushRule(rule); _ = h.ceph.RemoveCrushRule(imported) })
+	h.cleanup(func() { _ = h.ceph.RemoveCrushRule(rule); _ = h.ceph.RemoveCrushRule(imported) })
 	cr := h.crushRule(rule, cephv1alpha1.CrushRuleParameters{Root: ptr("default"), FailureDomain: ptr("host"), DeviceClass: ptr("hdd")})
 	h.create(cr)
 	h.waitReady(cr)
@@ -170,7 +170,7 @@ func TestCrushRule(t *testing.T) {
 func TestCrushBucket(t *testing.T) {
 	h := newHarness(t)
 	root, dc1, dc2, rack, host := h.name("root"), h.name("dc1"), h.name("dc2"), h.name("rack"), h.name("host")
-	t.Cleanup(func() {
+	h.cleanup(func() {
 		for _, b := range []string{host, rack, dc2, dc1, root} {
 			_ = h.ceph.RemoveCrushBucket(b)
 		}
@@ -236,7 +236,7 @@ func TestCrushBucket(t *testing.T) {
 func TestRBDImage(t *testing.T) {
 	h := newHarness(t)
 	pool, img := h.name("rbdpool"), h.name("disk")
-	t.Cleanup(func() { _ = h.ceph.DeletePool(pool) })
+	h.cleanup(func() { _ = h.ceph.DeletePool(pool) })
 	mgPool := h.pool(pool, cephv1alpha1.PoolParameters{Size: ptr(int32(2)), PGNum: ptr(int32(4)), Application: ptr("rbd")})
 	h.create(mgPool)
 	mg := h.image(img, cephv1alpha1.RBDImageParameters{PoolRef: &xpv2.NamespacedReference{Name: pool}, SizeMiB: 64, Features: []string{"layering", "exclusive-lock"}})

@@ -73,7 +73,7 @@ func TestPoolObserveOnly(t *testing.T) {
 	name := h.name("import")
 	h.cli("ceph", "osd", "pool", "create", name, "4", "4", "replicated", "--autoscale-mode=off")
 	h.cli("ceph", "osd", "pool", "set", name, "size", "2")
-	t.Cleanup(func() { _ = h.ceph.DeletePool(name) })
+	h.cleanup(func() { _ = h.ceph.DeletePool(name) })
 
 	mg := h.pool(name, cephv1alpha1.PoolParameters{Size: ptr(int32(3))})
 	mg.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
@@ -102,7 +102,7 @@ func TestPoolUnplaceableSize(t *testing.T) {
 	// a root holding a single host (lab-host0 and its one OSD, linked, not moved)
 	h.cli("ceph", "osd", "crush", "add-bucket", root, "root")
 	h.cli("ceph", "osd", "crush", "link", "lab-host0", "root="+root)
-	t.Cleanup(func() {
+	h.cleanup(func() {
 		_ = h.ceph.DeletePool(name)
 		_ = h.ceph.RemoveCrushRule(rule)
 		h.cli("ceph", "osd", "crush", "unlink", "lab-host0", root)
@@ -143,7 +143,7 @@ func TestPoolUnplaceableSize(t *testing.T) {
 func TestPoolCephRejects(t *testing.T) {
 	h := newHarness(t)
 	bad, good := h.name("toomanypgs"), h.name("fine")
-	t.Cleanup(func() { _ = h.ceph.DeletePool(good); _ = h.ceph.DeletePool(bad) })
+	h.cleanup(func() { _ = h.ceph.DeletePool(good); _ = h.ceph.DeletePool(bad) })
 	badMR := h.pool(bad, cephv1alpha1.PoolParameters{PGNum: ptr(int32(65536))})
 	goodMR := h.pool(good, cephv1alpha1.PoolParameters{PGNum: ptr(int32(4)), Size: ptr(int32(1))})
 	h.create(badMR)
@@ -167,7 +167,7 @@ func TestPoolCephRejects(t *testing.T) {
 func TestPoolDeletionConsent(t *testing.T) {
 	h := newHarness(t)
 	kept, guarded := h.name("kept"), h.name("guarded")
-	t.Cleanup(func() {
+	h.cleanup(func() {
 		h.cli("ceph", "tell", "mon.*", "config", "set", "mon_allow_pool_delete", "true")
 		_ = h.ceph.DeletePool(kept)
 		_ = h.ceph.DeletePool(guarded)

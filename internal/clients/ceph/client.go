@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ceph/go-ceph/rados"
@@ -91,6 +92,10 @@ type Client struct {
 	conn   *rados.Conn
 	maxAge time.Duration
 
+	// commands counts mon/mgr commands by prefix, so tests and metrics can see how many
+	// requests the provider makes.
+	commands sync.Map // prefix -> *atomic.Int64
+
 	// mu serialises snapshot refreshes so that concurrent Observes share one fetch.
 	mu      sync.Mutex
 	snap    *Snapshot
@@ -134,6 +139,20 @@ func Connect(cfg Config, snapshotMaxAge time.Duration) (*Client, error) {
 		return nil, errors.Wrap(err, errConnect)
 	}
 	return &Client{conn: conn, maxAge: snapshotMaxAge}, nil
+}
+
+// CommandCount returns how many commands with that prefix (e.g. "osd pool ls") this client sent.
+func (c *Client) CommandCount(prefix string) int64 {
+	v, ok := c.commands.Load(prefix)
+	if !ok {
+		return 0
+	}
+	return v.(*atomic.Int64).Load()
+}
+
+func (c *Client) count(prefix string) {
+	v, _ := c.commands.LoadOrStore(prefix, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
 }
 
 // Close ends the connection.

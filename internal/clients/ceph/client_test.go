@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -310,4 +311,33 @@ func TestPGSummary(t *testing.T) {
 		sum := s.PGs[p.ID]
 		return sum != nil && sum.Total == 4 && sum.States["active"] == 4 && sum.MinActing == 2
 	}, 60*time.Second, 500*time.Millisecond, "4 active PGs with 2 copies each")
+}
+
+// Concurrent Observes share one fetch; a write by the provider forces exactly one more.
+func TestSnapshotShared(t *testing.T) {
+	c := testClient(t)
+	ctx := context.Background()
+	before := c.CommandCount("osd pool ls")
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := c.Snapshot(ctx)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, before+1, c.CommandCount("osd pool ls"), "50 concurrent snapshots, one `osd pool ls detail`")
+	assert.Equal(t, int64(1), c.CommandCount("osd crush dump"))
+
+	name := uniq("tsnap")
+	require.NoError(t, c.CreatePool(PoolSpec{Name: name, PGNum: 1, AutoscaleMode: "off"}))
+	t.Cleanup(func() { _ = c.DeletePool(name) })
+	for i := 0; i < 10; i++ {
+		s, err := c.Snapshot(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, s.Pools[name])
+	}
+	assert.Equal(t, before+2, c.CommandCount("osd pool ls"), "one refetch after the write")
 }

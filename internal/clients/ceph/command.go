@@ -79,6 +79,7 @@ func (c *Client) MonCommand(args map[string]any) ([]byte, error) {
 		return nil, errors.Wrap(err, "cannot encode Ceph command")
 	}
 	prefix, _ := args["prefix"].(string)
+	c.count(prefix)
 	out, status, err := c.conn.MonCommand(b)
 	if err != nil {
 		return nil, newError(prefix, status, err)
@@ -107,6 +108,7 @@ func (c *Client) mgrJSON(args map[string]any, v any) error {
 		return errors.Wrap(err, "cannot encode Ceph command")
 	}
 	prefix, _ := args["prefix"].(string)
+	c.count(prefix)
 	out, status, err := c.conn.MgrCommand([][]byte{b})
 	if err != nil {
 		return newError(prefix, status, err)

@@ -37,7 +37,13 @@ func ConfigFromConfFile(path string) (Config, error) {
 		v = strings.TrimSpace(v)
 		switch {
 		case section == "global" && k == "mon host":
-			cfg.Monitors = []string{v}
+			// "[v2:127.0.0.1:3300,v1:127.0.0.1:6789]" -> one entry per address, the form a
+			// ProviderConfig's spec.ceph.monitors takes
+			for _, m := range strings.Split(strings.Trim(v, "[]"), ",") {
+				if m = strings.TrimSpace(m); m != "" {
+					cfg.Monitors = append(cfg.Monitors, m)
+				}
+			}
 		case (section == "client" || section == "client.admin") && k == "keyring":
 			keyring = v
 		}
