@@ -93,8 +93,11 @@ func TestCloneTemplateAndLinkedClones(t *testing.T) {
 // TestStorageLockContention: parallel clones serialise on the storage lock
 // and the ones that wait longer than the timeout fail like PVE.
 func TestStorageLockContention(t *testing.T) {
-	srv := startSim(t, Options{TaskDuration: 150 * time.Millisecond, StorageLockHold: 150 * time.Millisecond,
-		StorageLockTimeout: 200 * time.Millisecond})
+	// Each clone holds the lock 400ms and waiters give up after 500ms, so of
+	// six clones sent together the first one or two succeed and the rest time
+	// out, even on a loaded machine.
+	srv := startSim(t, Options{TaskDuration: 400 * time.Millisecond, StorageLockHold: 400 * time.Millisecond,
+		StorageLockTimeout: 500 * time.Millisecond})
 	c := pveClient(t, srv)
 	cx := ctx(t)
 	node, _ := c.Node(cx, "pve1")
@@ -102,7 +105,7 @@ func TestStorageLockContention(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 5
+	const n = 6
 	status := make([]string, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {

@@ -14,20 +14,6 @@ import (
 	proxmox "github.com/luthermonson/go-proxmox"
 )
 
-// requireEnv returns an environment variable; unset it skips the test, or
-// fails it when MICROCLOUD_REQUIRE_INTEGRATION=1 (CI).
-func requireEnv(t testing.TB, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("MICROCLOUD_REQUIRE_INTEGRATION") == "1" {
-			t.Fatalf("%s is not set", name)
-		}
-		t.Skipf("%s is not set", name)
-	}
-	return v
-}
-
 // schemaFile finds ../shared/pve-api/pve-api-schema.json beside the repo root.
 func schemaFile(t testing.TB) string {
 	t.Helper()

@@ -1,0 +1,216 @@
+package pvesim
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// haResource is an HA-managed guest.
+type haResource struct {
+	SID         string `json:"sid"`
+	State       string `json:"state"`
+	Group       string `json:"group,omitempty"`
+	Comment     string `json:"comment,omitempty"`
+	MaxRelocate *int   `json:"max_relocate,omitempty"`
+	MaxRestart  *int   `json:"max_restart,omitempty"`
+	Failback    *int   `json:"failback,omitempty"`
+}
+
+func haSID(g *guest) string {
+	if g.Kind == kindLXC {
+		return "ct:" + strconv.Itoa(g.VMID)
+	}
+	return "vm:" + strconv.Itoa(g.VMID)
+}
+
+// normalizeSID turns "100" into "vm:100" / "ct:100" after the guest's kind.
+func (s *Simulator) normalizeSID(sid, typ string) (string, error) {
+	if strings.Contains(sid, ":") {
+		return sid, nil
+	}
+	id, _ := strconv.Atoi(sid)
+	g := s.st.Guests[id]
+	switch {
+	case g == nil:
+		return "", fail("unable to detect SID from VMID - VM/CT %s does not exist", sid)
+	default:
+		return haSID(g), nil
+	}
+}
+
+func (s *Simulator) haOut(h *haResource) map[string]any {
+	typ, _, _ := strings.Cut(h.SID, ":")
+	m := map[string]any{"sid": h.SID, "type": typ, "state": h.State, "digest": fwDigest(s.st.HAResources)}
+	if h.Group != "" {
+		m["group"] = h.Group
+	}
+	if h.Comment != "" {
+		m["comment"] = h.Comment
+	}
+	if h.MaxRelocate != nil {
+		m["max_relocate"] = *h.MaxRelocate
+	}
+	if h.MaxRestart != nil {
+		m["max_restart"] = *h.MaxRestart
+	}
+	if h.Failback != nil {
+		m["failback"] = *h.Failback
+	}
+	return m
+}
+
+func listHAResources(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []map[string]any{}
+	for _, sid := range sortedKeys(s.st.HAResources) {
+		if t := r.str("type"); t != "" && !strings.HasPrefix(sid, t+":") {
+			continue
+		}
+		out = append(out, s.haOut(s.st.HAResources[sid]))
+	}
+	return out, nil
+}
+
+func (s *Simulator) haArg(r *request) (*haResource, error) {
+	sid, err := s.normalizeSID(r.str("sid"), "")
+	if err != nil {
+		return nil, err
+	}
+	h := s.st.HAResources[sid]
+	if h == nil {
+		return nil, fail("no such resource '%s'", sid)
+	}
+	return h, nil
+}
+
+func (s *Simulator) applyHA(r *request, h *haResource) {
+	if r.has("state") {
+		st := r.str("state")
+		if st == "enabled" {
+			st = "started"
+		}
+		h.State = st
+	}
+	if r.has("group") {
+		h.Group = r.str("group")
+	}
+	if r.has("comment") {
+		h.Comment = r.str("comment")
+	}
+	intp := func(k string) *int {
+		v := r.int(k, 0)
+		return &v
+	}
+	if r.has("max_relocate") {
+		h.MaxRelocate = intp("max_relocate")
+	}
+	if r.has("max_restart") {
+		h.MaxRestart = intp("max_restart")
+	}
+	if r.has("failback") {
+		v := b2i(r.bool("failback", true))
+		h.Failback = &v
+	}
+}
+
+func createHAResource(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sid, err := s.normalizeSID(r.str("sid"), "")
+	if err != nil {
+		return nil, err
+	}
+	typ, idStr, _ := strings.Cut(sid, ":")
+	if t := r.str("type"); t != "" && t != typ {
+		return nil, fail("types does not match")
+	}
+	if r.has("group") {
+		return nil, fail("invalid parameter 'group': ha groups have been migrated to rules")
+	}
+	id, _ := strconv.Atoi(idStr)
+	g := s.st.Guests[id]
+	if g == nil || (typ == "vm") != (g.Kind == kindQemu) {
+		return nil, fail("%s %d does not exist", map[string]string{"vm": "VM", "ct": "CT"}[typ], id)
+	}
+	if s.st.HAResources[sid] != nil {
+		return nil, fail("resource ID '%s' already defined", sid)
+	}
+	h := &haResource{SID: sid, State: "started"}
+	s.applyHA(r, h)
+	s.st.HAResources[sid] = h
+	if h.State == "started" && !g.Running && !g.isTemplate() {
+		g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
+	}
+	s.changed()
+	return nil, nil
+}
+
+func getHAResource(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, err := s.haArg(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.haOut(h), nil
+}
+
+func updateHAResource(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := s.haArg(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDigest(r, fwDigest(s.st.HAResources)); err != nil {
+		return nil, err
+	}
+	for _, k := range splitList(r.str("delete")) {
+		switch k {
+		case "group":
+			h.Group = ""
+		case "comment":
+			h.Comment = ""
+		case "max_relocate":
+			h.MaxRelocate = nil
+		case "max_restart":
+			h.MaxRestart = nil
+		case "failback":
+			h.Failback = nil
+		}
+	}
+	s.applyHA(r, h)
+	s.changed()
+	return nil, nil
+}
+
+func deleteHAResource(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sid, err := s.normalizeSID(r.str("sid"), "")
+	if err != nil {
+		return nil, err
+	}
+	h := s.st.HAResources[sid]
+	if h == nil {
+		return nil, fail("cannot delete service '%s', not HA managed!", sid)
+	}
+	delete(s.st.HAResources, h.SID)
+	if r.bool("purge", true) {
+		for id, rule := range s.st.HARules {
+			rule.Resources = removeItem(rule.Resources, h.SID)
+			if len(rule.Resources) == 0 {
+				delete(s.st.HARules, id)
+			}
+		}
+	}
+	s.changed()
+	return nil, nil
+}
