@@ -45,6 +45,8 @@ type flags struct {
 	changeLogs      bool
 	changeLogSocket string
 	provenance      string
+	pvesimAddr      string
+	pvesimDir       string
 	showVersion     bool
 }
 
@@ -62,6 +64,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.BoolVar(&f.changeLogs, "enable-changelogs", false, "Send a change log entry for every external change to --changelogs-socket-path.")
 	fs.StringVar(&f.changeLogSocket, "changelogs-socket-path", "/var/run/changelogs/changelogs.sock", "Unix socket of the change log (provenance) connector.")
 	fs.StringVar(&f.provenance, "provenance", "off", "Intent records before external changes: off, best-effort or required.")
+	fs.StringVar(&f.pvesimAddr, "embedded-pvesim", "", "Serve the built-in Proxmox VE simulator on this address (e.g. 127.0.0.1:18006); off when empty.")
+	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -165,6 +169,11 @@ func run(ctx context.Context, f *flags) error {
 	}
 	defer closeProvenance()
 
+	if f.pvesimAddr != "" {
+		if err := startEmbeddedPVESim(ctx, f.pvesimAddr, f.pvesimDir, log); err != nil {
+			return err
+		}
+	}
 	if err := mcctrl.Setup(mgr, o); err != nil {
 		return fmt.Errorf("cannot set up controllers: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	crenvtest "sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/microcloud-dev/provider-microcloud/apis"
@@ -82,6 +84,12 @@ func Main(m *testing.M) {
 }
 
 func start() (*Env, error) {
+	// Controller logs go to stderr with MICROCLOUD_TEST_LOG=1, else nowhere.
+	if os.Getenv("MICROCLOUD_TEST_LOG") == "1" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
+	}
 	root, err := RepoRoot()
 	if err != nil {
 		return nil, err

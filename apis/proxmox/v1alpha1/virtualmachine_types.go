@@ -106,7 +106,6 @@ type VirtualMachineParameters struct {
 	// +listType=map
 	// +listMapKey=slot
 	// +kubebuilder:validation:MaxItems=16
-	// +kubebuilder:validation:XValidation:rule="self.all(d, !oldSelf.exists(o, o.slot == d.slot) || oldSelf.exists(o, o.slot == d.slot && d.sizeGiB >= o.sizeGiB))",message="spec.forProvider.disks[].sizeGiB can only grow"
 	Disks []Disk `json:"disks,omitempty"`
 
 	// Networks are the VM's NICs, net0 first.
@@ -153,6 +152,7 @@ type Disk struct {
 	// SizeGiB is the disk size in GiB; it can only grow.
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=131072
+	// +kubebuilder:validation:XValidation:rule="self >= oldSelf",message="spec.forProvider.disks[].sizeGiB can only grow: shrinking a disk destroys data"
 	SizeGiB int64 `json:"sizeGiB"`
 }
 

@@ -81,6 +81,8 @@ type Client struct {
 	view  viewCache
 	memo  configMemo
 	count *requestCounter
+
+	reported sync.Map // UPIDs of failed tasks whose error was shown
 }
 
 func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, error) {
@@ -159,4 +161,16 @@ func (c *Client) NextID(ctx context.Context) (int, error) {
 // GuestPath is the API path of a guest on a node: /nodes/N/qemu/ID.
 func GuestPath(node, kind string, vmid int) string {
 	return fmt.Sprintf("/nodes/%s/%s/%d", url.PathEscape(node), kind, vmid)
+}
+
+var (
+	sharedOnce sync.Once
+	shared     *Registry
+)
+
+// Shared returns the process-wide registry, created with o on first use, so
+// every Proxmox controller of the process shares clients and cluster views.
+func Shared(o Options) *Registry {
+	sharedOnce.Do(func() { shared = NewRegistry(o) })
+	return shared
 }

@@ -21,21 +21,21 @@ type memoEntry struct {
 	config      map[string]any
 }
 
-// GuestConfig returns g's config (GET .../config), from the memo when the view
-// shows no change since it was read and generation (the MR's) is the same.
-func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (map[string]any, error) {
+// GuestConfig returns g's config (GET .../config, pending values applied, as
+// PVE answers by default), from the memo when the view shows no change since
+// it was read and generation (the MR's) is the same. fresh says it was read now.
+func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (cfg map[string]any, fresh bool, err error) {
 	fp := g.fingerprint()
 	id := int(g.VMID)
 	c.memo.mu.Lock()
 	if e, ok := c.memo.m[id]; ok && e.fingerprint == fp && e.generation == generation && time.Since(e.read) < c.opts.DriftInterval {
 		c.memo.mu.Unlock()
-		return e.config, nil
+		return e.config, false, nil
 	}
 	c.memo.mu.Unlock()
 
-	var cfg map[string]any
 	if err := c.Get(ctx, GuestPath(g.Node, g.Type, id)+"/config", &cfg); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	c.memo.mu.Lock()
 	if c.memo.m == nil {
@@ -43,7 +43,7 @@ func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (m
 	}
 	c.memo.m[id] = memoEntry{fingerprint: fp, generation: generation, read: time.Now(), config: cfg}
 	c.memo.mu.Unlock()
-	return cfg, nil
+	return cfg, true, nil
 }
 
 // Forget drops a guest's memo after this provider changed it.

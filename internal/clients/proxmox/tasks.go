@@ -42,3 +42,11 @@ func (c *Client) Task(ctx context.Context, upid string) (*TaskStatus, error) {
 	err = c.Get(ctx, fmt.Sprintf("/nodes/%s/tasks/%s/status", url.PathEscape(node), url.PathEscape(upid)), t)
 	return t, err
 }
+
+// ReportOnce tells whether a failed task's error is being reported for the
+// first time: the first Observe after the failure shows PVE's error in the
+// resource's conditions, the next one moves on (e.g. retries the create).
+func (c *Client) ReportOnce(upid string) bool {
+	_, seen := c.reported.LoadOrStore(upid, struct{}{})
+	return !seen
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+)
+
+// startEmbeddedPVESim runs the Proxmox VE simulator inside the provider, the
+// default backend of `make run`. It writes its API token (token) and CA
+// (pve-root-ca.pem) to dir and keeps its cluster state in dir/state.json, so a
+// provider restart finds the guests it created.
+func startEmbeddedPVESim(ctx context.Context, addr, dir string, log logging.Logger) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	secretFile := filepath.Join(dir, "token-secret")
+	secret, err := os.ReadFile(secretFile)
+	if err != nil {
+		b := make([]byte, 16)
+		if _, err := rand.Read(b); err != nil {
+			return err
+		}
+		secret = []byte(hex.EncodeToString(b))
+		if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+			return err
+		}
+	}
+	sim, err := pvesim.New(pvesim.Options{
+		ListenAddr:  addr,
+		CADir:       dir,
+		TokenName:   "crossplane",
+		TokenSecret: strings.TrimSpace(string(secret)),
+		StateFile:   filepath.Join(dir, "state.json"),
+	})
+	if err != nil {
+		return fmt.Errorf("cannot create the embedded PVE simulator: %w", err)
+	}
+	srv, err := sim.Start()
+	if err != nil {
+		return fmt.Errorf("cannot start the embedded PVE simulator on %s: %w", addr, err)
+	}
+	token := sim.TokenID + "=" + sim.Secret
+	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token), 0o600); err != nil {
+		_ = srv.Close()
+		return err
+	}
+	log.Info("Embedded Proxmox VE simulator serving", "url", srv.URL, "ca", srv.CAPath, "tokenFile", filepath.Join(dir, "token"))
+	go func() {
+		<-ctx.Done()
+		if err := srv.Close(); err != nil {
+			log.Info("Embedded PVE simulator stopped with an error", "error", err.Error())
+		}
+	}()
+	return nil
+}

@@ -1,0 +1,257 @@
+package virtualmachine
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+)
+
+// desired is what the spec asks of a VM's Proxmox config, as normalised
+// key/value pairs, plus disks to create or grow.
+type desired struct {
+	config map[string]string
+	disks  []v1alpha1.Disk
+}
+
+// OwnerTag marks a guest as created by the managed resource with this UID, so
+// a guest whose create response was lost is adopted instead of duplicated.
+func OwnerTag(uid string) string {
+	u := strings.ReplaceAll(uid, "-", "")
+	if len(u) > 16 {
+		u = u[:16]
+	}
+	return "mc-" + strings.ToLower(u)
+}
+
+// wantConfig maps the spec onto Proxmox config keys. Only keys present are
+// managed; anything else in the config (from the template, set by hand) is left alone.
+func wantConfig(p v1alpha1.VirtualMachineParameters, name, ownerTag string) desired {
+	c := map[string]string{
+		"name":    name,
+		"cores":   strconv.FormatInt(orDefault(p.Cores, 1), 10),
+		"sockets": strconv.FormatInt(orDefault(p.Sockets, 1), 10),
+		"memory":  strconv.FormatInt(orDefault(p.MemoryMiB, 1024), 10),
+		"tags":    joinTags(append(append([]string{}, p.Tags...), ownerTag)),
+	}
+	if p.Description != nil {
+		c["description"] = *p.Description
+	}
+	if p.OnBoot != nil {
+		c["onboot"] = boolString(*p.OnBoot)
+	}
+	if p.Agent != nil {
+		c["agent"] = boolString(*p.Agent)
+	}
+	for i, n := range p.Networks {
+		c[fmt.Sprintf("net%d", i)] = netString(n)
+	}
+	if ci := p.CloudInit; ci != nil {
+		if ci.User != nil {
+			c["ciuser"] = *ci.User
+		}
+		if len(ci.SSHKeys) > 0 {
+			c["sshkeys"] = strings.Join(ci.SSHKeys, "\n")
+		}
+		for i, ip := range ci.IPConfigs {
+			c[fmt.Sprintf("ipconfig%d", i)] = ip
+		}
+		if ci.Nameserver != nil {
+			c["nameserver"] = *ci.Nameserver
+		}
+		if ci.SearchDomain != nil {
+			c["searchdomain"] = *ci.SearchDomain
+		}
+	}
+	return desired{config: c, disks: p.Disks}
+}
+
+// resize is one disk to grow.
+type resize struct {
+	slot    string
+	sizeGiB int64
+}
+
+// diff returns the config keys to set (in the form the API takes) and the
+// disks to grow. Values are compared normalised: PVE adds MAC addresses to
+// NICs, URL-encodes SSH keys and reorders tags, none of which is drift.
+func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
+	set := map[string]any{}
+	for k, want := range d.config {
+		got, ok := cfg[k]
+		if ok && equalValue(k, want, str(got)) {
+			continue
+		}
+		switch k {
+		case "sshkeys":
+			// The API takes SSH keys URL-encoded.
+			set[k] = strings.ReplaceAll(url.QueryEscape(want), "+", "%20")
+		default:
+			set[k] = want
+		}
+	}
+	var grow []resize
+	for _, disk := range d.disks {
+		cur, ok := cfg[disk.Slot]
+		if !ok {
+			set[disk.Slot] = fmt.Sprintf("%s:%d", disk.Storage, disk.SizeGiB)
+			continue
+		}
+		if size, ok := diskSizeGiB(str(cur)); ok && size < disk.SizeGiB {
+			grow = append(grow, resize{slot: disk.Slot, sizeGiB: disk.SizeGiB})
+		}
+	}
+	return set, grow
+}
+
+func equalValue(key, want, got string) bool {
+	switch {
+	case key == "tags":
+		return joinTags(splitTags(got)) == want
+	case key == "agent" || key == "onboot":
+		return firstFlag(got) == want
+	case key == "sshkeys":
+		dec, err := url.QueryUnescape(got)
+		if err != nil {
+			dec = got
+		}
+		return strings.TrimSpace(dec) == strings.TrimSpace(want)
+	case key == "description":
+		return strings.TrimSpace(got) == strings.TrimSpace(want)
+	case strings.HasPrefix(key, "net"):
+		return normNet(got) == normNet(want)
+	}
+	return got == want
+}
+
+var netModels = map[string]bool{"virtio": true, "e1000": true, "e1000e": true, "vmxnet3": true, "rtl8139": true}
+
+// netString writes a NIC the way the API takes it; PVE generates the MAC.
+func netString(n v1alpha1.NetworkInterface) string {
+	model := n.Model
+	if model == "" {
+		model = "virtio"
+	}
+	bridge := n.Bridge
+	if bridge == "" {
+		bridge = "vmbr0"
+	}
+	s := model + ",bridge=" + bridge
+	if n.Firewall != nil {
+		s += ",firewall=" + boolString(*n.Firewall)
+	}
+	if n.VLAN != nil {
+		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
+	}
+	return s
+}
+
+// normNet reduces a NIC to the settings the spec manages: model, bridge,
+// firewall (0 when absent) and VLAN tag.
+func normNet(s string) string {
+	kv := map[string]string{"firewall": "0"}
+	for _, part := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		switch {
+		case netModels[k]:
+			kv["model"] = k
+		case k == "model":
+			kv["model"] = v
+		case k == "bridge" || k == "tag":
+			kv[k] = v
+		case k == "firewall":
+			kv[k] = firstFlag(v)
+		}
+	}
+	return kv["model"] + "|" + kv["bridge"] + "|" + kv["firewall"] + "|" + kv["tag"]
+}
+
+var sizeRe = regexp.MustCompile(`(?:^|,)size=([0-9.]+)([KMGT]?)(?:,|$)`)
+
+// diskSizeGiB reads the size of a disk config value, e.g.
+// "ceph-rbd:vm-101-disk-0,size=32G", rounded down to whole GiB.
+func diskSizeGiB(v string) (int64, bool) {
+	m := sizeRe.FindStringSubmatch(v)
+	if m == nil {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0, false
+	}
+	switch m[2] {
+	case "K":
+		f /= 1024 * 1024
+	case "M":
+		f /= 1024
+	case "T":
+		f *= 1024
+	case "":
+		f /= 1024 * 1024 * 1024
+	}
+	return int64(f), true
+}
+
+func splitTags(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
+}
+
+// joinTags writes tags the way PVE stores them: lower-case, sorted, unique, ';'-separated.
+func joinTags(tags []string) string {
+	seen := map[string]bool{}
+	out := make([]string, 0, len(tags))
+	for _, t := range tags {
+		t = strings.ToLower(strings.TrimSpace(t))
+		if t != "" && !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, ";")
+}
+
+// firstFlag reads "1", "enabled=1,fstrim_cloned_disks=1" or "0" as "1"/"0".
+func firstFlag(s string) string {
+	first, _, _ := strings.Cut(s, ",")
+	if _, v, ok := strings.Cut(first, "="); ok {
+		first = v
+	}
+	if first == "1" || first == "true" {
+		return "1"
+	}
+	return "0"
+}
+
+func boolString(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func orDefault(v, d int64) int64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// str renders a decoded JSON config value as PVE's string form.
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return boolString(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}

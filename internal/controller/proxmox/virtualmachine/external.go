@@ -1,0 +1,255 @@
+package virtualmachine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errView       = "cannot read the cluster view"
+	errConfig     = "cannot read the VM config"
+	errTask       = "cannot read task %s"
+	errTaskFailed = "task %s failed: %s"
+	errExternal   = "external name %q is not a VM id"
+	errNotQemu    = "guest %d is a %s, not a QEMU VM"
+	errNextID     = "cannot get a free VM id"
+	errReserve    = "cannot save the VM id before creating it"
+	errCreate     = "cannot create VM %d"
+	errUpdate     = "cannot update VM %d"
+	errResize     = "cannot grow disk %s of VM %d"
+	errPower      = "cannot %s VM %d"
+	errDelete     = "cannot delete VM %d"
+	errTooManyIDs = "VM ids %v were all taken by other writers"
+	maxIDAttempts = 3
+	reasonTask    = "task %s is running"
+	reasonLocked  = "VM is locked (%s)"
+	connIP        = "ipAddress"
+	connVMID      = "vmid"
+	connNode      = "node"
+)
+
+type external struct {
+	c    *proxmox.Client
+	kube client.Client
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+// vmid is the VM's id from the external name, or 0 when none is set yet.
+func vmid(mg *v1alpha1.VirtualMachine) (int, error) {
+	en := meta.GetExternalName(mg)
+	if en == "" || en == mg.GetName() {
+		return 0, nil
+	}
+	id, err := strconv.Atoi(en)
+	if err != nil || id < 100 {
+		return 0, errors.Errorf(errExternal, en)
+	}
+	return id, nil
+}
+
+func vmName(mg *v1alpha1.VirtualMachine) string {
+	if n := mg.Spec.ForProvider.Name; n != nil {
+		return *n
+	}
+	return mg.GetName()
+}
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalObservation, error) {
+	// A task of ours still running (clone, start, delete, ...): wait for it
+	// without blocking a worker; the next poll checks again.
+	lateInit := false
+	if upid := pendingTask(mg); upid != "" {
+		t, err := e.c.Task(ctx, upid)
+		if err != nil {
+			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
+		}
+		if t.Running() {
+			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+		}
+		e.c.InvalidateView()
+		if t.Failed() {
+			mg.Status.AtProvider.LastTaskError = t.ExitStatus
+			// Show PVE's error once in the conditions; the next reconcile
+			// observes what the failed task left behind (a failed clone
+			// leaves nothing, so the create is retried with the same id).
+			if e.c.ReportOnce(upid) {
+				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
+			}
+		}
+		lateInit = clearPendingTask(mg)
+	}
+
+	id, err := vmid(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errView)
+	}
+	var g *proxmox.Guest
+	if id != 0 {
+		g, _ = view.Guest(id)
+	} else if owned := view.Tagged(OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
+		// A guest of ours whose id was never saved: adopt it.
+		g = owned[0]
+		meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
+		lateInit = true
+	}
+	if g != nil && id != 0 {
+		switch owner(mg, g) {
+		case notOurs:
+			// Our saved id now names another writer's guest (ours failed and
+			// the id was handed out again): forget it and create anew.
+			meta.SetExternalName(mg, "")
+			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
+		case undecided:
+			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+		}
+	}
+	if g == nil {
+		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
+	}
+	if g.Type != "qemu" {
+		return managed.ExternalObservation{}, errors.Errorf(errNotQemu, int(g.VMID), g.Type)
+	}
+
+	obs := &mg.Status.AtProvider
+	obs.VMID, obs.Node, obs.Status, obs.Lock, obs.HAState = int64(g.VMID), g.Node, g.Status, g.Lock, g.HAState
+	if g.Lock != "" {
+		// Proxmox is working on the VM (clone, migrate, backup): don't fight it.
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+	}
+	cfg, fresh, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
+	}
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
+	powerOK := wantRunning(mg) == (g.Status == "running")
+
+	if g.Status == "running" && agentOn(cfg) {
+		if len(obs.IPAddresses) == 0 || fresh {
+			obs.IPAddresses = e.c.GuestIPs(ctx, g)
+		}
+	} else {
+		obs.IPAddresses = nil
+	}
+	// Ready means usable in the power state asked for; config differences
+	// are Update's business and show in the diff, not in readiness.
+	if powerOK {
+		mg.SetConditions(xpv2.Available())
+	} else {
+		mg.SetConditions(xpv2.Unavailable().WithMessage("VM is " + g.Status))
+	}
+	cd := managed.ConnectionDetails{connVMID: []byte(strconv.Itoa(int(g.VMID))), connNode: []byte(g.Node)}
+	if len(obs.IPAddresses) > 0 {
+		cd[connIP] = []byte(obs.IPAddresses[0])
+	}
+	return managed.ExternalObservation{
+		ResourceExists:          true,
+		ResourceUpToDate:        powerOK && len(set) == 0 && len(grow) == 0,
+		ResourceLateInitialized: lateInit,
+		ConnectionDetails:       cd,
+		Diff:                    diffText(set, grow, powerOK),
+	}, nil
+}
+
+type ownership int
+
+const (
+	ours ownership = iota
+	notOurs
+	undecided
+)
+
+// owner decides whether guest g, found under mg's saved id, is mg's. A guest
+// carrying mg's owner tag is; one carrying another resource's is not. An
+// untagged guest is ours if we never created anything (an import), or if it
+// bears our name (a clone not yet tagged); while it is locked and unnamed the
+// answer waits.
+func owner(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) ownership {
+	mine := OwnerTag(string(mg.GetUID()))
+	for _, t := range g.TagList() {
+		if t == mine {
+			return ours
+		}
+		if strings.HasPrefix(t, "mc-") {
+			return notOurs
+		}
+	}
+	if meta.GetExternalCreatePending(mg).IsZero() {
+		return ours
+	}
+	if g.Name == vmName(mg) {
+		return ours
+	}
+	if g.Lock != "" {
+		return undecided
+	}
+	return notOurs
+}
+
+// annotationPendingTask keeps the UPID of a create task: unlike status, which
+// the managed reconciler rewrites from the API server after a create,
+// annotations it persists as they are.
+const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
+
+func pendingTask(mg *v1alpha1.VirtualMachine) string {
+	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
+		return upid
+	}
+	return mg.Status.AtProvider.PendingTask
+}
+
+// clearPendingTask forgets the pending task and reports whether an annotation
+// changed, which the reconciler must then persist.
+func clearPendingTask(mg *v1alpha1.VirtualMachine) bool {
+	mg.Status.AtProvider.PendingTask = ""
+	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
+		meta.RemoveAnnotations(mg, annotationPendingTask)
+		return true
+	}
+	return false
+}
+
+func wantRunning(mg *v1alpha1.VirtualMachine) bool {
+	return mg.Spec.ForProvider.PowerState != v1alpha1.PowerStateStopped
+}
+
+func agentOn(cfg map[string]any) bool {
+	v, ok := cfg["agent"]
+	return ok && firstFlag(str(v)) == "1"
+}
+
+func diffText(set map[string]any, grow []resize, powerOK bool) string {
+	var parts []string
+	for k := range set {
+		parts = append(parts, k)
+	}
+	for _, r := range grow {
+		parts = append(parts, r.slot+" size")
+	}
+	if !powerOK {
+		parts = append(parts, "power state")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "differs from spec: " + strings.Join(parts, ", ")
+}

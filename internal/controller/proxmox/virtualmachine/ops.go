@@ -1,0 +1,193 @@
+package virtualmachine
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const errCloneSource = "clone source VM %d not found in the cluster"
+
+func (e *external) Create(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalCreation, error) {
+	p := mg.Spec.ForProvider
+	id, err := vmid(mg) // an id saved by an earlier attempt is reused
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	if p.VMID != nil {
+		id = int(*p.VMID)
+	}
+	var taken []int
+	for range maxIDAttempts {
+		if id == 0 {
+			if id, err = e.c.NextID(ctx); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errNextID)
+			}
+		}
+		// Save the id before creating: after a crash or a lost response the
+		// next Observe finds the guest by this id instead of creating another.
+		if meta.GetExternalName(mg) != strconv.Itoa(id) {
+			meta.SetExternalName(mg, strconv.Itoa(id))
+			if err := e.kube.Update(ctx, mg); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errReserve)
+			}
+		}
+		upid, err := e.create(ctx, mg, id)
+		if err == nil {
+			meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+			mg.Status.AtProvider.PendingTask = upid
+			mg.Status.AtProvider.LastTaskError = ""
+			e.c.InvalidateView()
+			return managed.ExternalCreation{}, nil
+		}
+		// nextid is only a hint: another writer may take the id first.
+		if p.VMID != nil || !strings.Contains(err.Error(), "already exists") {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		taken = append(taken, id)
+		id = 0
+	}
+	return managed.ExternalCreation{}, errors.Errorf(errTooManyIDs, taken)
+}
+
+// create starts the clone or create task for VM id and returns its UPID.
+func (e *external) create(ctx context.Context, mg *v1alpha1.VirtualMachine, id int) (string, error) {
+	p := mg.Spec.ForProvider
+	var upid string
+	if c := p.Clone; c != nil {
+		view, err := e.c.View(ctx)
+		if err != nil {
+			return "", errors.Wrap(err, errView)
+		}
+		src, ok := view.Guest(int(c.SourceVMID))
+		if !ok {
+			return "", errors.Errorf(errCloneSource, c.SourceVMID)
+		}
+		params := map[string]any{"newid": id, "name": vmName(mg), "target": p.Node,
+			"full": boolString(c.Full == nil || *c.Full) == "1"}
+		if c.Storage != nil {
+			params["storage"] = *c.Storage
+		}
+		if p.Pool != nil {
+			params["pool"] = *p.Pool
+		}
+		err = e.c.Post(ctx, proxmox.GuestPath(src.Node, "qemu", int(c.SourceVMID))+"/clone", params, &upid)
+		return upid, err
+	}
+	// An empty VM gets its whole config at create; a clone gets it by Update
+	// once the clone task is done.
+	want := wantConfig(p, vmName(mg), OwnerTag(string(mg.GetUID())))
+	params := map[string]any{"vmid": id}
+	for k, v := range want.config {
+		params[k] = v
+	}
+	if set, _ := diff(want, map[string]any{}); set["sshkeys"] != nil {
+		params["sshkeys"] = set["sshkeys"]
+	}
+	for _, d := range want.disks {
+		params[d.Slot] = fmt.Sprintf("%s:%d", d.Storage, d.SizeGiB)
+	}
+	if p.Pool != nil {
+		params["pool"] = *p.Pool
+	}
+	err := e.c.Post(ctx, fmt.Sprintf("/nodes/%s/qemu", p.Node), params, &upid)
+	return upid, err
+}
+
+func (e *external) Update(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalUpdate, error) {
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalUpdate{}, err
+	}
+	id := int(g.VMID)
+	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
+	cfg, _, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalUpdate{}, errors.Wrap(err, errConfig)
+	}
+	path := proxmox.GuestPath(g.Node, "qemu", id)
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
+	if len(set) > 0 {
+		// The digest makes PVE refuse the change if someone else changed
+		// the config since it was read; the next reconcile re-reads it.
+		if d, ok := cfg["digest"]; ok {
+			set["digest"] = d
+		}
+		if err := e.c.Put(ctx, path+"/config", set, nil); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, id)
+		}
+	}
+	for _, r := range grow {
+		var out any
+		if err := e.c.Put(ctx, path+"/resize", map[string]any{"disk": r.slot, "size": fmt.Sprintf("%dG", r.sizeGiB)}, &out); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errResize, r.slot, id)
+		}
+		if upid, ok := out.(string); ok && strings.HasPrefix(upid, "UPID:") {
+			mg.Status.AtProvider.PendingTask = upid
+			return managed.ExternalUpdate{}, nil
+		}
+	}
+	running := g.Status == "running"
+	switch {
+	case wantRunning(mg) && !running:
+		return managed.ExternalUpdate{}, e.power(ctx, mg, path, "start", nil)
+	case !wantRunning(mg) && running:
+		return managed.ExternalUpdate{}, e.power(ctx, mg, path, "shutdown", map[string]any{"forceStop": true, "timeout": 60})
+	}
+	return managed.ExternalUpdate{}, nil
+}
+
+// power starts a start/stop/shutdown task and records it as pending.
+func (e *external) power(ctx context.Context, mg *v1alpha1.VirtualMachine, path, action string, params map[string]any) error {
+	var upid string
+	if err := e.c.Post(ctx, path+"/status/"+action, params, &upid); err != nil {
+		return errors.Wrapf(err, errPower, action, mg.Status.AtProvider.VMID)
+	}
+	mg.Status.AtProvider.PendingTask = upid
+	return nil
+}
+
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalDelete, error) {
+	if pendingTask(mg) != "" {
+		return managed.ExternalDelete{}, nil // Observe waits for it first.
+	}
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalDelete{}, err
+	}
+	id := int(g.VMID)
+	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
+	path := proxmox.GuestPath(g.Node, "qemu", id)
+	if g.Status == "running" {
+		// PVE refuses to destroy a running VM: stop it, delete on the next pass.
+		return managed.ExternalDelete{}, e.power(ctx, mg, path, "stop", nil)
+	}
+	var upid string
+	if err := e.c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid); err != nil {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, id)
+	}
+	mg.Status.AtProvider.PendingTask = upid
+	return managed.ExternalDelete{}, nil
+}
+
+// guest finds the VM of mg in the cluster view; nil when it is gone.
+func (e *external) guest(ctx context.Context, mg *v1alpha1.VirtualMachine) (*proxmox.Guest, error) {
+	id, err := vmid(mg)
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return nil, errors.Wrap(err, errView)
+	}
+	g, _ := view.Guest(id)
+	return g, nil
+}

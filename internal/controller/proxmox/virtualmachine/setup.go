@@ -1,0 +1,53 @@
+// Package virtualmachine reconciles VirtualMachine managed resources with QEMU
+// guests on a Proxmox VE cluster.
+package virtualmachine
+
+import (
+	"context"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/generic"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
+)
+
+const errNoProxmox = "the provider config has no proxmox section"
+
+// Setup adds the VirtualMachine controller to mgr.
+func Setup(mgr ctrl.Manager, o options.Options) error {
+	clients := proxmox.Shared(proxmox.Options{ViewTTL: viewTTL(o)})
+	kube := mgr.GetClient()
+	return generic.Setup(mgr, o, v1alpha1.VirtualMachineGroupVersionKind,
+		func() *v1alpha1.VirtualMachine { return &v1alpha1.VirtualMachine{} },
+		func(_ context.Context, _ *v1alpha1.VirtualMachine, s *providerconfig.Site) (managed.TypedExternalClient[*v1alpha1.VirtualMachine], error) {
+			if s.Proxmox == nil {
+				return nil, errors.New(errNoProxmox)
+			}
+			c, err := clients.Client(s)
+			if err != nil {
+				return nil, err
+			}
+			return &external{c: c, kube: kube}, nil
+		},
+		// Creation is safe to retry: the VM id is saved before the clone and
+		// an owner tag marks the guest, so a lost response is adopted, not repeated.
+		managed.WithDeterministicExternalName(true),
+	)
+}
+
+// viewTTL lets one cluster view serve a little less than a poll interval, so
+// every poll of a site's VMs costs one GET /cluster/resources.
+func viewTTL(o options.Options) time.Duration {
+	d := o.PollInterval * 9 / 10
+	if d <= 0 {
+		d = 10 * time.Second
+	}
+	return d
+}
