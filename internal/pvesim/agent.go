@@ -6,12 +6,8 @@ import (
 	"time"
 )
 
-// agentInterfaces answers the guest agent's network-get-interfaces for a
-// running VM with the agent enabled, as qemu-guest-agent reports them.
-func agentInterfaces(r *request) (any, error) {
-	s := r.s
-	s.mu.RLock()
-	defer s.mu.RUnlock()
+// agentReady is assert_agent_available plus the boot delay.
+func (s *Simulator) agentReady(r *request) (*guest, error) {
 	g, err := s.guestArg(r, kindQemu)
 	if err != nil {
 		return nil, err
@@ -22,9 +18,46 @@ func agentInterfaces(r *request) (any, error) {
 	if !g.Running {
 		return nil, fail("VM %d is not running", g.VMID)
 	}
-	// The agent inside the guest answers only once the guest has booted.
 	if time.Since(g.bootedAt) < s.opts.AgentStartDelay {
 		return nil, fail("QEMU guest agent is not running")
+	}
+	return g, nil
+}
+
+func agentPing(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, err := s.agentReady(r); err != nil {
+		return nil, err
+	}
+	return map[string]any{"result": map[string]any{}}, nil
+}
+
+// agentOSInfo reports the OS the seeded images carry (go-proxmox's
+// WaitForAgent polls it).
+func agentOSInfo(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, err := s.agentReady(r); err != nil {
+		return nil, err
+	}
+	return map[string]any{"result": map[string]any{"id": "debian", "name": "Debian GNU/Linux",
+		"pretty-name": "Debian GNU/Linux 12 (bookworm)", "version": "12 (bookworm)", "version-id": "12",
+		"kernel-release": "6.1.0-40-amd64", "kernel-version": "#1 SMP PREEMPT_DYNAMIC Debian 6.1.153-1",
+		"machine": "x86_64"}}, nil
+}
+
+// agentInterfaces answers the guest agent's network-get-interfaces for a
+// running VM with the agent enabled, as qemu-guest-agent reports them.
+func agentInterfaces(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	g, err := s.agentReady(r)
+	if err != nil {
+		return nil, err
 	}
 	ifaces := []map[string]any{{
 		"name": "lo", "hardware-address": "00:00:00:00:00:00",

@@ -58,3 +58,78 @@ func TestControlCallsAndAgentDelay(t *testing.T) {
 		t.Errorf("guest ids %v", ids)
 	}
 }
+
+func TestHAMigrateWithAffinity(t *testing.T) {
+	srv := startSim(t, Options{SeedGuests: 4})
+	c := pveClient(t, srv)
+	cx := ctx(t)
+	cl, _ := c.Cluster(cx)
+	for _, sid := range []string{"vm:1000", "vm:1001", "vm:1002"} {
+		if err := cl.NewHAResource(cx, &proxmox.HAResourceCreateOption{SID: sid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 1000 and 1001 stay together; 1002 must not share a node with 1000.
+	if err := cl.NewHARule(cx, &proxmox.HARuleCreateOption{Rule: "pair", Type: "resource-affinity", Resources: "vm:1000,vm:1001", Affinity: "positive"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.NewHARule(cx, &proxmox.HARuleCreateOption{Rule: "apart", Type: "resource-affinity", Resources: "vm:1000,vm:1002", Affinity: "negative"}); err != nil {
+		t.Fatal(err)
+	}
+	// vm:1002 lives on pve3 (seeded round-robin), so moving 1000 there is blocked.
+	var res map[string]any
+	if err := c.Post(cx, "/cluster/ha/resources/vm:1000/migrate", map[string]string{"node": "pve3"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := res["blocking-resources"].([]any); !ok || len(b) != 1 || b[0].(map[string]any)["sid"] != "vm:1002" {
+		t.Fatalf("blocking: %v", res)
+	}
+	if err := c.Post(cx, "/cluster/ha/resources/vm:1000/migrate", map[string]string{"node": "pve2"}, &res); err != nil {
+		t.Fatal(err)
+	}
+	if cm, _ := res["comigrated-resources"].([]any); len(cm) != 1 || cm[0] != "vm:1001" || res["requested-node"] != "pve2" {
+		t.Fatalf("comigrated: %v", res)
+	}
+	srv.Wait()
+	for _, id := range []int{1000, 1001} {
+		if g, _ := srv.Guest(id); g.Node != "pve2" {
+			t.Errorf("guest %d on %s after migrate", id, g.Node)
+		}
+	}
+	if err := cl.HAResourceRelocate(cx, "vm:1003", "pve1"); err == nil || err.Error() != "500 resource 'vm:1003' is not HA managed" {
+		t.Errorf("relocate unmanaged: %v", err)
+	}
+	if err := cl.HAResourceRelocate(cx, "vm:1001", "pve1"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Wait()
+	if g, _ := srv.Guest(1000); g.Node != "pve1" {
+		t.Errorf("relocate did not take the positive-affinity partner along: %s", g.Node)
+	}
+	counts := srv.RequestCounts()
+	if counts["POST /cluster/ha/resources/{sid}/migrate"] != 2 || counts["POST /cluster/ha/resources/{sid}/relocate"] != 2 {
+		t.Errorf("request counts %v", counts)
+	}
+}
+
+func TestAgentOSInfoAndPing(t *testing.T) {
+	srv := startSim(t, Options{SeedGuests: 1})
+	c := pveClient(t, srv)
+	cx := ctx(t)
+	node, _ := c.Node(cx, "pve1")
+	vm, _ := node.VirtualMachine(cx, 1000)
+	if _, err := vm.AgentOsInfo(cx); err == nil || err.Error() != "500 VM 1000 is not running" {
+		t.Fatalf("osinfo stopped: %v", err)
+	}
+	waitOK(t, must(t)(vm.Start(cx)))
+	if err := vm.WaitForAgent(cx, 5); err != nil {
+		t.Fatal(err)
+	}
+	info, err := vm.AgentOsInfo(cx)
+	if err != nil || info.ID != "debian" {
+		t.Fatalf("osinfo %+v %v", info, err)
+	}
+	if err := vm.AgentPing(cx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -47,3 +47,31 @@ func (m *metrics) handler() http.Handler {
 // Registry exposes the simulator's metrics registry (for tests and for
 // embedding in another /metrics endpoint).
 func (s *Simulator) Registry() *prometheus.Registry { return s.metrics.reg }
+
+// RequestCounts sums pvesim_requests_total per "METHOD /route/template"
+// over all status codes, for tests that count a client's calls.
+func (s *Simulator) RequestCounts() map[string]float64 {
+	out := map[string]float64{}
+	mfs, err := s.metrics.reg.Gather()
+	if err != nil {
+		return out
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "pvesim_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var route, method string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "route":
+					route = l.GetValue()
+				case "method":
+					method = l.GetValue()
+				}
+			}
+			out[method+" "+route] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}

@@ -66,6 +66,10 @@ func (s *Simulator) handlers() map[string]handlerFunc {
 		"POST /nodes/{node}/lxc":                createLXC,
 		"POST /nodes/{node}/qemu/{vmid}/config": postQemuConfig,
 		"GET /nodes/{node}/qemu/{vmid}/agent/network-get-interfaces": agentInterfaces,
+		"GET /nodes/{node}/qemu/{vmid}/agent/get-osinfo":             agentOSInfo,
+		"POST /nodes/{node}/qemu/{vmid}/agent/ping":                  agentPing,
+		"POST /cluster/ha/resources/{sid}/migrate":                   haMove,
+		"POST /cluster/ha/resources/{sid}/relocate":                  haMove,
 		"GET /nodes/{node}/lxc/{vmid}/interfaces":                    lxcInterfaces,
 	}
 	// Both guest kinds share the lifecycle handlers; the kind comes from the path.
