@@ -222,6 +222,9 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 		if strings.HasPrefix(k, "net") {
 			set[k] = netWithMAC(g.Kind, g.VMID, k, v)
 		}
+		if k == "tags" {
+			set[k] = uniqueTags(v)
+		}
 	}
 	for _, k := range reverts {
 		delete(g.Pending, k)
@@ -291,4 +294,16 @@ func isDiskKey(kind, k string) bool {
 		return true
 	}
 	return false
+}
+
+// uniqueTags is get_unique_tags with the datacenter defaults: lower-cased,
+// sorted case-insensitively, duplicates dropped, joined with ';'. Clients
+// comparing tags verbatim see drift, as they would on PVE.
+func uniqueTags(v string) string {
+	tags := splitList(v)
+	for i, t := range tags {
+		tags[i] = strings.ToLower(t)
+	}
+	slices.Sort(tags)
+	return strings.Join(slices.Compact(tags), ";")
 }

@@ -183,6 +183,14 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 		if strings.HasPrefix(k, "net") {
 			g.Conf[k] = netWithMAC(kind, vmid, k, v)
 		}
+		if k == "tags" {
+			g.Conf[k] = uniqueTags(v)
+		}
+	}
+	if kind == kindQemu && g.Conf["boot"] == "" {
+		if order := defaultBootOrder(g.Conf); order != "" {
+			g.Conf["boot"] = "order=" + order
+		}
 	}
 	g.Conf["lock"] = "create"
 	s.st.Guests[vmid] = g
@@ -248,4 +256,41 @@ func (s *Simulator) allocateUnderLocks(node string, sids []string, t *task) erro
 		s.pause(rest)
 	}
 	return nil
+}
+
+// defaultBootOrder is what qemu-server writes when a VM is created without
+// "boot": the first disk, the first CD-ROM, then the first NIC.
+func defaultBootOrder(conf map[string]string) string {
+	var disk, cdrom, nic string
+	for _, bus := range []struct {
+		name string
+		n    int
+	}{{"ide", 4}, {"sata", 6}, {"scsi", 31}, {"virtio", 16}} {
+		for i := 0; i < bus.n; i++ {
+			k := bus.name + strconv.Itoa(i)
+			v, ok := conf[k]
+			if !ok {
+				continue
+			}
+			if strings.Contains(v, "media=cdrom") {
+				if cdrom == "" && !strings.Contains(v, "cloudinit") {
+					cdrom = k
+				}
+			} else if disk == "" {
+				disk = k
+			}
+		}
+	}
+	for i := 0; i < 32 && nic == ""; i++ {
+		if _, ok := conf["net"+strconv.Itoa(i)]; ok {
+			nic = "net" + strconv.Itoa(i)
+		}
+	}
+	var parts []string
+	for _, p := range []string{disk, cdrom, nic} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ";")
 }

@@ -22,7 +22,7 @@ func TestQemuLifecycle(t *testing.T) {
 		proxmox.VirtualMachineOption{Name: "scsi0", Value: "ceph-rbd:8"},
 		proxmox.VirtualMachineOption{Name: "net0", Value: "virtio,bridge=vmbr0"},
 		proxmox.VirtualMachineOption{Name: "agent", Value: "1"},
-		proxmox.VirtualMachineOption{Name: "tags", Value: "prod;web"},
+		proxmox.VirtualMachineOption{Name: "tags", Value: "Web,prod;web"},
 	)
 	waitOK(t, task, err)
 	vm, err := node.VirtualMachine(cx, 200)
@@ -35,6 +35,12 @@ func TestQemuLifecycle(t *testing.T) {
 	}
 	if !strings.HasPrefix(cfg.Nets["net0"], "virtio=BC:24:11:") {
 		t.Errorf("net0 has no generated MAC: %q", cfg.Nets["net0"])
+	}
+	if cfg.Boot != "order=scsi0;net0" {
+		t.Errorf("default boot order %q", cfg.Boot)
+	}
+	if cfg.Tags != "prod;web" {
+		t.Errorf("tags not normalised like get_unique_tags: %q", cfg.Tags)
 	}
 	if len(cfg.Digest) != 40 {
 		t.Errorf("digest %q is not a SHA1", cfg.Digest)
