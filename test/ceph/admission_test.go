@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -21,20 +22,28 @@ func TestAdmission(t *testing.T) {
 	}
 	ns := env.Namespace(t)
 	meta := func(n string) metav1.ObjectMeta { return metav1.ObjectMeta{Namespace: ns, Name: n} }
+	// a config that does not exist: should any controller see these objects, it cannot reach Ceph
+	mr := xpv2.ManagedResourceSpec{ProviderConfigReference: &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "admission-only"}}
+	var admitted []client.Object
+	t.Cleanup(func() {
+		for _, o := range admitted {
+			_ = env.Client.Delete(context.Background(), o)
+		}
+	})
 	pool := func(n string, p cephv1alpha1.PoolParameters) *cephv1alpha1.Pool {
-		return &cephv1alpha1.Pool{ObjectMeta: meta(n), Spec: cephv1alpha1.PoolSpec{ForProvider: p}}
+		return &cephv1alpha1.Pool{ObjectMeta: meta(n), Spec: cephv1alpha1.PoolSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	ecp := func(n string, p cephv1alpha1.ErasureCodeProfileParameters) *cephv1alpha1.ErasureCodeProfile {
-		return &cephv1alpha1.ErasureCodeProfile{ObjectMeta: meta(n), Spec: cephv1alpha1.ErasureCodeProfileSpec{ForProvider: p}}
+		return &cephv1alpha1.ErasureCodeProfile{ObjectMeta: meta(n), Spec: cephv1alpha1.ErasureCodeProfileSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	rule := func(n string, p cephv1alpha1.CrushRuleParameters) *cephv1alpha1.CrushRule {
-		return &cephv1alpha1.CrushRule{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushRuleSpec{ForProvider: p}}
+		return &cephv1alpha1.CrushRule{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushRuleSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	bucket := func(n string, p cephv1alpha1.CrushBucketParameters) *cephv1alpha1.CrushBucket {
-		return &cephv1alpha1.CrushBucket{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushBucketSpec{ForProvider: p}}
+		return &cephv1alpha1.CrushBucket{ObjectMeta: meta(n), Spec: cephv1alpha1.CrushBucketSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	image := func(n string, p cephv1alpha1.RBDImageParameters) *cephv1alpha1.RBDImage {
-		return &cephv1alpha1.RBDImage{ObjectMeta: meta(n), Spec: cephv1alpha1.RBDImageSpec{ForProvider: p}}
+		return &cephv1alpha1.RBDImage{ObjectMeta: meta(n), Spec: cephv1alpha1.RBDImageSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 
 	creates := map[string]struct {
@@ -113,6 +122,7 @@ func TestAdmission(t *testing.T) {
 			if err := env.Client.Create(ctx, tc.obj); err != nil {
 				t.Fatalf("valid object refused: %v", err)
 			}
+			admitted = append(admitted, tc.obj)
 			tc.mutate(tc.obj)
 			err := env.Client.Update(ctx, tc.obj)
 			if err == nil {
@@ -131,6 +141,7 @@ func TestAdmission(t *testing.T) {
 		if err := env.Client.Create(ctx, im); err != nil {
 			t.Fatal(err)
 		}
+		admitted = append(admitted, im)
 		im.Spec.ForProvider.SizeMiB = 128
 		if err := env.Client.Update(ctx, im); err != nil {
 			t.Fatalf("growing refused: %v", err)

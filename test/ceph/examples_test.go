@@ -97,6 +97,7 @@ func TestExamples(t *testing.T) {
 				t.Fatalf("%s: cannot apply %s: %v", f, u.GetName(), err)
 			}
 			all = append(all, u)
+			h.mrs = append(h.mrs, u)
 		}
 	}
 	for _, u := range all {

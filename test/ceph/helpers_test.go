@@ -44,6 +44,9 @@ type harness struct {
 	ref *xpv2.ProviderConfigReference
 	// cleanups remove Ceph objects after the manager stopped, so no controller recreates them.
 	cleanups []func()
+	// mrs are the managed resources this test created; they are deleted before the manager stops
+	// so no later test's controllers pick them up again.
+	mrs []client.Object
 }
 
 // cleanup registers fn to run at the end of the test, after the controllers stopped.
@@ -90,7 +93,43 @@ func newHarness(t *testing.T) *harness {
 			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
 		}})
 	})
+	// runs before the manager stops (LIFO)
+	t.Cleanup(h.deleteMRs)
 	return h
+}
+
+// deleteMRs deletes every MR the test created and waits until the controllers have let go of
+// them; whatever is still stuck after a while (e.g. a bucket Ceph refuses to remove) loses its
+// finalizer so it cannot haunt later tests.
+func (h *harness) deleteMRs() {
+	ctx := context.Background()
+	for _, o := range h.mrs {
+		_ = h.kube.Delete(ctx, o)
+	}
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		left := 0
+		for _, o := range h.mrs {
+			if err := h.get(o); err == nil {
+				left++
+				h.poke(o)
+			}
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	for _, o := range h.mrs {
+		if err := h.get(o); err == nil {
+			h.t.Logf("removing the finalizer of %s, which is still not deleted", o.GetName())
+			o.SetFinalizers(nil)
+			_ = h.kube.Update(ctx, o)
+		}
+	}
 }
 
 // name gives Ceph objects names unique per run, so reruns on one cluster never collide.
@@ -105,6 +144,9 @@ func (h *harness) create(o client.Object) {
 	}
 	if err := h.kube.Create(context.Background(), o); err != nil {
 		h.t.Fatalf("cannot create %T %s: %v", o, o.GetName(), err)
+	}
+	if _, ok := o.(conditioned); ok {
+		h.mrs = append(h.mrs, o)
 	}
 }
 
