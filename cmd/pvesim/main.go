@@ -37,13 +37,14 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	noSeed := fs.Bool("no-default-seed", false, "skip template 9000, the container template and appliances")
 	password := fs.String("password", "", "root@pam password (default: random, printed)")
 	secret := fs.String("token-secret", "", "API token secret (default: random, printed)")
+	major := fs.Int("pve-major", 9, "PVE release to present: 9 or 8 (8.4: no HA rules API)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	opts := pvesim.Options{
 		Nodes: strings.Split(*nodes, ","), ListenAddr: *listen, CADir: *caDir, StateFile: *stateFile,
 		TaskDuration: *taskDur, StorageLockTimeout: *lockTimeout, SeedGuests: *seed, NoDefaultSeed: *noSeed,
-		Password: *password, TokenSecret: *secret, ConfigLockTimeout: 10 * time.Second,
+		Password: *password, TokenSecret: *secret, ConfigLockTimeout: 10 * time.Second, PVEMajor: *major,
 	}
 	if *faults != "" {
 		fc, err := pvesim.LoadFaultConfig(*faults)

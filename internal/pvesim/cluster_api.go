@@ -18,9 +18,15 @@ const (
 
 var startTime = time.Now()
 
-func getVersion(*request) (any, error) {
-	return map[string]string{"version": "9.1.1", "release": "9.1", "repoid": "42db4a6cf33dac83"}, nil
+// pveRelease is what /version reports for the simulated major release.
+func (s *Simulator) pveRelease() map[string]string {
+	if s.opts.PVEMajor == 8 {
+		return map[string]string{"version": "8.4.14", "release": "8.4", "repoid": "b502d23c55afcba1"}
+	}
+	return map[string]string{"version": "9.1.1", "release": "9.1", "repoid": "42db4a6cf33dac83"}
 }
+
+func getVersion(r *request) (any, error) { return r.s.pveRelease(), nil }
 
 func getClusterStatus(r *request) (any, error) {
 	s := r.s
@@ -88,7 +94,7 @@ func getNodeStatus(r *request) (any, error) {
 		"uptime": int64(time.Since(startTime).Seconds()) + 86400, "cpu": 0.02, "wait": 0.0,
 		"loadavg":    []string{"0.10", "0.12", "0.08"},
 		"kversion":   "Linux 6.14.11-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.11-4 (2025-10-10T08:04Z)",
-		"pveversion": "pve-manager/9.1.1/42db4a6cf33dac83",
+		"pveversion": "pve-manager/" + s.pveRelease()["version"] + "/" + s.pveRelease()["repoid"],
 		"cpuinfo":    map[string]any{"cpus": nodeCPUs, "cores": nodeCPUs / 2, "sockets": 1, "model": "pvesim vCPU", "mhz": "2400.000", "user_hz": 100, "hvm": "1", "flags": "fpu vme de pse"},
 		"memory":     map[string]any{"total": nodeMem, "used": 8 * gib, "free": nodeMem - 8*gib},
 		"swap":       map[string]any{"total": 8 * gib, "used": 0, "free": 8 * gib},

@@ -149,3 +149,20 @@ func TestTasks(t *testing.T) {
 		t.Errorf("unknown node: %s", res.Status)
 	}
 }
+
+func TestPVE8Mode(t *testing.T) {
+	srv := startSim(t, Options{PVEMajor: 8, NoDefaultSeed: true})
+	c := pveClient(t, srv)
+	cx := ctx(t)
+	v, err := c.Version(cx)
+	if err != nil || v.Release != "8.4" {
+		t.Fatalf("version %+v %v", v, err)
+	}
+	res := raw(t, srv, "GET", "/cluster/ha/rules", "", "", "token")
+	if res.Status != "501 Method 'GET /cluster/ha/rules' not implemented" {
+		t.Fatalf("HA rules on PVE 8: %s", res.Status)
+	}
+	if _, err := New(Options{PVEMajor: 7}); err == nil {
+		t.Fatal("PVEMajor 7 accepted")
+	}
+}

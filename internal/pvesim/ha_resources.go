@@ -129,6 +129,9 @@ func createHAResource(r *request) (any, error) {
 		return nil, fail("types does not match")
 	}
 	if r.has("group") {
+		if s.opts.PVEMajor == 8 {
+			return nil, fail("HA group '%s' does not exist", r.str("group"))
+		}
 		return nil, fail("invalid parameter 'group': ha groups have been migrated to rules")
 	}
 	id, _ := strconv.Atoi(idStr)

@@ -52,6 +52,9 @@ type Options struct {
 	NoDefaultSeed bool
 	// SeedGuests adds that many stopped VMs and containers (ids from 1000).
 	SeedGuests int
+	// PVEMajor selects the release clients see: 9 (default) or 8, where
+	// /version reports 8.4 and the HA rules API (new in 9) does not exist.
+	PVEMajor int
 	// Faults are applied from the start; change them later with Faults().
 	Faults *FaultConfig
 }
@@ -93,6 +96,12 @@ func (o *Options) defaults() error {
 	}
 	if o.ConfigLockTimeout == 0 {
 		o.ConfigLockTimeout = time.Second
+	}
+	if o.PVEMajor == 0 {
+		o.PVEMajor = 9
+	}
+	if o.PVEMajor != 8 && o.PVEMajor != 9 {
+		return fmt.Errorf("PVEMajor must be 8 or 9, not %d", o.PVEMajor)
 	}
 	if o.SaveDebounce == 0 {
 		o.SaveDebounce = 500 * time.Millisecond
