@@ -66,7 +66,15 @@ func scalarString(v any) (string, bool) {
 	case string:
 		return t, true
 	case json.Number:
-		return t.String(), true
+		// Perl's JSON decoder keeps integer literals and turns the rest into
+		// doubles, which stringify like %.15g ("1.0" -> "1", "1e3" -> "1000").
+		lit := t.String()
+		if strings.ContainsAny(lit, ".eE") {
+			if f, err := strconv.ParseFloat(lit, 64); err == nil {
+				return strconv.FormatFloat(f, 'g', 15, 64), true
+			}
+		}
+		return lit, true
 	case float64:
 		return strconv.FormatFloat(t, 'f', -1, 64), true
 	}

@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,7 @@ func TestValidateMessages(t *testing.T) {
 		want  string
 	}{
 		{"integer type", create, "cores", "two", "type check ('integer') failed - got 'two'"},
-		{"integer from JSON float", create, "cores", 1.5, "type check ('integer') failed - got '1.5'"},
+		{"integer from JSON float", create, "cores", json.Number("1.5"), "type check ('integer') failed - got '1.5'"},
 		{"boolean word", create, "onboot", "true", "type check ('boolean') failed - got 'true'"},
 		{"JSON bool for string", create, "name", true, "type check ('string') failed - got JSON::PP::Boolean"},
 		{"range", create, "cores", "0", "value must have a minimum value of 1"},
@@ -74,6 +75,12 @@ func TestValidateNormalises(t *testing.T) {
 	}
 	if out["newid"] != "123" || out["full"] != "1" {
 		t.Fatalf("normalised: %v", out)
+	}
+	// Perl reads JSON 1e3 and 2.0 as doubles that print as 1000 and 2.
+	out, errs = validate(spec(t, "POST /nodes/{node}/qemu"),
+		map[string]any{"node": "pve1", "vmid": json.Number("1e3"), "cores": json.Number("2.0")})
+	if errs != nil || out["vmid"] != "1000" || out["cores"] != "2" {
+		t.Fatalf("JSON numbers: %v %v", out, errs)
 	}
 }
 
