@@ -10,6 +10,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
@@ -39,7 +40,22 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		// Creation is safe to retry: the VM id is saved before the clone and
 		// an owner tag marks the guest, so a lost response is adopted, not repeated.
 		managed.WithDeterministicExternalName(true),
+		managed.WithPollIntervalHook(pollSoonWhileBusy),
 	)
+}
+
+// taskPoll is how soon a VM with a running task or lock is looked at again.
+const taskPoll = 2 * time.Second
+
+// pollSoonWhileBusy checks a VM whose task is running (or that PVE has locked)
+// again after a couple of seconds instead of a whole poll interval; the
+// task is never waited for in a worker.
+func pollSoonWhileBusy(mg resource.Managed, d time.Duration) time.Duration {
+	vm, ok := mg.(*v1alpha1.VirtualMachine)
+	if ok && (pendingTask(vm) != "" || vm.Status.AtProvider.Lock != "") && d > taskPoll {
+		return taskPoll
+	}
+	return d
 }
 
 // viewTTL lets one cluster view serve a little less than a poll interval, so
