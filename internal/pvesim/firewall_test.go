@@ -193,6 +193,10 @@ func TestPoolsAndHA(t *testing.T) {
 	if err := cl.HAResourceUpdate(cx, "vm:1001", &proxmox.HAResourceUpdateOption{State: &stopped}); err != nil {
 		t.Fatal(err)
 	}
+	srv.Wait()
+	if g, _ := srv.Guest(1001); g.Running {
+		t.Error("HA state stopped did not stop the guest")
+	}
 	// PVE 9 rules: node affinity and positive/negative resource affinity.
 	if err := cl.NewHARule(cx, &proxmox.HARuleCreateOption{Rule: "pin", Type: "node-affinity", Resources: "vm:1000", Nodes: "pve1:2,pve2"}); err != nil {
 		t.Fatal(err)

@@ -188,9 +188,42 @@ func updateHAResource(r *request) (any, error) {
 			h.Failback = nil
 		}
 	}
+	before := h.State
 	s.applyHA(r, h)
+	if h.State != before {
+		s.haEnforce(h.SID, h.State)
+	}
 	s.changed()
 	return nil, nil
+}
+
+// haEnforce lets the CRM bring a guest to its requested state a task
+// duration later: started runs it, stopped and disabled stop it.
+func (s *Simulator) haEnforce(sid, state string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.pause(s.opts.TaskDuration)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		g := s.guestBySID(sid)
+		if g == nil || g.isTemplate() {
+			return
+		}
+		switch state {
+		case "started":
+			if !g.Running {
+				applyPending(g)
+				g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
+			}
+		case "stopped", "disabled":
+			if g.Running {
+				applyPending(g)
+				g.Running = false
+			}
+		}
+		s.changed()
+	}()
 }
 
 func deleteHAResource(r *request) (any, error) {
