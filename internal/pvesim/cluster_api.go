@@ -36,7 +36,7 @@ func getClusterStatus(r *request) (any, error) {
 		"nodes": len(s.st.Nodes), "quorate": 1, "version": len(s.st.Nodes) + 1}}
 	for i, n := range s.st.Nodes {
 		out = append(out, map[string]any{"type": "node", "id": "node/" + n, "name": n, "nodeid": i + 1,
-			"ip": fmt.Sprintf("10.0.0.%d", i+1), "online": 1, "local": b2i(i == 0), "level": ""})
+			"ip": fmt.Sprintf("10.0.0.%d", i+1), "online": b2i(!s.st.Offline[n]), "local": b2i(i == 0), "level": ""})
 	}
 	return out, nil
 }
@@ -50,7 +50,7 @@ func b2i(b bool) int {
 
 // nodeEntry is a node as /nodes and /cluster/resources list it.
 func (s *Simulator) nodeEntry(n string, withType bool) map[string]any {
-	e := map[string]any{"node": n, "status": "online", "cpu": 0.02, "maxcpu": nodeCPUs, "mem": 8 * gib,
+	e := map[string]any{"node": n, "status": s.nodeStatus(n), "cpu": 0.02, "maxcpu": nodeCPUs, "mem": 8 * gib,
 		"maxmem": nodeMem, "disk": 12 * gib, "maxdisk": nodeDisk, "uptime": int64(time.Since(startTime).Seconds()) + 86400,
 		"level": "", "id": "node/" + n, "type": "node"}
 	if withType {
@@ -73,13 +73,24 @@ func getNodes(r *request) (any, error) {
 }
 
 // checkNode answers for a node that is not in the cluster the way
-// pveproxy's proxy lookup fails.
+// pveproxy's proxy lookup fails, and for an offline node the way its
+// proxied request fails (AnyEvent::HTTP's 595).
 func (s *Simulator) checkNode(node string) error {
 	if !s.st.hasNode(node) {
 		return httpErr(http.StatusInternalServerError,
 			"hostname lookup '%s' failed - failed to get address info for: %s: Name or service not known", node, node)
 	}
+	if s.st.Offline[node] {
+		return &apiError{Code: 595, Msg: "No route to host", noBody: true}
+	}
 	return nil
+}
+
+func (s *Simulator) nodeStatus(n string) string {
+	if s.st.Offline[n] {
+		return "offline"
+	}
+	return "online"
 }
 
 func getNodeStatus(r *request) (any, error) {
@@ -157,6 +168,9 @@ func (s *Simulator) guestResource(g *guest) resource {
 		Uptime: &zeroI64, Mem: &zeroU, CPU: &zeroF}
 	if g.isTemplate() {
 		res.Template = &oneI
+	}
+	if s.st.Offline[g.Node] {
+		res.Status = "unknown" // pvestatd on that node no longer reports
 	}
 	res.Name = guestName(g)
 	if g.Running {
@@ -250,7 +264,7 @@ func (s *Simulator) resourceList(typ string) []resource {
 	if typ == "" || typ == "node" {
 		for _, n := range s.st.Nodes {
 			lvl := ""
-			out = append(out, resource{ID: "node/" + n, Type: "node", Node: n, Status: "online",
+			out = append(out, resource{ID: "node/" + n, Type: "node", Node: n, Status: s.nodeStatus(n),
 				MaxCPU: nodeCPUs, MaxMem: nodeMem, MaxDisk: nodeDisk, Level: &lvl, CGroupMode: 2})
 		}
 	}

@@ -31,6 +31,27 @@ func (s *Simulator) MoveGuest(vmid int, node string) error {
 	return nil
 }
 
+// SetNodeOnline takes a node off the network (false) or back. Requests
+// proxied to an offline node fail with 595 "No route to host", /nodes and
+// /cluster/resources show it offline and its guests' status as unknown.
+func (s *Simulator) SetNodeOnline(node string, online bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.hasNode(node) {
+		return fmt.Errorf("node '%s' does not exist", node)
+	}
+	if s.st.Offline == nil {
+		s.st.Offline = map[string]bool{}
+	}
+	if online {
+		delete(s.st.Offline, node)
+	} else {
+		s.st.Offline[node] = true
+	}
+	s.changed()
+	return nil
+}
+
 // SetLock sets (or with "" clears) a guest's config lock, e.g. "backup".
 func (s *Simulator) SetLock(vmid int, lock string) error {
 	s.mu.Lock()

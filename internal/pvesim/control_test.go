@@ -133,3 +133,35 @@ func TestAgentOSInfoAndPing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestOfflineNode(t *testing.T) {
+	srv := startSim(t, Options{SeedGuests: 3})
+	c := pveClient(t, srv)
+	cx := ctx(t)
+	if err := srv.SetNodeOnline("pve2", false); err != nil {
+		t.Fatal(err)
+	}
+	res := raw(t, srv, "GET", "/nodes/pve2/qemu/1001/status/current", "", "", "token")
+	if res.Status != "595 No route to host" || len(res.Body) != 0 {
+		t.Fatalf("offline node: %s %q", res.Status, res.Body)
+	}
+	nodes, _ := c.Nodes(cx)
+	for _, n := range nodes {
+		if want := map[bool]string{true: "offline", false: "online"}[n.Node == "pve2"]; n.Status != want {
+			t.Errorf("node %s status %s", n.Node, n.Status)
+		}
+	}
+	var vms []map[string]any
+	if err := c.Get(cx, "/cluster/resources?type=vm", &vms); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vms {
+		if v["node"] == "pve2" && v["status"] != "unknown" {
+			t.Errorf("guest on offline node: %v", v)
+		}
+	}
+	_ = srv.SetNodeOnline("pve2", true)
+	if res := raw(t, srv, "GET", "/nodes/pve2/qemu/1001/status/current", "", "", "token"); res.Code != 200 {
+		t.Fatalf("back online: %s", res.Status)
+	}
+}

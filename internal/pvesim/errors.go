@@ -11,6 +11,7 @@ type apiError struct {
 	Code   int
 	Msg    string
 	Errors map[string]string
+	noBody bool // proxy failures carry only the status line
 }
 
 func (e *apiError) Error() string { return e.Msg }

@@ -156,6 +156,10 @@ func firstLine(s string) string {
 // writeError sends PVE's error answer: the message in the status line and
 // the body, plus the per-parameter errors for verification failures.
 func writeError(w http.ResponseWriter, e *apiError) {
+	if e.noBody {
+		writeStatus(w, e.Code, e.Msg, nil)
+		return
+	}
 	msg := e.Msg
 	if !strings.HasSuffix(msg, "\n") {
 		msg += "\n"

@@ -18,6 +18,7 @@ type state struct {
 	HAResources map[string]*haResource `json:"haResources"`
 	HARules     map[string]*haRule     `json:"haRules"`
 	Appliances  []appliance            `json:"appliances"`
+	Offline     map[string]bool        `json:"offline,omitempty"`
 }
 
 type pool struct {
