@@ -244,9 +244,14 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 	}
 	for _, k := range dels {
 		if !g.Running || hotOption(g.Kind, k) {
-			if isDiskKey(g.Kind, k) && !strings.HasPrefix(k, "unused") {
+			switch {
+			case strings.HasPrefix(k, "unused"):
+				// Deleting an unused entry destroys its volume, as in PVE.
+				s.st.removeVolume(g.Node, g.Conf[k])
+				delete(g.Conf, k)
+			case isDiskKey(g.Kind, k):
 				s.detachDisk(g, k)
-			} else {
+			default:
 				delete(g.Conf, k)
 			}
 			delete(g.Pending, k)

@@ -114,6 +114,25 @@ func TestQemuLifecycle(t *testing.T) {
 		t.Errorf("cores after reboot = %d", *vm.VirtualMachineConfig.Cores)
 	}
 
+	// Detaching a disk leaves it as unused0; deleting unused0 destroys the volume.
+	waitOK(t, must(t)(vm.Config(cx, proxmox.VirtualMachineOption{Name: "scsi1", Value: "ceph-rbd:1"})))
+	if err := c.Put(cx, "/nodes/pve2/qemu/200/config", map[string]string{"delete": "scsi1"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var cfgNow map[string]any
+	_ = c.Get(cx, "/nodes/pve2/qemu/200/config", &cfgNow)
+	if cfgNow["unused0"] != "ceph-rbd:vm-200-disk-1" || cfgNow["scsi1"] != nil {
+		t.Fatalf("after detaching scsi1: unused0=%v scsi1=%v", cfgNow["unused0"], cfgNow["scsi1"])
+	}
+	if err := c.Put(cx, "/nodes/pve2/qemu/200/config", map[string]string{"delete": "unused0"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var vols []map[string]any
+	_ = c.Get(cx, "/nodes/pve2/storage/ceph-rbd/content?vmid=200", &vols)
+	if len(vols) != 1 {
+		t.Errorf("volumes after deleting unused0: %v", vols)
+	}
+
 	// Resize grows only.
 	waitOK(t, must(t)(vm.ResizeDisk(cx, "scsi0", "+2G")))
 	_, err = vm.ResizeDisk(cx, "scsi0", "1G")
