@@ -1,0 +1,217 @@
+package pvesim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// resource is one /cluster/resources entry; a struct keeps the 10,000-guest
+// listing cheap to encode.
+type resource struct {
+	ID         string   `json:"id"`
+	Type       string   `json:"type"`
+	VMID       int      `json:"vmid,omitempty"`
+	Name       string   `json:"name,omitempty"`
+	Node       string   `json:"node,omitempty"`
+	Status     string   `json:"status,omitempty"`
+	Template   *int     `json:"template,omitempty"`
+	MaxMem     uint64   `json:"maxmem,omitempty"`
+	Mem        *uint64  `json:"mem,omitempty"`
+	MaxCPU     int      `json:"maxcpu,omitempty"`
+	CPU        *float64 `json:"cpu,omitempty"`
+	MaxDisk    uint64   `json:"maxdisk,omitempty"`
+	Disk       *uint64  `json:"disk,omitempty"`
+	DiskRead   *uint64  `json:"diskread,omitempty"`
+	DiskWrite  *uint64  `json:"diskwrite,omitempty"`
+	NetIn      *uint64  `json:"netin,omitempty"`
+	NetOut     *uint64  `json:"netout,omitempty"`
+	Uptime     *int64   `json:"uptime,omitempty"`
+	Tags       string   `json:"tags,omitempty"`
+	Pool       string   `json:"pool,omitempty"`
+	Lock       string   `json:"lock,omitempty"`
+	HAState    string   `json:"hastate,omitempty"`
+	Storage    string   `json:"storage,omitempty"`
+	PluginType string   `json:"plugintype,omitempty"`
+	Content    string   `json:"content,omitempty"`
+	Shared     *int     `json:"shared,omitempty"`
+	Level      *string  `json:"level,omitempty"`
+	CGroupMode int      `json:"cgroup-mode,omitempty"`
+}
+
+var (
+	zeroU   uint64
+	zeroI64 int64
+	zeroF   float64
+	oneI    = 1
+	zeroI   int
+	idleCPU = 0.01
+)
+
+// guestResource summarises a guest like pvestatd's data in the resource
+// list. Stopped guests share their zero counters so that listing 10,000
+// guests allocates little.
+func (s *Simulator) guestResource(g *guest) resource {
+	res := resource{ID: g.Kind + "/" + strconv.Itoa(g.VMID), Type: g.Kind, VMID: g.VMID, Node: g.Node,
+		Status: g.status(), Template: &zeroI, Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"],
+		MaxMem: guestMaxMem(g), MaxCPU: guestCPUs(g), MaxDisk: s.guestMaxDisk(g),
+		Disk: &zeroU, DiskRead: &zeroU, DiskWrite: &zeroU, NetIn: &zeroU, NetOut: &zeroU,
+		Uptime: &zeroI64, Mem: &zeroU, CPU: &zeroF}
+	if g.isTemplate() {
+		res.Template = &oneI
+	}
+	if s.st.Offline[g.Node] {
+		res.Status = "unknown" // pvestatd on that node no longer reports
+	}
+	res.Name = guestName(g)
+	if g.Running {
+		up := nowUnix() - g.Started
+		mem := res.MaxMem / 3
+		res.Uptime, res.Mem, res.CPU = &up, &mem, &idleCPU
+	}
+	if len(s.st.HAResources) > 0 {
+		if ha := s.st.HAResources[haSID(g)]; ha != nil {
+			res.HAState = ha.State
+		}
+	}
+	return res
+}
+
+func guestName(g *guest) string {
+	if g.Kind == kindLXC {
+		if h := g.Conf["hostname"]; h != "" {
+			return h
+		}
+		return fmt.Sprintf("CT%d", g.VMID)
+	}
+	if n := g.Conf["name"]; n != "" {
+		return n
+	}
+	return fmt.Sprintf("VM %d", g.VMID)
+}
+
+func guestMaxMem(g *guest) uint64 {
+	m := g.Conf["memory"]
+	if g.Kind == kindQemu {
+		m = propGet(m, "current", "current")
+		if m == "" {
+			m = "512"
+		}
+	} else if m == "" {
+		m = "512"
+	}
+	n, _ := strconv.ParseUint(m, 10, 64)
+	return n * mib
+}
+
+func guestCPUs(g *guest) int {
+	atoi := func(k string, def int) int {
+		if v, err := strconv.Atoi(g.Conf[k]); err == nil {
+			return v
+		}
+		return def
+	}
+	if g.Kind == kindLXC {
+		return atoi("cores", nodeCPUs)
+	}
+	if v := atoi("vcpus", 0); v > 0 {
+		return v
+	}
+	return atoi("cores", 1) * atoi("sockets", 1)
+}
+
+func (s *Simulator) guestMaxDisk(g *guest) uint64 {
+	if g.Kind == kindLXC {
+		n, _ := parseSize(propGet(g.Conf["rootfs"], "size", ""))
+		return n
+	}
+	for _, k := range []string{"scsi0", "virtio0", "sata0", "ide0"} {
+		if v, ok := g.Conf[k]; ok && !strings.Contains(v, "media=cdrom") {
+			n, _ := parseSize(propGet(v, "size", ""))
+			return n
+		}
+	}
+	return 0
+}
+
+func getResources(r *request) (any, error) {
+	s := r.s
+	s.mu.RLock()
+	list := s.resourceList(r.str("type"))
+	s.mu.RUnlock()
+	b := append(make([]byte, 0, 300*len(list)+64), `{"data":`...)
+	b = appendResources(b, list)
+	return rawEnvelope(append(b, '}')), nil
+}
+
+// resourceList builds /cluster/resources under s.mu (read).
+func (s *Simulator) resourceList(typ string) []resource {
+	out := make([]resource, 0, len(s.st.Guests)+len(s.st.Nodes)*(len(s.st.Storages)+1)+len(s.st.Pools))
+	if typ == "" || typ == "vm" {
+		for _, id := range s.st.vmids() {
+			out = append(out, s.guestResource(s.st.Guests[id]))
+		}
+	}
+	if typ == "" || typ == "node" {
+		for _, n := range s.st.Nodes {
+			lvl := ""
+			out = append(out, resource{ID: "node/" + n, Type: "node", Node: n, Status: s.nodeStatus(n),
+				MaxCPU: nodeCPUs, MaxMem: nodeMem, MaxDisk: nodeDisk, Level: &lvl, CGroupMode: 2})
+		}
+	}
+	if typ == "" || typ == "storage" {
+		usedOn := s.storageUsage()
+		for _, n := range s.st.Nodes {
+			for _, sid := range sortedKeys(s.st.Storages) {
+				st := s.st.Storages[sid]
+				if !st.on(n) {
+					continue
+				}
+				used := usedOn[sid+"/"+n]
+				sh := b2i(st.Shared)
+				out = append(out, resource{ID: "storage/" + n + "/" + sid, Type: "storage", Node: n,
+					Storage: sid, Status: "available", PluginType: st.Type, Content: strings.Join(st.Content, ","),
+					MaxDisk: st.Total, Disk: &used, Shared: &sh})
+			}
+		}
+	}
+	if typ == "" {
+		for _, pid := range sortedKeys(s.st.Pools) {
+			out = append(out, resource{ID: "/pool/" + pid, Type: "pool", Pool: pid})
+		}
+	}
+	return out
+}
+
+// storageUsage sums volume sizes per "storage/node" in one pass.
+func (s *Simulator) storageUsage() map[string]uint64 {
+	out := map[string]uint64{}
+	for sid, st := range s.st.Storages {
+		if st.Shared {
+			u := st.used()
+			for _, n := range s.st.Nodes {
+				out[sid+"/"+n] = u
+			}
+			continue
+		}
+		for k, v := range st.Volumes {
+			node, _, _ := strings.Cut(k, "/")
+			out[sid+"/"+node] += v.Size
+		}
+	}
+	return out
+}
+
+func (s *Simulator) storageUsed(st *storage, node string) uint64 {
+	if st.Shared {
+		return st.used()
+	}
+	var u uint64
+	prefix := node + "/"
+	for k, v := range st.Volumes {
+		if strings.HasPrefix(k, prefix) {
+			u += v.Size
+		}
+	}
+	return u
+}
