@@ -155,13 +155,24 @@ func (s *Simulator) taskFor(r *request) (*task, error) {
 	}
 	id := r.str("upid")
 	if !strings.HasPrefix(id, "UPID:") || strings.Count(id, ":") != 8 {
-		return nil, fail("unable to parse worker upid '%s'", id)
+		return nil, paramErr("upid", "unable to parse worker upid")
 	}
 	t := s.tasks.get(id)
 	if t == nil || t.Node != r.str("node") {
-		return nil, fail("no such task")
+		return nil, paramErr("upid", "no such task")
 	}
 	return t, nil
+}
+
+// stopTask is stop_task: the worker is interrupted and fails with
+// "received interrupt" after running its cleanup.
+func stopTask(r *request) (any, error) {
+	t, err := r.s.taskFor(r)
+	if err != nil {
+		return nil, err
+	}
+	t.requestStop()
+	return nil, nil
 }
 
 func getTaskStatus(r *request) (any, error) {
@@ -174,6 +185,10 @@ func getTaskStatus(r *request) (any, error) {
 
 func getTaskLog(r *request) (any, error) {
 	t, err := r.s.taskFor(r)
+	if ae, ok := err.(*apiError); ok && ae.Errors["upid"] == "no such task" {
+		// PVE only parses the UPID here and dumps whatever the log file holds.
+		return totalData{data: []map[string]any{{"n": 1, "t": "unable to open file - No such file or directory"}}, total: 1}, nil
+	}
 	if err != nil {
 		return nil, err
 	}

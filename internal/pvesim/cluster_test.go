@@ -3,6 +3,7 @@ package pvesim
 import (
 	"strings"
 	"testing"
+	"time"
 
 	proxmox "github.com/luthermonson/go-proxmox"
 )
@@ -141,7 +142,7 @@ func TestTasks(t *testing.T) {
 	}
 	// Unknown tasks and nodes fail the way PVE does.
 	res := raw(t, srv, "GET", "/nodes/pve1/tasks/UPID:pve1:00000001:00000001:00000001:qmstart:1:root@pam:/status", "", "", "token")
-	if res.Status != "500 no such task" {
+	if res.Code != 400 || decode(t, res.Body)["errors"].(map[string]any)["upid"] != "no such task" {
 		t.Errorf("unknown task: %s", res.Status)
 	}
 	res = raw(t, srv, "GET", "/nodes/pve9/qemu", "", "", "token")
@@ -164,5 +165,25 @@ func TestPVE8Mode(t *testing.T) {
 	}
 	if _, err := New(Options{PVEMajor: 7}); err == nil {
 		t.Fatal("PVEMajor 7 accepted")
+	}
+}
+
+func TestStopTask(t *testing.T) {
+	srv := startSim(t, Options{TaskDuration: 10 * time.Second, StorageLockHold: 10 * time.Second})
+	c := pveClient(t, srv)
+	cx := ctx(t)
+	node, _ := c.Node(cx, "pve1")
+	task, err := node.NewVirtualMachine(cx, 333, proxmox.VirtualMachineOption{Name: "scsi0", Value: "ceph-rbd:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Stop(cx); err != nil {
+		t.Fatal(err)
+	}
+	if st := wait(t, task); st != "unable to create VM 333 - received interrupt" {
+		t.Fatalf("stopped task status %q", st)
+	}
+	if _, ok := srv.Guest(333); ok {
+		t.Fatal("interrupted create left VM 333 behind")
 	}
 }

@@ -146,9 +146,8 @@ func postQemuConfig(r *request) (any, error) {
 		return nil, err
 	}
 	vmid := g.VMID
-	return s.spawn(g.Node, "qmconfig", strconv.Itoa(vmid), r.user, func(*task) error {
-		s.pause(s.opts.TaskDuration / 5)
-		return nil
+	return s.spawn(g.Node, "qmconfig", strconv.Itoa(vmid), r.user, func(t *task) error {
+		return s.taskSleep(t, s.opts.TaskDuration/5)
 	}), nil
 }
 

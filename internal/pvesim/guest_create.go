@@ -248,12 +248,15 @@ func (s *Simulator) allocateUnderLocks(node string, sids []string, t *task) erro
 			return err
 		}
 		t.logf("allocating volume on storage '%s'", sid)
-		s.pause(s.opts.StorageLockHold)
+		err = s.taskSleep(t, s.opts.StorageLockHold)
 		rel()
+		if err != nil {
+			return err
+		}
 		held++
 	}
 	if rest := s.opts.TaskDuration - s.opts.StorageLockHold*timeMul(held); rest > 0 {
-		s.pause(rest)
+		return s.taskSleep(t, rest)
 	}
 	return nil
 }

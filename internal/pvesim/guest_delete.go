@@ -60,7 +60,9 @@ func resizeGuest(kind string) handlerFunc {
 		}
 		vmid := g.VMID
 		return s.spawn(g.Node, "resize", strconv.Itoa(vmid), r.user, func(t *task) error {
-			s.pause(s.opts.TaskDuration / 2)
+			if err := s.taskSleep(t, s.opts.TaskDuration/2); err != nil {
+				return err
+			}
 			if err := t.injected(); err != nil {
 				return err
 			}
@@ -129,8 +131,10 @@ func deleteGuest(kind string) handlerFunc {
 				return err
 			}
 			defer rel()
-			s.pause(s.opts.TaskDuration)
-			ierr := t.injected()
+			ierr := s.taskSleep(t, s.opts.TaskDuration)
+			if ierr == nil {
+				ierr = t.injected()
+			}
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			g := s.st.Guests[vmid]

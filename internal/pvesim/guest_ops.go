@@ -154,12 +154,17 @@ func cloneGuest(kind string) handlerFunc {
 					}
 					s.mu.Unlock()
 					t.logf("create %s clone of drive %s (%s)", map[bool]string{true: "full", false: "linked"}[full], p.key, p.srcVol)
-					s.pause(s.opts.StorageLockHold)
+					err = s.taskSleep(t, s.opts.StorageLockHold)
 					rel()
+					if err != nil {
+						return err
+					}
 					copied++
 				}
 				if rest := s.opts.TaskDuration - s.opts.StorageLockHold*timeMul(copied); rest > 0 {
-					s.pause(rest)
+					if err := s.taskSleep(t, rest); err != nil {
+						return err
+					}
 				}
 				return t.injected()
 			}()
@@ -256,7 +261,9 @@ func templateGuest(kind string) handlerFunc {
 				return err
 			}
 			defer rel()
-			s.pause(s.opts.TaskDuration)
+			if err := s.taskSleep(t, s.opts.TaskDuration); err != nil {
+				return err
+			}
 			if err := t.injected(); err != nil {
 				return err
 			}

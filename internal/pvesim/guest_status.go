@@ -151,7 +151,9 @@ func statusAction(kind, action string) handlerFunc {
 				return err
 			}
 			defer rel()
-			s.pause(s.opts.TaskDuration)
+			if err := s.taskSleep(t, s.opts.TaskDuration); err != nil {
+				return err
+			}
 			if err := t.injected(); err != nil {
 				return err
 			}

@@ -39,29 +39,30 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		label = rt.template
 	}
-	code := http.StatusOK
-	defer func() {
+	// done counts the answer before it is written, so a client that has
+	// its answer can already see it in /metrics.
+	done := func(code int) {
 		s.metrics.observe(label, method, code, start)
 		if routeHook != nil {
 			routeHook(method+" "+label, code)
 		}
-	}()
+	}
 
 	if d := s.faults.latency(method, label); d > 0 {
 		time.Sleep(d)
 	}
 	user, aerr := s.authenticate(r, method, rel)
 	if aerr != nil {
-		code = aerr.Code
 		if s.opts.AuthFailureDelay > 0 {
 			time.Sleep(s.opts.AuthFailureDelay)
 		}
+		done(aerr.Code)
 		writeStatus(w, aerr.Code, aerr.Msg, nil)
 		return
 	}
 	if rt == nil {
 		aerr = httpErr(http.StatusNotImplemented, "Method '%s %s' not implemented", method, rel)
-		code = aerr.Code
+		done(aerr.Code)
 		writeError(w, aerr)
 		return
 	}
@@ -72,7 +73,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.faults.dropResponse(method, label) {
-		code = 0
+		done(0)
 		dropConnection(w)
 		return
 	}
@@ -81,7 +82,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !ok {
 			ae = fail("%s", err.Error())
 		}
-		code = ae.Code
+		done(ae.Code)
 		writeError(w, ae)
 		return
 	}
@@ -98,7 +99,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body, jerr = json.Marshal(envelope{Data: data})
 	}
 	if jerr != nil {
-		code = http.StatusInternalServerError
+		done(http.StatusInternalServerError)
 		writeError(w, fail("%s", jerr.Error()))
 		return
 	}
@@ -106,6 +107,7 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "max-age=0")
 	w.Header().Set("Pragma", "no-cache")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	done(http.StatusOK)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
 }

@@ -134,7 +134,9 @@ func downloadAppliance(r *request) (any, error) {
 	return s.spawn(node, "download", tmpl, r.user, func(t *task) error {
 		t.logf("starting template download from: %s", found.Source)
 		t.logf("target file: /var/lib/vz/template/cache/%s", tmpl)
-		s.pause(s.opts.TaskDuration)
+		if err := s.taskSleep(t, s.opts.TaskDuration); err != nil {
+			return err
+		}
 		if err := t.injected(); err != nil {
 			return err
 		}

@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -29,6 +30,8 @@ type task struct {
 	done       chan struct{}
 	fault      error
 	faultUsed  bool
+	stop       chan struct{}
+	stopOnce   sync.Once
 }
 
 // upid encodes PVE's task id: UPID:node:pid:pstart:starttime:type:id:user:
@@ -101,7 +104,7 @@ func (s *Simulator) spawn(node, typ, id, user string, work func(t *task) error) 
 		user = s.opts.User
 	}
 	t := &task{Node: node, PID: pid, PStart: tt.boot + int64(time.Since(startTime)/(10*time.Millisecond)), StartTime: now, Type: typ, ID: id,
-		User: user, Running: true, done: make(chan struct{})}
+		User: user, Running: true, done: make(chan struct{}), stop: make(chan struct{})}
 	t.UPID = upid(node, pid, t.PStart, now, typ, id, user)
 	t.fault = s.faults.taskFailure(typ)
 	tt.add(t)
@@ -161,6 +164,30 @@ func (t *task) indexJSON() map[string]any {
 		m["status"] = t.ExitStatus
 	}
 	return m
+}
+
+// errInterrupted is what a worker dies with when its task is stopped
+// (fork_worker's TERM handler).
+var errInterrupted = errors.New("received interrupt")
+
+// requestStop is stop_task: the worker is interrupted at its next wait.
+func (t *task) requestStop() { t.stopOnce.Do(func() { close(t.stop) }) }
+
+// taskSleep lets a worker's time pass; a stop request interrupts it.
+func (s *Simulator) taskSleep(t *task, d time.Duration) error {
+	if d <= 0 {
+		d = 0
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-s.closing:
+		return nil
+	case <-t.stop:
+		return errInterrupted
+	}
 }
 
 // pause makes a worker take the configured task time, ending early on Close.
