@@ -14,7 +14,9 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
@@ -28,7 +30,8 @@ type Mode string
 const (
 	// ModeOff records nothing.
 	ModeOff Mode = "off"
-	// ModeBestEffort queues records in memory and retries; changes go on meanwhile.
+	// ModeBestEffort queues records (in memory, or in a spool) and retries; changes go on
+	// meanwhile.
 	ModeBestEffort Mode = "best-effort"
 	// ModeRequired refuses to let an external change start until the connector has
 	// durably accepted its intent record.
@@ -93,12 +96,16 @@ type Logger struct {
 	scheme          *runtime.Scheme
 	log             logging.Logger
 	queueMax        int
+	spool           *Spool
 
-	// queue holds entries the connector did not take yet (best-effort, and change records
-	// in either mode: the change is already made, so its record must not be lost). Sends
-	// wait behind it so the connector sees a resource's entries in order.
-	mu    sync.Mutex
-	queue []*v1alpha1.ChangeLogEntry
+	// q holds entries the connector did not take yet (best-effort, and change records in
+	// either mode: the change is already made, so its record must not be lost): in memory,
+	// or in the spool when one is set. qmu guards it; sendMu makes one flush at a time, so
+	// the queue reaches the connector in order.
+	qmu    sync.Mutex
+	q      queue
+	sendMu sync.Mutex
+	kick   chan struct{}
 }
 
 // An Option configures a Logger.
@@ -116,17 +123,42 @@ func WithScheme(s *runtime.Scheme) Option { return func(l *Logger) { l.scheme = 
 // WithLogger sets the logger for queued and retried sends.
 func WithLogger(log logging.Logger) Option { return func(l *Logger) { l.log = log } }
 
-// WithQueueMax bounds the in-memory queue (default 10000); the oldest entry is dropped
-// (and logged) beyond it.
+// WithQueueMax bounds the queue (default 10000 in memory, 100000 in a spool); the
+// oldest entry is dropped (and logged) beyond it.
 func WithQueueMax(n int) Option { return func(l *Logger) { l.queueMax = n } }
+
+// WithSpool keeps the queue in s instead of memory, so entries the connector has not
+// acknowledged survive a provider restart; the Logger owns s from then on (Close).
+func WithSpool(s *Spool) Option { return func(l *Logger) { l.spool = s } }
 
 // New returns a Logger sending to client in the given mode.
 func New(client v1alpha1.ChangeLogServiceClient, mode Mode, o ...Option) *Logger {
-	l := &Logger{client: client, mode: mode, timeout: defaultTimeout, log: logging.NewNopLogger(), queueMax: defaultQueueMax}
+	l := &Logger{client: client, mode: mode, timeout: defaultTimeout, log: logging.NewNopLogger(), kick: make(chan struct{}, 1)}
 	for _, fn := range o {
 		fn(l)
 	}
+	l.q = &memQueue{}
+	if l.spool != nil {
+		l.spool.log = l.log
+		l.q = l.spool
+	}
+	if l.queueMax <= 0 { // the default depends on where the queue lives
+		l.queueMax = defaultQueueMax
+		if l.spool != nil {
+			l.queueMax = defaultSpoolMax
+		}
+	}
 	return l
+}
+
+// Close closes the spool, if any, once no flush is running. Entries still in it are
+// sent by the next Logger opened on the same file.
+func (l *Logger) Close() error {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	return l.q.close()
 }
 
 // Dial returns a gRPC connection to the connector at addr ("unix:///path" or
@@ -170,79 +202,139 @@ func (l *Logger) RecordIntent(ctx context.Context, mg resource.Managed, op v1alp
 		return nil
 	}
 	e, err := l.entry(mg, op, nil, managed.AdditionalDetails{record.DetailPhase: record.PhaseIntent})
-	if err != nil {
-		if l.mode == ModeRequired {
-			return &IntentNotAcceptedError{Err: err}
-		}
-		l.log.Info("Cannot build provenance intent record", "error", err)
+	if err == nil {
+		err = l.deliver(ctx, e, l.mode == ModeRequired)
+	}
+	if err == nil {
 		return nil
 	}
-	if err := l.deliver(ctx, e, l.mode == ModeRequired); err != nil {
+	if l.mode == ModeRequired {
 		return &IntentNotAcceptedError{Err: err}
 	}
+	l.log.Info("Cannot record provenance intent", "name", mg.GetName(), "error", err)
 	return nil
 }
 
-// deliver sends e after anything queued; if mustAck, e is not queued on failure and the
-// error is returned, else it is queued and nil returned.
+// deliver hands e to the connector, behind anything queued. If mustAck, e is not queued:
+// the queue is flushed, e sent, and any failure returned. Otherwise e is sent at once
+// when nothing is queued, else (or when that send fails) queued for Run, and only a
+// failure to queue it is returned; with a spool it is then on disk (fsynced).
+//
+// Order per resource is kept because a resource's entries come from its reconciles,
+// which never run concurrently: an entry queued for a resource is still queued (it leaves
+// only once acknowledged) when the resource's next entry is delivered, so that one
+// queues too, or flushes it first.
 func (l *Logger) deliver(ctx context.Context, e *v1alpha1.ChangeLogEntry, mustAck bool) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.flushLocked(ctx)
-	if err == nil {
-		if err = l.send(ctx, e); err == nil {
-			return nil
-		}
-	}
 	if mustAck {
-		return err
+		l.sendMu.Lock()
+		defer l.sendMu.Unlock()
+		if err := l.flushLocked(ctx); err != nil {
+			return err
+		}
+		return l.send(ctx, e)
 	}
-	if len(l.queue) >= l.queueMax {
-		l.log.Info("Provenance queue full, dropping the oldest entry", "name", l.queue[0].GetName(), "kind", l.queue[0].GetKind())
-		l.queue = l.queue[1:]
+	if l.Queued() == 0 {
+		err := l.send(ctx, e)
+		if err == nil || permanent(err) {
+			return err
+		}
+		l.log.Debug("Queueing provenance record for retry", "name", e.GetName(), "error", err)
 	}
-	l.queue = append(l.queue, e)
-	l.log.Debug("Queued provenance record for retry", "name", e.GetName(), "queued", len(l.queue), "error", err)
-	return nil
+	l.qmu.Lock()
+	err := l.pushLocked(e)
+	l.qmu.Unlock()
+	l.wake()
+	return err
+}
+
+func (l *Logger) pushLocked(e *v1alpha1.ChangeLogEntry) error {
+	for l.q.len() >= l.queueMax {
+		old, err := l.q.dropOldest()
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			break
+		}
+		l.log.Info("Provenance queue full, dropping the oldest entry", "name", old.GetName(), "kind", old.GetKind())
+	}
+	return l.q.push(e)
+}
+
+// wake tells Run there is something to flush.
+func (l *Logger) wake() {
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
 }
 
 // Queued is the number of entries waiting for the connector.
 func (l *Logger) Queued() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.queue)
+	l.qmu.Lock()
+	defer l.qmu.Unlock()
+	return l.q.len()
 }
 
 // Flush sends queued entries, oldest first, until one fails.
 func (l *Logger) Flush(ctx context.Context) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
 	return l.flushLocked(ctx)
 }
 
+// flushLocked sends the queue oldest first; an entry is removed only after the
+// connector acknowledged it, so a crash in between re-sends it (the connector
+// recognises the record id and stores it once). An entry the connector refuses as
+// invalid can never be taken; it is dropped and logged rather than holding up the rest.
 func (l *Logger) flushLocked(ctx context.Context) error {
-	for len(l.queue) > 0 {
-		if err := l.send(ctx, l.queue[0]); err != nil {
+	for {
+		l.qmu.Lock()
+		key, e, ok, err := l.q.peek()
+		l.qmu.Unlock()
+		if err != nil || !ok {
 			return err
 		}
-		l.queue = l.queue[1:]
+		if err := l.send(ctx, e); err != nil {
+			if !permanent(err) {
+				return err
+			}
+			l.log.Info("Dropping a provenance record the connector refuses", "name", e.GetName(), "kind", e.GetKind(), "error", err)
+		}
+		l.qmu.Lock()
+		err = l.q.remove(key)
+		l.qmu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
-	return nil
 }
 
-// Run retries queued entries every interval until ctx is done (add it to the manager
-// with manager.RunnableFunc).
+// permanent tells whether the connector refused the entry itself (it will never take
+// it), as opposed to not being reachable.
+func permanent(err error) bool {
+	return status.Code(err) == codes.InvalidArgument
+}
+
+// Run sends queued entries when told there are some, and retries them every interval,
+// until ctx is done (add it to the manager with manager.RunnableFunc). Entries left in a
+// spool by a previous run are sent at once.
 func (l *Logger) Run(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	l.wake()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-			if err := l.Flush(ctx); err != nil && l.Queued() > 0 {
-				l.log.Debug("Provenance connector still unavailable", "queued", l.Queued(), "error", err)
-			}
+		case <-l.kick:
+		}
+		if l.Queued() == 0 {
+			continue
+		}
+		if err := l.Flush(ctx); err != nil && ctx.Err() == nil {
+			l.log.Debug("Provenance connector still unavailable", "queued", l.Queued(), "error", err)
 		}
 	}
 }
