@@ -28,8 +28,9 @@ func (lt *lockTable) sem(key string) chan struct{} {
 	return c
 }
 
-// acquire waits up to timeout for key; it returns the release function.
-func (lt *lockTable) acquire(key string, timeout time.Duration) (func(), bool) {
+// acquire waits up to timeout for key (or until abort closes); it returns
+// the release function.
+func (lt *lockTable) acquire(key string, timeout time.Duration, abort <-chan struct{}) (func(), bool) {
 	c := lt.sem(key)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
@@ -37,6 +38,8 @@ func (lt *lockTable) acquire(key string, timeout time.Duration) (func(), bool) {
 	case c <- struct{}{}:
 		return func() { <-c }, true
 	case <-t.C:
+		return nil, false
+	case <-abort:
 		return nil, false
 	}
 }
@@ -56,7 +59,7 @@ func (s *Simulator) lockStorage(st *storage, node string) (func(), error) {
 	if !st.Shared {
 		key = "storage/" + node + "/" + st.ID
 	}
-	rel, ok := s.locks.acquire(key, s.opts.StorageLockTimeout)
+	rel, ok := s.locks.acquire(key, s.opts.StorageLockTimeout, s.closing)
 	if !ok {
 		return nil, storageLockError(st)
 	}
@@ -65,7 +68,7 @@ func (s *Simulator) lockStorage(st *storage, node string) (func(), error) {
 
 // lockGuest takes a guest's config flock (lock_config) for a worker.
 func (s *Simulator) lockGuest(kind string, vmid int) (func(), error) {
-	rel, ok := s.locks.acquire(fmt.Sprintf("guest/%d", vmid), s.opts.ConfigLockTimeout)
+	rel, ok := s.locks.acquire(fmt.Sprintf("guest/%d", vmid), s.opts.ConfigLockTimeout, s.closing)
 	if !ok {
 		if kind == kindLXC {
 			return nil, fmt.Errorf("can't lock file '/run/lock/lxc/pve-config-%d.lock' - got timeout", vmid)
