@@ -45,6 +45,7 @@ type flags struct {
 	changeLogs      bool
 	changeLogSocket string
 	provenance      string
+	provenanceSpool string
 	pvesimAddr      string
 	pvesimDir       string
 	showVersion     bool
@@ -64,6 +65,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.BoolVar(&f.changeLogs, "enable-changelogs", false, "Send a change log entry for every external change to --changelogs-socket-path.")
 	fs.StringVar(&f.changeLogSocket, "changelogs-socket-path", "/var/run/changelogs/changelogs.sock", "Unix socket of the change log (provenance) connector.")
 	fs.StringVar(&f.provenance, "provenance", "off", "Intent records before external changes: off, best-effort or required.")
+	fs.StringVar(&f.provenanceSpool, "provenance-spool", "", "bbolt file keeping records the connector has not acknowledged yet, so they survive a provider restart (in memory when empty).")
 	fs.StringVar(&f.pvesimAddr, "embedded-pvesim", "", "Serve the built-in Proxmox VE simulator on this address (e.g. 127.0.0.1:18006); off when empty.")
 	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")

@@ -37,13 +37,34 @@ func setupProvenance(ctx context.Context, f *flags, log logging.Logger, o *optio
 	if mode == changelog.ModeOff {
 		mode = changelog.ModeBestEffort // change logs alone: entries are queued and retried, never block.
 	}
-	l := changelog.New(v1alpha1.NewChangeLogServiceClient(conn), mode,
-		changelog.WithProviderVersion(version.Version), changelog.WithScheme(s), changelog.WithLogger(log))
+	lo := []changelog.Option{changelog.WithProviderVersion(version.Version), changelog.WithScheme(s), changelog.WithLogger(log)}
+	if f.provenanceSpool != "" {
+		// records the connector has not acknowledged survive a restart of the provider
+		sp, err := changelog.OpenSpool(f.provenanceSpool)
+		if err != nil {
+			_ = conn.Close()
+			return nil, err
+		}
+		lo = append(lo, changelog.WithSpool(sp))
+	}
+	l := changelog.New(v1alpha1.NewChangeLogServiceClient(conn), mode, lo...)
 	o.ChangeLogOptions = &controller.ChangeLogOptions{ChangeLogger: l}
 	if f.provenance != string(changelog.ModeOff) {
 		o.Intent = l
 	}
-	go func() { _ = l.Run(ctx, 5*time.Second) }()
-	log.Info("Provenance enabled", "socket", f.changeLogSocket, "mode", string(mode))
-	return func() { _ = conn.Close() }, nil
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = l.Run(runCtx, 5*time.Second)
+	}()
+	log.Info("Provenance enabled", "socket", f.changeLogSocket, "mode", string(mode), "spool", f.provenanceSpool, "queued", l.Queued())
+	return func() {
+		stop()
+		<-done
+		if err := l.Close(); err != nil {
+			log.Info("Cannot close the provenance spool", "error", err)
+		}
+		_ = conn.Close()
+	}, nil
 }

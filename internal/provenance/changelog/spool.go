@@ -140,8 +140,10 @@ func (s *Spool) dropOldest() (*v1alpha1.ChangeLogEntry, error) {
 
 func (s *Spool) len() int { return s.n }
 
-// close closes the file; pushes after it fail.
-func (s *Spool) close() error { return s.db.Close() }
+// Close closes the file (a Logger given the spool closes it in its own Close).
+func (s *Spool) Close() error { return s.db.Close() }
+
+func (s *Spool) close() error { return s.Close() }
 
 func itob(n uint64) []byte {
 	b := make([]byte, 8)
