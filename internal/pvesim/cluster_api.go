@@ -205,3 +205,83 @@ func getTaskLog(r *request) (any, error) {
 	}
 	return totalData{data: out, total: len(lines)}, nil
 }
+
+// listNodeTasks is GET /nodes/{node}/tasks: finished tasks by default
+// (source=archive), running ones with source=active, both with all; newest
+// first, filtered like PVE's task index.
+func listNodeTasks(r *request) (any, error) {
+	s := r.s
+	node := r.str("node")
+	s.mu.RLock()
+	err := s.checkNode(node)
+	s.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	source := r.str("source")
+	if source == "" {
+		source = "archive"
+	}
+	status := map[string]bool{"ok": true, "warning": true, "error": true, "unknown": true}
+	if r.has("statusfilter") && !r.bool("errors", false) {
+		status = map[string]bool{}
+		for _, f := range splitList(r.str("statusfilter")) {
+			status[strings.ToLower(f)] = true
+		}
+	} else if r.bool("errors", false) {
+		status["ok"] = false
+	}
+	ts := s.tasks.list()
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].StartTime > ts[j].StartTime })
+	start, limit := r.int("start", 0), r.int("limit", 50)
+	out := []map[string]any{}
+	count := 0
+	for _, pass := range []bool{true, false} { // active first, then the archive
+		if (pass && source == "archive") || (!pass && source == "active") {
+			continue
+		}
+		for _, t := range ts {
+			e := t.indexJSON()
+			running := e["status"] == nil
+			if t.Node != node || running != pass {
+				continue
+			}
+			if tf := r.str("typefilter"); tf != "" && t.Type != tf {
+				continue
+			}
+			if uf := r.str("userfilter"); uf != "" && !strings.Contains(strings.ToLower(t.User), strings.ToLower(uf)) {
+				continue
+			}
+			if r.has("vmid") && t.ID != r.str("vmid") {
+				continue
+			}
+			if (r.has("since") && t.StartTime < int64(r.int("since", 0))) || (r.has("until") && t.StartTime > int64(r.int("until", 0))) {
+				continue
+			}
+			if running {
+				e["status"] = "RUNNING"
+			} else if !status[statusType(e["status"].(string))] {
+				continue
+			}
+			count++
+			if count <= start || len(out) >= limit {
+				continue
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// statusType is upid_normalize_status_type.
+func statusType(st string) string {
+	switch {
+	case st == "OK":
+		return "ok"
+	case strings.HasPrefix(st, "WARNINGS:"):
+		return "warning"
+	case st == "":
+		return "unknown"
+	}
+	return "error"
+}

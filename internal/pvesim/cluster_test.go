@@ -123,7 +123,8 @@ func TestTasks(t *testing.T) {
 		t.Fatalf("UPID %q", task.UPID)
 	}
 	waitOK(t, task)
-	if !task.IsSuccessful || task.Type != "qmcreate" || task.User != srv.TokenID {
+	// Task APIs report a token's tasks as user + tokenid.
+	if !task.IsSuccessful || task.Type != "qmcreate" || task.User != "root@pam" {
 		t.Errorf("task %+v", task)
 	}
 	log, err := task.Log(cx, 0, 50)
@@ -139,6 +140,26 @@ func TestTasks(t *testing.T) {
 	}
 	if len(list) == 0 || list[0]["upid"] != string(task.UPID) || list[0]["status"] != "OK" {
 		t.Fatalf("cluster tasks %v", list)
+	}
+	// The node's task index: finished by default, running with source=active.
+	running, err := node.NewVirtualMachine(cx, 322, proxmox.VirtualMachineOption{Name: "scsi0", Value: "ceph-rbd:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var active, archive []map[string]any
+	if err := c.Get(cx, "/nodes/pve1/tasks?source=active&vmid=322", &active); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(cx, "/nodes/pve1/tasks?typefilter=qmcreate", &archive); err != nil {
+		t.Fatal(err)
+	}
+	waitOK(t, running)
+	if len(active) != 1 || active[0]["status"] != "RUNNING" || active[0]["upid"] != string(running.UPID) ||
+		active[0]["tokenid"] != "pvesim" {
+		t.Errorf("active tasks %v", active)
+	}
+	if len(archive) != 1 || archive[0]["upid"] != string(task.UPID) || archive[0]["status"] != "OK" {
+		t.Errorf("archived tasks %v", archive)
 	}
 	// Unknown tasks and nodes fail the way PVE does.
 	res := raw(t, srv, "GET", "/nodes/pve1/tasks/UPID:pve1:00000001:00000001:00000001:qmstart:1:root@pam:/status", "", "", "token")

@@ -18,6 +18,7 @@ func (s *Simulator) handlers() map[string]handlerFunc {
 		"GET /nodes":                                    getNodes,
 		"GET /nodes/{node}/status":                      getNodeStatus,
 		"GET /nodes/{node}/tasks/{upid}/status":         getTaskStatus,
+		"GET /nodes/{node}/tasks":                       listNodeTasks,
 		"DELETE /nodes/{node}/tasks/{upid}":             stopTask,
 		"GET /nodes/{node}/tasks/{upid}/log":            getTaskLog,
 		"GET /nodes/{node}/storage":                     getNodeStorages,

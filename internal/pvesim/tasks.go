@@ -145,7 +145,8 @@ func (t *task) statusJSON() map[string]any {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m := map[string]any{"upid": t.UPID, "node": t.Node, "pid": t.PID, "pstart": t.PStart,
-		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "user": t.User, "status": "running"}
+		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "status": "running"}
+	splitTokenUser(m, t.User)
 	if !t.Running {
 		m["status"] = "stopped"
 		m["exitstatus"] = t.ExitStatus
@@ -158,12 +159,23 @@ func (t *task) indexJSON() map[string]any {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	m := map[string]any{"upid": t.UPID, "node": t.Node, "pid": t.PID, "pstart": t.PStart,
-		"starttime": t.StartTime, "type": t.Type, "id": t.ID, "user": t.User}
+		"starttime": t.StartTime, "type": t.Type, "id": t.ID}
+	splitTokenUser(m, t.User)
 	if !t.Running {
 		m["endtime"] = t.EndTime
 		m["status"] = t.ExitStatus
 	}
 	return m
+}
+
+// splitTokenUser reports a token's tasks as user + tokenid, as the task
+// APIs do (the UPID itself keeps "user@realm!token").
+func splitTokenUser(m map[string]any, user string) {
+	if u, tok, ok := strings.Cut(user, "!"); ok {
+		m["user"], m["tokenid"] = u, tok
+		return
+	}
+	m["user"] = user
 }
 
 // errInterrupted is what a worker dies with when its task is stopped
