@@ -12,6 +12,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
@@ -106,13 +107,18 @@ func (h *harness) deleteMRs() {
 	for _, o := range h.mrs {
 		_ = h.kube.Delete(ctx, o)
 	}
-	deadline := time.Now().Add(45 * time.Second)
-	for {
+	start := time.Now()
+	deadline := start.Add(45 * time.Second)
+	for round := 0; ; round++ {
 		left := 0
 		for _, o := range h.mrs {
 			if err := h.get(o); err == nil {
 				left++
-				h.poke(o)
+				// out of any error backoff now and then; poking every round would make the
+				// controller's own writes conflict with ours
+				if round%10 == 0 {
+					h.poke(o)
+				}
 			}
 		}
 		if left == 0 {
@@ -145,7 +151,7 @@ func (h *harness) create(o client.Object) {
 	if err := h.kube.Create(context.Background(), o); err != nil {
 		h.t.Fatalf("cannot create %T %s: %v", o, o.GetName(), err)
 	}
-	if _, ok := o.(conditioned); ok {
+	if _, ok := o.(resource.Managed); ok { // not the ProviderConfig: the MRs need it to be deleted
 		h.mrs = append(h.mrs, o)
 	}
 }
