@@ -84,6 +84,11 @@ MICROCLOUD_CEPH=$WITH_CEPH bash cluster/examples.sh apply "$K"
 if [ $SMOKE = 1 ]; then
   log "waiting for the examples to become Ready"
   MICROCLOUD_CEPH=$WITH_CEPH bash cluster/examples.sh wait "$K"
+  # Prometheus metrics: crossplane's per-kind state gauges and our backend request counters.
+  m=$(curl -fsS "http://127.0.0.1:$METRICS/metrics")
+  for want in 'crossplane_managed_resource_ready{.*VirtualMachine' 'microcloud_proxmox_api_requests_total{' 'microcloud_proxmox_cluster_view_refreshes_total{'; do
+    grep -Eq "$want" <<<"$m" || { log "metric $want missing from /metrics"; exit 1; }
+  done
   log "smoke test passed"
   exit 0
 fi

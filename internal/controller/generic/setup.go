@@ -16,12 +16,16 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
-const errResolve = "cannot resolve the provider config"
+const (
+	errResolve  = "cannot resolve the provider config"
+	errListKind = "no managed resource list kind for %s"
+)
 
 // ConnectFn builds the external client of one kind for a resolved site.
 type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *providerconfig.Site) (managed.TypedExternalClient[T], error)
@@ -40,6 +44,9 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	}
 	if o.MetricOptions != nil {
 		ropts = append(ropts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
+		if err := addStateMetrics(mgr, o, gvk); err != nil {
+			return err
+		}
 	}
 	if o.ChangeLogOptions != nil {
 		ropts = append(ropts, managed.WithChangeLogger(o.ChangeLogOptions.ChangeLogger))
@@ -82,4 +89,21 @@ func sectionOf(gvk schema.GroupVersionKind) providerconfig.Section {
 		return providerconfig.SectionCeph
 	}
 	return providerconfig.SectionProxmox
+}
+
+// addStateMetrics runs crossplane-runtime's recorder of how many resources of
+// the kind exist, are ready and are synced (crossplane_managed_resource_*).
+func addStateMetrics(mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind) error {
+	if o.MetricOptions.MRStateMetrics == nil {
+		return nil
+	}
+	obj, err := mgr.GetScheme().New(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err != nil {
+		return errors.Wrapf(err, errListKind, gvk.Kind)
+	}
+	list, ok := obj.(resource.ManagedList)
+	if !ok {
+		return errors.Errorf(errListKind, gvk.Kind)
+	}
+	return mgr.Add(statemetrics.NewMRStateRecorder(mgr.GetClient(), o.Logger, o.MetricOptions.MRStateMetrics, list, o.MetricOptions.PollStateMetricInterval))
 }
