@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -342,4 +343,7 @@ func TestSnapshotShared(t *testing.T) {
 		require.NotNil(t, s.Pools[name])
 	}
 	assert.Equal(t, before+2, c.CommandCount("osd pool ls"), "one refetch after the write")
+	m := &dto.Metric{}
+	require.NoError(t, commandsTotal.WithLabelValues("osd pool ls", "ok").Write(m))
+	assert.GreaterOrEqual(t, m.GetCounter().GetValue(), float64(2), "the Prometheus counter follows")
 }

@@ -81,6 +81,7 @@ func (c *Client) MonCommand(args map[string]any) ([]byte, error) {
 	prefix, _ := args["prefix"].(string)
 	c.count(prefix)
 	out, status, err := c.conn.MonCommand(b)
+	observeCommand(prefix, err)
 	if err != nil {
 		return nil, newError(prefix, status, err)
 	}
@@ -110,6 +111,7 @@ func (c *Client) mgrJSON(args map[string]any, v any) error {
 	prefix, _ := args["prefix"].(string)
 	c.count(prefix)
 	out, status, err := c.conn.MgrCommand([][]byte{b})
+	observeCommand(prefix, err)
 	if err != nil {
 		return newError(prefix, status, err)
 	}
