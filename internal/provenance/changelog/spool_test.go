@@ -63,6 +63,8 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 	}
 	const n = resources * gens * 2
 	require.Equal(t, n, l.Queued())
+	require.Error(t, l.Flush(ctx), "the connector is down")
+	require.Equal(t, n, l.Queued(), "an entry leaves the spool only once the connector acknowledged it")
 	require.NoError(t, l.Close())
 	require.Error(t, l.Log(ctx, provtest.NewResource("ns", "late", "uid-late", 1, nil), v1alpha1.OperationType_OPERATION_TYPE_CREATE, nil, nil),
 		"a closed spool cannot take entries")
