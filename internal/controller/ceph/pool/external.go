@@ -51,7 +51,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Pool) (managed.Exte
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: ok, Diff: diff}, nil
 }
 
-func (e *external) Create(_ context.Context, mg *v1alpha1.Pool) (managed.ExternalCreation, error) {
+func (e *external) Create(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalCreation, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalCreation{}, err
@@ -70,9 +70,13 @@ func (e *external) Create(_ context.Context, mg *v1alpha1.Pool) (managed.Externa
 	if err := e.c.CreatePool(spec); err != nil {
 		return managed.ExternalCreation{}, errors.Wrap(err, errCreate)
 	}
-	// everything create does not take is set like an update; a failure here shows in the
-	// condition and the next reconcile tries again
-	return managed.ExternalCreation{}, errors.Wrap(e.apply(name, p, nil), errCreate)
+	// everything create does not take is set like an update, against the pool as created; a
+	// failure here shows in the condition and the next reconcile tries again
+	snap, err := e.c.Snapshot(ctx)
+	if err != nil {
+		return managed.ExternalCreation{}, errors.Wrap(err, errObserve)
+	}
+	return managed.ExternalCreation{}, errors.Wrap(e.apply(name, p, snap.Pools[name], snap), errCreate)
 }
 
 func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalUpdate, error) {
@@ -88,14 +92,15 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.Exter
 	if cur == nil {
 		return managed.ExternalUpdate{}, nil // gone since Observe; the next Observe creates it
 	}
-	return managed.ExternalUpdate{}, errors.Wrap(e.apply(name, mg.Spec.ForProvider, cur), errUpdate)
+	return managed.ExternalUpdate{}, errors.Wrap(e.apply(name, mg.Spec.ForProvider, cur, snap), errUpdate)
 }
 
-// apply sets every managed setting that differs from cur (all of them when cur is nil).
-func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolInfo) error {
+// apply sets every managed setting that differs from cur (all of them when cur is nil), as seen
+// in snap.
+func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolInfo, snap *ceph.Snapshot) error {
 	var o v1alpha1.PoolObservation
 	if cur != nil {
-		o = observe(cur, &ceph.Snapshot{Crush: &ceph.CrushMap{}})
+		o = observe(cur, snap)
 		if p.Type != "" && p.Type != o.Type {
 			return errors.Errorf(errTypeChange, name, o.Type)
 		}
@@ -103,7 +108,7 @@ func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolI
 	set := func(v, val string) error { return e.c.SetPool(name, v, val) }
 	itoa := func(i int32) string { return strconv.Itoa(int(i)) }
 
-	if p.CrushRule != nil && (cur == nil || cur.CrushRule < 0 || !e.ruleIs(cur.CrushRule, *p.CrushRule)) {
+	if p.CrushRule != nil && (cur == nil || *p.CrushRule != o.CrushRule) {
 		if err := set("crush_rule", *p.CrushRule); err != nil {
 			return err
 		}
@@ -176,16 +181,6 @@ func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolI
 		}
 	}
 	return nil
-}
-
-// ruleIs tells whether the rule with id is named name, per the current snapshot.
-func (e *external) ruleIs(id int, name string) bool {
-	snap, err := e.c.Snapshot(context.Background())
-	if err != nil {
-		return false
-	}
-	r := snap.Crush.RuleByID(id)
-	return r != nil && r.Name == name
 }
 
 func (e *external) Delete(_ context.Context, mg *v1alpha1.Pool) (managed.ExternalDelete, error) {
