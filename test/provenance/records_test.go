@@ -81,9 +81,9 @@ func TestReconcilesAreLedgered(t *testing.T) {
 
 // requireLifecycle checks a resource's chain against the changes it went through (ops,
 // in order; extra updates allowed after the first): each change has its successful
-// outcome record, each outcome record
-// (successful or not) comes right after the intent of the same operation and
-// generation, nothing comes before the first intent, and every record is of uid.
+// outcome record; each outcome record (successful or not) comes right after the intent
+// of the same operation and generation, or after failed attempts that do; each intent
+// is followed by its outcome; every record is of uid.
 func requireLifecycle(t *testing.T, hist []record.Record, uid string, ops ...string) {
 	t.Helper()
 	var done []string
@@ -92,12 +92,12 @@ func requireLifecycle(t *testing.T, hist []record.Record, uid string, ops ...str
 			t.Errorf("record %d (%s) is of uid %s, want %s", i, r.Operation, r.UID, uid)
 		}
 		if r.Outcome == record.OutcomeIntent {
-			if i+1 < len(hist) && hist[i+1].Outcome == record.OutcomeIntent {
-				t.Errorf("record %d: intent %s is not followed by its outcome but by %s", i, r.Operation, hist[i+1].Operation)
+			if i+1 == len(hist) || hist[i+1].Outcome == record.OutcomeIntent {
+				t.Errorf("record %d: intent %s is not followed by its outcome: %s", i, r.Operation, opsOf(hist))
 			}
 			continue
 		}
-		if i == 0 || hist[i-1].Operation != "intent-"+r.Operation || hist[i-1].Generation != r.Generation {
+		if !afterItsIntent(hist, i) {
 			t.Errorf("record %d (%s/%s@%d) is not preceded by its intent: %s", i, r.Operation, r.Outcome, r.Generation, opsOf(hist))
 		}
 		if r.Outcome == record.OutcomeSuccess {
@@ -119,6 +119,27 @@ func requireLifecycle(t *testing.T, hist []record.Record, uid string, ops ...str
 	if j != len(ops) {
 		t.Fatalf("successful changes %v, want %v (plus updates): %s", done, ops, opsOf(hist))
 	}
+}
+
+// afterItsIntent tells whether record i comes right after the intent of its operation
+// and generation, or after failed attempts of the same that do (a retry whose intent had
+// the same id as the first one's, so the connector stored it once).
+func afterItsIntent(hist []record.Record, i int) bool {
+	r := hist[i]
+	for j := i - 1; j >= 0; j-- {
+		p := hist[j]
+		if p.Generation != r.Generation {
+			return false
+		}
+		switch {
+		case p.Operation == "intent-"+r.Operation:
+			return true
+		case p.Operation == r.Operation && p.Outcome == record.OutcomeFailure:
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // find returns the first successful record of op (of generation gen, unless 0).
