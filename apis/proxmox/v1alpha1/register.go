@@ -25,8 +25,15 @@ var (
 var (
 	VirtualMachineKind             = reflect.TypeOf(VirtualMachine{}).Name()
 	VirtualMachineGroupVersionKind = SchemeGroupVersion.WithKind(VirtualMachineKind)
+
+	FirewallSecurityGroupKind             = reflect.TypeOf(FirewallSecurityGroup{}).Name()
+	FirewallSecurityGroupGroupVersionKind = SchemeGroupVersion.WithKind(FirewallSecurityGroupKind)
+	PoolKind                              = reflect.TypeOf(Pool{}).Name()
+	PoolGroupVersionKind                  = SchemeGroupVersion.WithKind(PoolKind)
 )
 
 func init() {
 	SchemeBuilder.Register(&VirtualMachine{}, &VirtualMachineList{})
+	SchemeBuilder.Register(&FirewallSecurityGroup{}, &FirewallSecurityGroupList{})
+	SchemeBuilder.Register(&Pool{}, &PoolList{})
 }
