@@ -172,3 +172,62 @@ func copyFile(t *testing.T, from, to string) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(to, b, 0o600))
 }
+
+// TestConcurrentResourcesKeepTheirOrder: reconciles of several resources log at once
+// while the connector comes up part way; every record arrives, each resource's in order.
+func TestConcurrentResourcesKeepTheirOrder(t *testing.T) {
+	dir := t.TempDir()
+	sock := "unix://" + filepath.Join(dir, "c.sock")
+	l := spoolLogger(t, sock, filepath.Join(dir, "spool.db"), ModeBestEffort)
+	defer l.Close() //nolint:errcheck // test
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = l.Run(ctx, 100*time.Millisecond) }()
+
+	const resources, gens = 8, 10
+	ledger := provtest.NewMemLedger()
+	started := make(chan *connector.Connector, 1)
+	errs := make(chan error, resources)
+	for i := 0; i < resources; i++ {
+		go func() {
+			for g := int64(1); g <= gens; g++ {
+				if i == 0 && g == gens/2 { // one reconcile brings the connector up meanwhile
+					c, err := connector.Start(connector.Options{Listen: sock, WALPath: filepath.Join(dir, "wal.db"), Submitter: ledger})
+					if err != nil {
+						errs <- err
+						return
+					}
+					started <- c
+				}
+				mg := provtest.NewResource("ns", fmt.Sprintf("r%d", i), fmt.Sprintf("uid-%d", i), g, map[string]any{"g": g})
+				if err := l.RecordIntent(ctx, mg, v1alpha1.OperationType_OPERATION_TYPE_UPDATE); err != nil {
+					errs <- err
+					return
+				}
+				if err := l.Log(ctx, mg, v1alpha1.OperationType_OPERATION_TYPE_UPDATE, nil, nil); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < resources; i++ {
+		require.NoError(t, <-errs)
+	}
+	c := <-started
+	defer c.Stop() //nolint:errcheck // test
+	waitEmpty(t, l, 20*time.Second)
+	drain, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	require.NoError(t, c.Batcher.Drain(drain))
+	for i := 0; i < resources; i++ {
+		key := record.ResourceKey("test.provenance.microcloud.dev/v1alpha1", "Machine", "ns", fmt.Sprintf("r%d", i))
+		hist, err := ledger.History(key)
+		require.NoError(t, err)
+		require.Len(t, hist, gens*2, key)
+		for j, r := range hist {
+			require.EqualValues(t, j/2+1, r.Generation, "%s record %d", key, j)
+		}
+	}
+}
