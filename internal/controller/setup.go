@@ -7,7 +7,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox"
 )
 
 // Setup adds all of the provider's controllers to mgr.
@@ -15,7 +15,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 	for _, setup := range []func(ctrl.Manager, options.Options) error{
 		config.Setup,
 		ceph.Setup,
-		virtualmachine.Setup,
+		proxmox.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err

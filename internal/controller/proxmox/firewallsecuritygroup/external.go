@@ -1,0 +1,226 @@
+package firewallsecuritygroup
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errBadName   = "external name %q is not a Proxmox security group name: 2-18 characters, a letter first, then letters, digits, '-' or '_'"
+	errRules     = "cannot read the rules of security group %q"
+	errList      = "cannot list security groups"
+	errCreate    = "cannot create security group %q"
+	errAddRule   = "cannot add rule %d to security group %q"
+	errComment   = "cannot set the comment of security group %q"
+	errRewrite   = "cannot rewrite the rules of security group %q (%s)"
+	errDelRule   = "cannot delete rule %d of security group %q"
+	errDelete    = "cannot delete security group %q"
+	groupsPath   = "/cluster/firewall/groups"
+	pveNoSuchGrp = "no such security group"
+)
+
+// groupName is PVE's pve-security-group-name.
+var groupName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{1,17}$`)
+
+type external struct {
+	c    *proxmox.Client
+	kube client.Reader
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+func pos(r map[string]any) int {
+	p, _ := strconv.Atoi(str(r["pos"]))
+	return p
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func name(mg *v1alpha1.FirewallSecurityGroup) (string, error) {
+	n := meta.GetExternalName(mg)
+	if n == "" {
+		n = mg.GetName()
+	}
+	if !groupName.MatchString(n) {
+		return "", errors.Errorf(errBadName, n)
+	}
+	return n, nil
+}
+
+func groupPath(n string) string { return groupsPath + "/" + url.PathEscape(n) }
+
+// rules reads a group's rules in order with their digest; ok is false when
+// the group does not exist.
+func (e *external) rules(ctx context.Context, n string) (rs []rule, digest string, ok bool, err error) {
+	var raw []map[string]any
+	if err := e.c.Get(ctx, groupPath(n), &raw); err != nil {
+		if strings.Contains(err.Error(), pveNoSuchGrp) {
+			return nil, "", false, nil
+		}
+		return nil, "", false, errors.Wrapf(err, errRules, n)
+	}
+	sort.SliceStable(raw, func(i, j int) bool { return pos(raw[i]) < pos(raw[j]) })
+	rs = make([]rule, 0, len(raw))
+	for _, r := range raw {
+		rs = append(rs, gotRule(r))
+		digest = str(r["digest"])
+	}
+	return rs, digest, true, nil
+}
+
+// comment reads the group's comment from the group list.
+func (e *external) comment(ctx context.Context, n string) (string, error) {
+	var groups []struct {
+		Group   string `json:"group"`
+		Comment string `json:"comment"`
+	}
+	if err := e.c.Get(ctx, groupsPath, &groups); err != nil {
+		return "", errors.Wrap(err, errList)
+	}
+	for _, g := range groups {
+		if g.Group == n {
+			return g.Comment, nil
+		}
+	}
+	return "", nil
+}
+
+func wantRules(p v1alpha1.FirewallSecurityGroupParameters) []rule {
+	out := make([]rule, 0, len(p.Rules))
+	for _, r := range p.Rules {
+		out = append(out, wantRule(r))
+	}
+	return out
+}
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalObservation, error) {
+	n, err := name(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	got, digest, ok, err := e.rules(ctx, n)
+	if err != nil || !ok {
+		return managed.ExternalObservation{ResourceExists: false}, err
+	}
+	comment, err := e.comment(ctx, n)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	obs := &mg.Status.AtProvider
+	obs.Comment, obs.RuleCount, obs.Rules, obs.Digest = comment, len(got), observed(got), digest
+	mg.SetConditions(xpv2.Available())
+
+	want := wantRules(mg.Spec.ForProvider)
+	diff := describe(want, got)
+	if c := mg.Spec.ForProvider.Comment; c != nil && strings.TrimSpace(*c) != strings.TrimSpace(comment) {
+		diff = strings.TrimPrefix(diff+"; comment differs", "; ")
+	}
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: diff == "", Diff: diff}, nil
+}
+
+// Create makes the group and its rules. PVE puts each new rule at the top,
+// so the rules are sent last to first.
+func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalCreation, error) {
+	n, err := name(mg)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	params := map[string]any{"group": n}
+	if c := mg.Spec.ForProvider.Comment; c != nil && *c != "" {
+		params["comment"] = *c
+	}
+	if err := e.c.Post(ctx, groupsPath, params, nil); err != nil {
+		return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, n)
+	}
+	want := wantRules(mg.Spec.ForProvider)
+	for i := len(want) - 1; i >= 0; i-- {
+		if err := e.c.Post(ctx, groupPath(n), want[i].params(), nil); err != nil {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errAddRule, i, n)
+		}
+	}
+	return managed.ExternalCreation{}, nil
+}
+
+// Update rewrites the rule list from the first position that differs and
+// sets the comment.
+func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalUpdate, error) {
+	n, err := name(mg)
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	if c := mg.Spec.ForProvider.Comment; c != nil {
+		have, err := e.comment(ctx, n)
+		if err != nil {
+			return managed.ExternalUpdate{}, err
+		}
+		if strings.TrimSpace(*c) != strings.TrimSpace(have) {
+			// rename = group updates the comment in place (PVE's documented way).
+			if err := e.c.Post(ctx, groupsPath, map[string]any{"group": n, "rename": n, "comment": *c}, nil); err != nil {
+				return managed.ExternalUpdate{}, errors.Wrapf(err, errComment, n)
+			}
+		}
+	}
+	got, digest, _, err := e.rules(ctx, n)
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	for _, o := range plan(wantRules(mg.Spec.ForProvider), got, digest) {
+		if err := e.apply(ctx, n, o); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errRewrite, n, o)
+		}
+	}
+	return managed.ExternalUpdate{}, nil
+}
+
+func (e *external) apply(ctx context.Context, n string, o op) error {
+	switch o.method {
+	case "POST":
+		return e.c.Post(ctx, groupPath(n), o.params, nil)
+	case "PUT":
+		return e.c.Put(ctx, groupPath(n)+"/"+itoa(o.pos), o.params, nil)
+	default:
+		q := map[string]string{}
+		for k, v := range o.params {
+			q[k] = str(v)
+		}
+		return e.c.Delete(ctx, groupPath(n)+"/"+itoa(o.pos), q, nil)
+	}
+}
+
+// Delete removes the group's rules, last first, then the group. PVE deletes
+// only empty groups and does not look for guests linking the group, so a
+// group still linked by a VirtualMachine of the same site is refused here.
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalDelete, error) {
+	n, err := name(mg)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	mg.SetConditions(xpv2.Deleting())
+	if err := linkedBy(ctx, e.kube, mg, n); err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	got, _, ok, err := e.rules(ctx, n)
+	if err != nil || !ok {
+		return managed.ExternalDelete{}, err
+	}
+	for i := len(got) - 1; i >= 0; i-- {
+		if err := e.c.Delete(ctx, groupPath(n)+"/"+itoa(i), nil, nil); err != nil {
+			return managed.ExternalDelete{}, errors.Wrapf(err, errDelRule, i, n)
+		}
+	}
+	return managed.ExternalDelete{}, errors.Wrapf(e.c.Delete(ctx, groupPath(n), nil, nil), errDelete, n)
+}

@@ -1,0 +1,170 @@
+package pool
+
+import (
+	"context"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errBadName  = "external name %q is not a Proxmox pool id: a letter first, then letters, digits, '.', '-' or '_'"
+	errRead     = "cannot read pool %q"
+	errCreate   = "cannot create pool %q"
+	errUpdate   = "cannot set the comment of pool %q"
+	errDelete   = "cannot delete pool %q"
+	pveNotExist = "does not exist"
+)
+
+// poolID is PVE's pve-poolid for a top-level pool, starting with a letter
+// as PVE requires of a new pool. Nested pools (a/b) are not managed.
+var poolID = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+
+type external struct{ c *proxmox.Client }
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+func id(mg *v1alpha1.Pool) (string, error) {
+	n := meta.GetExternalName(mg)
+	if n == "" {
+		n = mg.GetName()
+	}
+	if !poolID.MatchString(n) {
+		return "", errors.Errorf(errBadName, n)
+	}
+	return n, nil
+}
+
+// member is one entry of a pool's member list.
+type member struct {
+	Type    string `json:"type"`
+	VMID    any    `json:"vmid"`
+	Storage string `json:"storage"`
+}
+
+type poolInfo struct {
+	PoolID  string   `json:"poolid"`
+	Comment string   `json:"comment"`
+	Members []member `json:"members"`
+}
+
+// read returns the pool with its members; ok is false when it does not exist.
+func (e *external) read(ctx context.Context, pid string) (poolInfo, bool, error) {
+	var list []poolInfo
+	if err := e.c.Get(ctx, "/pools?poolid="+url.QueryEscape(pid), &list); err != nil {
+		if strings.Contains(err.Error(), pveNotExist) {
+			return poolInfo{}, false, nil
+		}
+		return poolInfo{}, false, errors.Wrapf(err, errRead, pid)
+	}
+	for _, p := range list {
+		if p.PoolID == pid {
+			return p, true, nil
+		}
+	}
+	return poolInfo{}, false, nil
+}
+
+// observe fills the status from a pool: guests by id, storages once each
+// (PVE lists a storage once per node).
+func observe(p poolInfo, obs *v1alpha1.PoolObservation) {
+	obs.Comment = p.Comment
+	obs.VMIDs, obs.Storages = nil, nil
+	seen := map[string]bool{}
+	for _, m := range p.Members {
+		switch m.Type {
+		case "storage":
+			if !seen[m.Storage] {
+				seen[m.Storage] = true
+				obs.Storages = append(obs.Storages, m.Storage)
+			}
+		default:
+			if n, err := strconv.ParseInt(str(m.VMID), 10, 64); err == nil {
+				obs.VMIDs = append(obs.VMIDs, n)
+			}
+		}
+	}
+	sort.Slice(obs.VMIDs, func(i, j int) bool { return obs.VMIDs[i] < obs.VMIDs[j] })
+	sort.Strings(obs.Storages)
+	obs.MemberCount = len(obs.VMIDs) + len(obs.Storages)
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return ""
+}
+
+// commentDiffers tells whether the spec manages the comment and PVE's differs.
+func commentDiffers(want *string, have string) bool {
+	return want != nil && strings.TrimSpace(*want) != strings.TrimSpace(have)
+}
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalObservation, error) {
+	pid, err := id(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	p, ok, err := e.read(ctx, pid)
+	if err != nil || !ok {
+		return managed.ExternalObservation{ResourceExists: false}, err
+	}
+	observe(p, &mg.Status.AtProvider)
+	mg.SetConditions(xpv2.Available())
+	if commentDiffers(mg.Spec.ForProvider.Comment, p.Comment) {
+		return managed.ExternalObservation{ResourceExists: true, Diff: "comment differs"}, nil
+	}
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+}
+
+func (e *external) Create(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalCreation, error) {
+	pid, err := id(mg)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	params := map[string]any{"poolid": pid}
+	if c := mg.Spec.ForProvider.Comment; c != nil && *c != "" {
+		params["comment"] = *c
+	}
+	return managed.ExternalCreation{}, errors.Wrapf(e.c.Post(ctx, "/pools", params, nil), errCreate, pid)
+}
+
+func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalUpdate, error) {
+	pid, err := id(mg)
+	if err != nil || mg.Spec.ForProvider.Comment == nil {
+		return managed.ExternalUpdate{}, err
+	}
+	err = e.c.Put(ctx, "/pools", map[string]any{"poolid": pid, "comment": *mg.Spec.ForProvider.Comment}, nil)
+	return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, pid)
+}
+
+// Delete removes the pool. PVE refuses while it still holds guests or
+// storages; its message shows in the Synced condition until they are gone.
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalDelete, error) {
+	pid, err := id(mg)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	mg.SetConditions(xpv2.Deleting())
+	err = e.c.Delete(ctx, "/pools", map[string]string{"poolid": pid}, nil)
+	if err != nil && strings.Contains(err.Error(), pveNotExist) {
+		return managed.ExternalDelete{}, nil
+	}
+	return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, pid)
+}
