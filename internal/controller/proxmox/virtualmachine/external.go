@@ -142,6 +142,11 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	}
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
+	// The firewall is read only when the config was (fresh): see fwMemo.
+	fwDiff, err := e.firewallDiff(ctx, mg, g, fresh)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
 
 	if g.Status == "running" && agentOn(cfg) {
 		if len(obs.IPAddresses) == 0 || fresh {
@@ -163,10 +168,10 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	}
 	return managed.ExternalObservation{
 		ResourceExists:          true,
-		ResourceUpToDate:        powerOK && len(set) == 0 && len(grow) == 0,
+		ResourceUpToDate:        powerOK && len(set) == 0 && len(grow) == 0 && fwDiff == "",
 		ResourceLateInitialized: lateInit,
 		ConnectionDetails:       cd,
-		Diff:                    diffText(set, grow, powerOK),
+		Diff:                    joinDiff(diffText(set, grow, powerOK), fwDiff),
 	}, nil
 }
 

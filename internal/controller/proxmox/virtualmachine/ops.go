@@ -125,6 +125,9 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 			return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, id)
 		}
 	}
+	if err := e.updateFirewall(ctx, mg, g); err != nil {
+		return managed.ExternalUpdate{}, err
+	}
 	for _, r := range grow {
 		var out any
 		if err := e.c.Put(ctx, path+"/resize", map[string]any{"disk": r.slot, "size": fmt.Sprintf("%dG", r.sizeGiB)}, &out); err != nil {
