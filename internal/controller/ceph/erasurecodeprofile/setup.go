@@ -2,28 +2,22 @@
 package erasurecodeprofile
 
 import (
-	"context"
-
-	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+
 	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/generic"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
 // Setup adds the ErasureCodeProfile controller to mgr.
 func Setup(mgr ctrl.Manager, o options.Options) error {
-	clients := site.Clients(o.PollInterval)
-	return generic.Setup(mgr, o, v1alpha1.ErasureCodeProfileGroupVersionKind,
+	return site.Setup(mgr, o, v1alpha1.ErasureCodeProfileGroupVersionKind,
 		func() *v1alpha1.ErasureCodeProfile { return &v1alpha1.ErasureCodeProfile{} },
-		func(ctx context.Context, _ *v1alpha1.ErasureCodeProfile, s *providerconfig.Site) (managed.TypedExternalClient[*v1alpha1.ErasureCodeProfile], error) {
-			c, err := site.Connect(ctx, clients, s)
-			if err != nil {
-				return nil, err
-			}
-			return &external{c: c}, nil
-		}, site.ReconcilerOptions()...)
+		func(c *ceph.Client, _ *providerconfig.Site) managed.TypedExternalClient[*v1alpha1.ErasureCodeProfile] {
+			return &external{c: c}
+		})
 }
