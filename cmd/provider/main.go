@@ -172,9 +172,11 @@ func run(ctx context.Context, f *flags) error {
 	defer closeProvenance()
 
 	if f.pvesimAddr != "" {
-		if err := startEmbeddedPVESim(ctx, f.pvesimAddr, f.pvesimDir, log); err != nil {
+		stopSim, err := startEmbeddedPVESim(f.pvesimAddr, f.pvesimDir, log)
+		if err != nil {
 			return err
 		}
+		defer stopSim()
 	}
 	if err := mcctrl.Setup(mgr, o); err != nil {
 		return fmt.Errorf("cannot set up controllers: %w", err)

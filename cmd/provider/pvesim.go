@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -17,21 +16,22 @@ import (
 // startEmbeddedPVESim runs the Proxmox VE simulator inside the provider, the
 // default backend of `make run`. It writes its API token (token) and CA
 // (pve-root-ca.pem) to dir and keeps its cluster state in dir/state.json, so a
-// provider restart finds the guests it created.
-func startEmbeddedPVESim(ctx context.Context, addr, dir string, log logging.Logger) error {
+// provider restart finds the guests it created. The returned function stops it
+// and saves its state; call it after the manager has stopped.
+func startEmbeddedPVESim(addr, dir string, log logging.Logger) (func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+		return nil, err
 	}
 	secretFile := filepath.Join(dir, "token-secret")
 	secret, err := os.ReadFile(secretFile)
 	if err != nil {
 		b := make([]byte, 16)
 		if _, err := rand.Read(b); err != nil {
-			return err
+			return nil, err
 		}
 		secret = []byte(hex.EncodeToString(b))
 		if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	sim, err := pvesim.New(pvesim.Options{
@@ -42,23 +42,23 @@ func startEmbeddedPVESim(ctx context.Context, addr, dir string, log logging.Logg
 		StateFile:   filepath.Join(dir, "state.json"),
 	})
 	if err != nil {
-		return fmt.Errorf("cannot create the embedded PVE simulator: %w", err)
+		return nil, fmt.Errorf("cannot create the embedded PVE simulator: %w", err)
 	}
 	srv, err := sim.Start()
 	if err != nil {
-		return fmt.Errorf("cannot start the embedded PVE simulator on %s: %w", addr, err)
+		return nil, fmt.Errorf("cannot start the embedded PVE simulator on %s: %w", addr, err)
 	}
 	token := sim.TokenID + "=" + sim.Secret
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token), 0o600); err != nil {
 		_ = srv.Close()
-		return err
+		return nil, err
 	}
 	log.Info("Embedded Proxmox VE simulator serving", "url", srv.URL, "ca", srv.CAPath, "tokenFile", filepath.Join(dir, "token"))
-	go func() {
-		<-ctx.Done()
+	return func() {
 		if err := srv.Close(); err != nil {
 			log.Info("Embedded PVE simulator stopped with an error", "error", err.Error())
+			return
 		}
-	}()
-	return nil
+		log.Info("Embedded PVE simulator stopped, state saved")
+	}, nil
 }
