@@ -153,6 +153,15 @@ func (e *Env) Namespace(t testing.TB) string {
 // test ends.
 func (e *Env) StartManager(t testing.TB, setup func(ctrl.Manager) error) ctrl.Manager {
 	t.Helper()
+	mgr, _ := e.StartStoppableManager(t, setup)
+	return mgr
+}
+
+// StartStoppableManager is StartManager plus a function that stops the manager
+// early (e.g. to restart the provider in the middle of an operation); it
+// waits until the manager has stopped and may be called more than once.
+func (e *Env) StartStoppableManager(t testing.TB, setup func(ctrl.Manager) error) (ctrl.Manager, func()) {
+	t.Helper()
 	mgr, err := ctrl.NewManager(e.Config, ctrl.Options{
 		Scheme:                 e.Scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -169,16 +178,20 @@ func (e *Env) StartManager(t testing.TB, setup func(ctrl.Manager) error) ctrl.Ma
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("manager stopped with an error: %v", err)
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("manager stopped with an error: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("manager did not stop within 30s")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("manager did not stop within 30s")
-		}
-	})
-	return mgr
+		})
+	}
+	t.Cleanup(stop)
+	return mgr, stop
 }

@@ -74,10 +74,16 @@ func newSite(t *testing.T, simOpts pvesim.Options) *site {
 	return s
 }
 
-// startProvider runs the VM and config controllers until the test (or stop) ends.
+// startProvider runs the VM and config controllers until the test ends.
 func (s *site) startProvider(t *testing.T, intent options.IntentRecorder) {
 	t.Helper()
-	s.env.StartManager(t, func(mgr ctrl.Manager) error {
+	s.startStoppableProvider(t, intent)
+}
+
+// startStoppableProvider is startProvider with a function that stops it early.
+func (s *site) startStoppableProvider(t *testing.T, intent options.IntentRecorder) func() {
+	t.Helper()
+	_, stop := s.env.StartStoppableManager(t, func(mgr ctrl.Manager) error {
 		o := options.Options{Options: controller.Options{
 			Logger:                  logging.NewNopLogger(),
 			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
@@ -90,6 +96,7 @@ func (s *site) startProvider(t *testing.T, intent options.IntentRecorder) {
 		}
 		return virtualmachine.Setup(mgr, o)
 	})
+	return stop
 }
 
 func mustCreate(t *testing.T, c client.Client, objs ...client.Object) {

@@ -125,6 +125,26 @@ func TestVirtualMachineLostCreateResponseCreatesOnce(t *testing.T) {
 	}
 }
 
+// The provider stops while a clone task runs and a new one takes over: the
+// VM is created once, and the new provider waits for the old task's result.
+func TestVirtualMachineProviderRestartMidCreate(t *testing.T) {
+	s := newSite(t, pvesim.Options{TaskDuration: 3 * time.Second})
+	stop := s.startStoppableProvider(t, nil)
+	mustCreate(t, s.env.Client, s.vm("restart-1", cloneOf(pvesim.DefaultTemplateID)))
+	eventually(t, 30*time.Second, "clone started", func() string {
+		if len(s.guestsNamed(t, "restart-1")) == 0 {
+			return "no guest yet"
+		}
+		return ""
+	})
+	stop() // the clone task is still running
+	s.startProvider(t, nil)
+	s.waitReady(t, "restart-1")
+	if gs := s.guestsNamed(t, "restart-1"); len(gs) != 1 {
+		t.Fatalf("%d guests named restart-1 after the restart, want 1: %+v", len(gs), gs)
+	}
+}
+
 // Parallel clones from one template contend for PVE's storage lock; the
 // provider retries the failed ones and creates each VM exactly once.
 func TestVirtualMachineParallelClonesUnderLockContention(t *testing.T) {
