@@ -1,0 +1,287 @@
+package function
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	fnv1 "github.com/crossplane/function-sdk-go/proto/v1"
+	"github.com/crossplane/function-sdk-go/resource"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+const validatorSetXR = `{
+  "apiVersion": "platform.microcloud.dev/v1alpha1", "kind": "ValidatorSet",
+  "metadata": {"name": "chain", "namespace": "team-a"},
+  "spec": {
+    "faultsTolerated": %d,
+    "nodes": %s,
+    "template": {"sourceVMID": 9000},
+    "chainStorage": {"pool": "chain-state", "sizeGiB": 50},
+    "p2pPort": 26656, "rpcPort": 26657, "rpcAllowedCIDRs": ["10.0.0.0/8", "192.168.1.0/24"]
+  }
+}`
+
+func newRequest(xr string, observed map[string]string) *fnv1.RunFunctionRequest {
+	req := &fnv1.RunFunctionRequest{Observed: &fnv1.State{
+		Composite: &fnv1.Resource{Resource: resource.MustStructJSON(xr)},
+		Resources: map[string]*fnv1.Resource{},
+	}}
+	for name, o := range observed {
+		req.Observed.Resources[name] = &fnv1.Resource{Resource: resource.MustStructJSON(o)}
+	}
+	return req
+}
+
+func run(t *testing.T, req *fnv1.RunFunctionRequest) *fnv1.RunFunctionResponse {
+	t.Helper()
+	rsp, err := (&Function{}).RunFunction(context.Background(), req)
+	require.NoError(t, err)
+	return rsp
+}
+
+func fatal(rsp *fnv1.RunFunctionResponse) string {
+	for _, r := range rsp.GetResults() {
+		if r.GetSeverity() == fnv1.Severity_SEVERITY_FATAL {
+			return r.GetMessage()
+		}
+	}
+	return ""
+}
+
+func field(t *testing.T, s *structpb.Struct, path string) any {
+	t.Helper()
+	var v any = s.AsMap()
+	for _, p := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		require.True(t, ok, "%s: %s is not an object", path, p)
+		v = m[p]
+	}
+	return v
+}
+
+func fourNodes() string {
+	return `[{"name":"pve1","rack":"r1"},{"name":"pve2","rack":"r1"},{"name":"pve3","rack":"r2"},{"name":"pve4","rack":"r2"},{"name":"pve5","rack":"r3"}]`
+}
+
+func TestValidatorSetComposes3fPlus1(t *testing.T) {
+	for _, f := range []int{1, 2} {
+		t.Run(fmt.Sprintf("f=%d", f), func(t *testing.T) {
+			var ns []string
+			for i := 1; i <= 3*f+2; i++ {
+				ns = append(ns, fmt.Sprintf(`{"name":"pve%d","rack":"r%d"}`, i, i%3))
+			}
+			rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, f, "["+strings.Join(ns, ",")+"]"), nil))
+			require.Empty(t, fatal(rsp))
+			n := 3*f + 1
+			res := rsp.GetDesired().GetResources()
+			assert.Len(t, res, 2*n+1, "n VMs, n chain images, one security group")
+
+			seen := map[string]bool{}
+			for i := 0; i < n; i++ {
+				vm := res[fmt.Sprintf("validator-%d", i)].GetResource()
+				require.NotNil(t, vm, "validator-%d", i)
+				assert.Equal(t, "VirtualMachine", field(t, vm, "kind"))
+				assert.Equal(t, "team-a", field(t, vm, "metadata.namespace"))
+				node := field(t, vm, "spec.forProvider.node").(string)
+				assert.False(t, seen[node], "two validators on %s", node)
+				seen[node] = true
+				assert.Equal(t, 9000.0, field(t, vm, "spec.forProvider.clone.sourceVMID"))
+				refs := field(t, vm, "spec.forProvider.firewall.securityGroupRefs").([]any)
+				assert.Equal(t, securityGroupName("team-a", "chain", "validators"), refs[0].(map[string]any)["name"])
+
+				img := res[fmt.Sprintf("chain-%d", i)].GetResource()
+				require.NotNil(t, img)
+				assert.Equal(t, "RBDImage", field(t, img, "kind"))
+				assert.Equal(t, "chain-state", field(t, img, "spec.forProvider.pool"))
+				assert.Equal(t, 50.0*1024, field(t, img, "spec.forProvider.sizeMiB"))
+			}
+			st := rsp.GetDesired().GetComposite().GetResource()
+			assert.Equal(t, float64(n), field(t, st, "status.validators"))
+			assert.Equal(t, float64(f), field(t, st, "status.faultsTolerated"))
+			assert.Len(t, field(t, st, "status.placement"), n)
+		})
+	}
+}
+
+func TestValidatorSetFirewall(t *testing.T) {
+	rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourNodes()), nil))
+	sg := rsp.GetDesired().GetResources()["firewall"].GetResource()
+	require.NotNil(t, sg)
+	assert.Equal(t, "FirewallSecurityGroup", field(t, sg, "kind"))
+	rules := field(t, sg, "spec.forProvider.rules").([]any)
+	require.Len(t, rules, 3)
+	p2p, rpc, drop := rules[0].(map[string]any), rules[1].(map[string]any), rules[2].(map[string]any)
+	assert.Equal(t, "26656", p2p["dport"])
+	assert.Nil(t, p2p["source"], "p2p is open to all peers")
+	assert.Equal(t, "26657", rpc["dport"])
+	assert.Equal(t, "10.0.0.0/8,192.168.1.0/24", rpc["source"])
+	assert.Equal(t, "DROP", drop["action"])
+	assert.Equal(t, "26657", drop["dport"])
+}
+
+func TestValidatorSetRefusals(t *testing.T) {
+	cases := map[string]struct {
+		xr   string
+		want string
+	}{
+		"TooFewNodes": {xr: fmt.Sprintf(validatorSetXR, 1, `[{"name":"pve1"},{"name":"pve2"},{"name":"pve3"}]`),
+			want: "spec.nodes lists 3 distinct node(s) but spec.faultsTolerated=1 needs n=3f+1=4 validators"},
+		"TooFewForF2": {xr: fmt.Sprintf(validatorSetXR, 2, fourNodes()), want: "needs n=3f+1=7"},
+		"ZeroFaults":  {xr: fmt.Sprintf(validatorSetXR, 0, fourNodes()), want: "spec.faultsTolerated must be at least 1"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			rsp := run(t, newRequest(tc.xr, nil))
+			assert.Contains(t, fatal(rsp), tc.want)
+			assert.Empty(t, rsp.GetDesired().GetResources(), "a refused XR composes nothing")
+		})
+	}
+}
+
+func TestValidatorSetRackWarning(t *testing.T) {
+	oneRack := `[{"name":"a","rack":"r1"},{"name":"b","rack":"r1"},{"name":"c","rack":"r1"},{"name":"d","rack":"r2"}]`
+	rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, oneRack), nil))
+	require.Empty(t, fatal(rsp))
+	var warned bool
+	for _, r := range rsp.GetResults() {
+		warned = warned || (r.GetSeverity() == fnv1.Severity_SEVERITY_WARNING && strings.Contains(r.GetMessage(), "one rack holds 3 validators"))
+	}
+	assert.True(t, warned, "results: %v", rsp.GetResults())
+
+	fourRacks := `[{"name":"a","rack":"r1"},{"name":"b","rack":"r2"},{"name":"c","rack":"r3"},{"name":"d","rack":"r4"},{"name":"e","rack":"r1"}]`
+	rsp = run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourRacks), nil))
+	assert.Empty(t, rsp.GetResults(), "one validator per rack survives a rack failure")
+
+	noRacks := `[{"name":"a"},{"name":"b"},{"name":"c"},{"name":"d"}]`
+	rsp = run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, noRacks), nil))
+	assert.Empty(t, rsp.GetResults(), "without rack labels there is nothing to warn about")
+}
+
+func readyObj(kind string, ready bool) string {
+	st := "False"
+	if ready {
+		st = "True"
+	}
+	return fmt.Sprintf(`{"apiVersion":"x/v1","kind":%q,"metadata":{"name":"o"},"status":{"conditions":[{"type":"Ready","status":%q,"reason":"r","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`, kind, st)
+}
+
+func TestReadinessPropagation(t *testing.T) {
+	observed := map[string]string{
+		"firewall":    readyObj("FirewallSecurityGroup", true),
+		"validator-0": readyObj("VirtualMachine", true),
+		"chain-0":     readyObj("RBDImage", true),
+		"validator-1": readyObj("VirtualMachine", false),
+		"chain-1":     readyObj("RBDImage", true),
+		// validator-2, validator-3 and their images are not observed yet
+	}
+	rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourNodes()), observed))
+	res := rsp.GetDesired().GetResources()
+	want := map[string]fnv1.Ready{
+		"firewall": fnv1.Ready_READY_TRUE, "validator-0": fnv1.Ready_READY_TRUE, "chain-0": fnv1.Ready_READY_TRUE,
+		"validator-1": fnv1.Ready_READY_FALSE, "chain-1": fnv1.Ready_READY_TRUE,
+		"validator-2": fnv1.Ready_READY_FALSE, "chain-3": fnv1.Ready_READY_FALSE,
+	}
+	for name, r := range want {
+		assert.Equal(t, r, res[name].GetReady(), name)
+	}
+	st := rsp.GetDesired().GetComposite().GetResource()
+	assert.Equal(t, 1.0, field(t, st, "status.readyValidators"))
+	pl := field(t, st, "status.placement").([]any)
+	assert.Equal(t, true, pl[0].(map[string]any)["ready"])
+	assert.Equal(t, false, pl[1].(map[string]any)["ready"])
+}
+
+const tenantXR = `{"apiVersion":"platform.microcloud.dev/v1alpha1","kind":"Tenant",
+  "metadata":{"name":"acme","namespace":"team-a"},
+  "spec":{"storageQuotaGiB":500,"adminCIDRs":["10.1.0.0/16"]}}`
+
+func TestTenant(t *testing.T) {
+	rsp := run(t, newRequest(tenantXR, map[string]string{"ceph-pool": readyObj("Pool", true)}))
+	require.Empty(t, fatal(rsp))
+	res := rsp.GetDesired().GetResources()
+	require.Len(t, res, 3)
+
+	pvePool := res["proxmox-pool"].GetResource()
+	assert.Equal(t, "proxmox.microcloud.dev/v1alpha1", field(t, pvePool, "apiVersion"))
+	assert.Equal(t, "Pool", field(t, pvePool, "kind"))
+	assert.Equal(t, "team-a-acme", field(t, pvePool, "metadata.name"))
+
+	ceph := res["ceph-pool"].GetResource()
+	assert.Equal(t, "ceph.microcloud.dev/v1alpha1", field(t, ceph, "apiVersion"))
+	assert.Equal(t, "rbd", field(t, ceph, "spec.forProvider.application"))
+	assert.Equal(t, float64(500*giB), field(t, ceph, "spec.forProvider.quotaMaxBytes"))
+	assert.Equal(t, 3.0, field(t, ceph, "spec.forProvider.size"))
+	assert.Equal(t, 2.0, field(t, ceph, "spec.forProvider.minSize"))
+	assert.Equal(t, fnv1.Ready_READY_TRUE, res["ceph-pool"].GetReady())
+	assert.Equal(t, fnv1.Ready_READY_FALSE, res["proxmox-pool"].GetReady())
+
+	rules := field(t, res["baseline-firewall"].GetResource(), "spec.forProvider.rules").([]any)
+	require.Len(t, rules, 2)
+	assert.Equal(t, "SSH", rules[1].(map[string]any)["macro"])
+	assert.Equal(t, "10.1.0.0/16", rules[1].(map[string]any)["source"])
+
+	st := rsp.GetDesired().GetComposite().GetResource()
+	assert.Equal(t, 1.0, field(t, st, "status.readyResources"))
+}
+
+const vpsXR = `{"apiVersion":"platform.microcloud.dev/v1alpha1","kind":"VPS",
+  "metadata":{"name":"web","namespace":"team-a"},
+  "spec":{"size":%q,"node":"pve2","template":{"sourceVMID":9001},
+    "openPorts":[{"port":443},{"port":53,"protocol":"udp","sourceCIDR":"10.0.0.0/8"}],
+    "dataVolume":{"pool":"team-a-acme","sizeGiB":40}}}`
+
+func TestVPSSizes(t *testing.T) {
+	cases := map[string]struct {
+		cores, mem float64
+		err        string
+	}{
+		"small": {1, 2048, ""}, "medium": {2, 4096, ""}, "large": {4, 8192, ""},
+		"huge": {err: `spec.size must be small, medium or large, got "huge"`},
+	}
+	for size, tc := range cases {
+		t.Run(size, func(t *testing.T) {
+			rsp := run(t, newRequest(fmt.Sprintf(vpsXR, size), nil))
+			if tc.err != "" {
+				assert.Contains(t, fatal(rsp), tc.err)
+				return
+			}
+			require.Empty(t, fatal(rsp))
+			res := rsp.GetDesired().GetResources()
+			require.Len(t, res, 3)
+			vm := res["vm"].GetResource()
+			assert.Equal(t, tc.cores, field(t, vm, "spec.forProvider.cores"))
+			assert.Equal(t, tc.mem, field(t, vm, "spec.forProvider.memoryMiB"))
+			assert.Equal(t, "pve2", field(t, vm, "spec.forProvider.node"))
+			rules := field(t, res["firewall"].GetResource(), "spec.forProvider.rules").([]any)
+			require.Len(t, rules, 2)
+			assert.Equal(t, "tcp", rules[0].(map[string]any)["proto"])
+			assert.Equal(t, "443", rules[0].(map[string]any)["dport"])
+			assert.Equal(t, "udp", rules[1].(map[string]any)["proto"])
+			assert.Equal(t, "10.0.0.0/8", rules[1].(map[string]any)["source"])
+			assert.Equal(t, 40.0*1024, field(t, res["data"].GetResource(), "spec.forProvider.sizeMiB"))
+		})
+	}
+}
+
+func TestLegacyXVPSUsesClaimNamespace(t *testing.T) {
+	xr := strings.Replace(fmt.Sprintf(vpsXR, "small"), `"kind":"VPS"`, `"kind":"XVPS"`, 1)
+	xr = strings.Replace(xr, `"metadata":{"name":"web","namespace":"team-a"}`,
+		`"metadata":{"name":"web-x7k2p","labels":{"crossplane.io/claim-namespace":"team-b","crossplane.io/claim-name":"web"}}`, 1)
+	rsp := run(t, newRequest(xr, nil))
+	require.Empty(t, fatal(rsp))
+	vm := rsp.GetDesired().GetResources()["vm"].GetResource()
+	assert.Equal(t, "team-b", field(t, vm, "metadata.namespace"))
+	assert.Equal(t, "web", field(t, vm, "metadata.name"))
+
+	noClaim := strings.Replace(xr, `"crossplane.io/claim-namespace":"team-b",`, "", 1)
+	assert.Contains(t, fatal(run(t, newRequest(noClaim, nil))), "needs the namespace of its claim")
+}
+
+func TestUnknownKind(t *testing.T) {
+	rsp := run(t, newRequest(`{"apiVersion":"x/v1","kind":"Other","metadata":{"name":"a","namespace":"b"},"spec":{}}`, nil))
+	assert.Contains(t, fatal(rsp), "not Other")
+}
