@@ -58,9 +58,6 @@ func OpenSpool(path string) (*Spool, error) {
 	return s, nil
 }
 
-// Len is the number of entries in the spool.
-func (s *Spool) Len() int { return s.n }
-
 func (s *Spool) push(e *v1alpha1.ChangeLogEntry) error {
 	body, err := proto.Marshal(e)
 	if err != nil {
