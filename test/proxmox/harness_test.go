@@ -8,8 +8,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -24,6 +26,7 @@ import (
 	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	proxmoxctl "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
@@ -220,4 +223,89 @@ func hasTag(tags, tag string) bool {
 		}
 	}
 	return false
+}
+
+// startProxmox runs the config controller and every Proxmox controller (VMs,
+// security groups, pools) until the test ends.
+func (s *site) startProxmox(t *testing.T) {
+	t.Helper()
+	s.env.StartManager(t, func(mgr ctrl.Manager) error {
+		o := options.Options{Options: controller.Options{
+			Logger:                  logging.NewNopLogger(),
+			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
+			PollInterval:            pollInterval,
+			MaxConcurrentReconciles: 4,
+			Features:                &feature.Flags{},
+		}}
+		if err := config.Setup(mgr, o); err != nil {
+			return err
+		}
+		return proxmoxctl.Setup(mgr, o)
+	})
+}
+
+// conditioned is a managed resource as the tests read it.
+type conditioned interface {
+	client.Object
+	GetCondition(xpv2.ConditionType) xpv2.Condition
+}
+
+// waitObj re-reads obj until cond (given its Ready and Synced conditions)
+// returns "", and fails the test with what is still wrong after timeout.
+func (s *site) waitObj(t *testing.T, obj conditioned, timeout time.Duration, what string, cond func(ready, synced xpv2.Condition) string) {
+	t.Helper()
+	eventually(t, timeout, what, func() string {
+		if err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err.Error()
+		}
+		r, sy := obj.GetCondition(xpv2.TypeReady), obj.GetCondition(xpv2.TypeSynced)
+		if msg := cond(r, sy); msg != "" {
+			return fmt.Sprintf("%s; ready=%s(%s) synced=%s(%s)", msg, r.Status, r.Message, sy.Status, sy.Message)
+		}
+		return ""
+	})
+}
+
+// waitObjReady waits until obj is Ready and Synced.
+func (s *site) waitObjReady(t *testing.T, obj conditioned) {
+	t.Helper()
+	s.waitObj(t, obj, 30*time.Second, obj.GetName()+" Ready", func(r, sy xpv2.Condition) string {
+		if r.Status != corev1.ConditionTrue || sy.Status != corev1.ConditionTrue {
+			return "not ready"
+		}
+		return ""
+	})
+}
+
+// waitGone waits until obj no longer exists in the API server.
+func (s *site) waitGone(t *testing.T, obj client.Object) {
+	t.Helper()
+	eventually(t, 30*time.Second, obj.GetName()+" deleted", func() string {
+		err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)
+		if c, ok := obj.(conditioned); err == nil && ok {
+			return fmt.Sprintf("still there: synced %q ready %q finalizers %v", c.GetCondition(xpv2.TypeSynced).Message, c.GetCondition(xpv2.TypeReady).Reason, obj.GetFinalizers())
+		}
+		if err == nil {
+			return "still there"
+		}
+		if !kerrors.IsNotFound(err) {
+			return err.Error()
+		}
+		return ""
+	})
+}
+
+// update re-reads obj, applies change and writes it, retrying on conflicts
+// with the controllers' own writes.
+func (s *site) update(t *testing.T, obj client.Object, change func()) {
+	t.Helper()
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := s.env.Client.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		change()
+		return s.env.Client.Update(context.Background(), obj)
+	}); err != nil {
+		t.Fatalf("cannot update %s: %v", obj.GetName(), err)
+	}
 }

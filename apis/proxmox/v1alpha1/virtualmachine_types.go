@@ -158,13 +158,16 @@ type VirtualMachineFirewall struct {
 	SecurityGroups []string `json:"securityGroups,omitempty"`
 
 	// SecurityGroupRefs reference FirewallSecurityGroups in the VM's
-	// namespace; their order is the evaluation order.
+	// namespace; their order is the evaluation order. Crossplane keeps the
+	// names it resolved first: give a reference policy.resolve Always so
+	// that editing the references relinks the VM.
 	// +optional
 	// +kubebuilder:validation:MaxItems=32
 	SecurityGroupRefs []xpv2.NamespacedReference `json:"securityGroupRefs,omitempty"`
 
 	// SecurityGroupSelector selects FirewallSecurityGroups by label; the
-	// selected groups are linked in the order of their names.
+	// selected groups are linked in the order of their names (with
+	// policy.resolve Always, groups labelled later are linked too).
 	// +optional
 	SecurityGroupSelector *xpv2.NamespacedSelector `json:"securityGroupSelector,omitempty"`
 }

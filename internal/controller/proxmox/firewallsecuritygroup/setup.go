@@ -4,6 +4,7 @@ package firewallsecuritygroup
 
 import (
 	"context"
+	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -38,5 +39,9 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 			}
 			return &external{c: c, kube: kube}, nil
 		},
+		// Creation is synchronous and Observe reads PVE directly, so a
+		// resource just created is seen at once; a long grace period would
+		// only delay noticing that it is gone (e.g. after a delete).
+		managed.WithCreationGracePeriod(time.Second),
 	)
 }
