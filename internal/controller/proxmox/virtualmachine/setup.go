@@ -41,6 +41,11 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		// an owner tag marks the guest, so a lost response is adopted, not repeated.
 		managed.WithDeterministicExternalName(true),
 		managed.WithPollIntervalHook(pollSoonWhileBusy),
+		// PVE writes a new guest's config (locked) as the create call
+		// returns and the view is refreshed after every write, so a guest
+		// not seen 1s after its create really is gone; the default 30s
+		// would only delay deletes of fresh VMs.
+		managed.WithCreationGracePeriod(time.Second),
 	)
 }
 
