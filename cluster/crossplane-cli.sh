@@ -22,18 +22,21 @@ DIR=${CROSSPLANE_CLI_DIR:-$ROOT/.cache/crossplane-cli/$VERSION}
 BIN=$DIR/bin/crossplane
 STAMP=$DIR/bin/.version
 export GOFLAGS=${GOFLAGS:--p=2}
+# Bump RECIPE when the build below changes, so cached binaries of the old recipe are rebuilt.
+RECIPE=2
+WANT="$VERSION recipe $RECIPE"
 
 log() { echo "crossplane-cli: $*" >&2; }
 
 # Fast path without the lock: the stamp is written last, after the binary and the validate cache.
-if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then
+if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
   echo "$BIN"; exit 0
 fi
 
 mkdir -p "$DIR"
 exec 9>"$DIR/.lock"
 if command -v flock >/dev/null 2>&1; then flock 9; fi
-if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ]; then
+if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
   echo "$BIN"; exit 0
 fi
 
@@ -57,7 +60,8 @@ log "resolving github.com/crossplane/crossplane/v2@$VERSION"
 go get "github.com/crossplane/crossplane/v2@$VERSION" >&2
 go mod tidy >&2
 log "building cmd/crank"
-go build -o "$BIN.tmp" github.com/crossplane/crossplane/v2/cmd/crank >&2
+go build -ldflags "-X github.com/crossplane/crossplane/v2/internal/version.version=$VERSION" \
+  -o "$BIN.tmp" github.com/crossplane/crossplane/v2/cmd/crank >&2
 mv "$BIN.tmp" "$BIN"
 
 # Seed `beta validate`'s cache with the core CRDs so it never pulls the crossplane image.
@@ -66,6 +70,6 @@ VC=$DIR/validate-cache/xpkg.crossplane.io/crossplane/crossplane@$VERSION
 mkdir -p "$VC"
 for f in "$SRC"/cluster/crds/*.yaml; do cat "$f"; echo "---"; done > "$VC/package.yaml"
 
-echo "$VERSION" > "$STAMP"
+echo "$WANT" > "$STAMP"
 log "built in $(( $(date +%s) - start )) s"
 echo "$BIN"

@@ -106,6 +106,7 @@ func validatorVM(namespace, xr, sg string, s ValidatorSetSpec, p Placement) *pve
 				Name:      ptr(name),
 				Clone:     cloneSource(s.Template),
 				Cores:     s.Cores,
+				Sockets:   1, // set: the SDK's JSON encoder writes a zero int despite omitempty
 				MemoryMiB: s.MemoryMiB,
 				Tags:      tags,
 				OnBoot:    ptr(true),
