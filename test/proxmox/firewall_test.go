@@ -1,8 +1,13 @@
 package proxmox
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -10,6 +15,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -17,7 +24,9 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
 
 func (s *site) group(name string, p v1alpha1.FirewallSecurityGroupParameters) *v1alpha1.FirewallSecurityGroup {
@@ -343,4 +352,94 @@ func TestFirewallAdmission(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProxmoxExamples applies examples/proxmox as it is (into a fresh
+// namespace, against a ClusterProviderConfig "default" for this test's
+// simulator), waits until every object is Ready, checks that the example VM
+// links the example group, and deletes everything again.
+func TestProxmoxExamples(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	ctx := context.Background()
+	root, err := envtest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "examples", "proxmox", "*.yaml"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("examples/proxmox: %v %v", files, err)
+	}
+	var objs []*unstructured.Unstructured
+	for _, f := range files {
+		b, err := os.ReadFile(f) //nolint:gosec // our own examples
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte("# ")) {
+			t.Errorf("%s does not start with a comment line saying what it demonstrates", filepath.Base(f))
+		}
+		d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
+		for {
+			u := &unstructured.Unstructured{}
+			if err := d.Decode(&u.Object); err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				t.Fatalf("%s: %v", f, err)
+			}
+			if len(u.Object) > 0 {
+				if u.GetNamespace() != "" {
+					t.Errorf("%s: %s has a namespace; examples are applied into any", filepath.Base(f), u.GetName())
+				}
+				u.SetNamespace(s.ns)
+				objs = append(objs, u)
+			}
+		}
+	}
+	cpc := &mcv1alpha1.ClusterProviderConfig{ObjectMeta: metav1.ObjectMeta{Name: "default"}, Spec: mcv1alpha1.ClusterProviderConfigSpec{SiteSpec: mcv1alpha1.SiteSpec{
+		Proxmox: &mcv1alpha1.ProxmoxConfig{
+			Endpoint:       "https://" + s.sim.Addr,
+			TokenSecretRef: mcv1alpha1.SecretKeySelector{Namespace: s.ns, Name: "pve", Key: "token"},
+			CABundle:       &mcv1alpha1.CABundleSource{SecretKeyRef: &mcv1alpha1.SecretKeySelector{Namespace: s.ns, Name: "pve", Key: "ca.crt"}},
+		}}}}
+	mustCreate(t, s.env.Client, cpc)
+	t.Cleanup(func() { _ = s.env.Client.Delete(context.Background(), cpc) })
+	s.startProxmox(t)
+	for _, u := range objs {
+		mustCreate(t, s.env.Client, u)
+	}
+	for _, u := range objs {
+		eventually(t, 60*time.Second, u.GetKind()+" "+u.GetName()+" Ready", func() string {
+			if err := s.env.Client.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
+				return err.Error()
+			}
+			for _, c := range conditionsOf(u) {
+				if c["type"] == "Ready" && c["status"] == "True" {
+					return ""
+				}
+			}
+			return fmt.Sprintf("conditions %v", conditionsOf(u))
+		})
+	}
+	vm := s.get(t, "web-1")
+	got := s.pveRules(t, fmt.Sprintf("/nodes/%s/qemu/%d/firewall/rules", vm.Status.AtProvider.Node, vm.Status.AtProvider.VMID))
+	if strings.Join(got, "\n") != "group web enable=1" {
+		t.Errorf("example VM's firewall rules %q, want the link to group web", got)
+	}
+	for _, u := range objs {
+		if err := s.env.Client.Delete(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func conditionsOf(u *unstructured.Unstructured) []map[string]any {
+	cs, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	var out []map[string]any
+	for _, c := range cs {
+		if m, ok := c.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
 }
