@@ -58,6 +58,10 @@ step "Fabric network"
 bash cluster/fabric-up.sh >&2
 export FABRIC_ENV="$FABRIC_LAB_DIR/fabric.env"
 
+step "Crossplane CLI (render, beta validate) for the catalogue tests"
+CROSSPLANE_CLI=$(bash cluster/crossplane-cli.sh | tail -1)
+export CROSSPLANE_CLI
+
 export MICROCLOUD_REQUIRE_INTEGRATION=1
 step "go test"
 # shellcheck disable=SC2086
