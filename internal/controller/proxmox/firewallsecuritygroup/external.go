@@ -155,12 +155,22 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	return managed.ExternalCreation{}, nil
 }
 
-// Update rewrites the rule list from the first position that differs and
+// Update rewrites the rule list from the first position that differs, then
 // sets the comment.
 func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalUpdate, error) {
 	n, err := name(mg)
 	if err != nil {
 		return managed.ExternalUpdate{}, err
+	}
+	// Rules first: they are what filters traffic.
+	got, digest, _, err := e.rules(ctx, n)
+	if err != nil {
+		return managed.ExternalUpdate{}, err
+	}
+	for _, o := range plan(wantRules(mg.Spec.ForProvider), got, digest) {
+		if err := e.apply(ctx, n, o); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errRewrite, n, o)
+		}
 	}
 	if c := mg.Spec.ForProvider.Comment; c != nil {
 		have, err := e.comment(ctx, n)
@@ -172,15 +182,6 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 			if err := e.c.Post(ctx, groupsPath, map[string]any{"group": n, "rename": n, "comment": *c}, nil); err != nil {
 				return managed.ExternalUpdate{}, errors.Wrapf(err, errComment, n)
 			}
-		}
-	}
-	got, digest, _, err := e.rules(ctx, n)
-	if err != nil {
-		return managed.ExternalUpdate{}, err
-	}
-	for _, o := range plan(wantRules(mg.Spec.ForProvider), got, digest) {
-		if err := e.apply(ctx, n, o); err != nil {
-			return managed.ExternalUpdate{}, errors.Wrapf(err, errRewrite, n, o)
 		}
 	}
 	return managed.ExternalUpdate{}, nil
