@@ -25,6 +25,9 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 	if p.VMID != nil {
 		id = int(*p.VMID)
 	}
+	// Whatever happens below (a lost response included), the next Observe
+	// must see the cluster as it is now, not a view from before the write.
+	defer e.c.InvalidateView()
 	var taken []int
 	for range maxIDAttempts {
 		if id == 0 {
@@ -45,17 +48,35 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 			meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
 			mg.Status.AtProvider.PendingTask = upid
 			mg.Status.AtProvider.LastTaskError = ""
-			e.c.InvalidateView()
 			return managed.ExternalCreation{}, nil
 		}
-		// nextid is only a hint: another writer may take the id first.
-		if p.VMID != nil || !strings.Contains(err.Error(), "already exists") {
+		if !strings.Contains(err.Error(), "already exists") {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		// The id is in use: by our own earlier attempt whose answer was
+		// lost (then it is ours to keep), or by another writer (nextid is
+		// only a hint).
+		if mine, err := e.ownsID(ctx, mg, id); err != nil || mine {
+			return managed.ExternalCreation{}, err
+		}
+		if p.VMID != nil {
 			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
 		}
 		taken = append(taken, id)
 		id = 0
 	}
 	return managed.ExternalCreation{}, errors.Errorf(errTooManyIDs, taken)
+}
+
+// ownsID tells whether the guest that holds id, seen in a fresh view, is mg's.
+func (e *external) ownsID(ctx context.Context, mg *v1alpha1.VirtualMachine, id int) (bool, error) {
+	e.c.InvalidateView()
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return false, errors.Wrap(err, errView)
+	}
+	g, ok := view.Guest(id)
+	return ok && owner(mg, g) != notOurs, nil
 }
 
 // create starts the clone or create task for VM id and returns its UPID.
