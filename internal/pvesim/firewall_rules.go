@@ -254,7 +254,8 @@ func createGroup(r *request) (any, error) {
 		if g == nil {
 			return nil, paramErr("group", "Security group '%s' does not exist", old)
 		}
-		if s.st.Groups[name] != nil {
+		// rename = group is PVE's way to change only the comment.
+		if name != old && s.st.Groups[name] != nil {
 			return nil, paramErr("group", "Security group '%s' does already exist", name)
 		}
 		delete(s.st.Groups, old)

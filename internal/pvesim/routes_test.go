@@ -204,6 +204,13 @@ func TestClusterObjectsByName(t *testing.T) {
 	if gs, err := cl.FWGroups(cx); err != nil || len(gs) != 1 || gs[0].Group != "db" {
 		t.Fatalf("groups %v %v", gs, err)
 	}
+	// rename = group changes only the comment; a rename onto another existing group is refused.
+	if err := c.Post(cx, "/cluster/firewall/groups", map[string]any{"group": "db", "rename": "db", "comment": "databases"}, nil); err != nil {
+		t.Fatalf("comment update: %v", err)
+	}
+	if gs, err := cl.FWGroups(cx); err != nil || len(gs) != 1 || gs[0].Comment != "databases" {
+		t.Fatalf("groups after the comment update %+v %v", gs, err)
+	}
 	g, _ := cl.FWGroup(cx, "db")
 	if err := g.RuleCreate(cx, &proxmox.FirewallRule{Type: "in", Action: "ACCEPT", Dport: "5432", Proto: "tcp"}); err != nil {
 		t.Fatal(err)

@@ -144,28 +144,8 @@ func TestFirewallSecurityGroupLifecycle(t *testing.T) {
 	}
 }
 
-// skipIfSimRefusesCommentUpdates skips while the simulator answers a group
-// update with rename = group (PVE's documented way to change a comment, see
-// the schema of POST /cluster/firewall/groups) with "does already exist";
-// PVE refuses only a rename onto another existing group.
-func skipIfSimRefusesCommentUpdates(t *testing.T, s *site) {
-	t.Helper()
-	ctx := context.Background()
-	if err := s.pve.Post(ctx, "/cluster/firewall/groups", map[string]any{"group": "probe"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	err := s.pve.Post(ctx, "/cluster/firewall/groups", map[string]any{"group": "probe", "rename": "probe", "comment": "x"}, nil)
-	if derr := s.pve.Delete(ctx, "/cluster/firewall/groups/probe", nil); derr != nil {
-		t.Fatal(derr)
-	}
-	if err != nil && strings.Contains(err.Error(), "does already exist") {
-		t.Skipf("pvesim refuses a comment update (rename = group) that PVE accepts: %v", err)
-	}
-}
-
 func TestFirewallSecurityGroupComment(t *testing.T) {
 	s := newSite(t, pvesim.Options{})
-	skipIfSimRefusesCommentUpdates(t, s)
 	s.startProxmox(t)
 	g := s.group("db", v1alpha1.FirewallSecurityGroupParameters{Comment: ptr.To("databases")})
 	mustCreate(t, s.env.Client, g)
