@@ -54,7 +54,9 @@ log "CRDs"
 
 if [ "$WITH_CEPH" = 1 ]; then
   log "Ceph cluster"
-  conf=$(bash cluster/ceph-up.sh "$RUN/ceph")
+  # examples/providerconfig names the monitor 127.0.0.1:6789, so this cluster always uses Ceph's
+  # default ports (a caller's CEPH_LAB_MON_PORT is for its own cluster, e.g. make test's).
+  conf=$(CEPH_LAB_MON_PORT=6789 CEPH_LAB_MON_PORT2=3300 bash cluster/ceph-up.sh "$RUN/ceph")
   keyring=$(dirname "$conf")/client.admin.keyring
   "$K" -n crossplane-system create secret generic microcloud-ceph --from-file=keyring="$keyring" \
     --dry-run=client -o yaml | "$K" apply -f - >/dev/null
