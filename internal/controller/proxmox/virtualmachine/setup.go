@@ -3,39 +3,26 @@
 package virtualmachine
 
 import (
-	"context"
 	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/generic"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
-	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 )
-
-const errNoProxmox = "the provider config has no proxmox section"
 
 // Setup adds the VirtualMachine controller to mgr.
 func Setup(mgr ctrl.Manager, o options.Options) error {
-	clients := proxmox.Shared(proxmox.Options{ViewTTL: viewTTL(o)})
-	kube := mgr.GetClient()
-	return generic.Setup(mgr, o, v1alpha1.VirtualMachineGroupVersionKind,
+	return site.Setup(mgr, o, v1alpha1.VirtualMachineGroupVersionKind,
 		func() *v1alpha1.VirtualMachine { return &v1alpha1.VirtualMachine{} },
-		func(_ context.Context, _ *v1alpha1.VirtualMachine, s *providerconfig.Site) (managed.TypedExternalClient[*v1alpha1.VirtualMachine], error) {
-			if s.Proxmox == nil {
-				return nil, errors.New(errNoProxmox)
-			}
-			c, err := clients.Client(s)
-			if err != nil {
-				return nil, err
-			}
-			return &external{c: c, kube: kube}, nil
+		func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[*v1alpha1.VirtualMachine] {
+			return &external{c: c, kube: kube}
 		},
 		// Creation is safe to retry: the VM id is saved before the clone and
 		// an owner tag marks the guest, so a lost response is adopted, not repeated.
@@ -59,16 +46,6 @@ func pollSoonWhileBusy(mg resource.Managed, d time.Duration) time.Duration {
 	vm, ok := mg.(*v1alpha1.VirtualMachine)
 	if ok && (pendingTask(vm) != "" || vm.Status.AtProvider.Lock != "") && d > taskPoll {
 		return taskPoll
-	}
-	return d
-}
-
-// viewTTL lets one cluster view serve a little less than a poll interval, so
-// every poll of a site's VMs costs one GET /cluster/resources.
-func viewTTL(o options.Options) time.Duration {
-	d := o.PollInterval * 9 / 10
-	if d <= 0 {
-		d = 10 * time.Second
 	}
 	return d
 }

@@ -1,0 +1,55 @@
+// Package site connects the Proxmox controllers to the shared client of a
+// resolved site: every Proxmox kind of a site shares one client, one cluster
+// view and one request budget.
+package site
+
+import (
+	"context"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/generic"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
+)
+
+const errNoProxmox = "the provider config has no proxmox section"
+
+// Clients returns the process-wide registry of Proxmox clients. One cluster
+// view serves a little less than a poll interval, so every poll of a site's
+// guests costs one GET /cluster/resources.
+func Clients(o options.Options) *proxmox.Registry {
+	ttl := o.PollInterval * 9 / 10
+	if ttl <= 0 {
+		ttl = 10 * time.Second
+	}
+	return proxmox.Shared(proxmox.Options{ViewTTL: ttl})
+}
+
+// Setup registers a Proxmox kind's controller: the kind supplies only how to
+// build its external client from the site's shared client (and the API
+// server client, for kinds that must persist something before a write).
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T,
+	external func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[T], ropts ...managed.ReconcilerOption) error {
+	clients := Clients(o)
+	kube := mgr.GetClient()
+	return generic.Setup(mgr, o, gvk, newFn,
+		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
+			if s.Proxmox == nil {
+				return nil, errors.New(errNoProxmox)
+			}
+			c, err := clients.Client(s)
+			if err != nil {
+				return nil, err
+			}
+			return external(c, kube), nil
+		}, ropts...)
+}
