@@ -160,15 +160,24 @@ func (c *Client) Close() { c.conn.Shutdown() }
 
 // Clients hands out one shared Client per site (monitors, client name and key).
 type Clients struct {
-	maxAge time.Duration
-	mu     sync.Mutex
-	m      map[string]*Client
+	maxAge     time.Duration
+	mu         sync.Mutex
+	m          map[string]*Client
+	connecting map[string]*connectCall
+}
+
+// connectCall is one connection attempt that callers for the same key wait on,
+// so a slow or unreachable site delays only its own resources.
+type connectCall struct {
+	done chan struct{}
+	c    *Client
+	err  error
 }
 
 // NewClients returns a registry whose clients refresh their observation snapshot at most once
 // per snapshotMaxAge (normally the poll interval).
 func NewClients(snapshotMaxAge time.Duration) *Clients {
-	return &Clients{maxAge: snapshotMaxAge, m: map[string]*Client{}}
+	return &Clients{maxAge: snapshotMaxAge, m: map[string]*Client{}, connecting: map[string]*connectCall{}}
 }
 
 var (
@@ -184,28 +193,46 @@ func Shared(snapshotMaxAge time.Duration) *Clients {
 
 // Get returns the client for cfg, connecting on first use. Connections whose key changed are
 // replaced (the old one is closed once nothing new is handed out on it).
-func (r *Clients) Get(_ context.Context, cfg Config) (*Client, error) {
+func (r *Clients) Get(ctx context.Context, cfg Config) (*Client, error) {
 	key := cfg.cacheKey()
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if c, ok := r.m[key]; ok {
+		r.mu.Unlock()
 		return c, nil
 	}
-	c, err := Connect(cfg, r.maxAge)
-	if err != nil {
-		return nil, err
-	}
-	// drop older connections of the same site and user (rotated key)
-	prefix := strings.Join(cfg.Monitors, ",") + "|" + cfg.clientName() + "|"
-	for k, old := range r.m {
-		if strings.HasPrefix(k, prefix) {
-			delete(r.m, k)
-			go func(old *Client) {
-				time.Sleep(time.Minute)
-				old.Close()
-			}(old)
+	if call, ok := r.connecting[key]; ok {
+		r.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.c, call.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
-	r.m[key] = c
-	return c, nil
+	call := &connectCall{done: make(chan struct{})}
+	r.connecting[key] = call
+	r.mu.Unlock()
+
+	// Connecting can take up to the monitor timeout; no lock is held meanwhile.
+	call.c, call.err = Connect(cfg, r.maxAge)
+
+	r.mu.Lock()
+	delete(r.connecting, key)
+	if call.err == nil {
+		// drop older connections of the same site and user (rotated key)
+		prefix := strings.Join(cfg.Monitors, ",") + "|" + cfg.clientName() + "|"
+		for k, old := range r.m {
+			if strings.HasPrefix(k, prefix) {
+				delete(r.m, k)
+				go func(old *Client) {
+					time.Sleep(time.Minute)
+					old.Close()
+				}(old)
+			}
+		}
+		r.m[key] = call.c
+	}
+	r.mu.Unlock()
+	close(call.done)
+	return call.c, call.err
 }

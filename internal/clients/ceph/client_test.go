@@ -347,3 +347,42 @@ func TestSnapshotShared(t *testing.T) {
 	require.NoError(t, commandsTotal.WithLabelValues("osd pool ls", "ok").Write(m))
 	assert.GreaterOrEqual(t, m.GetCounter().GetValue(), float64(2), "the Prometheus counter follows")
 }
+
+// A site whose monitors do not answer must not hold up other sites' clients.
+func TestSlowSiteDoesNotBlockOthers(t *testing.T) {
+	good := testConfig(t)
+	r := NewClients(time.Second)
+	dead := Config{Monitors: []string{"127.0.0.1:1"}, ClientName: good.ClientName, Key: good.Key}
+	deadDone := make(chan error, 1)
+	go func() {
+		_, err := r.Get(context.Background(), dead)
+		deadDone <- err
+	}()
+	// Wait until the dead site's connect is under way.
+	for {
+		r.mu.Lock()
+		_, connecting := r.connecting[dead.cacheKey()]
+		r.mu.Unlock()
+		if connecting {
+			break
+		}
+		select {
+		case err := <-deadDone:
+			t.Fatalf("connect to a dead monitor returned at once: %v", err)
+		default:
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	c, err := r.Get(context.Background(), good)
+	if err != nil || c == nil {
+		t.Fatalf("Get(good site) = %v, %v", c, err)
+	}
+	select {
+	case err := <-deadDone:
+		t.Fatalf("the dead site's connect ended (%v) before the good site was served; cannot tell they ran side by side", err)
+	default:
+	}
+	if err := <-deadDone; err == nil {
+		t.Fatal("connect to a dead monitor succeeded")
+	}
+}
