@@ -40,9 +40,10 @@ func (rt *router) match(method, path string) (*route, map[string]string) {
 	bestLiterals := -1
 	for _, r := range rt.byMethod[method] {
 		rsegs := segs
-		if n := len(r.parts); n > 0 && r.parts[n-1] == "{cidr}" && len(segs) > n {
-			// PVE's IP set handlers take the rest of the URI as the CIDR
-			// (fragmentDelimiter ''), so "10.0.0.0/8" needs no escaping.
+		if n := len(r.parts); n > 0 && (r.parts[n-1] == "{cidr}" || r.parts[n-1] == "{volume}") && len(segs) > n {
+			// PVE's IP set and storage content handlers take the rest of
+			// the URI as the CIDR or volume (fragmentDelimiter ''), so
+			// "10.0.0.0/8" and "local:vztmpl/x.tar.zst" need no escaping.
 			rsegs = append(append([]string{}, segs[:n-1]...), strings.Join(segs[n-1:], "/"))
 		}
 		if len(r.parts) != len(rsegs) {
