@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench.sh - `make bench`: the Go benchmarks whose figures are recorded in docs/benchmarks.md, each
 # a side-by-side comparison measured in one run. Output goes to stdout and to
-# _output/bench-<date>.txt. Starts (and stops) a Fabric network for the ledger benchmark unless
+# _output/bench-<date>.txt. Starts (and stops) a Ceph cluster for the pool observation benchmark
+# unless MICROCLOUD_BENCH_CEPH=0, and a Fabric network for the ledger benchmark unless
 # MICROCLOUD_BENCH_LEDGER=0.
 # Env: BENCHTIME (default 5x), PROVENANCE_BENCH_RECORDS (default 10000),
 #      PROVENANCE_BENCH_SEQ_RECORDS (default 300: one record per transaction is ~8/s).
@@ -17,6 +18,12 @@ bt=${BENCHTIME:-5x}
   go test -run '^$' -bench 'BenchmarkObservePoll' -benchtime="$bt" ./internal/controller/proxmox/virtualmachine/
   go test -run '^$' -bench 'BenchmarkClusterResources' -benchtime="$bt" ./internal/pvesim/
 } | tee "$out"
+if [ "${MICROCLOUD_BENCH_CEPH:-1}" = 1 ]; then
+  cdir=${MICROCLOUD_BENCH_CEPH_DIR:-/tmp/microcloud-bench-ceph}
+  CEPH_CONF=$(CEPH_LAB_MON_PORT=${CEPH_LAB_MON_PORT:-6798} CEPH_LAB_MON_PORT2=${CEPH_LAB_MON_PORT2:-3308} bash cluster/ceph-up.sh "$cdir")
+  CEPH_CONF=$CEPH_CONF go test -run '^$' -bench 'BenchmarkObservePools' -benchtime="$bt" ./internal/clients/ceph/ | tee -a "$out"
+  bash cluster/ceph-down.sh "$cdir" --wipe >/dev/null 2>&1 || true
+fi
 if [ "${MICROCLOUD_BENCH_LEDGER:-1}" = 1 ]; then
   export FABRIC_LAB_DIR=${FABRIC_LAB_DIR:-/tmp/microcloud-bench-fabric}
   trap 'bash cluster/fabric-down.sh >/dev/null 2>&1 || true' EXIT
