@@ -30,10 +30,17 @@ var (
 	FirewallSecurityGroupGroupVersionKind = SchemeGroupVersion.WithKind(FirewallSecurityGroupKind)
 	PoolKind                              = reflect.TypeOf(Pool{}).Name()
 	PoolGroupVersionKind                  = SchemeGroupVersion.WithKind(PoolKind)
+
+	ContainerKind                     = reflect.TypeOf(Container{}).Name()
+	ContainerGroupVersionKind         = SchemeGroupVersion.WithKind(ContainerKind)
+	ContainerTemplateKind             = reflect.TypeOf(ContainerTemplate{}).Name()
+	ContainerTemplateGroupVersionKind = SchemeGroupVersion.WithKind(ContainerTemplateKind)
 )
 
 func init() {
 	SchemeBuilder.Register(&VirtualMachine{}, &VirtualMachineList{})
 	SchemeBuilder.Register(&FirewallSecurityGroup{}, &FirewallSecurityGroupList{})
 	SchemeBuilder.Register(&Pool{}, &PoolList{})
+	SchemeBuilder.Register(&Container{}, &ContainerList{})
+	SchemeBuilder.Register(&ContainerTemplate{}, &ContainerTemplateList{})
 }

@@ -20,6 +20,24 @@ package v1alpha1
 
 import resource "github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
+// GetItems of this ContainerList.
+func (l *ContainerList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this ContainerTemplateList.
+func (l *ContainerTemplateList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this FirewallSecurityGroupList.
 func (l *FirewallSecurityGroupList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))

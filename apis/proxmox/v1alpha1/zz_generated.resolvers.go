@@ -25,6 +25,33 @@ import (
 	client "sigs.k8s.io/controller-runtime/pkg/client"
 )
 
+// ResolveReferences of this Container.
+func (mg *Container) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var rsp reference.NamespacedResolutionResponse
+	var err error
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.OSTemplate),
+		Extract:      ContainerTemplateVolID(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.OSTemplateRef,
+		Selector:     mg.Spec.ForProvider.OSTemplateSelector,
+		To: reference.To{
+			List:    &ContainerTemplateList{},
+			Managed: &ContainerTemplate{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.OSTemplate")
+	}
+	mg.Spec.ForProvider.OSTemplate = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.OSTemplateRef = rsp.ResolvedReference
+
+	return nil
+}
+
 // ResolveReferences of this VirtualMachine.
 func (mg *VirtualMachine) ResolveReferences(ctx context.Context, c client.Reader) error {
 	r := reference.NewAPINamespacedResolver(c, mg)
