@@ -1,0 +1,267 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
+)
+
+const (
+	errView       = "cannot read the cluster view"
+	errConfig     = "cannot read the container config"
+	errTask       = "cannot read task %s"
+	errTaskFailed = "task %s failed: %s"
+	errExternal   = "external name %q is not a container id"
+	errNotLXC     = "guest %d is a %s, not an LXC container"
+	reasonTask    = "task %s is running"
+	reasonLocked  = "container is locked (%s)"
+	connIP        = "ipAddress"
+	connVMID      = "vmid"
+	connNode      = "node"
+)
+
+type external struct {
+	c    *proxmox.Client
+	kube client.Client
+}
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+// ownerTag is the VM's owner tag: one format for every guest kind, so an id
+// taken by any of the provider's resources is recognised as not ours.
+func ownerTag(mg *v1alpha1.Container) string { return virtualmachine.OwnerTag(string(mg.GetUID())) }
+
+// ctid is the container's id from the external name, or 0 when none is set yet.
+func ctid(mg *v1alpha1.Container) (int, error) {
+	en := meta.GetExternalName(mg)
+	if en == "" || en == mg.GetName() {
+		return 0, nil
+	}
+	id, err := strconv.Atoi(en)
+	if err != nil || id < 100 {
+		return 0, errors.Errorf(errExternal, en)
+	}
+	return id, nil
+}
+
+func hostname(mg *v1alpha1.Container) string {
+	if n := mg.Spec.ForProvider.Hostname; n != nil {
+		return *n
+	}
+	return mg.GetName()
+}
+
+func wantTemplate(mg *v1alpha1.Container) bool {
+	return mg.Spec.ForProvider.ConvertToTemplate != nil && *mg.Spec.ForProvider.ConvertToTemplate
+}
+
+func wantRunning(mg *v1alpha1.Container) bool {
+	return mg.Spec.ForProvider.PowerState != v1alpha1.PowerStateStopped && !wantTemplate(mg)
+}
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalObservation, error) {
+	lateInit := false
+	if upid := pendingTask(mg); upid != "" {
+		t, err := e.c.Task(ctx, upid)
+		if err != nil {
+			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
+		}
+		if t.Running() {
+			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+		}
+		e.c.InvalidateView()
+		if t.Failed() {
+			mg.Status.AtProvider.LastTaskError = t.ExitStatus
+			if e.c.ReportOnce(upid) {
+				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
+			}
+		}
+		lateInit = clearPendingTask(mg)
+	}
+
+	id, err := ctid(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errView)
+	}
+	var g *proxmox.Guest
+	if id != 0 {
+		g, _ = view.Guest(id)
+	} else if owned := view.Tagged(ownerTag(mg)); len(owned) > 0 {
+		// A container of ours whose id was never saved: adopt it.
+		g = owned[0]
+		meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
+		lateInit = true
+	}
+	if g != nil && id != 0 {
+		switch owner(mg, g) {
+		case notOurs:
+			meta.SetExternalName(mg, "")
+			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
+		case undecided:
+			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+		}
+	}
+	if g == nil {
+		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
+	}
+	if g.Type != "lxc" {
+		return managed.ExternalObservation{}, errors.Errorf(errNotLXC, int(g.VMID), g.Type)
+	}
+
+	obs := &mg.Status.AtProvider
+	obs.VMID, obs.Node, obs.Status, obs.Lock, obs.Template = int64(g.VMID), g.Node, g.Status, g.Lock, g.Template == 1
+	if g.Lock != "" {
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+	}
+	cfg, fresh, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
+	}
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
+	running := g.Status == "running"
+	powerOK := wantRunning(mg) == running
+	templateOK := !wantTemplate(mg) || obs.Template
+	if running {
+		if len(obs.IPAddresses) == 0 || fresh {
+			obs.IPAddresses = e.ips(ctx, g)
+		}
+	} else {
+		obs.IPAddresses = nil
+	}
+	if powerOK && templateOK {
+		mg.SetConditions(xpv2.Available())
+	} else {
+		mg.SetConditions(xpv2.Unavailable().WithMessage("container is " + g.Status))
+	}
+	cd := managed.ConnectionDetails{connVMID: []byte(strconv.Itoa(int(g.VMID))), connNode: []byte(g.Node)}
+	if len(obs.IPAddresses) > 0 {
+		cd[connIP] = []byte(obs.IPAddresses[0])
+	}
+	return managed.ExternalObservation{
+		ResourceExists:          true,
+		ResourceUpToDate:        powerOK && templateOK && len(set) == 0 && grow == 0,
+		ResourceLateInitialized: lateInit,
+		ConnectionDetails:       cd,
+		Diff:                    diffText(set, grow, powerOK, templateOK),
+	}, nil
+}
+
+// iface is one entry of GET .../lxc/{vmid}/interfaces.
+type iface struct {
+	Name string `json:"name"`
+	Inet string `json:"inet"`
+}
+
+// ips reads a running container's IPv4 addresses (loopback left out); a
+// container that cannot answer yet simply has none.
+func (e *external) ips(ctx context.Context, g *proxmox.Guest) []string {
+	var list []iface
+	if err := e.c.Get(ctx, proxmox.GuestPath(g.Node, "lxc", int(g.VMID))+"/interfaces", &list); err != nil {
+		return nil
+	}
+	var out []string
+	for _, i := range list {
+		addr, _, _ := strings.Cut(i.Inet, "/")
+		if i.Name == "lo" || addr == "" || strings.HasPrefix(addr, "127.") {
+			continue
+		}
+		out = append(out, addr)
+	}
+	return out
+}
+
+type ownership int
+
+const (
+	ours ownership = iota
+	notOurs
+	undecided
+)
+
+// owner decides whether guest g, found under mg's saved id, is mg's, with
+// the VM controller's rules (ADR 0001): our tag is ours, another mc- tag is
+// not; an untagged guest is ours if we never created anything (an import)
+// or it bears our hostname; while it is locked and unnamed the answer waits.
+func owner(mg *v1alpha1.Container, g *proxmox.Guest) ownership {
+	mine := ownerTag(mg)
+	for _, t := range g.TagList() {
+		if t == mine {
+			return ours
+		}
+		if strings.HasPrefix(t, "mc-") {
+			return notOurs
+		}
+	}
+	if meta.GetExternalCreatePending(mg).IsZero() {
+		return ours
+	}
+	if g.Name == hostname(mg) {
+		return ours
+	}
+	if g.Lock != "" {
+		return undecided
+	}
+	return notOurs
+}
+
+// annotationPendingTask keeps the UPID of a create task (the VM
+// controller's key): the managed reconciler persists annotations after a
+// create but rewrites status from the API server.
+const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
+
+func pendingTask(mg *v1alpha1.Container) string {
+	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
+		return upid
+	}
+	return mg.Status.AtProvider.PendingTask
+}
+
+// clearPendingTask forgets the pending task and reports whether an annotation
+// changed, which the reconciler must then persist.
+func clearPendingTask(mg *v1alpha1.Container) bool {
+	mg.Status.AtProvider.PendingTask = ""
+	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
+		meta.RemoveAnnotations(mg, annotationPendingTask)
+		return true
+	}
+	return false
+}
+
+func diffText(set map[string]any, grow int64, powerOK, templateOK bool) string {
+	var parts []string
+	for k := range set {
+		parts = append(parts, k)
+	}
+	if grow > 0 {
+		parts = append(parts, "rootfs size")
+	}
+	if !powerOK {
+		parts = append(parts, "power state")
+	}
+	if !templateOK {
+		parts = append(parts, "template conversion")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "differs from spec: " + strings.Join(parts, ", ")
+}

@@ -1,0 +1,222 @@
+package container
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errNoTemplate = "spec.forProvider.osTemplate is not set: its ContainerTemplate reference is not resolved yet"
+	errNextID     = "cannot get a free container id"
+	errReserve    = "cannot save the container id before creating it"
+	errCreate     = "cannot create container %d"
+	errUpdate     = "cannot update container %d"
+	errResize     = "cannot grow the root volume of container %d"
+	errConvert    = "cannot convert container %d to a template"
+	errPower      = "cannot %s container %d"
+	errDelete     = "cannot delete container %d"
+	errTooManyIDs = "container ids %v were all taken by other writers"
+	maxIDAttempts = 3
+)
+
+func (e *external) Create(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalCreation, error) {
+	p := mg.Spec.ForProvider
+	if p.OSTemplate == nil || *p.OSTemplate == "" {
+		return managed.ExternalCreation{}, errors.New(errNoTemplate)
+	}
+	id, err := ctid(mg) // an id saved by an earlier attempt is reused
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	if p.VMID != nil {
+		id = int(*p.VMID)
+	}
+	defer e.c.InvalidateView()
+	var taken []int
+	for range maxIDAttempts {
+		if id == 0 {
+			if id, err = e.c.NextID(ctx); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errNextID)
+			}
+		}
+		// Save the id before creating: after a crash or a lost response the
+		// next Observe finds the container by this id instead of creating another.
+		if meta.GetExternalName(mg) != strconv.Itoa(id) {
+			meta.SetExternalName(mg, strconv.Itoa(id))
+			if err := e.kube.Update(ctx, mg); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errReserve)
+			}
+		}
+		var upid string
+		err := e.c.Post(ctx, fmt.Sprintf("/nodes/%s/lxc", url.PathEscape(p.Node)), createParams(mg, id), &upid)
+		if err == nil {
+			meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+			mg.Status.AtProvider.PendingTask = upid
+			mg.Status.AtProvider.LastTaskError = ""
+			return managed.ExternalCreation{}, nil
+		}
+		if !strings.Contains(err.Error(), "already exists") {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		// The id is in use: by our own earlier attempt whose answer was
+		// lost (then it is ours to keep), or by another writer.
+		if mine, err := e.ownsID(ctx, mg, id); err != nil || mine {
+			return managed.ExternalCreation{}, err
+		}
+		if p.VMID != nil {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		taken = append(taken, id)
+		id = 0
+	}
+	return managed.ExternalCreation{}, errors.Errorf(errTooManyIDs, taken)
+}
+
+// createParams is the whole config of a new container: the settings that
+// can change later plus those fixed at creation (template, root volume,
+// privileges, pool).
+func createParams(mg *v1alpha1.Container, id int) map[string]any {
+	p := mg.Spec.ForProvider
+	params := map[string]any{"vmid": id, "ostemplate": *p.OSTemplate,
+		"rootfs":       fmt.Sprintf("%s:%d", p.RootFS.Storage, p.RootFS.SizeGiB),
+		"unprivileged": p.Unprivileged == nil || *p.Unprivileged}
+	for k, v := range wantConfig(p, hostname(mg), ownerTag(mg)).config {
+		params[k] = v
+	}
+	if p.Pool != nil {
+		params["pool"] = *p.Pool
+	}
+	return params
+}
+
+// ownsID tells whether the guest that holds id, seen in a fresh view, is mg's.
+func (e *external) ownsID(ctx context.Context, mg *v1alpha1.Container, id int) (bool, error) {
+	e.c.InvalidateView()
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return false, errors.Wrap(err, errView)
+	}
+	g, ok := view.Guest(id)
+	return ok && owner(mg, g) != notOurs, nil
+}
+
+func (e *external) Update(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalUpdate, error) {
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalUpdate{}, err
+	}
+	id := int(g.VMID)
+	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
+	cfg, _, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalUpdate{}, errors.Wrap(err, errConfig)
+	}
+	path := proxmox.GuestPath(g.Node, "lxc", id)
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
+	if len(set) > 0 {
+		// The digest makes PVE refuse the change if the config changed
+		// since it was read; the next reconcile re-reads it.
+		if d, ok := cfg["digest"]; ok {
+			set["digest"] = d
+		}
+		if err := e.c.Put(ctx, path+"/config", set, nil); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, id)
+		}
+	}
+	if grow > 0 {
+		if done, err := e.task(ctx, mg, "PUT", path+"/resize", map[string]any{"disk": "rootfs", "size": fmt.Sprintf("%dG", grow)}); err != nil || !done {
+			return managed.ExternalUpdate{}, errors.Wrapf(err, errResize, id)
+		}
+	}
+	running := g.Status == "running"
+	switch {
+	case wantTemplate(mg) && g.Template != 1:
+		if running {
+			// PVE converts only a stopped container.
+			return managed.ExternalUpdate{}, e.power(ctx, mg, path, "shutdown", map[string]any{"forceStop": true, "timeout": 60})
+		}
+		_, err := e.task(ctx, mg, "POST", path+"/template", nil)
+		return managed.ExternalUpdate{}, errors.Wrapf(err, errConvert, id)
+	case wantRunning(mg) && !running:
+		return managed.ExternalUpdate{}, e.power(ctx, mg, path, "start", nil)
+	case !wantRunning(mg) && running:
+		return managed.ExternalUpdate{}, e.power(ctx, mg, path, "shutdown", map[string]any{"forceStop": true, "timeout": 60})
+	}
+	return managed.ExternalUpdate{}, nil
+}
+
+// task makes a call that PVE answers either at once or with a task; a
+// task is recorded as pending and done is false.
+func (e *external) task(ctx context.Context, mg *v1alpha1.Container, method, path string, params map[string]any) (done bool, err error) {
+	var out any
+	if method == "POST" {
+		err = e.c.Post(ctx, path, params, &out)
+	} else {
+		err = e.c.Put(ctx, path, params, &out)
+	}
+	if err != nil {
+		return false, err
+	}
+	if upid, ok := out.(string); ok && strings.HasPrefix(upid, "UPID:") {
+		mg.Status.AtProvider.PendingTask = upid
+		return false, nil
+	}
+	return true, nil
+}
+
+// power starts a start/stop/shutdown task and records it as pending.
+func (e *external) power(ctx context.Context, mg *v1alpha1.Container, path, action string, params map[string]any) error {
+	var upid string
+	if err := e.c.Post(ctx, path+"/status/"+action, params, &upid); err != nil {
+		return errors.Wrapf(err, errPower, action, mg.Status.AtProvider.VMID)
+	}
+	mg.Status.AtProvider.PendingTask = upid
+	return nil
+}
+
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalDelete, error) {
+	if pendingTask(mg) != "" {
+		return managed.ExternalDelete{}, nil // Observe waits for it first.
+	}
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalDelete{}, err
+	}
+	id := int(g.VMID)
+	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
+	path := proxmox.GuestPath(g.Node, "lxc", id)
+	if g.Status == "running" {
+		// PVE refuses to destroy a running container: stop it, delete on the next pass.
+		return managed.ExternalDelete{}, e.power(ctx, mg, path, "stop", nil)
+	}
+	var upid string
+	if err := e.c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid); err != nil {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, id)
+	}
+	mg.Status.AtProvider.PendingTask = upid
+	return managed.ExternalDelete{}, nil
+}
+
+// guest finds the container of mg in the cluster view; nil when it is gone.
+func (e *external) guest(ctx context.Context, mg *v1alpha1.Container) (*proxmox.Guest, error) {
+	id, err := ctid(mg)
+	if err != nil || id == 0 {
+		return nil, err
+	}
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return nil, errors.Wrap(err, errView)
+	}
+	g, _ := view.Guest(id)
+	return g, nil
+}

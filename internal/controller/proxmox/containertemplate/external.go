@@ -1,0 +1,188 @@
+package containertemplate
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errBadVolID   = "external name %q is not a container template volid (storage:vztmpl/file)"
+	errList       = "cannot list the vztmpl content of storage %s on node %s"
+	errTask       = "cannot read task %s"
+	errTaskFailed = "task %s failed: %s"
+	errDownload   = "cannot download appliance %s into storage %s on node %s"
+	errDelete     = "cannot delete %s on node %s"
+	reasonTask    = "task %s is running"
+)
+
+type external struct{ c *proxmox.Client }
+
+func (e *external) Disconnect(context.Context) error { return nil }
+
+// specVolID is the volid the spec's download produces.
+func specVolID(p v1alpha1.ContainerTemplateParameters) string {
+	return storageOf(p) + ":vztmpl/" + p.Template
+}
+
+func storageOf(p v1alpha1.ContainerTemplateParameters) string {
+	if p.Storage == "" {
+		return "local"
+	}
+	return p.Storage
+}
+
+// volID is the template's volid: the external name, or the spec's volid
+// while no external name was set (crossplane's default is metadata.name).
+func volID(mg *v1alpha1.ContainerTemplate) (volid, storage string, err error) {
+	en := meta.GetExternalName(mg)
+	if en == "" || en == mg.GetName() {
+		en = specVolID(mg.Spec.ForProvider)
+	}
+	sid, file, ok := strings.Cut(en, ":")
+	if !ok || sid == "" || !strings.HasPrefix(file, "vztmpl/") || len(file) == len("vztmpl/") {
+		return "", "", errors.Errorf(errBadVolID, en)
+	}
+	return en, sid, nil
+}
+
+// content is one entry of a storage's content listing.
+type content struct {
+	VolID  string `json:"volid"`
+	Format string `json:"format"`
+	Size   int64  `json:"size"`
+}
+
+// find looks volid up in the node's storage; nil when it is not there.
+func (e *external) find(ctx context.Context, node, storage, volid string) (*content, error) {
+	var list []content
+	path := fmt.Sprintf("/nodes/%s/storage/%s/content?content=vztmpl", url.PathEscape(node), url.PathEscape(storage))
+	if err := e.c.Get(ctx, path, &list); err != nil {
+		return nil, errors.Wrapf(err, errList, storage, node)
+	}
+	for i := range list {
+		if list[i].VolID == volid {
+			return &list[i], nil
+		}
+	}
+	return nil, nil
+}
+
+func (e *external) Observe(ctx context.Context, mg *v1alpha1.ContainerTemplate) (managed.ExternalObservation, error) {
+	lateInit := false
+	if upid := pendingTask(mg); upid != "" {
+		t, err := e.c.Task(ctx, upid)
+		if err != nil {
+			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
+		}
+		if t.Running() {
+			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
+			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+		}
+		if t.Failed() {
+			mg.Status.AtProvider.LastTaskError = t.ExitStatus
+			// Show PVE's error once; the next Observe finds no file and
+			// the download is tried again.
+			if e.c.ReportOnce(upid) {
+				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
+			}
+		}
+		lateInit = clearPendingTask(mg)
+	}
+	volid, storage, err := volID(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if meta.GetExternalName(mg) != volid {
+		meta.SetExternalName(mg, volid)
+		lateInit = true
+	}
+	f, err := e.find(ctx, mg.Spec.ForProvider.Node, storage, volid)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if f == nil {
+		mg.Status.AtProvider.VolID, mg.Status.AtProvider.Size, mg.Status.AtProvider.Format = "", 0, ""
+		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
+	}
+	mg.Status.AtProvider.VolID, mg.Status.AtProvider.Size, mg.Status.AtProvider.Format = f.VolID, f.Size, f.Format
+	mg.SetConditions(xpv2.Available())
+	// The spec is immutable and a file has nothing to update: an imported
+	// volid that differs from the spec's is reported, not replaced.
+	diff := ""
+	if want := specVolID(mg.Spec.ForProvider); want != volid {
+		diff = fmt.Sprintf("external name %s is not the spec's %s", volid, want)
+	}
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit, Diff: diff}, nil
+}
+
+func (e *external) Create(ctx context.Context, mg *v1alpha1.ContainerTemplate) (managed.ExternalCreation, error) {
+	p := mg.Spec.ForProvider
+	var upid string
+	params := map[string]any{"storage": storageOf(p), "template": p.Template}
+	if err := e.c.Post(ctx, fmt.Sprintf("/nodes/%s/aplinfo", url.PathEscape(p.Node)), params, &upid); err != nil {
+		return managed.ExternalCreation{}, errors.Wrapf(err, errDownload, p.Template, storageOf(p), p.Node)
+	}
+	meta.SetExternalName(mg, specVolID(p))
+	meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+	mg.Status.AtProvider.PendingTask = upid
+	mg.Status.AtProvider.LastTaskError = ""
+	return managed.ExternalCreation{}, nil
+}
+
+// Update has nothing to do: the spec is immutable and a file has no settings.
+func (e *external) Update(context.Context, *v1alpha1.ContainerTemplate) (managed.ExternalUpdate, error) {
+	return managed.ExternalUpdate{}, nil
+}
+
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.ContainerTemplate) (managed.ExternalDelete, error) {
+	if pendingTask(mg) != "" {
+		return managed.ExternalDelete{}, nil // Observe waits for it first.
+	}
+	volid, storage, err := volID(mg)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	node := mg.Spec.ForProvider.Node
+	// PVE takes the rest of the URI as the volume, so the volid's '/'
+	// needs no escaping (go-proxmox sends it the same way).
+	path := fmt.Sprintf("/nodes/%s/storage/%s/content/%s", url.PathEscape(node), url.PathEscape(storage), volid)
+	var upid string
+	if err := e.c.Delete(ctx, path, nil, &upid); err != nil {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, volid, node)
+	}
+	mg.Status.AtProvider.PendingTask = upid
+	return managed.ExternalDelete{}, nil
+}
+
+// annotationPendingTask keeps the UPID of a download: unlike status, which
+// the managed reconciler rewrites from the API server after a create,
+// annotations it persists as they are. It is the VM controller's key.
+const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
+
+func pendingTask(mg *v1alpha1.ContainerTemplate) string {
+	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
+		return upid
+	}
+	return mg.Status.AtProvider.PendingTask
+}
+
+// clearPendingTask forgets the pending task and reports whether an annotation
+// changed, which the reconciler must then persist.
+func clearPendingTask(mg *v1alpha1.ContainerTemplate) bool {
+	mg.Status.AtProvider.PendingTask = ""
+	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
+		meta.RemoveAnnotations(mg, annotationPendingTask)
+		return true
+	}
+	return false
+}
