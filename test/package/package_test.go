@@ -1,7 +1,8 @@
 // Package pkgtest builds the provider's Crossplane package with cluster/package.sh (no Docker,
 // the xpkg step offline) and inspects the result with go-containerregistry: a valid image whose
 // package layer holds the Provider meta and exactly the CRDs of package/crds, whose config is the
-// embedded runtime image's (entrypoint /provider, user 65532), and whose files run the provider.
+// embedded runtime image's (entrypoint /provider, user 65532), which `crossplane xpkg push` stores
+// in an OCI registry (an in-memory one on loopback), and whose files run the provider.
 //
 // Needs CROSSPLANE_CLI (cluster/crossplane-cli.sh); skips without it unless
 // MICROCLOUD_REQUIRE_INTEGRATION=1.
@@ -13,6 +14,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +26,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -148,6 +153,60 @@ func TestPackage(t *testing.T) {
 		}
 		if diff := cmp.Diff(want, got[:len(want)]); diff != "" {
 			t.Errorf("xpkg's first layers -runtime +xpkg:\n%s", diff)
+		}
+	})
+
+	t.Run("crossplane xpkg push stores its config and layers in a registry", func(t *testing.T) {
+		// An in-memory OCI registry on loopback stands in for a real one (none is reachable here).
+		reg := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+		defer reg.Close()
+		host := strings.TrimPrefix(reg.URL, "http://")
+		ref := host + "/microcloud/provider-microcloud:" + version
+		push := exec.Command(cli, "xpkg", "push", "-f", xpkg, ref) //nolint:gosec // test
+		push.Env = append(os.Environ(), "HTTPS_PROXY=http://127.0.0.1:1", "HTTP_PROXY=http://127.0.0.1:1", "NO_PROXY=127.0.0.1",
+			"https_proxy=http://127.0.0.1:1", "http_proxy=http://127.0.0.1:1", "no_proxy=127.0.0.1", "HOME="+t.TempDir())
+		if out, err := push.CombinedOutput(); err != nil {
+			t.Fatalf("crossplane xpkg push %s: %v: %s", ref, err, out)
+		}
+		// push re-annotates the layers (io.crossplane.xpkg: base on the package layer) into an OCI
+		// manifest, so the manifest digest changes; config and layers must be the xpkg's.
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, reg.URL+"/v2/microcloud/provider-microcloud/manifests/"+version, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close() //nolint:errcheck // read side
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET manifest: HTTP %d", resp.StatusCode)
+		}
+		m, err := v1.ParseManifest(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfgName, err := pkg.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Config.Digest != cfgName {
+			t.Errorf("pushed config %s, want the xpkg's %s", m.Config.Digest, cfgName)
+		}
+		var pushed []string
+		annotated := 0
+		for _, l := range m.Layers {
+			pushed = append(pushed, l.Digest.String())
+			if l.Annotations["io.crossplane.xpkg"] == "base" {
+				annotated++
+			}
+		}
+		if diff := cmp.Diff(layerDigests(t, pkg), pushed); diff != "" {
+			t.Errorf("pushed layers -xpkg +registry:\n%s", diff)
+		}
+		if annotated != 1 {
+			t.Errorf("%d pushed layers annotated io.crossplane.xpkg: base, want 1", annotated)
 		}
 	})
 
