@@ -142,7 +142,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	}
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
-	// The firewall is read only when the config was (fresh): see fwMemo.
+	// The firewall is read only when the config was (fresh): see guestfw.
 	fwDiff, err := e.firewallDiff(ctx, mg, g, fresh)
 	if err != nil {
 		return managed.ExternalObservation{}, err

@@ -1,0 +1,327 @@
+// Package guestfw manages a guest's own Proxmox firewall (options and links
+// to cluster security groups) for every guest kind: QEMU VMs and LXC
+// containers share the firewall API under their own paths.
+package guestfw
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errFirewallRead = "cannot read the firewall of guest %d"
+	errFirewallOpts = "cannot set the firewall options of guest %d"
+	errFirewallLink = "cannot link security groups to guest %d (%s)"
+)
+
+// Spec is the firewall a guest's spec asks for: the options it manages and
+// the security groups it links, in evaluation order.
+type Spec struct {
+	Enabled        *bool
+	PolicyIn       *string
+	PolicyOut      *string
+	SecurityGroups []string
+}
+
+// fwState is a guest's firewall as last read: its options and rules (by
+// position), each with PVE's digest.
+type fwState struct {
+	options     map[string]any
+	rules       []fwRule
+	rulesDigest string
+}
+
+// fwRule is the part of a guest firewall rule the provider looks at.
+type fwRule struct {
+	typ    string
+	action string
+	enable bool
+}
+
+// fwMemo keeps each guest's firewall as read together with its config. The
+// firewall is re-read exactly when GuestConfig re-reads the config (the view
+// shows a change, the spec changed, the drift interval passed, or the
+// provider changed the guest), so steady-state requests stay one cluster
+// view per poll whatever the number of guests. Firewall drift made by hand is
+// therefore found within the drift interval, like config drift that the
+// view does not show.
+var fwMemo = struct {
+	sync.Mutex
+	m map[fwKey]*fwState
+}{m: map[fwKey]*fwState{}}
+
+type fwKey struct {
+	c    *proxmox.Client
+	vmid int
+}
+
+// firewall returns the guest's firewall, read now when its config was
+// (fresh) or when none was read before.
+func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bool) (*fwState, error) {
+	key := fwKey{c: c, vmid: int(g.VMID)}
+	fwMemo.Lock()
+	st, ok := fwMemo.m[key]
+	fwMemo.Unlock()
+	if ok && !fresh {
+		return st, nil
+	}
+	path := proxmox.GuestPath(g.Node, g.Type, int(g.VMID)) + "/firewall"
+	st = &fwState{}
+	var raw []map[string]any
+	err := c.Get(ctx, path+"/options", &st.options)
+	if err == nil {
+		err = c.Get(ctx, path+"/rules", &raw)
+	}
+	if err != nil {
+		// Make the next Observe read config and firewall again rather than
+		// compare against an older firewall.
+		c.Forget(int(g.VMID))
+		return nil, errors.Wrapf(err, errFirewallRead, int(g.VMID))
+	}
+	sort.SliceStable(raw, func(i, j int) bool { return atoi(raw[i]["pos"]) < atoi(raw[j]["pos"]) })
+	for _, r := range raw {
+		st.rules = append(st.rules, fwRule{typ: str(r["type"]), action: str(r["action"]), enable: firstFlag(str(r["enable"])) == "1"})
+		st.rulesDigest = str(r["digest"])
+	}
+	fwMemo.Lock()
+	fwMemo.m[key] = st
+	fwMemo.Unlock()
+	return st, nil
+}
+
+func atoi(v any) int {
+	n, _ := strconv.Atoi(str(v))
+	return n
+}
+
+// wantOptions are the firewall options the spec manages, as PVE stores them.
+func wantOptions(fw *Spec) map[string]string {
+	o := map[string]string{"enable": "1"}
+	if fw.Enabled != nil && !*fw.Enabled {
+		o["enable"] = "0"
+	}
+	if fw.PolicyIn != nil {
+		o["policy_in"] = *fw.PolicyIn
+	}
+	if fw.PolicyOut != nil {
+		o["policy_out"] = *fw.PolicyOut
+	}
+	return o
+}
+
+// optionsDiff returns the options to set; PVE leaves out enable when off.
+func optionsDiff(want map[string]string, have map[string]any) map[string]any {
+	set := map[string]any{}
+	for k, v := range want {
+		got := str(have[k])
+		if k == "enable" {
+			got = firstFlag(got)
+		}
+		if got != v {
+			set[k] = v
+		}
+	}
+	return set
+}
+
+// A fwOp is one call on the guest's firewall rules.
+type fwOp struct {
+	method string // PUT, DELETE or POST
+	pos    int
+	params map[string]any
+}
+
+func (o fwOp) String() string { return fmt.Sprintf("%s %d %v", o.method, o.pos, o.params) }
+
+// linkPlan returns the calls that make the guest's group rules exactly want, in
+// order, leaving its other rules alone: links that differ are rewritten in
+// place, surplus links are deleted (last first), missing ones are created
+// (PVE puts a new rule at the top) and moved right after the previous link.
+// The first call carries the digest of the rules the plan was made from.
+func linkPlan(want []string, rules []fwRule, digest string) []fwOp {
+	model := append([]fwRule{}, rules...)
+	links := func() []int {
+		var idx []int
+		for i, r := range model {
+			if r.typ == "group" {
+				idx = append(idx, i)
+			}
+		}
+		return idx
+	}
+	idx := links()
+	var ops []fwOp
+	for k := 0; k < min(len(idx), len(want)); k++ {
+		if r := model[idx[k]]; r.action != want[k] || !r.enable {
+			ops = append(ops, fwOp{method: "PUT", pos: idx[k], params: map[string]any{"action": want[k], "enable": 1}})
+			model[idx[k]] = fwRule{typ: "group", action: want[k], enable: true}
+		}
+	}
+	for k := len(idx) - 1; k >= len(want); k-- {
+		ops = append(ops, fwOp{method: "DELETE", pos: idx[k]})
+		model = append(model[:idx[k]], model[idx[k]+1:]...)
+	}
+	for k := len(idx); k < len(want); k++ {
+		ops = append(ops, fwOp{method: "POST", params: map[string]any{"type": "group", "action": want[k], "enable": 1}})
+		model = append([]fwRule{{typ: "group", action: want[k], enable: true}}, model...)
+		if k == 0 {
+			continue
+		}
+		prev := links()[k] // links()[0] is the new rule; the k-th is link k-1
+		ops = append(ops, fwOp{method: "PUT", pos: 0, params: map[string]any{"moveto": prev + 1}})
+		model = moveTo(model, 0, prev+1)
+	}
+	if len(ops) > 0 && digest != "" {
+		ops[0].params = withDigest(ops[0].params, digest)
+	}
+	return ops
+}
+
+// moveTo moves rule pos before the rule at index to (to the end when to is
+// past it), the way PVE's update_rule handles moveto.
+func moveTo[T any](rules []T, pos, to int) []T {
+	if to == pos {
+		return rules
+	}
+	out := make([]T, 0, len(rules))
+	for i, r := range rules {
+		if i == pos {
+			continue
+		}
+		if i == to {
+			out = append(out, rules[pos])
+		}
+		out = append(out, r)
+	}
+	if to >= len(rules) {
+		out = append(out, rules[pos])
+	}
+	return out
+}
+
+func withDigest(p map[string]any, digest string) map[string]any {
+	out := map[string]any{"digest": digest}
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+// linkedGroups lists the groups the rules link, in order.
+func linkedGroups(rules []fwRule) []string {
+	var out []string
+	for _, r := range rules {
+		if r.typ == "group" {
+			out = append(out, r.action)
+		}
+	}
+	return out
+}
+
+// Diff compares the spec's firewall with the guest's and names what differs
+// ("" when nothing does, or when the spec leaves the firewall alone: fw nil).
+// fresh says the guest's config was just read, and so is its firewall.
+func Diff(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest, fresh bool) (string, error) {
+	if fw == nil {
+		return "", nil
+	}
+	st, err := firewall(ctx, c, g, fresh)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	if len(optionsDiff(wantOptions(fw), st.options)) > 0 {
+		parts = append(parts, "firewall options")
+	}
+	if len(linkPlan(fw.SecurityGroups, st.rules, "")) > 0 {
+		parts = append(parts, fmt.Sprintf("security groups [%s] (linked: [%s])",
+			strings.Join(fw.SecurityGroups, ","), strings.Join(linkedGroups(st.rules), ",")))
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// Apply sets the guest's firewall options and group links from the spec,
+// using the firewall as last read; its digests make PVE refuse the change if
+// the firewall changed since, and the next reconcile re-reads it.
+func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) error {
+	if fw == nil {
+		return nil
+	}
+	id := int(g.VMID)
+	st, err := firewall(ctx, c, g, false)
+	if err != nil {
+		return err
+	}
+	path := proxmox.GuestPath(g.Node, g.Type, id) + "/firewall"
+	if set := optionsDiff(wantOptions(fw), st.options); len(set) > 0 {
+		if d := str(st.options["digest"]); d != "" {
+			set["digest"] = d
+		}
+		if err := c.Put(ctx, path+"/options", set, nil); err != nil {
+			return errors.Wrapf(err, errFirewallOpts, id)
+		}
+	}
+	for _, o := range linkPlan(fw.SecurityGroups, st.rules, st.rulesDigest) {
+		var err error
+		switch o.method {
+		case "POST":
+			err = c.Post(ctx, path+"/rules", o.params, nil)
+		case "PUT":
+			err = c.Put(ctx, path+"/rules/"+strconv.Itoa(o.pos), o.params, nil)
+		default:
+			q := map[string]string{}
+			for k, v := range o.params {
+				q[k] = str(v)
+			}
+			err = c.Delete(ctx, path+"/rules/"+strconv.Itoa(o.pos), q, nil)
+		}
+		if err != nil {
+			return errors.Wrapf(err, errFirewallLink, id, o)
+		}
+	}
+	return nil
+}
+
+// JoinDiff adds the firewall's differences to the config's.
+func JoinDiff(config, firewall string) string {
+	switch {
+	case firewall == "":
+		return config
+	case config == "":
+		return "differs from spec: " + firewall
+	}
+	return config + ", " + firewall
+}
+
+// str renders a decoded JSON value as PVE's string form.
+func str(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// firstFlag reads "1", "enable=1,..." or "0" as "1"/"0".
+func firstFlag(s string) string {
+	first, _, _ := strings.Cut(s, ",")
+	if _, v, ok := strings.Cut(first, "="); ok {
+		first = v
+	}
+	if first == "1" || first == "true" {
+		return "1"
+	}
+	return "0"
+}
