@@ -43,9 +43,11 @@ rm -rf "$WORK"
 mkdir -p "$WORK"
 
 step "building cmd/provider $VERSION (cgo, -tags pacific)"
-go build -trimpath -ldflags "-s -w -X github.com/microcloud-dev/provider-microcloud/internal/version.Version=$VERSION" \
+# No -trimpath: it would give every package a different build cache key from `go build`/`go test`,
+# and compile everything twice on a cold machine. -s -w -X only change the link step.
+go build -ldflags "-s -w -X github.com/microcloud-dev/provider-microcloud/internal/version.Version=$VERSION" \
   -o "$WORK/provider" ./cmd/provider
-go build -trimpath -o "$WORK/imagebuild" ./cmd/imagebuild
+go build -o "$WORK/imagebuild" ./cmd/imagebuild
 
 step "runtime image tarball"
 plugin_flags=()
