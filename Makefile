@@ -7,7 +7,7 @@ export GOFLAGS := -tags=pacific
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/microcloud-dev/provider-microcloud/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate check-generate lint test unit run bench clean
+.PHONY: all build generate check-generate lint test unit run bench package clean
 
 all: build
 
@@ -42,6 +42,11 @@ run:
 
 bench:
 	bash cluster/bench.sh
+
+# An installable Crossplane package (xpkg) with an embedded runtime image, built offline
+# without Docker (docs/package.md).
+package:
+	bash cluster/package.sh
 
 clean:
 	rm -rf bin _output
