@@ -63,9 +63,12 @@ func TestContainerLifecycle(t *testing.T) {
 	s.startProxmox(t)
 	ctx := context.Background()
 
-	mustCreate(t, s.env.Client, s.ctTemplate("alpine", v1alpha1.ContainerTemplateParameters{Node: "pve1", Template: alpineTemplate}))
+	mustCreate(t, s.env.Client, s.ctTemplate("alpine", v1alpha1.ContainerTemplateParameters{Node: "pve1", Template: alpineTemplate}),
+		s.group("web", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
+			{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("80")}}}))
 	p := v1alpha1.ContainerParameters{Node: "pve1", OSTemplateRef: &xpv2.NamespacedReference{Name: "alpine"},
-		Cores: 2, MemoryMiB: 1024, Tags: []string{"web"}, OnBoot: ptr.To(true),
+		Firewall: &v1alpha1.ContainerFirewall{PolicyIn: ptr.To("DROP"), SecurityGroupRefs: []xpv2.NamespacedReference{{Name: "web"}}},
+		Cores:    2, MemoryMiB: 1024, Tags: []string{"web"}, OnBoot: ptr.To(true),
 		RootFS:   v1alpha1.ContainerRootFS{Storage: "ceph-rbd", SizeGiB: 4},
 		Networks: []v1alpha1.ContainerNetwork{{Name: "eth0", Bridge: "vmbr0", IP: ptr.To("dhcp"), Firewall: ptr.To(true)}}}
 	ct := s.container("ct-1", p)
@@ -92,6 +95,21 @@ func TestContainerLifecycle(t *testing.T) {
 	if n := str(cfg["net0"]); !strings.Contains(n, "ip=dhcp") || !strings.Contains(n, "firewall=1") {
 		t.Errorf("net0 = %q", n)
 	}
+	rulesPath := fmt.Sprintf("/nodes/pve1/lxc/%d/firewall/rules", vmid)
+	linked := func() string {
+		if got := s.pveRules(t, rulesPath); strings.Join(got, "\n") != "group web enable=1" {
+			return fmt.Sprintf("container firewall rules %q, want the link to group web", got)
+		}
+		opts := map[string]any{}
+		if err := s.pve.Get(ctx, fmt.Sprintf("/nodes/pve1/lxc/%d/firewall/options", vmid), &opts); err != nil {
+			return err.Error()
+		}
+		if str(opts["enable"]) != "1" || str(opts["policy_in"]) != "DROP" {
+			return fmt.Sprintf("firewall options %v", opts)
+		}
+		return ""
+	}
+	eventually(t, 30*time.Second, "security group linked", linked)
 	eventually(t, 30*time.Second, "connection secret", func() string {
 		sec := &corev1.Secret{}
 		if err := s.env.Client.Get(ctx, types.NamespacedName{Namespace: s.ns, Name: "ct-1-conn"}, sec); err != nil {
@@ -117,6 +135,9 @@ func TestContainerLifecycle(t *testing.T) {
 	if err := s.pve.Put(ctx, fmt.Sprintf("/nodes/pve1/lxc/%d/config", vmid), map[string]any{"memory": "256", "net0": "name=eth0,bridge=vmbr9,ip=dhcp"}, nil); err != nil {
 		t.Fatalf("cannot make drift: %v", err)
 	}
+	if err := s.pve.Delete(ctx, rulesPath+"/0", nil); err != nil {
+		t.Fatalf("cannot unlink the group by hand: %v", err)
+	}
 	eventually(t, 30*time.Second, "drift corrected", func() string {
 		cfg := s.lxcConfig(t, "pve1", vmid)
 		if m, n := str(cfg["memory"]), str(cfg["net0"]); m != "1024" || !strings.Contains(n, "bridge=vmbr0") || !strings.Contains(n, "firewall=1") {
@@ -124,6 +145,7 @@ func TestContainerLifecycle(t *testing.T) {
 		}
 		return ""
 	})
+	eventually(t, 30*time.Second, "group relinked", linked)
 
 	// Power state.
 	s.update(t, ct, func() { ct.Spec.ForProvider.PowerState = v1alpha1.PowerStateStopped })
@@ -274,6 +296,9 @@ func TestContainerAdmission(t *testing.T) {
 			"spec.forProvider.networks[0].ip"},
 		"not a vztmpl volid": {s.container("a5", with(func(p *v1alpha1.ContainerParameters) { p.OSTemplate = ptr.To("local:iso/x.iso") })),
 			"spec.forProvider.osTemplate"},
+		"links a group twice": {s.container("a6", with(func(p *v1alpha1.ContainerParameters) {
+			p.Firewall = &v1alpha1.ContainerFirewall{SecurityGroups: []string{"web", "web"}}
+		})), "spec.forProvider.firewall.securityGroups must not name a group twice"},
 		"template file name": {s.ctTemplate("t1", v1alpha1.ContainerTemplateParameters{Node: "pve1", Template: "debian.iso"}),
 			"spec.forProvider.template"},
 	}

@@ -30,6 +30,7 @@ func (mg *Container) ResolveReferences(ctx context.Context, c client.Reader) err
 	r := reference.NewAPINamespacedResolver(c, mg)
 
 	var rsp reference.NamespacedResolutionResponse
+	var mrsp reference.MultiNamespacedResolutionResponse
 	var err error
 
 	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
@@ -48,6 +49,26 @@ func (mg *Container) ResolveReferences(ctx context.Context, c client.Reader) err
 	}
 	mg.Spec.ForProvider.OSTemplate = reference.ToPtrValue(rsp.ResolvedValue)
 	mg.Spec.ForProvider.OSTemplateRef = rsp.ResolvedReference
+
+	if mg.Spec.ForProvider.Firewall != nil {
+		mrsp, err = r.ResolveMultiple(ctx, reference.MultiNamespacedResolutionRequest{
+			CurrentValues: mg.Spec.ForProvider.Firewall.SecurityGroups,
+			Extract:       reference.ExternalName(),
+			Namespace:     mg.GetNamespace(),
+			References:    mg.Spec.ForProvider.Firewall.SecurityGroupRefs,
+			Selector:      mg.Spec.ForProvider.Firewall.SecurityGroupSelector,
+			To: reference.To{
+				List:    &FirewallSecurityGroupList{},
+				Managed: &FirewallSecurityGroup{},
+			},
+		})
+		if err != nil {
+			return errors.Wrap(err, "mg.Spec.ForProvider.Firewall.SecurityGroups")
+		}
+		mg.Spec.ForProvider.Firewall.SecurityGroups = mrsp.ResolvedValues
+		mg.Spec.ForProvider.Firewall.SecurityGroupRefs = mrsp.ResolvedReferences
+
+	}
 
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guestfw"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 )
 
@@ -61,6 +62,16 @@ func hostname(mg *v1alpha1.Container) string {
 		return *n
 	}
 	return mg.GetName()
+}
+
+// fwSpec is the container's firewall spec in the form guestfw manages (nil
+// when the spec leaves the firewall alone).
+func fwSpec(mg *v1alpha1.Container) *guestfw.Spec {
+	fw := mg.Spec.ForProvider.Firewall
+	if fw == nil {
+		return nil
+	}
+	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups}
 }
 
 func wantTemplate(mg *v1alpha1.Container) bool {
@@ -137,6 +148,11 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
 	}
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
+	// The firewall is read only when the config was (fresh): see guestfw.
+	fwDiff, err := guestfw.Diff(ctx, e.c, fwSpec(mg), g, fresh)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
 	running := g.Status == "running"
 	powerOK := wantRunning(mg) == running
 	templateOK := !wantTemplate(mg) || obs.Template
@@ -158,10 +174,10 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	}
 	return managed.ExternalObservation{
 		ResourceExists:          true,
-		ResourceUpToDate:        powerOK && templateOK && len(set) == 0 && grow == 0,
+		ResourceUpToDate:        powerOK && templateOK && len(set) == 0 && grow == 0 && fwDiff == "",
 		ResourceLateInitialized: lateInit,
 		ConnectionDetails:       cd,
-		Diff:                    diffText(set, grow, powerOK, templateOK),
+		Diff:                    guestfw.JoinDiff(diffText(set, grow, powerOK, templateOK), fwDiff),
 	}, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guestfw"
 )
 
 const (
@@ -132,6 +133,9 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Container) (managed.
 		if err := e.c.Put(ctx, path+"/config", set, nil); err != nil {
 			return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, id)
 		}
+	}
+	if err := guestfw.Apply(ctx, e.c, fwSpec(mg), g); err != nil {
+		return managed.ExternalUpdate{}, err
 	}
 	if grow > 0 {
 		if done, err := e.task(ctx, mg, "PUT", path+"/resize", map[string]any{"disk": "rootfs", "size": fmt.Sprintf("%dG", grow)}); err != nil || !done {
