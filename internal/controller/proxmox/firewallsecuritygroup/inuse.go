@@ -15,27 +15,35 @@ import (
 )
 
 const (
-	errListVMs = "cannot list VirtualMachines to check whether security group %q is still linked"
-	errLinked  = "security group %q is still linked by VirtualMachine %s; unlink it there first (PVE deletes a linked group and leaves the VMs' group rules dangling)"
+	errListGuests = "cannot list %s to check whether security group %q is still linked"
+	errLinked     = "security group %q is still linked by %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
 )
 
-// linkedBy refuses the deletion of group n while a VirtualMachine of the same
-// site links it, the way a cloud refuses to delete a security group in use.
-// PVE itself only refuses non-empty groups. Guests linked by hand, outside
-// this provider, are not seen.
+// linkedBy refuses the deletion of group n while a VirtualMachine or
+// Container of the same site links it, the way a cloud refuses to delete a
+// security group in use. PVE itself only refuses non-empty groups. Guests
+// linked by hand, outside this provider, are not seen.
 func linkedBy(ctx context.Context, kube client.Reader, mg *v1alpha1.FirewallSecurityGroup, n string) error {
 	vms := &v1alpha1.VirtualMachineList{}
 	if err := kube.List(ctx, vms); err != nil {
-		return errors.Wrapf(err, errListVMs, n)
+		return errors.Wrapf(err, errListGuests, "VirtualMachines", n)
+	}
+	cts := &v1alpha1.ContainerList{}
+	if err := kube.List(ctx, cts); err != nil {
+		return errors.Wrapf(err, errListGuests, "Containers", n)
 	}
 	var users []string
 	for i := range vms.Items {
 		vm := &vms.Items[i]
-		fw := vm.Spec.ForProvider.Firewall
-		if fw == nil || !slices.Contains(fw.SecurityGroups, n) || !sameSite(mg, vm) {
-			continue
+		if fw := vm.Spec.ForProvider.Firewall; fw != nil && slices.Contains(fw.SecurityGroups, n) && sameSite(mg, vm) {
+			users = append(users, "VirtualMachine "+vm.GetNamespace()+"/"+vm.GetName())
 		}
-		users = append(users, vm.GetNamespace()+"/"+vm.GetName())
+	}
+	for i := range cts.Items {
+		ct := &cts.Items[i]
+		if fw := ct.Spec.ForProvider.Firewall; fw != nil && slices.Contains(fw.SecurityGroups, n) && sameSite(mg, ct) {
+			users = append(users, "Container "+ct.GetNamespace()+"/"+ct.GetName())
+		}
 	}
 	if len(users) == 0 {
 		return nil
