@@ -15,7 +15,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
@@ -87,7 +87,7 @@ func TestContainerLifecycle(t *testing.T) {
 		t.Errorf("atProvider = %+v, want running on pve1 with an IP", ct.Status.AtProvider)
 	}
 	cfg := s.lxcConfig(t, "pve1", vmid)
-	owner := virtualmachine.OwnerTag(string(ct.GetUID()))
+	owner := guest.OwnerTag(string(ct.GetUID()))
 	if str(cfg["hostname"]) != "ct-1" || str(cfg["cores"]) != "2" || str(cfg["memory"]) != "1024" || str(cfg["ostype"]) != "alpine" ||
 		str(cfg["unprivileged"]) != "1" || !hasTag(str(cfg["tags"]), "web") || !hasTag(str(cfg["tags"]), owner) {
 		t.Errorf("simulator config = %v", cfg)

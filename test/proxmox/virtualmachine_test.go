@@ -16,7 +16,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
@@ -43,7 +43,7 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 		t.Errorf("no IP address from the guest agent")
 	}
 	cfg := s.guestConfig(t, "pve1", vmid)
-	owner := virtualmachine.OwnerTag(string(vm.GetUID()))
+	owner := guest.OwnerTag(string(vm.GetUID()))
 	if str(cfg["cores"]) != "2" || str(cfg["memory"]) != "2048" || !hasTag(str(cfg["tags"]), "web") || !hasTag(str(cfg["tags"]), owner) {
 		t.Errorf("simulator config = cores %v memory %v tags %v; want 2, 2048, web;%s", cfg["cores"], cfg["memory"], cfg["tags"], owner)
 	}

@@ -15,8 +15,8 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guestfw"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 )
 
 const (
@@ -40,9 +40,9 @@ type external struct {
 
 func (e *external) Disconnect(context.Context) error { return nil }
 
-// ownerTag is the VM's owner tag: one format for every guest kind, so an id
+// ownerTag is the owner tag of every guest kind, so an id
 // taken by any of the provider's resources is recognised as not ours.
-func ownerTag(mg *v1alpha1.Container) string { return virtualmachine.OwnerTag(string(mg.GetUID())) }
+func ownerTag(mg *v1alpha1.Container) string { return guest.OwnerTag(string(mg.GetUID())) }
 
 // ctid is the container's id from the external name, or 0 when none is set yet.
 func ctid(mg *v1alpha1.Container) (int, error) {
@@ -122,10 +122,10 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	}
 	if g != nil && id != 0 {
 		switch owner(mg, g) {
-		case notOurs:
+		case guest.NotOurs:
 			meta.SetExternalName(mg, "")
 			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
-		case undecided:
+		case guest.Undecided:
 			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 		}
@@ -205,61 +205,16 @@ func (e *external) ips(ctx context.Context, g *proxmox.Guest) []string {
 	return out
 }
 
-type ownership int
-
-const (
-	ours ownership = iota
-	notOurs
-	undecided
-)
-
-// owner decides whether guest g, found under mg's saved id, is mg's, with
-// the VM controller's rules (ADR 0001): our tag is ours, another mc- tag is
-// not; an untagged guest is ours if we never created anything (an import)
-// or it bears our hostname; while it is locked and unnamed the answer waits.
-func owner(mg *v1alpha1.Container, g *proxmox.Guest) ownership {
-	mine := ownerTag(mg)
-	for _, t := range g.TagList() {
-		if t == mine {
-			return ours
-		}
-		if strings.HasPrefix(t, "mc-") {
-			return notOurs
-		}
-	}
-	if meta.GetExternalCreatePending(mg).IsZero() {
-		return ours
-	}
-	if g.Name == hostname(mg) {
-		return ours
-	}
-	if g.Lock != "" {
-		return undecided
-	}
-	return notOurs
+func owner(mg *v1alpha1.Container, g *proxmox.Guest) guest.Ownership {
+	return guest.Owner(mg, g, hostname(mg))
 }
-
-// annotationPendingTask keeps the UPID of a create task (the VM
-// controller's key): the managed reconciler persists annotations after a
-// create but rewrites status from the API server.
-const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
 
 func pendingTask(mg *v1alpha1.Container) string {
-	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
-		return upid
-	}
-	return mg.Status.AtProvider.PendingTask
+	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
 }
 
-// clearPendingTask forgets the pending task and reports whether an annotation
-// changed, which the reconciler must then persist.
 func clearPendingTask(mg *v1alpha1.Container) bool {
-	mg.Status.AtProvider.PendingTask = ""
-	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
-		meta.RemoveAnnotations(mg, annotationPendingTask)
-		return true
-	}
-	return false
+	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
 }
 
 func diffText(set map[string]any, grow int64, powerOK, templateOK bool) string {

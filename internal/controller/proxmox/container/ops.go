@@ -13,6 +13,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guestfw"
 )
 
@@ -61,7 +62,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.Container) (managed.
 		var upid string
 		err := e.c.Post(ctx, fmt.Sprintf("/nodes/%s/lxc", url.PathEscape(p.Node)), createParams(mg, id), &upid)
 		if err == nil {
-			meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+			meta.AddAnnotations(mg, map[string]string{guest.AnnotationPendingTask: upid})
 			mg.Status.AtProvider.PendingTask = upid
 			mg.Status.AtProvider.LastTaskError = ""
 			return managed.ExternalCreation{}, nil
@@ -108,7 +109,7 @@ func (e *external) ownsID(ctx context.Context, mg *v1alpha1.Container, id int) (
 		return false, errors.Wrap(err, errView)
 	}
 	g, ok := view.Guest(id)
-	return ok && owner(mg, g) != notOurs, nil
+	return ok && owner(mg, g) != guest.NotOurs, nil
 }
 
 func (e *external) Update(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalUpdate, error) {

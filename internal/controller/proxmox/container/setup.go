@@ -14,6 +14,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 )
 
@@ -27,22 +28,15 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		// Creation is safe to retry: the id is saved before the create and
 		// an owner tag marks the container, so a lost response is adopted.
 		managed.WithDeterministicExternalName(true),
-		managed.WithPollIntervalHook(pollSoonWhileBusy),
+		managed.WithPollIntervalHook(guest.PollSoonWhileBusy(busy)),
 		// PVE writes a new container's config (locked) as the create call
 		// returns, and the view is refreshed after every write.
 		managed.WithCreationGracePeriod(time.Second),
 	)
 }
 
-// taskPoll is how soon a container with a running task or lock is looked at again.
-const taskPoll = 2 * time.Second
-
-// pollSoonWhileBusy checks a container whose task runs (or that PVE has
-// locked) again after a couple of seconds; the task is never waited for.
-func pollSoonWhileBusy(mg resource.Managed, d time.Duration) time.Duration {
-	ct, ok := mg.(*v1alpha1.Container)
-	if ok && (pendingTask(ct) != "" || ct.Status.AtProvider.Lock != "") && d > taskPoll {
-		return taskPoll
-	}
-	return d
+// busy tells whether a container has a task running or is locked by PVE.
+func busy(mg resource.Managed) bool {
+	x, ok := mg.(*v1alpha1.Container)
+	return ok && (pendingTask(x) != "" || x.Status.AtProvider.Lock != "")
 }

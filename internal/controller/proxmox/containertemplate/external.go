@@ -13,6 +13,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 )
 
 const (
@@ -133,7 +134,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.ContainerTemplate) (
 		return managed.ExternalCreation{}, errors.Wrapf(err, errDownload, p.Template, storageOf(p), p.Node)
 	}
 	meta.SetExternalName(mg, specVolID(p))
-	meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+	meta.AddAnnotations(mg, map[string]string{guest.AnnotationPendingTask: upid})
 	mg.Status.AtProvider.PendingTask = upid
 	mg.Status.AtProvider.LastTaskError = ""
 	return managed.ExternalCreation{}, nil
@@ -164,25 +165,10 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.ContainerTemplate) (
 	return managed.ExternalDelete{}, nil
 }
 
-// annotationPendingTask keeps the UPID of a download: unlike status, which
-// the managed reconciler rewrites from the API server after a create,
-// annotations it persists as they are. It is the VM controller's key.
-const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
-
 func pendingTask(mg *v1alpha1.ContainerTemplate) string {
-	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
-		return upid
-	}
-	return mg.Status.AtProvider.PendingTask
+	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
 }
 
-// clearPendingTask forgets the pending task and reports whether an annotation
-// changed, which the reconciler must then persist.
 func clearPendingTask(mg *v1alpha1.ContainerTemplate) bool {
-	mg.Status.AtProvider.PendingTask = ""
-	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
-		meta.RemoveAnnotations(mg, annotationPendingTask)
-		return true
-	}
-	return false
+	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 )
 
@@ -28,22 +29,15 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		// download of the same file replaces it with itself, so a create
 		// whose answer was lost is safe to repeat.
 		managed.WithDeterministicExternalName(true),
-		managed.WithPollIntervalHook(pollSoonWhileBusy),
+		managed.WithPollIntervalHook(guest.PollSoonWhileBusy(busy)),
 		// A download is a task; Observe reports a template whose task runs
 		// as existing, so no grace period is needed to avoid a second one.
 		managed.WithCreationGracePeriod(time.Second),
 	)
 }
 
-// taskPoll is how soon a template with a running task is looked at again.
-const taskPoll = 2 * time.Second
-
-// pollSoonWhileBusy checks a template whose download or delete task runs
-// again after a couple of seconds instead of a whole poll interval.
-func pollSoonWhileBusy(mg resource.Managed, d time.Duration) time.Duration {
-	t, ok := mg.(*v1alpha1.ContainerTemplate)
-	if ok && pendingTask(t) != "" && d > taskPoll {
-		return taskPoll
-	}
-	return d
+// busy tells whether a template download or delete task is running.
+func busy(mg resource.Managed) bool {
+	x, ok := mg.(*v1alpha1.ContainerTemplate)
+	return ok && (pendingTask(x) != "")
 }

@@ -18,16 +18,6 @@ type desired struct {
 	disks  []v1alpha1.Disk
 }
 
-// OwnerTag marks a guest as created by the managed resource with this UID, so
-// a guest whose create response was lost is adopted instead of duplicated.
-func OwnerTag(uid string) string {
-	u := strings.ReplaceAll(uid, "-", "")
-	if len(u) > 16 {
-		u = u[:16]
-	}
-	return "mc-" + strings.ToLower(u)
-}
-
 // wantConfig maps the spec onto Proxmox config keys. Only keys present are
 // managed; anything else in the config (from the template, set by hand) is left alone.
 func wantConfig(p v1alpha1.VirtualMachineParameters, name, ownerTag string) desired {

@@ -90,10 +90,3 @@ func TestDiskSizeGiB(t *testing.T) {
 		t.Error("a CD-ROM has no size")
 	}
 }
-
-func TestOwnerTagIsAValidPVETag(t *testing.T) {
-	got := OwnerTag("3F2504E0-4F89-11D3-9A0C-0305E82C3301")
-	if got != "mc-3f2504e04f8911d3" {
-		t.Errorf("OwnerTag = %q", got)
-	}
-}

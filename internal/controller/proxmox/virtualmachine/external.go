@@ -15,6 +15,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 )
 
 const (
@@ -104,7 +105,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	var g *proxmox.Guest
 	if id != 0 {
 		g, _ = view.Guest(id)
-	} else if owned := view.Tagged(OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
+	} else if owned := view.Tagged(guest.OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
 		// A guest of ours whose id was never saved: adopt it.
 		g = owned[0]
 		meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
@@ -112,12 +113,12 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	}
 	if g != nil && id != 0 {
 		switch owner(mg, g) {
-		case notOurs:
+		case guest.NotOurs:
 			// Our saved id now names another writer's guest (ours failed and
 			// the id was handed out again): forget it and create anew.
 			meta.SetExternalName(mg, "")
 			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
-		case undecided:
+		case guest.Undecided:
 			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 		}
@@ -140,7 +141,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
 	}
-	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID()))), cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
 	// The firewall is read only when the config was (fresh): see guestfw.
 	fwDiff, err := e.firewallDiff(ctx, mg, g, fresh)
@@ -175,62 +176,16 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	}, nil
 }
 
-type ownership int
-
-const (
-	ours ownership = iota
-	notOurs
-	undecided
-)
-
-// owner decides whether guest g, found under mg's saved id, is mg's. A guest
-// carrying mg's owner tag is; one carrying another resource's is not. An
-// untagged guest is ours if we never created anything (an import), or if it
-// bears our name (a clone not yet tagged); while it is locked and unnamed the
-// answer waits.
-func owner(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) ownership {
-	mine := OwnerTag(string(mg.GetUID()))
-	for _, t := range g.TagList() {
-		if t == mine {
-			return ours
-		}
-		if strings.HasPrefix(t, "mc-") {
-			return notOurs
-		}
-	}
-	if meta.GetExternalCreatePending(mg).IsZero() {
-		return ours
-	}
-	if g.Name == vmName(mg) {
-		return ours
-	}
-	if g.Lock != "" {
-		return undecided
-	}
-	return notOurs
+func owner(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) guest.Ownership {
+	return guest.Owner(mg, g, vmName(mg))
 }
-
-// annotationPendingTask keeps the UPID of a create task: unlike status, which
-// the managed reconciler rewrites from the API server after a create,
-// annotations it persists as they are.
-const annotationPendingTask = "proxmox.microcloud.dev/pending-task"
 
 func pendingTask(mg *v1alpha1.VirtualMachine) string {
-	if upid := mg.GetAnnotations()[annotationPendingTask]; upid != "" {
-		return upid
-	}
-	return mg.Status.AtProvider.PendingTask
+	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
 }
 
-// clearPendingTask forgets the pending task and reports whether an annotation
-// changed, which the reconciler must then persist.
 func clearPendingTask(mg *v1alpha1.VirtualMachine) bool {
-	mg.Status.AtProvider.PendingTask = ""
-	if _, ok := mg.GetAnnotations()[annotationPendingTask]; ok {
-		meta.RemoveAnnotations(mg, annotationPendingTask)
-		return true
-	}
-	return false
+	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
 }
 
 func wantRunning(mg *v1alpha1.VirtualMachine) bool {

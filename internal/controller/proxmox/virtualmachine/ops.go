@@ -12,6 +12,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 )
 
 const errCloneSource = "clone source VM %d not found in the cluster"
@@ -45,7 +46,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 		}
 		upid, err := e.create(ctx, mg, id)
 		if err == nil {
-			meta.AddAnnotations(mg, map[string]string{annotationPendingTask: upid})
+			meta.AddAnnotations(mg, map[string]string{guest.AnnotationPendingTask: upid})
 			mg.Status.AtProvider.PendingTask = upid
 			mg.Status.AtProvider.LastTaskError = ""
 			return managed.ExternalCreation{}, nil
@@ -76,7 +77,7 @@ func (e *external) ownsID(ctx context.Context, mg *v1alpha1.VirtualMachine, id i
 		return false, errors.Wrap(err, errView)
 	}
 	g, ok := view.Guest(id)
-	return ok && owner(mg, g) != notOurs, nil
+	return ok && owner(mg, g) != guest.NotOurs, nil
 }
 
 // create starts the clone or create task for VM id and returns its UPID.
@@ -105,7 +106,7 @@ func (e *external) create(ctx context.Context, mg *v1alpha1.VirtualMachine, id i
 	}
 	// An empty VM gets its whole config at create; a clone gets it by Update
 	// once the clone task is done.
-	want := wantConfig(p, vmName(mg), OwnerTag(string(mg.GetUID())))
+	want := wantConfig(p, vmName(mg), guest.OwnerTag(string(mg.GetUID())))
 	params := map[string]any{"vmid": id}
 	for k, v := range want.config {
 		params[k] = v
@@ -135,7 +136,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 		return managed.ExternalUpdate{}, errors.Wrap(err, errConfig)
 	}
 	path := proxmox.GuestPath(g.Node, "qemu", id)
-	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), OwnerTag(string(mg.GetUID()))), cfg)
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID()))), cfg)
 	if len(set) > 0 {
 		// The digest makes PVE refuse the change if someone else changed
 		// the config since it was read; the next reconcile re-reads it.

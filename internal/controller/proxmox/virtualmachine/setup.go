@@ -14,6 +14,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 )
 
@@ -27,7 +28,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		// Creation is safe to retry: the VM id is saved before the clone and
 		// an owner tag marks the guest, so a lost response is adopted, not repeated.
 		managed.WithDeterministicExternalName(true),
-		managed.WithPollIntervalHook(pollSoonWhileBusy),
+		managed.WithPollIntervalHook(guest.PollSoonWhileBusy(busy)),
 		// PVE writes a new guest's config (locked) as the create call
 		// returns and the view is refreshed after every write, so a guest
 		// not seen 1s after its create really is gone; the default 30s
@@ -36,16 +37,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 	)
 }
 
-// taskPoll is how soon a VM with a running task or lock is looked at again.
-const taskPoll = 2 * time.Second
-
-// pollSoonWhileBusy checks a VM whose task is running (or that PVE has locked)
-// again after a couple of seconds instead of a whole poll interval; the
-// task is never waited for in a worker.
-func pollSoonWhileBusy(mg resource.Managed, d time.Duration) time.Duration {
+// busy tells whether a VM has a task running or is locked by PVE.
+func busy(mg resource.Managed) bool {
 	vm, ok := mg.(*v1alpha1.VirtualMachine)
-	if ok && (pendingTask(vm) != "" || vm.Status.AtProvider.Lock != "") && d > taskPoll {
-		return taskPoll
-	}
-	return d
+	return ok && (pendingTask(vm) != "" || vm.Status.AtProvider.Lock != "")
 }
