@@ -2,8 +2,7 @@ package container
 
 import (
 	"fmt"
-	"regexp"
-	"sort"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"strconv"
 	"strings"
 
@@ -26,13 +25,13 @@ func wantConfig(p v1alpha1.ContainerParameters, hostname, ownerTag string) desir
 	}
 	c := map[string]string{
 		"hostname": hostname,
-		"cores":    strconv.FormatInt(orDefault(p.Cores, 1), 10),
-		"memory":   strconv.FormatInt(orDefault(p.MemoryMiB, 512), 10),
+		"cores":    strconv.FormatInt(guest.OrDefault(p.Cores, 1), 10),
+		"memory":   strconv.FormatInt(guest.OrDefault(p.MemoryMiB, 512), 10),
 		"swap":     strconv.FormatInt(swap, 10),
-		"tags":     joinTags(append(append([]string{}, p.Tags...), ownerTag)),
+		"tags":     guest.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
 	}
 	if p.OnBoot != nil {
-		c["onboot"] = boolString(*p.OnBoot)
+		c["onboot"] = guest.BoolString(*p.OnBoot)
 	}
 	for i, n := range p.Networks {
 		c[fmt.Sprintf("net%d", i)] = netString(n)
@@ -46,13 +45,13 @@ func wantConfig(p v1alpha1.ContainerParameters, hostname, ownerTag string) desir
 func diff(d desired, cfg map[string]any) (map[string]any, int64) {
 	set := map[string]any{}
 	for k, want := range d.config {
-		if got, ok := cfg[k]; ok && equalValue(k, want, str(got)) {
+		if got, ok := cfg[k]; ok && equalValue(k, want, guest.String(got)) {
 			continue
 		}
 		set[k] = want
 	}
 	var grow int64
-	if size, ok := diskSizeGiB(str(cfg["rootfs"])); ok && size < d.rootSizeGiB {
+	if size, ok := guest.DiskSizeGiB(guest.String(cfg["rootfs"])); ok && size < d.rootSizeGiB {
 		grow = d.rootSizeGiB
 	}
 	return set, grow
@@ -61,9 +60,9 @@ func diff(d desired, cfg map[string]any) (map[string]any, int64) {
 func equalValue(key, want, got string) bool {
 	switch {
 	case key == "tags":
-		return joinTags(splitTags(got)) == want
+		return guest.JoinTags(guest.SplitTags(got)) == want
 	case key == "onboot":
-		return firstFlag(got) == want
+		return guest.Flag(got) == want
 	case strings.HasPrefix(key, "net"):
 		return normNet(got) == normNet(want)
 	}
@@ -85,7 +84,7 @@ func netString(n v1alpha1.ContainerNetwork) string {
 		s += ",gw=" + *n.Gateway
 	}
 	if n.Firewall != nil {
-		s += ",firewall=" + boolString(*n.Firewall)
+		s += ",firewall=" + guest.BoolString(*n.Firewall)
 	}
 	if n.VLAN != nil {
 		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
@@ -103,90 +102,8 @@ func normNet(s string) string {
 		case "name", "bridge", "ip", "gw", "tag":
 			kv[k] = v
 		case "firewall":
-			kv[k] = firstFlag(v)
+			kv[k] = guest.Flag(v)
 		}
 	}
 	return strings.Join([]string{kv["name"], kv["bridge"], kv["ip"], kv["gw"], kv["firewall"], kv["tag"]}, "|")
-}
-
-var sizeRe = regexp.MustCompile(`(?:^|,)size=([0-9.]+)([KMGT]?)(?:,|$)`)
-
-// diskSizeGiB reads the size of a volume config value, e.g.
-// "ceph-rbd:vm-101-disk-0,size=8G", rounded down to whole GiB.
-func diskSizeGiB(v string) (int64, bool) {
-	m := sizeRe.FindStringSubmatch(v)
-	if m == nil {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	switch m[2] {
-	case "K":
-		f /= 1024 * 1024
-	case "M":
-		f /= 1024
-	case "T":
-		f *= 1024
-	case "":
-		f /= 1024 * 1024 * 1024
-	}
-	return int64(f), true
-}
-
-func splitTags(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
-}
-
-// joinTags writes tags the way PVE stores them: lower-case, sorted, unique, ';'-separated.
-func joinTags(tags []string) string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(tags))
-	for _, t := range tags {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t != "" && !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, ";")
-}
-
-// firstFlag reads "1", "true" or "0" as "1"/"0".
-func firstFlag(s string) string {
-	if s == "1" || s == "true" {
-		return "1"
-	}
-	return "0"
-}
-
-func boolString(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
-
-func orDefault(v, d int64) int64 {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
-// str renders a decoded JSON config value as PVE's string form.
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return boolString(x)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
 }

@@ -2,9 +2,8 @@ package virtualmachine
 
 import (
 	"fmt"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"net/url"
-	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -23,19 +22,19 @@ type desired struct {
 func wantConfig(p v1alpha1.VirtualMachineParameters, name, ownerTag string) desired {
 	c := map[string]string{
 		"name":    name,
-		"cores":   strconv.FormatInt(orDefault(p.Cores, 1), 10),
-		"sockets": strconv.FormatInt(orDefault(p.Sockets, 1), 10),
-		"memory":  strconv.FormatInt(orDefault(p.MemoryMiB, 1024), 10),
-		"tags":    joinTags(append(append([]string{}, p.Tags...), ownerTag)),
+		"cores":   strconv.FormatInt(guest.OrDefault(p.Cores, 1), 10),
+		"sockets": strconv.FormatInt(guest.OrDefault(p.Sockets, 1), 10),
+		"memory":  strconv.FormatInt(guest.OrDefault(p.MemoryMiB, 1024), 10),
+		"tags":    guest.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
 	}
 	if p.Description != nil {
 		c["description"] = *p.Description
 	}
 	if p.OnBoot != nil {
-		c["onboot"] = boolString(*p.OnBoot)
+		c["onboot"] = guest.BoolString(*p.OnBoot)
 	}
 	if p.Agent != nil {
-		c["agent"] = boolString(*p.Agent)
+		c["agent"] = guest.BoolString(*p.Agent)
 	}
 	for i, n := range p.Networks {
 		c[fmt.Sprintf("net%d", i)] = netString(n)
@@ -73,7 +72,7 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 	set := map[string]any{}
 	for k, want := range d.config {
 		got, ok := cfg[k]
-		if ok && equalValue(k, want, str(got)) {
+		if ok && equalValue(k, want, guest.String(got)) {
 			continue
 		}
 		switch k {
@@ -91,7 +90,7 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 			set[disk.Slot] = fmt.Sprintf("%s:%d", disk.Storage, disk.SizeGiB)
 			continue
 		}
-		if size, ok := diskSizeGiB(str(cur)); ok && size < disk.SizeGiB {
+		if size, ok := guest.DiskSizeGiB(guest.String(cur)); ok && size < disk.SizeGiB {
 			grow = append(grow, resize{slot: disk.Slot, sizeGiB: disk.SizeGiB})
 		}
 	}
@@ -101,9 +100,9 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 func equalValue(key, want, got string) bool {
 	switch {
 	case key == "tags":
-		return joinTags(splitTags(got)) == want
+		return guest.JoinTags(guest.SplitTags(got)) == want
 	case key == "agent" || key == "onboot":
-		return firstFlag(got) == want
+		return guest.Flag(got) == want
 	case key == "sshkeys":
 		dec, err := url.QueryUnescape(got)
 		if err != nil {
@@ -132,7 +131,7 @@ func netString(n v1alpha1.NetworkInterface) string {
 	}
 	s := model + ",bridge=" + bridge
 	if n.Firewall != nil {
-		s += ",firewall=" + boolString(*n.Firewall)
+		s += ",firewall=" + guest.BoolString(*n.Firewall)
 	}
 	if n.VLAN != nil {
 		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
@@ -154,94 +153,8 @@ func normNet(s string) string {
 		case k == "bridge" || k == "tag":
 			kv[k] = v
 		case k == "firewall":
-			kv[k] = firstFlag(v)
+			kv[k] = guest.Flag(v)
 		}
 	}
 	return kv["model"] + "|" + kv["bridge"] + "|" + kv["firewall"] + "|" + kv["tag"]
-}
-
-var sizeRe = regexp.MustCompile(`(?:^|,)size=([0-9.]+)([KMGT]?)(?:,|$)`)
-
-// diskSizeGiB reads the size of a disk config value, e.g.
-// "ceph-rbd:vm-101-disk-0,size=32G", rounded down to whole GiB.
-func diskSizeGiB(v string) (int64, bool) {
-	m := sizeRe.FindStringSubmatch(v)
-	if m == nil {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
-		return 0, false
-	}
-	switch m[2] {
-	case "K":
-		f /= 1024 * 1024
-	case "M":
-		f /= 1024
-	case "T":
-		f *= 1024
-	case "":
-		f /= 1024 * 1024 * 1024
-	}
-	return int64(f), true
-}
-
-func splitTags(s string) []string {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ';' || r == ',' || r == ' ' })
-}
-
-// joinTags writes tags the way PVE stores them: lower-case, sorted, unique, ';'-separated.
-func joinTags(tags []string) string {
-	seen := map[string]bool{}
-	out := make([]string, 0, len(tags))
-	for _, t := range tags {
-		t = strings.ToLower(strings.TrimSpace(t))
-		if t != "" && !seen[t] {
-			seen[t] = true
-			out = append(out, t)
-		}
-	}
-	sort.Strings(out)
-	return strings.Join(out, ";")
-}
-
-// firstFlag reads "1", "enabled=1,fstrim_cloned_disks=1" or "0" as "1"/"0".
-func firstFlag(s string) string {
-	first, _, _ := strings.Cut(s, ",")
-	if _, v, ok := strings.Cut(first, "="); ok {
-		first = v
-	}
-	if first == "1" || first == "true" {
-		return "1"
-	}
-	return "0"
-}
-
-func boolString(b bool) string {
-	if b {
-		return "1"
-	}
-	return "0"
-}
-
-func orDefault(v, d int64) int64 {
-	if v == 0 {
-		return d
-	}
-	return v
-}
-
-// str renders a decoded JSON config value as PVE's string form.
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return boolString(x)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
 }
