@@ -20,17 +20,14 @@ import (
 )
 
 const (
-	errView       = "cannot read the cluster view"
-	errConfig     = "cannot read the container config"
-	errTask       = "cannot read task %s"
-	errTaskFailed = "task %s failed: %s"
-	errExternal   = "external name %q is not a container id"
-	errNotLXC     = "guest %d is a %s, not an LXC container"
-	reasonTask    = "task %s is running"
-	reasonLocked  = "container is locked (%s)"
-	connIP        = "ipAddress"
-	connVMID      = "vmid"
-	connNode      = "node"
+	errView      = "cannot read the cluster view"
+	errConfig    = "cannot read the container config"
+	errExternal  = "external name %q is not a container id"
+	errNotLXC    = "guest %d is a %s, not an LXC container"
+	reasonLocked = "container is locked (%s)"
+	connIP       = "ipAddress"
+	connVMID     = "vmid"
+	connNode     = "node"
 )
 
 type external struct {
@@ -83,24 +80,9 @@ func wantRunning(mg *v1alpha1.Container) bool {
 }
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalObservation, error) {
-	lateInit := false
-	if upid := pendingTask(mg); upid != "" {
-		t, err := e.c.Task(ctx, upid)
-		if err != nil {
-			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
-		}
-		if t.Running() {
-			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
-			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
-		}
-		e.c.InvalidateView()
-		if t.Failed() {
-			mg.Status.AtProvider.LastTaskError = t.ExitStatus
-			if e.c.ReportOnce(upid) {
-				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
-			}
-		}
-		lateInit = clearPendingTask(mg)
+	done, lateInit, waiting, err := guest.CheckPending(ctx, e.c, mg, &mg.Status.AtProvider.PendingTask, &mg.Status.AtProvider.LastTaskError)
+	if !done || err != nil {
+		return waiting, err
 	}
 
 	id, err := ctid(mg)

@@ -26,7 +26,6 @@ const (
 	errResize     = "cannot grow the root volume of container %d"
 	errConvert    = "cannot convert container %d to a template"
 	errPower      = "cannot %s container %d"
-	errDelete     = "cannot delete container %d"
 	errTooManyIDs = "container ids %v were all taken by other writers"
 	maxIDAttempts = 3
 )
@@ -181,8 +180,8 @@ func (e *external) task(ctx context.Context, mg *v1alpha1.Container, method, pat
 
 // power starts a start/stop/shutdown task and records it as pending.
 func (e *external) power(ctx context.Context, mg *v1alpha1.Container, path, action string, params map[string]any) error {
-	var upid string
-	if err := e.c.Post(ctx, path+"/status/"+action, params, &upid); err != nil {
+	upid, err := guest.Power(ctx, e.c, path, action, params)
+	if err != nil {
 		return errors.Wrapf(err, errPower, action, mg.Status.AtProvider.VMID)
 	}
 	mg.Status.AtProvider.PendingTask = upid
@@ -197,16 +196,9 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.Container) (managed.
 	if err != nil || g == nil {
 		return managed.ExternalDelete{}, err
 	}
-	id := int(g.VMID)
-	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
-	path := proxmox.GuestPath(g.Node, "lxc", id)
-	if g.Status == "running" {
-		// PVE refuses to destroy a running container: stop it, delete on the next pass.
-		return managed.ExternalDelete{}, e.power(ctx, mg, path, "stop", nil)
-	}
-	var upid string
-	if err := e.c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid); err != nil {
-		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, id)
+	upid, err := guest.Destroy(ctx, e.c, g)
+	if err != nil {
+		return managed.ExternalDelete{}, err
 	}
 	mg.Status.AtProvider.PendingTask = upid
 	return managed.ExternalDelete{}, nil
@@ -215,13 +207,8 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.Container) (managed.
 // guest finds the container of mg in the cluster view; nil when it is gone.
 func (e *external) guest(ctx context.Context, mg *v1alpha1.Container) (*proxmox.Guest, error) {
 	id, err := ctid(mg)
-	if err != nil || id == 0 {
+	if err != nil {
 		return nil, err
 	}
-	view, err := e.c.View(ctx)
-	if err != nil {
-		return nil, errors.Wrap(err, errView)
-	}
-	g, _ := view.Guest(id)
-	return g, nil
+	return guest.Find(ctx, e.c, id)
 }

@@ -21,8 +21,6 @@ import (
 const (
 	errView       = "cannot read the cluster view"
 	errConfig     = "cannot read the VM config"
-	errTask       = "cannot read task %s"
-	errTaskFailed = "task %s failed: %s"
 	errExternal   = "external name %q is not a VM id"
 	errNotQemu    = "guest %d is a %s, not a QEMU VM"
 	errNextID     = "cannot get a free VM id"
@@ -31,10 +29,8 @@ const (
 	errUpdate     = "cannot update VM %d"
 	errResize     = "cannot grow disk %s of VM %d"
 	errPower      = "cannot %s VM %d"
-	errDelete     = "cannot delete VM %d"
 	errTooManyIDs = "VM ids %v were all taken by other writers"
 	maxIDAttempts = 3
-	reasonTask    = "task %s is running"
 	reasonLocked  = "VM is locked (%s)"
 	connIP        = "ipAddress"
 	connVMID      = "vmid"
@@ -71,27 +67,9 @@ func vmName(mg *v1alpha1.VirtualMachine) string {
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalObservation, error) {
 	// A task of ours still running (clone, start, delete, ...): wait for it
 	// without blocking a worker; the next poll checks again.
-	lateInit := false
-	if upid := pendingTask(mg); upid != "" {
-		t, err := e.c.Task(ctx, upid)
-		if err != nil {
-			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
-		}
-		if t.Running() {
-			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
-			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
-		}
-		e.c.InvalidateView()
-		if t.Failed() {
-			mg.Status.AtProvider.LastTaskError = t.ExitStatus
-			// Show PVE's error once in the conditions; the next reconcile
-			// observes what the failed task left behind (a failed clone
-			// leaves nothing, so the create is retried with the same id).
-			if e.c.ReportOnce(upid) {
-				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
-			}
-		}
-		lateInit = clearPendingTask(mg)
+	done, lateInit, waiting, err := guest.CheckPending(ctx, e.c, mg, &mg.Status.AtProvider.PendingTask, &mg.Status.AtProvider.LastTaskError)
+	if !done || err != nil {
+		return waiting, err
 	}
 
 	id, err := vmid(mg)

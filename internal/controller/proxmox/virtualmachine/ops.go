@@ -172,8 +172,8 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 
 // power starts a start/stop/shutdown task and records it as pending.
 func (e *external) power(ctx context.Context, mg *v1alpha1.VirtualMachine, path, action string, params map[string]any) error {
-	var upid string
-	if err := e.c.Post(ctx, path+"/status/"+action, params, &upid); err != nil {
+	upid, err := guest.Power(ctx, e.c, path, action, params)
+	if err != nil {
 		return errors.Wrapf(err, errPower, action, mg.Status.AtProvider.VMID)
 	}
 	mg.Status.AtProvider.PendingTask = upid
@@ -188,16 +188,9 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 	if err != nil || g == nil {
 		return managed.ExternalDelete{}, err
 	}
-	id := int(g.VMID)
-	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
-	path := proxmox.GuestPath(g.Node, "qemu", id)
-	if g.Status == "running" {
-		// PVE refuses to destroy a running VM: stop it, delete on the next pass.
-		return managed.ExternalDelete{}, e.power(ctx, mg, path, "stop", nil)
-	}
-	var upid string
-	if err := e.c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid); err != nil {
-		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, id)
+	upid, err := guest.Destroy(ctx, e.c, g)
+	if err != nil {
+		return managed.ExternalDelete{}, err
 	}
 	mg.Status.AtProvider.PendingTask = upid
 	return managed.ExternalDelete{}, nil
@@ -206,13 +199,8 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.VirtualMachine) (man
 // guest finds the VM of mg in the cluster view; nil when it is gone.
 func (e *external) guest(ctx context.Context, mg *v1alpha1.VirtualMachine) (*proxmox.Guest, error) {
 	id, err := vmid(mg)
-	if err != nil || id == 0 {
+	if err != nil {
 		return nil, err
 	}
-	view, err := e.c.View(ctx)
-	if err != nil {
-		return nil, errors.Wrap(err, errView)
-	}
-	g, _ := view.Guest(id)
-	return g, nil
+	return guest.Find(ctx, e.c, id)
 }

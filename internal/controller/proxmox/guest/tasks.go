@@ -1,0 +1,90 @@
+package guest
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errTask       = "cannot read task %s"
+	errTaskFailed = "task %s failed: %s"
+	errView       = "cannot read the cluster view"
+	errDestroy    = "cannot delete guest %d"
+	reasonTask    = "task %s is running"
+)
+
+// CheckPending looks at mg's pending task without waiting for it; pending
+// and lastErr are mg's status fields of that name. While it
+// runs, done is false and obs says the resource exists and is up to date
+// (so nothing else is attempted). A failed task's exit status is kept in
+// status and shown once as the error; then the record is cleared and
+// lateInit says whether an annotation changed that must be persisted.
+func CheckPending(ctx context.Context, c *proxmox.Client, mg resource.Managed, pending, lastErr *string) (done bool, lateInit bool, obs managed.ExternalObservation, err error) {
+	upid := PendingTask(mg, *pending)
+	if upid == "" {
+		return true, false, obs, nil
+	}
+	t, err := c.Task(ctx, upid)
+	if err != nil {
+		return false, false, obs, errors.Wrapf(err, errTask, upid)
+	}
+	if t.Running() {
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
+		return false, false, managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+	}
+	c.InvalidateView()
+	if t.Failed() {
+		*lastErr = t.ExitStatus
+		// Show PVE's error once in the conditions; the next reconcile
+		// observes what the failed task left behind (a failed clone leaves
+		// nothing, so the create is retried with the same id).
+		if c.ReportOnce(upid) {
+			return false, false, obs, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
+		}
+	}
+	return true, ClearPendingTask(mg, pending), obs, nil
+}
+
+// Find returns the guest with id from the cluster view; nil when it is gone
+// or id is 0 (none saved yet).
+func Find(ctx context.Context, c *proxmox.Client, id int) (*proxmox.Guest, error) {
+	if id == 0 {
+		return nil, nil
+	}
+	view, err := c.View(ctx)
+	if err != nil {
+		return nil, errors.Wrap(err, errView)
+	}
+	g, _ := view.Guest(id)
+	return g, nil
+}
+
+// Power starts a start/stop/shutdown task on the guest at path and returns its UPID.
+func Power(ctx context.Context, c *proxmox.Client, path, action string, params map[string]any) (string, error) {
+	var upid string
+	err := c.Post(ctx, path+"/status/"+action, params, &upid)
+	return upid, err
+}
+
+// Destroy moves guest g towards deletion and returns the task it started: a
+// running guest is stopped first (PVE refuses to destroy it; the next pass
+// deletes), a stopped one is destroyed with its disks and references purged.
+func Destroy(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) (string, error) {
+	id := int(g.VMID)
+	defer func() { c.Forget(id); c.InvalidateView() }()
+	path := proxmox.GuestPath(g.Node, g.Type, id)
+	if g.Status == "running" {
+		upid, err := Power(ctx, c, path, "stop", nil)
+		return upid, errors.Wrapf(err, errDestroy, id)
+	}
+	var upid string
+	err := c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid)
+	return upid, errors.Wrapf(err, errDestroy, id)
+}
