@@ -89,29 +89,15 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	view, err := e.c.View(ctx)
+	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, hostname(mg), reasonLocked)
 	if err != nil {
-		return managed.ExternalObservation{}, errors.Wrap(err, errView)
+		return managed.ExternalObservation{}, err
 	}
-	var g *proxmox.Guest
-	if id != 0 {
-		g, _ = view.Guest(id)
-	} else if owned := view.Tagged(ownerTag(mg)); len(owned) > 0 {
-		// A container of ours whose id was never saved: adopt it.
-		g = owned[0]
-		meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
-		lateInit = true
+	if end != nil {
+		end.ResourceLateInitialized = end.ResourceLateInitialized || lateInit
+		return *end, nil
 	}
-	if g != nil && id != 0 {
-		switch owner(mg, g) {
-		case guest.NotOurs:
-			meta.SetExternalName(mg, "")
-			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
-		case guest.Undecided:
-			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
-			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
-		}
-	}
+	lateInit = lateInit || adopted
 	if g == nil {
 		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
 	}

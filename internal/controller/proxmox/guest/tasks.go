@@ -3,8 +3,10 @@ package guest
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -87,4 +89,42 @@ func Destroy(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) (string, 
 	var upid string
 	err := c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid)
 	return upid, errors.Wrapf(err, errDestroy, id)
+}
+
+// Locate finds mg's guest for Observe. Under a saved id (id != 0) the guest
+// must be ours (Owner): another writer's guest makes mg forget the id so it
+// is created anew, an undecided one is waited for. Without an id, a guest
+// carrying mg's owner tag is adopted (its id becomes the external name). A
+// non-nil end is the observation Observe returns at once; lateInit says the
+// external name changed and must be persisted. locked formats the condition
+// message while the guest is locked.
+func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int, name, locked string) (g *proxmox.Guest, lateInit bool, end *managed.ExternalObservation, err error) {
+	view, err := c.View(ctx)
+	if err != nil {
+		return nil, false, nil, errors.Wrap(err, errView)
+	}
+	if id == 0 {
+		if owned := view.Tagged(OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
+			// A guest of ours whose id was never saved: adopt it.
+			g = owned[0]
+			meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
+			return g, true, nil, nil
+		}
+		return nil, false, nil, nil
+	}
+	g, ok := view.Guest(id)
+	if !ok {
+		return nil, false, nil, nil
+	}
+	switch Owner(mg, g, name) {
+	case NotOurs:
+		// Our saved id now names another writer's guest (ours failed and
+		// the id was handed out again): forget it and create anew.
+		meta.SetExternalName(mg, "")
+		return nil, false, &managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
+	case Undecided:
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(locked, g.Lock)))
+		return nil, false, &managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
+	}
+	return g, false, nil, nil
 }

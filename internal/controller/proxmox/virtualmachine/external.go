@@ -76,31 +76,15 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	view, err := e.c.View(ctx)
+	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, vmName(mg), reasonLocked)
 	if err != nil {
-		return managed.ExternalObservation{}, errors.Wrap(err, errView)
+		return managed.ExternalObservation{}, err
 	}
-	var g *proxmox.Guest
-	if id != 0 {
-		g, _ = view.Guest(id)
-	} else if owned := view.Tagged(guest.OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
-		// A guest of ours whose id was never saved: adopt it.
-		g = owned[0]
-		meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
-		lateInit = true
+	if end != nil {
+		end.ResourceLateInitialized = end.ResourceLateInitialized || lateInit
+		return *end, nil
 	}
-	if g != nil && id != 0 {
-		switch owner(mg, g) {
-		case guest.NotOurs:
-			// Our saved id now names another writer's guest (ours failed and
-			// the id was handed out again): forget it and create anew.
-			meta.SetExternalName(mg, "")
-			return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
-		case guest.Undecided:
-			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
-			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
-		}
-	}
+	lateInit = lateInit || adopted
 	if g == nil {
 		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
 	}
