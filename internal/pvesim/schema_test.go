@@ -196,3 +196,24 @@ func TestRoutesHaveHandlers(t *testing.T) {
 		t.Fatalf("registered routes differ from routes.txt:\n%v\n%v", got, RouteList())
 	}
 }
+
+// TestSchemaComparisonSkipsWithoutReference proves a clone without the
+// upstream schema skips (never fails) the comparison, also when
+// MICROCLOUD_REQUIRE_INTEGRATION=1 would make missing parts fail.
+func TestSchemaComparisonSkipsWithoutReference(t *testing.T) {
+	missing := t.TempDir() + "/absent/pve-api-schema.json"
+	t.Setenv("PVE_API_SCHEMA", missing)
+	t.Setenv("MICROCLOUD_REQUIRE_INTEGRATION", "1")
+	var sub *testing.T
+	t.Run("compare", func(t *testing.T) {
+		sub = t
+		schemaFile(t)
+		t.Error("schemaFile returned for an absent schema")
+	})
+	if !sub.Skipped() || sub.Failed() {
+		t.Fatalf("skipped=%v failed=%v; want a skip", sub.Skipped(), sub.Failed())
+	}
+	if p, _ := schemaPath(); p != missing {
+		t.Fatalf("PVE_API_SCHEMA not honoured: %s", p)
+	}
+}
