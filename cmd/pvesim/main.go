@@ -38,6 +38,7 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	password := fs.String("password", "", "root@pam password (default: random, printed)")
 	secret := fs.String("token-secret", "", "API token secret (default: random, printed)")
 	major := fs.Int("pve-major", 9, "PVE release to present: 9 or 8 (8.4: no HA rules API)")
+	control := fs.String("control", "", "loopback host:port for the plain-HTTP control API (/_control/faults); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,6 +46,7 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 		Nodes: strings.Split(*nodes, ","), ListenAddr: *listen, CADir: *caDir, StateFile: *stateFile,
 		TaskDuration: *taskDur, StorageLockTimeout: *lockTimeout, SeedGuests: *seed, NoDefaultSeed: *noSeed,
 		Password: *password, TokenSecret: *secret, ConfigLockTimeout: 10 * time.Second, PVEMajor: *major,
+		ControlAddr: *control,
 	}
 	if *faults != "" {
 		fc, err := pvesim.LoadFaultConfig(*faults)
@@ -70,6 +72,9 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	fmt.Fprintf(out, "ca:           %s\n", srv.CAPath)
 	fmt.Fprintf(out, "metrics:      https://%s/metrics\n", srv.Addr)
 	fmt.Fprintf(out, "header:       Authorization: PVEAPIToken=%s=%s\n", srv.TokenID, srv.Secret)
+	if srv.ControlURL != "" {
+		fmt.Fprintf(out, "control:      %s/_control/faults\n", srv.ControlURL)
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

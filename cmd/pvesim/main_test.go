@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,56 @@ func TestRunPrintsUsableEndpoint(t *testing.T) {
 func TestRunRejectsBadFaultsFile(t *testing.T) {
 	err := run([]string{"-listen", "127.0.0.1:0", "-faults", "/nonexistent/faults.json"}, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "cannot read faults") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestRunControlFlagServesFaultAPI starts the command with -control and
+// sets a fault through the printed control URL; the API then answers it.
+func TestRunControlFlagServesFaultAPI(t *testing.T) {
+	pr, pw := io.Pipe()
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- run([]string{"-listen", "127.0.0.1:0", "-ca-dir", t.TempDir(), "-control", "127.0.0.1:0",
+			"-nodes", "n1"}, pw, stop)
+		pw.Close()
+	}()
+	info := map[string]string{}
+	sc := bufio.NewScanner(pr)
+	for len(info) < 9 && sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		info[k] = strings.TrimSpace(v)
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	req, _ := http.NewRequest(http.MethodPut, info["control"],
+		strings.NewReader(`{"routes":[{"route":"GET /version","phase":"before","code":503,"body":"empty","count":1}]}`))
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("control %q: %v", info["control"], err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("control PUT: %s", res.Status)
+	}
+	c := proxmox.NewClient(info["endpoint"], proxmox.WithAPIToken(info["token id"], info["token secret"]),
+		proxmox.WithRootCAFile(info["ca"]), proxmox.WithTimeout(10*time.Second))
+	// go-proxmox cannot decode an empty error body; any error proves the fault.
+	if _, err := c.Version(t.Context()); err == nil {
+		t.Fatalf("first /version after the fault: %v", err)
+	}
+	if _, err := c.Version(t.Context()); err != nil {
+		t.Fatalf("count 1 fault not spent: %v", err)
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRunRejectsNonLoopbackControl(t *testing.T) {
+	err := run([]string{"-listen", "127.0.0.1:0", "-ca-dir", t.TempDir(), "-control", "0.0.0.0:0"}, io.Discard, nil)
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("got %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -51,6 +52,11 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if d := s.faults.latency(method, label); d > 0 {
 		time.Sleep(d)
 	}
+	// A "before" fault answers in place of pveproxy: the handler never runs.
+	if st := s.faults.strike(PhaseBefore, method, label); st != nil {
+		s.applyStrike(w, r, st, done)
+		return
+	}
 	user, aerr := s.authenticate(r, method, rel)
 	if aerr != nil {
 		if s.opts.AuthFailureDelay > 0 {
@@ -67,14 +73,9 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, err := s.call(r, rt, vars, user)
-	if err == nil {
-		if ferr := s.faults.injectedError(method, label); ferr != nil {
-			err = ferr
-		}
-	}
-	if s.faults.dropResponse(method, label) {
-		done(0)
-		dropConnection(w)
+	// An "after" fault strikes once the handler ran and applied its change.
+	if st := s.faults.strike(PhaseAfter, method, label); st != nil {
+		s.applyStrike(w, r, st, done)
 		return
 	}
 	if err != nil {
@@ -125,16 +126,33 @@ type totalData struct {
 	total int
 }
 
+// maxPost is pveproxy's limit on a request body ($limit_max_post in
+// pve-http-server AnyEvent.pm); uploads are streamed and not limited.
+const maxPost = 512 * 1024
+
+// lingerTimeout bounds how long an error answer's connection keeps reading
+// the unread rest of a request body before it closes.
+const lingerTimeout = 5 * time.Second
+
 func (s *Simulator) call(r *http.Request, rt *route, vars map[string]string, user string) (any, error) {
-	if r.ContentLength > 0 && r.Method != http.MethodPost && r.Method != http.MethodPut {
-		return nil, httpErr(http.StatusNotImplemented, "Unexpected content for method '%s'", r.Method)
+	// pve-http-server AnyEvent.pm unshift_read_header: the checks on a body
+	// before reading it, in its order.
+	if len(r.TransferEncoding) > 0 {
+		return nil, httpErr(http.StatusNotImplemented, "chunked transfer encoding not supported")
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return nil, httpErr(http.StatusBadRequest, "unable to read request body")
-	}
-	if len(body) > maxBody {
-		return nil, httpErr(http.StatusRequestEntityTooLarge, "request too large")
+	var body []byte
+	if r.ContentLength > 0 {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			return nil, httpErr(http.StatusNotImplemented, "Unexpected content for method '%s'", r.Method)
+		}
+		if r.ContentLength > maxPost {
+			return nil, httpErr(http.StatusNotImplemented, "for data too large")
+		}
+		var err error
+		body, err = io.ReadAll(io.LimitReader(r.Body, maxPost))
+		if err != nil || int64(len(body)) != r.ContentLength {
+			return nil, httpErr(http.StatusBadRequest, "unable to read request body")
+		}
 	}
 	raw, err := ParseParams(r.Header.Get("Content-Type"), r.URL.RawQuery, body)
 	if err != nil {
@@ -175,16 +193,33 @@ func writeError(w http.ResponseWriter, e *apiError) {
 }
 
 // writeStatus writes a response whose reason phrase is PVE's message.
-// net/http always writes the standard phrase, so the connection is taken
-// over; pveproxy closes connections after errors as well.
 func writeStatus(w http.ResponseWriter, code int, msg string, body []byte) {
+	ct := ""
+	if len(body) > 0 {
+		ct = "application/json;charset=UTF-8"
+	}
+	writeStatusType(w, nil, code, msg, ct, body)
+}
+
+// writeStatusType writes a response with PVE's message as reason phrase
+// and the given content type ("" for none). net/http always writes the
+// standard phrase, so the connection is taken over; pveproxy closes
+// connections after errors as well (keep_alive = 0 for codes >= 400). The
+// connection then reads what is left of the request body before closing,
+// so a client still sending it gets the answer rather than a reset.
+func writeStatusType(w http.ResponseWriter, _ *http.Request, code int, msg, ctype string, body []byte) {
 	phrase := firstLine(strings.TrimSpace(msg))
 	if strings.ContainsAny(phrase, "\r") || phrase == "" {
 		phrase = http.StatusText(code)
 	}
+	if phrase == "" {
+		phrase = "Error"
+	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+		if ctype != "" {
+			w.Header().Set("Content-Type", ctype)
+		}
 		w.WriteHeader(code)
 		_, _ = w.Write(body)
 		return
@@ -193,17 +228,29 @@ func writeStatus(w http.ResponseWriter, code int, msg string, body []byte) {
 	if err != nil {
 		return
 	}
-	defer conn.Close()
-	writeRaw(buf.Writer, code, phrase, body)
+	writeRaw(buf.Writer, code, phrase, ctype, body)
 	_ = buf.Flush()
+	go lingeringClose(conn, buf.Reader)
 }
 
-func writeRaw(bw *bufio.Writer, code int, phrase string, body []byte) {
+// lingeringClose ends the server's side, then discards what the client
+// still sends for a while before closing.
+func lingeringClose(conn net.Conn, rd *bufio.Reader) {
+	defer conn.Close()
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := conn.(closeWriter); ok {
+		_ = cw.CloseWrite()
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, io.LimitReader(rd, 64<<20))
+}
+
+func writeRaw(bw *bufio.Writer, code int, phrase, ctype string, body []byte) {
 	fmt.Fprintf(bw, "HTTP/1.1 %d %s\r\n", code, phrase)
 	fmt.Fprintf(bw, "Date: %s\r\n", time.Now().UTC().Format(http.TimeFormat))
-	bw.WriteString("Connection: close\r\nCache-Control: max-age=0\r\nPragma: no-cache\r\n")
-	if len(body) > 0 {
-		bw.WriteString("Content-Type: application/json;charset=UTF-8\r\n")
+	bw.WriteString("Connection: close\r\nCache-Control: max-age=0\r\nPragma: no-cache\r\nServer: pve-api-daemon/3.0\r\n")
+	if ctype != "" {
+		bw.WriteString("Content-Type: " + ctype + "\r\n")
 	}
 	fmt.Fprintf(bw, "Content-Length: %d\r\n\r\n", len(body))
 	_, _ = bw.Write(body)

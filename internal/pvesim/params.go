@@ -9,9 +9,6 @@ import (
 	"strings"
 )
 
-// maxBody mirrors PVE's limit on API request bodies (64 KiB of parameters).
-const maxBody = 64 * 1024
-
 // ParseParams decodes an API request's parameters from its query string and
 // body the way pveproxy does: a JSON object (go-proxmox's encoding) or a
 // form-encoded body; repeated form keys are joined with NUL like PVE does.

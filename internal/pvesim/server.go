@@ -27,24 +27,24 @@ type Server struct {
 	CACertPEM []byte
 	// CAPath is where CACertPEM was written.
 	CAPath string
+	// ControlURL is the control API's base (http://host:port) when
+	// Options.ControlAddr is set.
+	ControlURL string
 
 	httpSrv *http.Server
+	ctlSrv  *http.Server
 	ln      net.Listener
 }
 
-// Start listens on Options.ListenAddr and serves HTTPS with a freshly
-// generated CA written to Options.CADir.
+// Start listens on Options.ListenAddr and serves HTTPS with a server
+// certificate signed by the CA in Options.CADir (created there when absent,
+// reused when it holds pve-root-ca.pem and its key).
 func (s *Simulator) Start() (*Server, error) {
 	ln, err := net.Listen("tcp", s.opts.ListenAddr)
 	if err != nil {
 		return nil, errors.Wrap(err, errListen)
 	}
 	host, _, _ := net.SplitHostPort(ln.Addr().String())
-	p, err := newPKI([]string{host, "localhost", "127.0.0.1"})
-	if err != nil {
-		_ = ln.Close()
-		return nil, err
-	}
 	dir := s.opts.CADir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "pvesim-ca-"); err != nil {
@@ -52,12 +52,22 @@ func (s *Simulator) Start() (*Server, error) {
 			return nil, errors.Wrap(err, errCADir)
 		}
 	}
-	caPath, err := p.writeCA(dir)
+	p, caPath, err := loadOrCreatePKI(dir, []string{host, "localhost", "127.0.0.1"})
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
 	srv := &Server{Simulator: s, Addr: ln.Addr().String(), CACertPEM: p.caPEM, CAPath: caPath}
+	if s.opts.ControlAddr != "" {
+		cln, err := listenControl(s.opts.ControlAddr)
+		if err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+		srv.ControlURL = "http://" + cln.Addr().String()
+		srv.ctlSrv = newControlServer(s.controlHandler())
+		go func() { _ = srv.ctlSrv.Serve(cln) }()
+	}
 	srv.URL = "https://" + srv.Addr + "/api2/json"
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", s.metrics.handler())
@@ -79,6 +89,10 @@ func (s *Simulator) Start() (*Server, error) {
 func (srv *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	srv.faults.releaseHangs()
+	if srv.ctlSrv != nil {
+		_ = srv.ctlSrv.Shutdown(ctx)
+	}
 	err := srv.httpSrv.Shutdown(ctx)
 	if cerr := srv.Simulator.Close(); err == nil {
 		err = cerr

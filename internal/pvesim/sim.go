@@ -57,6 +57,9 @@ type Options struct {
 	PVEMajor int
 	// Faults are applied from the start; change them later with Faults().
 	Faults *FaultConfig
+	// ControlAddr, when set, is a loopback host:port where Start serves
+	// the control API (/_control/faults) over plain HTTP.
+	ControlAddr string
 }
 
 func (o *Options) defaults() error {

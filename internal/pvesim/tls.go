@@ -30,10 +30,77 @@ type pki struct {
 	server tls.Certificate
 }
 
-func newPKI(hosts []string) (*pki, error) {
+// CA file names in the CA directory, as PVE names them (the key lives in
+// /etc/pve/priv on a node).
+const (
+	caCertFile = "pve-root-ca.pem"
+	caKeyFile  = "pve-root-ca.key"
+)
+
+// loadOrCreatePKI reuses the CA in dir when both its certificate and key
+// are there, so clients keep trusting the same CA across restarts;
+// otherwise it creates one and writes both. The server certificate is
+// signed anew each time.
+func loadOrCreatePKI(dir string, hosts []string) (*pki, string, error) {
+	certPath, keyPath := filepath.Join(dir, caCertFile), filepath.Join(dir, caKeyFile)
+	certPEM, cerr := os.ReadFile(certPath)
+	keyPEM, kerr := os.ReadFile(keyPath)
+	if cerr == nil && kerr == nil {
+		caCert, caKey, err := parseCA(certPEM, keyPEM)
+		if err != nil {
+			return nil, "", errors.Wrapf(err, "cannot load CA from %s", dir)
+		}
+		p, err := issueServer(caCert, caKey, hosts)
+		return p, certPath, err
+	}
+	caCert, caKey, err := newCA()
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := issueServer(caCert, caKey, hosts)
+	if err != nil {
+		return nil, "", err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(caKey)
+	if err != nil {
+		return nil, "", errors.Wrap(err, errWriteCA)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, "", errors.Wrap(err, errWriteCA)
+	}
+	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return nil, "", errors.Wrap(err, errWriteCA)
+	}
+	if err := os.WriteFile(certPath, p.caPEM, 0o644); err != nil {
+		return nil, "", errors.Wrap(err, errWriteCA)
+	}
+	return p, certPath, nil
+}
+
+func parseCA(certPEM, keyPEM []byte) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, nil, errors.New("no PEM block")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := x509.ParseECPrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, nil, errors.New("CA key does not match the CA certificate")
+	}
+	return cert, key, nil
+}
+
+func newCA() (*x509.Certificate, *ecdsa.PrivateKey, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, errors.Wrap(err, errGenKey)
+		return nil, nil, errors.Wrap(err, errGenKey)
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
@@ -47,12 +114,17 @@ func newPKI(hosts []string) (*pki, error) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		return nil, errors.Wrap(err, errSignCert)
+		return nil, nil, errors.Wrap(err, errSignCert)
 	}
 	caCert, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		return nil, errors.Wrap(err, errSignCert)
+		return nil, nil, errors.Wrap(err, errSignCert)
 	}
+	return caCert, caKey, nil
+}
+
+func issueServer(caCert *x509.Certificate, caKey *ecdsa.PrivateKey, hosts []string) (*pki, error) {
+	now := time.Now()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, errors.Wrap(err, errGenKey)
@@ -77,19 +149,7 @@ func newPKI(hosts []string) (*pki, error) {
 		return nil, errors.Wrap(err, errSignCert)
 	}
 	return &pki{
-		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: nil},
+		caPEM:  pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}),
+		server: tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
 	}, nil
-}
-
-// writeCA stores the CA where clients can point their trust at it.
-func (p *pki) writeCA(dir string) (string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", errors.Wrap(err, errWriteCA)
-	}
-	path := filepath.Join(dir, "pve-root-ca.pem")
-	if err := os.WriteFile(path, p.caPEM, 0o644); err != nil {
-		return "", errors.Wrap(err, errWriteCA)
-	}
-	return path, nil
 }
