@@ -85,8 +85,17 @@ func TestCloneTemplateAndLinkedClones(t *testing.T) {
 	if err := c.Get(cx, "/nodes/pve1/storage/ceph-rbd/content?vmid=100", &content); err != nil {
 		t.Fatal(err)
 	}
-	if len(content) != 1 || content[0]["parent"] != "ceph-rbd:base-9000-disk-0" {
+	// The linked disk plus the clone's own cloud-init volume (clone_disk
+	// always copies a cloud-init drive in full).
+	vols := map[string]any{}
+	for _, v := range content {
+		vols[v["volid"].(string)] = v["parent"]
+	}
+	if len(content) != 2 || vols["ceph-rbd:base-9000-disk-0/vm-100-disk-0"] != "ceph-rbd:base-9000-disk-0" {
 		t.Errorf("linked clone volume: %v", content)
+	}
+	if _, ok := vols["ceph-rbd:vm-100-cloudinit"]; !ok {
+		t.Errorf("linked clone has no cloud-init volume of its own: %v", content)
 	}
 }
 

@@ -1,6 +1,8 @@
 package pvesim
 
 import (
+	"errors"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,11 +144,16 @@ func postQemuConfig(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.updateConfig(r, g); err != nil {
+	err = s.updateConfig(r, g)
+	var we workerError
+	if err != nil && !errors.As(err, &we) {
 		return nil, err
 	}
 	vmid := g.VMID
 	return s.spawn(g.Node, "qmconfig", strconv.Itoa(vmid), r.user, func(t *task) error {
+		if we.err != nil { // create_disks runs in the worker
+			return we.err
+		}
 		return s.taskSleep(t, s.opts.TaskDuration/5)
 	}), nil
 }
@@ -161,7 +168,12 @@ func putConfig(kind string) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return nil, s.updateConfig(r, g)
+		err = s.updateConfig(r, g)
+		var we workerError
+		if errors.As(err, &we) {
+			return nil, fail("%s", we.err.Error())
+		}
+		return nil, err
 	}
 }
 
@@ -198,6 +210,11 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 		return fail("no options specified")
 	}
 	if d := r.str("digest"); d != "" && d != g.digest() {
+		// qemu-server's update_vm_api dies with its own text; pve-container
+		// (API2/LXC/Config.pm) uses PVE::Tools::assert_if_modified.
+		if g.Kind == kindQemu {
+			return fail("checksum mismatch (file change by other user?)")
+		}
 		return fail("detected modified configuration - file changed by other user? Try again.")
 	}
 	if err := checkLock(g, r.bool("skiplock", false)); err != nil {
@@ -210,20 +227,27 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 			}
 		}
 	}
-	for k, v := range set {
-		nv, err := s.allocSpec(g, k, v)
-		if err != nil {
-			return err
+	var workerErr error
+	var allocated []string
+	for _, k := range sortedKeys(set) {
+		nv, made, err := s.normaliseOption(g, k, set[k])
+		if err == nil {
+			allocated = append(allocated, made...)
+			set[k] = nv
+			continue
 		}
-		set[k] = nv
+		for _, vol := range allocated {
+			s.st.removeVolume(g.Node, vol)
+		}
+		var we workerError
+		if errors.As(err, &we) {
+			workerErr = we
+			break
+		}
+		return err
 	}
-	for k, v := range set {
-		if strings.HasPrefix(k, "net") {
-			set[k] = netWithMAC(g.Kind, g.VMID, k, v)
-		}
-		if k == "tags" {
-			set[k] = uniqueTags(v)
-		}
+	if workerErr != nil {
+		return workerErr
 	}
 	for _, k := range reverts {
 		delete(g.Pending, k)
@@ -231,10 +255,24 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 	}
 	for _, k := range sortedKeys(set) {
 		v := set[k]
+		if k == "description" && v == "" {
+			dels = append(dels, k)
+			continue
+		}
+		disk := isDiskKey(g.Kind, k) && !strings.HasPrefix(k, "unused")
 		if !g.Running || hotOption(g.Kind, k) {
+			if old, ok := g.Pending[k]; ok && disk {
+				s.registerUnused(g, old, v)
+			}
+			if old, ok := g.Conf[k]; ok && disk {
+				s.registerUnused(g, old, v)
+			}
 			g.Conf[k] = v
 			delete(g.Pending, k)
 			continue
+		}
+		if old, ok := g.Pending[k]; ok && disk {
+			s.registerUnused(g, old, v)
 		}
 		if g.Pending == nil {
 			g.Pending = map[string]string{}
@@ -260,30 +298,100 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 			g.PendingDelete = append(g.PendingDelete, k)
 		}
 	}
+	dropReusedUnused(g)
 	s.changed()
 	return nil
 }
 
-// detachDisk turns a removed disk into an unusedN entry, as PVE does for
-// volumes it owns.
+// detachDisk removes a disk from the config the way
+// vmconfig_delete_or_detach_drive (qemu-server QemuServer.pm) and
+// pve-container's delete path do: its volume becomes unusedN.
 func (s *Simulator) detachDisk(g *guest, k string) {
 	v := g.Conf[k]
 	delete(g.Conf, k)
-	if strings.Contains(v, "media=cdrom") || strings.Contains(v, "cloudinit") {
-		if vol := propGet(v, "file", "file"); strings.Contains(vol, "cloudinit") {
+	s.registerUnused(g, v, "")
+}
+
+// registerUnused is vmconfig_register_unused_drive (qemu-server
+// QemuServer.pm) for a drive value being replaced by newValue ("" when
+// deleted): a cloud-init volume is freed, a CD-ROM forgotten, any other
+// volume the guest owns (vm_is_volid_owner) is added as unusedN. Containers
+// (pve-container LXC/Config.pm) add any replaced volume mount point.
+func (s *Simulator) registerUnused(g *guest, old, newValue string) {
+	vk := driveVolKey(g.Kind)
+	vol := propGet(old, vk, vk)
+	if vol == "" || vol == "none" || vol == "cdrom" {
+		return
+	}
+	if nv := propGet(newValue, vk, vk); nv == vol {
+		return // the same volume stays attached
+	}
+	if g.Kind == kindQemu {
+		if isCloudinitVol(vol) {
 			s.st.removeVolume(g.Node, vol)
-		}
-		return
-	}
-	vol := propGet(v, "file", "file")
-	if vol == "" || vol == "none" {
-		return
-	}
-	for i := 0; ; i++ {
-		key := "unused" + strconv.Itoa(i)
-		if _, ok := g.Conf[key]; !ok {
-			g.Conf[key] = vol
 			return
+		}
+		if propGet(old, "media", "") == "cdrom" || volOwner(vol) != g.VMID {
+			return
+		}
+	} else if _, _, ok := cutVolID(vol); !ok {
+		return // bind mounts and devices are not volumes
+	}
+	addUnused(g, vol)
+}
+
+// reVolOwner reads the owning vmid from a volume name, as the storage
+// plugins' parse_volname does ("vm-100-disk-0", "base-9000-disk-0/vm-100-disk-0",
+// "100/vm-100-disk-0.raw", "subvol-100-disk-0").
+var reVolOwner = regexp.MustCompile(`(?:^|/)(?:vm|base|subvol|basevol)-(\d+)-[^/]*$`)
+
+func volOwner(volid string) int {
+	_, name, ok := cutVolID(volid)
+	if !ok {
+		return 0
+	}
+	m := reVolOwner.FindStringSubmatch(name)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// addUnused is add_unused_volume (pve-guest-common AbstractConfig.pm): the
+// lowest free unusedN, no duplicates.
+func addUnused(g *guest, vol string) {
+	free := ""
+	for i := 255; i >= 0; i-- {
+		key := "unused" + strconv.Itoa(i)
+		if v, ok := g.Conf[key]; ok {
+			if v == vol {
+				return
+			}
+		} else {
+			free = key
+		}
+	}
+	if free != "" {
+		g.Conf[free] = vol
+	}
+}
+
+// dropReusedUnused is write_vm_config's "remove 'unusedX' settings if we
+// re-add a volume" (qemu-server QemuServer.pm, also pve-container).
+func dropReusedUnused(g *guest) {
+	used := map[string]bool{}
+	vk := driveVolKey(g.Kind)
+	for _, conf := range []map[string]string{g.Conf, g.Pending} {
+		for k, v := range conf {
+			if isDiskKey(g.Kind, k) && !strings.HasPrefix(k, "unused") {
+				used[propGet(v, vk, vk)] = true
+			}
+		}
+	}
+	for k, v := range g.Conf {
+		if strings.HasPrefix(k, "unused") && used[v] {
+			delete(g.Conf, k)
 		}
 	}
 }

@@ -1,53 +1,191 @@
 package pvesim
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
-// reNewDisk matches PVE's "STORAGE:SIZE_IN_GiB" syntax for a new volume.
+// reNewDisk matches PVE's "STORAGE:SIZE_IN_GiB" syntax for a new volume
+// (Drive.pm NEW_DISK_RE, with the storage required here).
 var reNewDisk = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):(\d+(?:\.\d+)?)$`)
 
-// allocSpec allocates a volume for a "STORAGE:SIZE" disk option and returns
-// the option with the new volume id and size, as PVE writes it.
-func (s *Simulator) allocSpec(g *guest, key, value string) (string, error) {
-	if !isDiskKey(g.Kind, key) || strings.HasPrefix(key, "unused") {
-		return value, nil
+// reCloudinit is a "STORAGE:cloudinit" request for a new cloud-init drive.
+var reCloudinit = regexp.MustCompile(`^([a-zA-Z][a-zA-Z0-9\-_.]*[a-zA-Z0-9]):cloudinit$`)
+
+// cloudinitSize is CLOUDINIT_DISK_SIZE (qemu-server Cloudinit.pm): 4 MiB.
+const cloudinitSize = 4 * mib
+
+// workerError is an error PVE only meets inside the forked worker (for
+// example create_disks allocating a cloud-init volume): handlers that fork
+// turn it into the task's failure instead of answering with it.
+type workerError struct{ err error }
+
+func (e workerError) Error() string { return e.err.Error() }
+
+// optSub is the property-string format of a config option, if it has one.
+func optSub(kind, key string) map[string]Param {
+	if p, _ := configSpec(kind).lookup(key); p != nil {
+		return p.Sub
 	}
-	first, rest, _ := strings.Cut(value, ",")
-	if k, v, ok := strings.Cut(first, "="); ok && (k == "file" || k == "volume") {
-		first = v
+	return nil
+}
+
+// driveVolKey is the key holding the volume in a drive/mount point string.
+func driveVolKey(kind string) string {
+	if kind == kindLXC {
+		return "volume"
 	}
-	m := reNewDisk.FindStringSubmatch(first)
-	if m == nil {
-		return value, nil
+	return "file"
+}
+
+// normaliseOption does to one option what create and update do before
+// writing it: tags as get_unique_tags, descriptions as the config parser
+// reads them back, drives parsed, new volumes allocated and printed like
+// print_drive (qemu-server Drive.pm) or print_ct_mountpoint (pve-container
+// LXC/Config.pm), nets given a MAC and printed like print_net
+// (qemu-server QemuServer/Network.pm) or print_lxc_network. It returns the
+// new value and the volumes it allocated.
+func (s *Simulator) normaliseOption(g *guest, key, value string) (string, []string, error) {
+	switch {
+	case key == "tags":
+		return uniqueTags(value), nil, nil
+	case key == "description":
+		return normDescription(g.Kind, value), nil, nil
+	case strings.HasPrefix(key, "net") && strings.TrimLeft(key[3:], "0123456789") == "":
+		return normNet(g.Kind, g.VMID, key, value), nil, nil
+	case !isDiskKey(g.Kind, key) || strings.HasPrefix(key, "unused"):
+		return value, nil, nil
 	}
-	sid, sizeGiB := m[1], m[2]
-	content := "images"
+	sub := optSub(g.Kind, key)
+	res, perr := parsePropertyString(sub, value)
+	if sub == nil || perr != "" {
+		return value, nil, nil
+	}
+	vk := driveVolKey(g.Kind)
+	file := res[vk]
+	var made []string
+	switch {
+	case g.Kind == kindQemu && (file == "" || file == "none" || file == "cdrom"):
+		delete(res, "size")
+	case g.Kind == kindQemu && reCloudinit.MatchString(file):
+		for k, v := range g.Conf {
+			if k != key && isDiskKey(kindQemu, k) && isCloudinitVol(propGet(v, "file", "file")) {
+				return "", nil, workerError{fmt.Errorf("%s - cloud-init drive is already attached at '%s'", key, k)}
+			}
+		}
+		volid, err := s.allocCloudinit(g.Node, g.VMID, reCloudinit.FindStringSubmatch(file)[1], res["format"])
+		if err != nil {
+			return "", nil, workerError{err}
+		}
+		res[vk], res["media"] = volid, "cdrom"
+		delete(res, "format")
+		made = append(made, volid)
+	case reNewDisk.MatchString(file):
+		m := reNewDisk.FindStringSubmatch(file)
+		content := "images"
+		if g.Kind == kindLXC {
+			content = "rootdir"
+		}
+		st, err := s.storageFor(m[1], g.Node, content)
+		if err != nil {
+			return "", nil, err
+		}
+		f, _ := strconv.ParseFloat(m[2], 64)
+		size := uint64(f * float64(gib))
+		name := s.st.nextDiskName(st, g.Node, g.VMID)
+		volid := st.ID + ":" + name
+		if st.Type == "dir" {
+			volid = fmt.Sprintf("%s:%d/%s.raw", st.ID, g.VMID, name)
+		}
+		s.st.addVolume(st, g.Node, &volume{VolID: volid, Content: content, Format: "raw", Size: size, VMID: g.VMID})
+		res[vk], res["size"] = volid, formatSize(size)
+		made = append(made, volid)
+	}
+	var skip []string
 	if g.Kind == kindLXC {
-		content = "rootdir"
+		skip = []string{"type"}
+		if key == "rootfs" {
+			skip = append(skip, "mp")
+		}
 	}
-	st, err := s.storageFor(sid, g.Node, content)
-	if err != nil {
-		return "", err
+	return printPropertyString(sub, res, skip...), made, nil
+}
+
+// allocCloudinit allocates vm-<vmid>-cloudinit on a storage as
+// create_disks and clone_disk do (qemu-server API2/Qemu.pm, QemuServer.pm):
+// qcow2 files on path-based storages, raw images elsewhere.
+func (s *Simulator) allocCloudinit(node string, vmid int, sid, format string) (string, error) {
+	st := s.st.Storages[sid]
+	if st == nil || !st.on(node) {
+		return "", fmt.Errorf("storage '%s' does not exist", sid)
 	}
-	f, _ := strconv.ParseFloat(sizeGiB, 64)
-	size := uint64(f * float64(gib))
-	name := s.st.nextDiskName(st, g.Node, g.VMID)
+	name := fmt.Sprintf("vm-%d-cloudinit", vmid)
 	volid := st.ID + ":" + name
 	if st.Type == "dir" {
-		volid = fmt.Sprintf("%s:%d/%s.raw", st.ID, g.VMID, name)
+		if format == "" {
+			format = "qcow2"
+		}
+		volid = fmt.Sprintf("%s:%d/%s.%s", st.ID, vmid, name, format)
+	} else if format == "" {
+		format = "raw"
 	}
-	s.st.addVolume(st, g.Node, &volume{VolID: volid, Content: content, Format: "raw", Size: size, VMID: g.VMID})
-	out := volid
-	if rest != "" {
-		out += "," + rest
+	if s.st.volume(node, volid) != nil {
+		return "", fmt.Errorf("unable to create volume - volume '%s' already exists", volid)
 	}
-	return out + ",size=" + formatSize(size), nil
+	s.st.addVolume(st, node, &volume{VolID: volid, Content: "images", Format: format, Size: cloudinitSize, VMID: vmid})
+	return volid, nil
+}
+
+// isCloudinitVol is drive_is_cloudinit (qemu-server Drive.pm).
+func isCloudinitVol(file string) bool { return reCloudinitFile.MatchString(file) }
+
+var reCloudinitFile = regexp.MustCompile(`[:/](?:vm-\d+-)?cloudinit(?:\.(?:raw|qcow2|vmdk))?$`)
+
+// normNet gives a new interface its MAC and prints it as PVE writes it:
+// qemu parse_net/print_net ("virtio=MAC,bridge=vmbr0,..."), containers
+// parse_lxc_network/print_lxc_network (type=veth, hwaddr added).
+func normNet(kind string, vmid int, key, v string) string {
+	sub := optSub(kind, key)
+	res, perr := parsePropertyString(sub, v)
+	if sub == nil || perr != "" {
+		return v
+	}
+	slot, _ := strconv.Atoi(strings.TrimPrefix(key, "net"))
+	mac := macFor(vmid, slot+1)
+	if kind == kindLXC {
+		res["type"] = "veth"
+		if res["hwaddr"] == "" {
+			res["hwaddr"] = mac
+		}
+	} else if res["macaddr"] == "" {
+		res["macaddr"] = mac
+	}
+	return printPropertyString(sub, res)
+}
+
+// normDescription is what the config parsers hand back after the
+// description was written as comment lines: qemu-server's parse_vm_config
+// strips trailing whitespace, pve-container's parse_pct_config ends every
+// line (the last included) with a newline.
+func normDescription(kind, d string) string {
+	lines := strings.Split(d, "\n")
+	for len(lines) > 0 && lines[len(lines)-1] == "" { // Perl's split drops trailing empty fields
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	out := strings.Join(lines, "\n") + "\n"
+	if kind == kindQemu {
+		return strings.TrimRightFunc(out, unicode.IsSpace)
+	}
+	return out
 }
 
 // storageFor checks that a storage exists on a node and holds a content type.
@@ -60,48 +198,10 @@ func (s *Simulator) storageFor(sid, node, content string) (*storage, error) {
 		if content == "rootdir" {
 			return nil, paramErr("storage", "storage '%s' does not support container directories", sid)
 		}
-		return nil, fail("storage '%s' does not support vm images", sid)
+		// check_storage_access (qemu-server API2/Qemu.pm) raises it on "storage".
+		return nil, paramErr("storage", "storage '%s' does not support vm images", sid)
 	}
 	return st, nil
-}
-
-// netWithMAC adds the MAC address PVE generates for new interfaces.
-func netWithMAC(kind string, vmid int, key, v string) string {
-	slot, _ := strconv.Atoi(strings.TrimPrefix(key, "net"))
-	mac := macFor(vmid, slot+1)
-	if kind == kindLXC {
-		if propGet(v, "hwaddr", "") == "" {
-			v += ",hwaddr=" + mac
-		}
-		if propGet(v, "type", "") == "" {
-			v += ",type=veth"
-		}
-		return v
-	}
-	parts := strings.Split(v, ",")
-	for i, p := range parts {
-		k, val, hasEq := strings.Cut(p, "=")
-		switch {
-		case i == 0 && !hasEq:
-			parts[0] = p + "=" + mac
-		case k == "model":
-			parts[i] = val + "=" + macOr(propGet(v, "macaddr", ""), mac)
-		}
-	}
-	out := parts[:0]
-	for _, p := range parts {
-		if !strings.HasPrefix(p, "macaddr=") {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, ",")
-}
-
-func macOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // diskStorages lists the storages a config's volumes live on.
@@ -168,24 +268,28 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 		g.Conf["meta"] = fmt.Sprintf("creation-qemu=10.1.2,ctime=%d", nowUnix())
 	}
 	var allocated []string
+	var workerErr error // met by create_disks in the worker, not before forking
 	for _, k := range sortedKeys(g.Conf) {
-		v, err := s.allocSpec(g, k, g.Conf[k])
+		v, made, err := s.normaliseOption(g, k, g.Conf[k])
+		var we workerError
+		if errors.As(err, &we) {
+			if workerErr == nil {
+				workerErr = we.err
+			}
+			continue
+		}
 		if err != nil {
 			for _, vol := range allocated {
 				s.st.removeVolume(node, vol)
 			}
 			return nil, err
 		}
-		if v != g.Conf[k] {
-			allocated = append(allocated, propGet(v, "file", "file"))
+		allocated = append(allocated, made...)
+		if v == "" && k == "description" {
+			delete(g.Conf, k)
+			continue
 		}
 		g.Conf[k] = v
-		if strings.HasPrefix(k, "net") {
-			g.Conf[k] = netWithMAC(kind, vmid, k, v)
-		}
-		if k == "tags" {
-			g.Conf[k] = uniqueTags(v)
-		}
 	}
 	if kind == kindQemu && g.Conf["boot"] == "" {
 		if order := defaultBootOrder(g.Conf); order != "" {
@@ -197,7 +301,10 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 	s.changed()
 	start := r.bool("start", false)
 	return s.spawn(node, taskPrefix(kind)+"create", strconv.Itoa(vmid), r.user, func(t *task) error {
-		err := s.allocateUnderLocks(node, diskStoragesOf(allocated), t)
+		err := workerErr
+		if err == nil {
+			err = s.allocateUnderLocks(node, diskStoragesOf(allocated), t)
+		}
 		if err == nil {
 			err = t.injected()
 		}

@@ -21,7 +21,12 @@ func resizeGuest(kind string) handlerFunc {
 			return nil, err
 		}
 		if d := r.str("digest"); d != "" && d != g.digest() {
-			return nil, fail("checksum mismatch (file change by other user?)")
+			// qemu-server's resize_vm has its own text; pve-container's
+			// resize_vm calls PVE::Tools::assert_if_modified.
+			if kind == kindQemu {
+				return nil, fail("checksum mismatch (file change by other user?)")
+			}
+			return nil, fail("detected modified configuration - file changed by other user? Try again.")
 		}
 		if err := checkLock(g, r.bool("skiplock", false)); err != nil {
 			return nil, err

@@ -54,15 +54,22 @@ func cloneGuest(kind string) handlerFunc {
 			}
 		}
 		// Plan the copies: every disk gets a new volume on the target storage.
-		type copyPlan struct{ key, srcVol, sid string }
+		// A cloud-init drive is always copied fully into the clone's own
+		// vm-<newid>-cloudinit (clone_vm in qemu-server API2/Qemu.pm,
+		// clone_disk in QemuServer.pm); other CD-ROMs are copied as config.
+		type copyPlan struct {
+			key, srcVol, sid string
+			ci               bool
+		}
 		var plan []copyPlan
 		shared := true
 		for _, k := range sortedKeys(src.Conf) {
 			v := src.Conf[k]
-			if !isDiskKey(kind, k) || strings.HasPrefix(k, "unused") || strings.Contains(v, "media=cdrom") {
+			vol := propGet(v, "file", "file")
+			ci := kind == kindQemu && isCloudinitVol(vol)
+			if !isDiskKey(kind, k) || strings.HasPrefix(k, "unused") || (propGet(v, "media", "") == "cdrom" && !ci) {
 				continue
 			}
-			vol := propGet(v, "file", "file")
 			sid, _, _ := cutVolID(vol)
 			st := s.st.Storages[sid]
 			if st == nil {
@@ -71,7 +78,7 @@ func cloneGuest(kind string) handlerFunc {
 			if !st.Shared {
 				shared = false
 			}
-			if !full && !src.isTemplate() {
+			if !full && !src.isTemplate() && !ci {
 				if kind == kindLXC {
 					return nil, fail("Linked clone feature for '%s' is not available", vol)
 				}
@@ -81,7 +88,7 @@ func cloneGuest(kind string) handlerFunc {
 			if storageID != "" {
 				dst = storageID
 			}
-			plan = append(plan, copyPlan{k, vol, dst})
+			plan = append(plan, copyPlan{k, vol, dst, ci})
 		}
 		if target != src.Node && !shared && storageID == "" {
 			return nil, fail("can't clone %s to node '%s' (%s uses local storage)", src.typeName(), target, src.typeName())
@@ -140,20 +147,44 @@ func cloneGuest(kind string) handlerFunc {
 					}
 					volid := st.ID + ":" + name
 					parent := ""
-					if !full {
+					var aerr error
+					switch {
+					case p.ci:
+						volid, aerr = s.allocCloudinit(target, newid, st.ID, "")
+						size = cloudinitSize
+					case !full:
 						_, base, _ := cutVolID(p.srcVol)
 						volid, parent = st.ID+":"+base+"/"+name, p.srcVol
+						fallthrough
+					default:
+						s.st.addVolume(st, target, &volume{VolID: volid, Content: content, Format: "raw", Size: size,
+							VMID: newid, Parent: parent})
 					}
-					s.st.addVolume(st, target, &volume{VolID: volid, Content: content, Format: "raw", Size: size,
-						VMID: newid, Parent: parent})
+					if aerr != nil {
+						s.mu.Unlock()
+						rel()
+						return aerr
+					}
 					made = append(made, volid)
 					if g := s.st.Guests[newid]; g != nil {
-						old := g.Conf[p.key]
-						_, rest, _ := strings.Cut(old, ",")
-						g.Conf[p.key] = volid + "," + rest
+						// print_drive of the new drive, its size read back from the volume.
+						sub := optSub(kind, p.key)
+						vk := driveVolKey(kind)
+						if res, perr := parsePropertyString(sub, g.Conf[p.key]); sub != nil && perr == "" {
+							res[vk], res["size"] = volid, formatSize(size)
+							var skip []string
+							if kind == kindLXC {
+								skip = []string{"type"}
+								if p.key == "rootfs" {
+									skip = append(skip, "mp")
+								}
+							}
+							g.Conf[p.key] = printPropertyString(sub, res, skip...)
+						}
 					}
 					s.mu.Unlock()
-					t.logf("create %s clone of drive %s (%s)", map[bool]string{true: "full", false: "linked"}[full], p.key, p.srcVol)
+					mode := map[bool]string{true: "full", false: "linked"}[full || p.ci]
+					t.logf("create %s clone of drive %s (%s)", mode, p.key, p.srcVol)
 					err = s.taskSleep(t, s.opts.StorageLockHold)
 					rel()
 					if err != nil {
@@ -185,23 +216,18 @@ func cloneGuest(kind string) handlerFunc {
 	}
 }
 
-// regenMAC gives a cloned interface a new MAC, as clone always does.
+// regenMAC gives a cloned interface a new MAC, as clone always does
+// (clone_vm: print_net with a random macaddr; pve-container's clone:
+// print_lxc_network with a new hwaddr).
 func regenMAC(kind string, vmid int, key, v string) string {
-	slot, _ := strconv.Atoi(strings.TrimPrefix(key, "net"))
-	mac := macFor(vmid, slot+1)
-	if kind == kindLXC {
-		if propGet(v, "hwaddr", "") != "" {
-			return propSet(v, "hwaddr", mac)
-		}
-		return v + ",hwaddr=" + mac
+	sub := optSub(kind, key)
+	res, perr := parsePropertyString(sub, v)
+	if sub == nil || perr != "" {
+		return v
 	}
-	first, rest, _ := strings.Cut(v, ",")
-	model, _, _ := strings.Cut(first, "=")
-	out := model + "=" + mac
-	if rest != "" {
-		out += "," + rest
-	}
-	return out
+	delete(res, "macaddr")
+	delete(res, "hwaddr")
+	return normNet(kind, vmid, key, printPropertyString(sub, res))
 }
 
 // templateGuest converts a guest into a template: disks become base volumes.

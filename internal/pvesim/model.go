@@ -64,7 +64,7 @@ func configPath(kind, node string, vmid int) string {
 func (g *guest) configText() string {
 	var b strings.Builder
 	if d := g.Conf["description"]; d != "" {
-		for _, l := range strings.Split(d, "\n") {
+		for _, l := range strings.Split(strings.TrimRight(d, "\n"), "\n") { // as Perl's split(/\n/)
 			b.WriteString("#" + l + "\n")
 		}
 	}

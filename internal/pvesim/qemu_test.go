@@ -49,9 +49,10 @@ func TestQemuLifecycle(t *testing.T) {
 		t.Errorf("status/current: status=%s maxmem=%d cpus=%d", vm.Status, vm.MaxMem, vm.CPUs)
 	}
 
-	// A stale digest is refused, a fresh one accepted.
+	// A stale digest is refused (update_vm_api's own text, qemu-server
+	// API2/Qemu.pm), a fresh one accepted.
 	err = c.Put(cx, "/nodes/pve2/qemu/200/config", map[string]any{"memory": "4096", "digest": strings.Repeat("0", 40)}, nil)
-	if err == nil || !strings.Contains(err.Error(), "detected modified configuration - file changed by other user? Try again.") {
+	if err == nil || !strings.Contains(err.Error(), "500 checksum mismatch (file change by other user?)") {
 		t.Fatalf("stale digest: %v", err)
 	}
 	if err := c.Put(cx, "/nodes/pve2/qemu/200/config", map[string]any{"memory": "4096", "digest": cfg.Digest}, nil); err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -190,6 +191,14 @@ func parsePropertyString(sub map[string]Param, s string) (map[string]string, str
 			}
 			sp, ok := sub[k]
 			if ok && sp.Alias != "" {
+				// A key alias ("virtio=MAC" in a qemu net): the key names
+				// the default key's value (model), its value the aliased key.
+				if dk := defaultKeyOf(sub); dk != "" && slices.Contains(sub[dk].Enum, k) {
+					if _, dup := res[dk]; dup {
+						return nil, "key '" + dk + "' is already defined\n"
+					}
+					res[dk] = k
+				}
 				k = sp.Alias
 				if _, dup := res[k]; dup {
 					return nil, "key '" + k + "' is already defined (via alias)\n"
@@ -266,4 +275,68 @@ func parseBoolean(v string) string {
 		return "0"
 	}
 	return v
+}
+
+func defaultKeyOf(sub map[string]Param) string {
+	for name, sp := range sub {
+		if sp.DefaultKey {
+			return name
+		}
+	}
+	return ""
+}
+
+// printPropertyString is print_property_string (pve-common
+// src/PVE/JSONSchema.pm): the default key first, as a bare value or, for a
+// key alias, combined as "model=macaddr"; then the required keys, then the
+// rest, each group sorted; disk sizes rendered like format_size.
+func printPropertyString(sub map[string]Param, res map[string]string, skip ...string) string {
+	done := map[string]bool{}
+	for _, k := range skip {
+		done[k] = true
+	}
+	var parts []string
+	add := func(k string, isDefault bool) {
+		if done[k] {
+			return
+		}
+		done[k] = true
+		v, ok := res[k]
+		if !ok {
+			return
+		}
+		sp := sub[k]
+		if sp.Format == "disk-size" {
+			if n, ok := parseSize(v); ok {
+				v = formatSize(n)
+			}
+		}
+		if isDefault {
+			// keyAlias: the default key's value is itself a key aliasing
+			// another one (qemu net "virtio" -> macaddr).
+			if a := sub[v].Alias; a != "" {
+				if av, ok := res[a]; ok {
+					parts = append(parts, v+"="+av)
+					done[a] = true
+					return
+				}
+			}
+			parts = append(parts, v)
+			return
+		}
+		parts = append(parts, k+"="+v)
+	}
+	if dk := defaultKeyOf(sub); dk != "" {
+		add(dk, true)
+	}
+	keys := sortedKeys(res)
+	for _, k := range keys {
+		if sp, ok := sub[k]; ok && !sp.Optional && sp.Alias == "" {
+			add(k, false)
+		}
+	}
+	for _, k := range keys {
+		add(k, false)
+	}
+	return strings.Join(parts, ",")
 }
