@@ -4,12 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
 
-// maxFinishedTasks bounds the task index like PVE's rotated task list.
+// maxFinishedTasks bounds the task index (/cluster/tasks, /nodes/{node}/tasks)
+// like PVE's rotated task list. A task that leaves it stays readable by its
+// UPID: PVE's task status and log calls read the task's own log file
+// (pve-manager PVE/API2/Tasks.pm read_task_status/read_task_log,
+// PVE::Tools::upid_decode + PVE::UPID::read_status), which outlives the
+// index.
 const maxFinishedTasks = 1000
 
 // task is one worker as PVE's task index and log show it.
@@ -43,18 +49,64 @@ type taskTable struct {
 	mu    sync.Mutex
 	byID  map[string]*task
 	order []*task
-	pid   int
-	boot  int64 // process start times count clock ticks (10ms) since this "boot"
+	// archive holds every finished task that left the index, compactly:
+	// the UPID already carries node, pid, start, type, id and user.
+	archive map[string]archivedTask
+	pid     int
+	boot    int64 // process start times count clock ticks (10ms) since this "boot"
+}
+
+// archivedTask is what stays of a finished task once it left the index:
+// its end, exit status and log (the lines joined by newlines).
+type archivedTask struct {
+	end  int64
+	exit string
+	log  string
 }
 
 func newTaskTable() *taskTable {
-	return &taskTable{byID: map[string]*task{}, pid: os.Getpid() % 100000, boot: 4_000_000}
+	return &taskTable{byID: map[string]*task{}, archive: map[string]archivedTask{}, pid: os.Getpid() % 100000, boot: 4_000_000}
 }
 
+// get finds a task by UPID in the index or, rebuilt from its UPID and
+// final record, in the archive.
 func (tt *taskTable) get(id string) *task {
 	tt.mu.Lock()
 	defer tt.mu.Unlock()
-	return tt.byID[id]
+	if t := tt.byID[id]; t != nil {
+		return t
+	}
+	a, ok := tt.archive[id]
+	if !ok {
+		return nil
+	}
+	t := decodeUPID(id)
+	if t == nil {
+		return nil
+	}
+	t.EndTime, t.ExitStatus = a.end, a.exit
+	if a.log != "" {
+		t.Log = strings.Split(a.log, "\n")
+	}
+	t.done = make(chan struct{})
+	close(t.done)
+	t.stop = make(chan struct{})
+	return t
+}
+
+// decodeUPID is upid_decode: the task fields a UPID carries.
+func decodeUPID(id string) *task {
+	f := strings.Split(id, ":")
+	if len(f) != 9 || f[0] != "UPID" {
+		return nil
+	}
+	pid, err1 := strconv.ParseInt(f[2], 16, 64)
+	pstart, err2 := strconv.ParseInt(f[3], 16, 64)
+	start, err3 := strconv.ParseInt(f[4], 16, 64)
+	if err1 != nil || err2 != nil || err3 != nil {
+		return nil
+	}
+	return &task{UPID: id, Node: f[1], PID: int(pid), PStart: pstart, StartTime: start, Type: f[5], ID: f[6], User: f[7]}
 }
 
 func (tt *taskTable) list() []*task {
@@ -70,11 +122,15 @@ func (tt *taskTable) add(t *task) {
 	tt.order = append(tt.order, t)
 	if len(tt.order) > maxFinishedTasks {
 		for i, old := range tt.order {
-			if !old.isRunning() {
-				delete(tt.byID, old.UPID)
-				tt.order = append(tt.order[:i], tt.order[i+1:]...)
-				break
+			if old.isRunning() {
+				continue
 			}
+			old.mu.Lock()
+			tt.archive[old.UPID] = archivedTask{end: old.EndTime, exit: old.ExitStatus, log: strings.Join(old.Log, "\n")}
+			old.mu.Unlock()
+			delete(tt.byID, old.UPID)
+			tt.order = append(tt.order[:i], tt.order[i+1:]...)
+			break
 		}
 	}
 }
