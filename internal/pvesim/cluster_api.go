@@ -101,19 +101,36 @@ func getNodeStatus(r *request) (any, error) {
 	if err := s.checkNode(node); err != nil {
 		return nil, err
 	}
+	// pve-manager PVE/API2/Nodes.pm status: uname as current-kernel (and
+	// the legacy kversion string), boot-info, read_cpuinfo, read_meminfo
+	// (with available), ksm, swap, df of /.
+	up := int64(time.Since(startTime).Seconds()) + 86400
 	return map[string]any{
-		"uptime": int64(time.Since(startTime).Seconds()) + 86400, "cpu": 0.02, "wait": 0.0,
-		"loadavg":    []string{"0.10", "0.12", "0.08"},
-		"kversion":   "Linux 6.14.11-4-pve #1 SMP PREEMPT_DYNAMIC PMX 6.14.11-4 (2025-10-10T08:04Z)",
+		"uptime": up, "idle": 0, "cpu": 0.02, "wait": 0.0,
+		"loadavg":  []string{"0.10", "0.12", "0.08"},
+		"kversion": "Linux " + kernelRelease + " " + kernelVersion,
+		"current-kernel": map[string]any{"sysname": "Linux", "release": kernelRelease, "version": kernelVersion,
+			"machine": "x86_64"},
+		"boot-info":  map[string]any{"mode": "efi", "secureboot": 0},
 		"pveversion": "pve-manager/" + s.pveRelease()["version"] + "/" + s.pveRelease()["repoid"],
-		"cpuinfo":    map[string]any{"cpus": nodeCPUs, "cores": nodeCPUs / 2, "sockets": 1, "model": "pvesim vCPU", "mhz": "2400.000", "user_hz": 100, "hvm": "1", "flags": "fpu vme de pse"},
-		"memory":     map[string]any{"total": nodeMem, "used": 8 * gib, "free": nodeMem - 8*gib},
-		"swap":       map[string]any{"total": 8 * gib, "used": 0, "free": 8 * gib},
-		"rootfs":     map[string]any{"total": nodeDisk, "used": 12 * gib, "free": nodeDisk - 12*gib, "avail": nodeDisk - 12*gib},
-		"ksm":        map[string]any{"shared": 0},
-		"idle":       0,
+		"cpuinfo": map[string]any{"cpus": nodeCPUs, "cores": nodeCPUs / 2, "sockets": 1, "model": "pvesim vCPU",
+			"vendor": "GenuineIntel", "family": "6", "mhz": "2400.000", "user_hz": 100, "hvm": "1",
+			"flags": "fpu vme de pse tsc msr pae mce cx8 apic sep vmx"},
+		"memory": map[string]any{"total": nodeMem, "used": nodeMemUsed, "free": nodeMem - nodeMemUsed - 4*gib,
+			"available": nodeMem - nodeMemUsed},
+		"swap":   map[string]any{"total": 8 * gib, "used": 0, "free": 8 * gib},
+		"rootfs": map[string]any{"total": nodeDisk, "used": nodeDiskUsed, "free": nodeDisk - nodeDiskUsed, "avail": nodeDisk - nodeDiskUsed - 5*gib},
+		"ksm":    map[string]any{"shared": 0},
 	}, nil
 }
+
+// The simulated nodes' kernel (uname) and usage figures.
+const (
+	kernelRelease = "6.17.2-1-pve"
+	kernelVersion = "#1 SMP PREEMPT_DYNAMIC PMX 6.17.2-1 (2025-10-21T11:55Z)"
+	nodeMemUsed   = 8 * gib
+	nodeDiskUsed  = 12 * gib
+)
 
 func getNextID(r *request) (any, error) {
 	s := r.s

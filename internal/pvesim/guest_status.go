@@ -3,6 +3,7 @@ package pvesim
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,10 @@ func checkLock(g *guest, skiplock bool) error {
 	return nil
 }
 
+// listGuests is the node's guest list: qemu-server's vmlist returns
+// PVE::QemuServer::vmstatus (QemuServer.pm) with or without "full";
+// pve-container's vmlist returns PVE::LXC::vmstatus (LXC.pm). Neither adds
+// what only status/current adds (ha, agent, spice).
 func listGuests(kind string) handlerFunc {
 	return func(r *request) (any, error) {
 		s := r.s
@@ -32,24 +37,28 @@ func listGuests(kind string) handlerFunc {
 		if err := s.checkNode(node); err != nil {
 			return nil, err
 		}
+		full := kind == kindQemu && r.bool("full", false)
 		out := []map[string]any{}
 		for _, id := range s.st.vmids() {
 			g := s.st.Guests[id]
 			if g.Kind == kind && g.Node == node {
-				out = append(out, s.guestStatus(g))
+				out = append(out, s.vmstatus(g, full))
 			}
 		}
 		return out, nil
 	}
 }
 
-// guestStatus is the status/current answer (also the node's guest list).
-func (s *Simulator) guestStatus(g *guest) map[string]any {
+// vmstatus is one guest's entry of PVE::QemuServer::vmstatus (qemu-server
+// src/PVE/QemuServer.pm) or PVE::LXC::vmstatus (pve-container
+// src/PVE/LXC.pm). full (qemu only) adds what vmstatus asks QMP for:
+// qmpstatus, nics, and for a running VM blockstat, diskread/diskwrite,
+// running-machine, running-qemu, proxmox-support and the balloon figures.
+func (s *Simulator) vmstatus(g *guest, full bool) map[string]any {
 	res := s.guestResource(g)
 	m := map[string]any{"vmid": g.VMID, "name": res.Name, "status": g.status(), "cpus": res.MaxCPU,
-		"maxmem": res.MaxMem, "maxdisk": res.MaxDisk, "mem": *res.Mem, "disk": 0, "cpu": *res.CPU,
-		"uptime": *res.Uptime, "netin": 0, "netout": 0, "diskread": 0, "diskwrite": 0,
-		"ha": map[string]any{"managed": 0}}
+		"maxmem": res.MaxMem, "maxdisk": res.MaxDisk, "disk": 0, "mem": 0, "cpu": 0, "uptime": 0,
+		"netin": 0, "netout": 0}
 	if g.Conf["tags"] != "" {
 		m["tags"] = g.Conf["tags"]
 	}
@@ -59,31 +68,124 @@ func (s *Simulator) guestStatus(g *guest) map[string]any {
 	if g.isTemplate() {
 		m["template"] = 1
 	}
-	if ha := s.st.HAResources[haSID(g)]; ha != nil {
-		m["ha"] = map[string]any{"managed": 1, "state": ha.State, "group": ha.Group}
+	var netin, netout uint64
+	if g.Running {
+		up := nowUnix() - g.Started
+		netin, netout = uint64(up)*1200+uint64(g.VMID), uint64(up)*800+uint64(g.VMID)
+		m["uptime"], m["cpu"], m["mem"] = up, *res.CPU, *res.Mem
+		m["netin"], m["netout"] = netin, netout
+		for _, k := range []string{"cpusome", "cpufull", "iosome", "iofull", "memorysome", "memoryfull"} {
+			m["pressure"+k] = 0
+		}
 	}
-	if g.Kind == kindQemu {
-		m["qmpstatus"] = g.status()
-		if propGet(g.Conf["agent"], "enabled", "enabled") == "1" {
-			m["agent"] = 1
-		}
-		if g.Running {
-			m["pid"] = 10000 + g.VMID%50000
-			m["running-qemu"] = "10.1.2"
-			m["running-machine"] = "pc-i440fx-10.1+pve0"
-		}
-	} else {
+	if g.Kind == kindLXC {
 		m["type"] = "lxc"
 		sw, _ := strconv.ParseUint(g.Conf["swap"], 10, 64)
-		m["maxswap"] = sw * mib
-		m["swap"] = 0
+		m["maxswap"], m["swap"], m["diskread"], m["diskwrite"] = sw*mib, 0, 0, 0
 		if g.Running {
 			m["pid"] = 20000 + g.VMID%50000
+			m["disk"] = res.MaxDisk / 5 // used space of the mounted rootfs
 		}
+		return m
+	}
+	m["memhost"] = 0
+	if b := g.Conf["balloon"]; b != "" && b != "0" {
+		n, _ := strconv.ParseUint(b, 10, 64)
+		m["balloon_min"] = n * mib
+		m["shares"] = 1000
+		if v, err := strconv.Atoi(g.Conf["shares"]); err == nil {
+			m["shares"] = v
+		}
+	}
+	if hasSerial(g.Conf) {
+		m["serial"] = 1
+	}
+	if g.Running {
+		m["pid"] = 10000 + g.VMID%50000
+		m["memhost"] = *res.Mem
+	}
+	if !full {
+		return m
+	}
+	m["qmpstatus"] = g.status()
+	if !g.Running {
+		return m
+	}
+	nics := map[string]any{}
+	for i := 0; i < 32; i++ {
+		if _, ok := g.Conf["net"+strconv.Itoa(i)]; ok {
+			nics[fmt.Sprintf("tap%di%d", g.VMID, i)] = map[string]any{"netin": netin, "netout": netout}
+		}
+	}
+	m["nics"] = nics
+	blockstat := map[string]any{}
+	var rd, wr uint64
+	for _, k := range sortedKeys(g.Conf) {
+		if !isDiskKey(kindQemu, k) || strings.HasPrefix(k, "unused") {
+			continue
+		}
+		st := blockStats(g, k)
+		rd += st["rd_bytes"].(uint64)
+		wr += st["wr_bytes"].(uint64)
+		blockstat[k] = st
+	}
+	m["blockstat"], m["diskread"], m["diskwrite"] = blockstat, rd, wr
+	m["running-machine"] = "pc-i440fx-10.1+pve0"
+	m["running-qemu"] = "10.1.2"
+	m["proxmox-support"] = map[string]any{"backup-fleecing": true, "backup-max-workers": true,
+		"pbs-dirty-bitmap": true, "pbs-dirty-bitmap-migration": true, "pbs-dirty-bitmap-savevm": true,
+		"pbs-library-version": "2.0.1 (UNKNOWN)", "pbs-masterkey": true, "query-bitmap-info": true}
+	if g.Conf["balloon"] != "0" { // the balloon device is there unless balloon=0
+		max := res.MaxMem
+		used := *res.Mem
+		m["maxmem"], m["balloon"], m["mem"], m["freemem"] = max, max, used, max-used
+		m["ballooninfo"] = map[string]any{"actual": max, "max_mem": max, "total_mem": max, "free_mem": max - used,
+			"mem_swapped_in": 0, "mem_swapped_out": 0, "major_page_faults": 120, "minor_page_faults": 45000,
+			"last_update": nowUnix()}
 	}
 	return m
 }
 
+// blockStats is a drive's query-blockstats entry as vmstatus keeps it.
+func blockStats(g *guest, drive string) map[string]any {
+	up := uint64(nowUnix() - g.Started)
+	var rd, wr uint64
+	if propGet(g.Conf[drive], "media", "") != "cdrom" {
+		rd, wr = up*4096+512*1024, up*2048
+	}
+	return map[string]any{"rd_bytes": rd, "wr_bytes": wr, "rd_operations": rd / 4096, "wr_operations": wr / 4096,
+		"flush_operations": up, "rd_merged": 0, "wr_merged": 0, "unmap_bytes": 0, "unmap_operations": 0,
+		"unmap_merged": 0, "rd_total_time_ns": rd * 10, "wr_total_time_ns": wr * 20, "flush_total_time_ns": up * 1000,
+		"unmap_total_time_ns": 0, "wr_highest_offset": wr, "idle_time_ns": 1000000, "account_invalid": true,
+		"account_failed": true, "failed_rd_operations": 0, "failed_wr_operations": 0, "failed_flush_operations": 0,
+		"failed_unmap_operations": 0, "invalid_rd_operations": 0, "invalid_wr_operations": 0,
+		"invalid_flush_operations": 0, "invalid_unmap_operations": 0, "timed_stats": []any{}}
+}
+
+// hasSerial is conf_has_serial (qemu-server QemuServer.pm).
+func hasSerial(conf map[string]string) bool {
+	for i := 0; i < 4; i++ {
+		if conf["serial"+strconv.Itoa(i)] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// haStatus is get_service_status (pve-ha-manager src/PVE/HA/Config.pm):
+// managed unless absent or "ignored", and the state is the HA manager's
+// service state, not the requested one.
+func (s *Simulator) haStatus(g *guest) map[string]any {
+	ha := s.st.HAResources[haSID(g)]
+	if ha == nil || ha.State == "ignored" {
+		return map[string]any{"managed": 0}
+	}
+	return map[string]any{"managed": 1, "state": ha.managerState(g)}
+}
+
+// statusCurrent is vm_status: vmstatus with full detail plus the HA
+// status (qemu-server API2/Qemu.pm adds agent and spice; pve-container
+// API2/LXC/Status.pm only ha).
 func statusCurrent(kind string) handlerFunc {
 	return func(r *request) (any, error) {
 		s := r.s
@@ -93,7 +195,23 @@ func statusCurrent(kind string) handlerFunc {
 		if err != nil {
 			return nil, err
 		}
-		return s.guestStatus(g), nil
+		m := s.vmstatus(g, true)
+		m["ha"] = s.haStatus(g)
+		if kind == kindQemu {
+			if propGet(g.Conf["agent"], "enabled", "enabled") == "1" {
+				m["agent"] = 1
+			}
+			if vga := g.Conf["vga"]; vga != "" {
+				typ := propGet(vga, "type", "type")
+				if strings.HasPrefix(typ, "virtio") || strings.HasPrefix(typ, "qxl") {
+					m["spice"] = 1
+				}
+				if c := propGet(vga, "clipboard", ""); c != "" {
+					m["clipboard"] = c
+				}
+			}
+		}
+		return m, nil
 	}
 }
 

@@ -56,6 +56,15 @@ func haMove(r *request) (any, error) {
 		return out, nil
 	}
 	moving := append([]string{sid}, together...)
+	mode := "migrate"
+	if strings.HasSuffix(r.path, "relocate") {
+		mode = "relocate"
+	}
+	for _, m := range moving {
+		if h := s.st.HAResources[m]; h != nil {
+			h.moving = mode
+		}
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -65,6 +74,9 @@ func haMove(r *request) (any, error) {
 		for _, m := range moving {
 			if g := s.guestBySID(m); g != nil {
 				g.Node = node
+			}
+			if h := s.st.HAResources[m]; h != nil {
+				h.moving = ""
 			}
 		}
 		s.changed()

@@ -15,6 +15,26 @@ type haResource struct {
 	MaxRelocate *int   `json:"max_relocate,omitempty"`
 	MaxRestart  *int   `json:"max_restart,omitempty"`
 	Failback    *int   `json:"failback,omitempty"`
+
+	moving string // "migrate" or "relocate" while an HA move is under way
+}
+
+// managerState is the HA manager's service state for a resource
+// (pve-ha-manager src/PVE/HA/Manager.pm): a started request is
+// "request_start" until the guest runs, a stopped or disabled one
+// "request_stop" until it stops; migrate/relocate while moving.
+func (h *haResource) managerState(g *guest) string {
+	switch {
+	case h.moving != "":
+		return h.moving
+	case h.State == "started" && g.Running:
+		return "started"
+	case h.State == "started":
+		return "request_start"
+	case g.Running:
+		return "request_stop"
+	}
+	return "stopped"
 }
 
 func haSID(g *guest) string {
@@ -147,6 +167,8 @@ func createHAResource(r *request) (any, error) {
 	s.st.HAResources[sid] = h
 	if h.State == "started" && !g.Running && !g.isTemplate() {
 		g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
+	} else if h.State != "started" && g.Running {
+		s.haEnforce(sid, h.State) // the manager's request_stop
 	}
 	s.changed()
 	return nil, nil
