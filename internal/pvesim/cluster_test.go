@@ -55,8 +55,8 @@ func TestClusterViews(t *testing.T) {
 	for _, r := range all {
 		types[r.Type]++
 	}
-	// 5 seeded guests (one a container) + template 9000; 2 nodes; 2 storages per node; 1 pool.
-	if types["qemu"] != 5 || types["lxc"] != 1 || types["node"] != 2 || types["storage"] != 4 || types["pool"] != 1 {
+	// 5 seeded guests (one a container) + template 9000; 2 nodes; 3 storages per node (local, local-lvm, ceph-rbd); 1 pool.
+	if types["qemu"] != 5 || types["lxc"] != 1 || types["node"] != 2 || types["storage"] != 6 || types["pool"] != 1 {
 		t.Fatalf("resource types %v", types)
 	}
 	vms, err := cl.Resources(cx, "vm")

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"strconv"
@@ -64,6 +65,13 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		done(aerr.Code)
 		writeStatus(w, aerr.Code, aerr.Msg, nil)
+		return
+	}
+	if terr := checkBody(r, rt); terr != nil {
+		// pveproxy's own answers, before any handler: the message as
+		// reason phrase and as a plain body.
+		done(terr.Code)
+		writeStatusType(w, r, terr.Code, terr.Msg, "", []byte(terr.Msg))
 		return
 	}
 	if rt == nil {
@@ -134,20 +142,43 @@ const maxPost = 512 * 1024
 // the unread rest of a request body before it closes.
 const lingerTimeout = 5 * time.Second
 
-func (s *Simulator) call(r *http.Request, rt *route, vars map[string]string, user string) (any, error) {
-	// pve-http-server AnyEvent.pm unshift_read_header: the checks on a body
-	// before reading it, in its order.
+// checkBody makes the checks pveproxy makes on a request body before it
+// reads it (pve-http-server AnyEvent.pm unshift_read_header), in its order:
+// no chunked encoding, content only with POST/PUT, multipart only for
+// uploads, at most $limit_max_post bytes and a form or JSON content type.
+func checkBody(r *http.Request, rt *route) *apiError {
 	if len(r.TransferEncoding) > 0 {
-		return nil, httpErr(http.StatusNotImplemented, "chunked transfer encoding not supported")
+		return httpErr(http.StatusNotImplemented, "chunked transfer encoding not supported")
+	}
+	if r.ContentLength <= 0 {
+		return nil
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		return httpErr(http.StatusNotImplemented, "Unexpected content for method '%s'", r.Method)
+	}
+	ctype := r.Header.Get("Content-Type")
+	ct, params, _ := mime.ParseMediaType(ctype)
+	if rt != nil && rt.template == uploadTemplate {
+		if ct != "multipart/form-data" || params["boundary"] == "" {
+			return fail("upload 'Content-Type '%s' not implemented", ctype)
+		}
+		return nil
+	}
+	if r.ContentLength > maxPost {
+		return httpErr(http.StatusNotImplemented, "for data too large")
+	}
+	if ctype != "" && ct != "application/x-www-form-urlencoded" && ct != "application/json" {
+		return httpErr(506, "upload 'Content-Type '%s' not implemented", ctype)
+	}
+	return nil
+}
+
+func (s *Simulator) call(r *http.Request, rt *route, vars map[string]string, user string) (any, error) {
+	if rt.template == uploadTemplate {
+		return s.callUpload(r, rt, vars, user)
 	}
 	var body []byte
 	if r.ContentLength > 0 {
-		if r.Method != http.MethodPost && r.Method != http.MethodPut {
-			return nil, httpErr(http.StatusNotImplemented, "Unexpected content for method '%s'", r.Method)
-		}
-		if r.ContentLength > maxPost {
-			return nil, httpErr(http.StatusNotImplemented, "for data too large")
-		}
 		var err error
 		body, err = io.ReadAll(io.LimitReader(r.Body, maxPost))
 		if err != nil || int64(len(body)) != r.ContentLength {

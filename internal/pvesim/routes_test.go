@@ -30,7 +30,7 @@ func TestGuestListsStorageAndLXCExtras(t *testing.T) {
 		t.Fatalf("lxc list: %d %v", len(cts), err)
 	}
 	storages, err := node.Storages(cx)
-	if err != nil || len(storages) != 2 {
+	if err != nil || len(storages) != 3 { // local, local-lvm, ceph-rbd
 		t.Fatalf("storages %v %v", storages, err)
 	}
 	rbd, err := node.Storage(cx, "ceph-rbd")

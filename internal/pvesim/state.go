@@ -41,6 +41,9 @@ func newState(nodes []string) *state {
 	}
 	st.Storages["local"] = &storage{ID: "local", Type: "dir", Content: []string{"backup", "iso", "vztmpl"},
 		Total: 100 * gib, Volumes: map[string]*volume{}}
+	// A default install's LVM thin pool "data" in VG "pve", per node.
+	st.Storages["local-lvm"] = &storage{ID: "local-lvm", Type: "lvmthin", Content: []string{"images", "rootdir"},
+		Total: 200 * gib, Volumes: map[string]*volume{}}
 	st.Storages["ceph-rbd"] = &storage{ID: "ceph-rbd", Type: "rbd", Content: []string{"images", "rootdir"},
 		Shared: true, Total: 10 * 1024 * gib, Volumes: map[string]*volume{}}
 	return st

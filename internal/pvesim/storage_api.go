@@ -17,6 +17,13 @@ func getNodeStorages(r *request) (any, error) {
 	if err := s.checkNode(node); err != nil {
 		return nil, err
 	}
+	// pve-storage API2/Storage/Status.pm index: a storage filter naming no
+	// storage enabled on the node is a parameter error.
+	if sid := r.str("storage"); r.has("storage") && sid != "" {
+		if st := s.st.Storages[sid]; st == nil || !st.on(node) {
+			return nil, paramErr("storage", "No such storage.")
+		}
+	}
 	out := []map[string]any{}
 	for _, sid := range sortedKeys(s.st.Storages) {
 		st := s.st.Storages[sid]
@@ -56,11 +63,17 @@ func getStorageStatus(r *request) (any, error) {
 	s := r.s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	st, err := s.storageArg(r)
-	if err != nil {
+	// pve-storage API2/Storage/Status.pm read_status: the storage must be in
+	// the node's storage_info, else "No such storage." as a parameter error.
+	node := r.str("node")
+	if err := s.checkNode(node); err != nil {
 		return nil, err
 	}
-	return s.storageEntry(st, r.str("node")), nil
+	st := s.st.Storages[r.str("storage")]
+	if st == nil || !st.on(node) {
+		return nil, paramErr("storage", "No such storage.")
+	}
+	return s.storageEntry(st, node), nil
 }
 
 func getStorageContent(r *request) (any, error) {
