@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	goproxmox "github.com/luthermonson/go-proxmox"
-
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
@@ -28,7 +26,7 @@ type Options struct {
 	// ViewTTL is how long one cluster view serves every Observe (default 10s).
 	ViewTTL time.Duration
 	// DriftInterval is how often a guest's full config is re-read even when
-	// nothing else says it changed (default 10m).
+	// nothing else says it changed (default 5m).
 	DriftInterval time.Duration
 }
 
@@ -46,7 +44,7 @@ func NewRegistry(o Options) *Registry {
 		o.ViewTTL = 10 * time.Second
 	}
 	if o.DriftInterval == 0 {
-		o.DriftInterval = 10 * time.Minute
+		o.DriftInterval = 5 * time.Minute
 	}
 	return &Registry{opts: o, clients: map[string]*Client{}}
 }
@@ -76,7 +74,9 @@ func (r *Registry) Client(site *providerconfig.Site) (*Client, error) {
 // Client talks to one Proxmox VE cluster.
 type Client struct {
 	ref   string
-	api   *goproxmox.Client
+	base  string // https://host:port/api2/json
+	token string // user@realm!tokenid=secret
+	http  *http.Client
 	opts  Options
 	view  viewCache
 	memo  configMemo
@@ -110,67 +110,73 @@ func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, e
 			IdleConnTimeout:     90 * time.Second,
 		}),
 	}
-	api := goproxmox.NewClient(s.Endpoint+"/api2/json",
-		goproxmox.WithHTTPClient(hc),
-		goproxmox.WithAPIToken(s.Token[:at], s.Token[at+1:]),
-		goproxmox.WithUserAgent("provider-microcloud"),
-	)
-	return &Client{ref: ref, api: api, opts: o, count: counter}, nil
+	return &Client{ref: ref, base: strings.TrimSuffix(s.Endpoint, "/") + "/api2/json", token: s.Token, http: hc, opts: o, count: counter}, nil
 }
 
 // Requests returns how many API requests this client has sent.
 func (c *Client) Requests() uint64 { return c.count.total.Load() }
 
-// Get reads path into v.
+// Get reads path into v. Every answer that is not a 2xx with PVE's
+// envelope is an *APIError (see IsNotFound and the other predicates).
 func (c *Client) Get(ctx context.Context, path string, v any) error {
-	return errors.Wrapf(c.api.Get(ctx, path, v), "GET %s", path)
+	return c.do(ctx, http.MethodGet, path, nil, v)
 }
 
 // Post sends params to path and decodes the answer into v (nil to ignore).
 func (c *Client) Post(ctx context.Context, path string, params map[string]any, v any) error {
-	return errors.Wrapf(c.api.Post(ctx, path, params, v), "POST %s", path)
+	return c.do(ctx, http.MethodPost, path, params, v)
 }
 
 // Put sends params to path and decodes the answer into v (nil to ignore).
 func (c *Client) Put(ctx context.Context, path string, params map[string]any, v any) error {
-	return errors.Wrapf(c.api.Put(ctx, path, params, v), "PUT %s", path)
+	return c.do(ctx, http.MethodPut, path, params, v)
 }
 
 // Delete calls DELETE on path with query params and decodes the answer into v.
 func (c *Client) Delete(ctx context.Context, path string, params map[string]string, v any) error {
-	if len(params) > 0 {
-		q := url.Values{}
-		for k, val := range params {
-			q.Set(k, val)
-		}
-		path += "?" + q.Encode()
+	q := make(map[string]any, len(params))
+	for k, val := range params {
+		q[k] = val
 	}
-	return errors.Wrapf(c.api.Delete(ctx, path, v), "DELETE %s", path)
+	return c.do(ctx, http.MethodDelete, path, q, v)
 }
 
+// minVMID is the lowest guest id PVE hands out or accepts.
+const minVMID = 100
+
 // NextID asks the cluster for a free guest id. It is only a hint: another
-// writer may take it before the create, which then fails with "already exists".
+// writer may take it before the create, which then fails with "already
+// exists". An answer that is not a valid id is an error, never id 0.
 func (c *Client) NextID(ctx context.Context) (int, error) {
 	var s flexInt
 	if err := c.Get(ctx, "/cluster/nextid", &s); err != nil {
 		return 0, err
 	}
+	if int(s) < minVMID {
+		return 0, errors.Errorf("GET /cluster/nextid: %d is not a guest id", int(s))
+	}
 	return int(s), nil
+}
+
+// IDFree asks PVE whether no guest has id (GET /cluster/nextid?vmid=ID:
+// PVE answers the id when it is free and "VM ID already exists" when a guest
+// config with it exists anywhere in the cluster). It is how absence is
+// confirmed before a guest is declared gone: a failed answer is an error.
+func (c *Client) IDFree(ctx context.Context, id int) (bool, error) {
+	var s flexInt
+	err := c.Get(ctx, fmt.Sprintf("/cluster/nextid?vmid=%d", id), &s)
+	switch {
+	case IsAlreadyExists(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	case int(s) != id:
+		return false, errors.Errorf("GET /cluster/nextid?vmid=%d answered %d", id, int(s))
+	}
+	return true, nil
 }
 
 // GuestPath is the API path of a guest on a node: /nodes/N/qemu/ID.
 func GuestPath(node, kind string, vmid int) string {
 	return fmt.Sprintf("/nodes/%s/%s/%d", url.PathEscape(node), kind, vmid)
-}
-
-var (
-	sharedOnce sync.Once
-	shared     *Registry
-)
-
-// Shared returns the process-wide registry, created with o on first use, so
-// every Proxmox controller of the process shares clients and cluster views.
-func Shared(o Options) *Registry {
-	sharedOnce.Do(func() { shared = NewRegistry(o) })
-	return shared
 }

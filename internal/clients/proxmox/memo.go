@@ -2,16 +2,23 @@ package proxmox
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // configMemo keeps each guest's last read config with what the view showed
 // then, so a config is re-read only when the view shows a change, the
-// resource's spec changed, or the drift interval has passed.
+// resource's spec changed, or the drift interval has passed. Re-reads due to
+// the drift interval alone draw on a budget (reread) that spreads them evenly
+// over the interval whatever the number of guests, instead of letting guests
+// created together come due together.
 type configMemo struct {
-	mu sync.Mutex
-	m  map[int]memoEntry
+	mu     sync.Mutex
+	m      map[int]memoEntry
+	reread *rate.Limiter
 }
 
 type memoEntry struct {
@@ -21,29 +28,54 @@ type memoEntry struct {
 	config      map[string]any
 }
 
+// rereadBudget returns the limiter of drift re-reads: the number of guests
+// whose config is memoised, per drift interval, with a burst of one tenth of
+// that so a few late re-reads catch up.
+func (c *Client) rereadBudget() *rate.Limiter {
+	n := max(len(c.memo.m), 1)
+	per := rate.Limit(float64(n) / c.opts.DriftInterval.Seconds())
+	burst := max(n/10, 1)
+	if c.memo.reread == nil {
+		c.memo.reread = rate.NewLimiter(per, burst)
+	} else if c.memo.reread.Limit() != per {
+		c.memo.reread.SetLimit(per)
+		c.memo.reread.SetBurst(burst)
+	}
+	return c.memo.reread
+}
+
 // GuestConfig returns g's config (GET .../config, pending values applied, as
 // PVE answers by default), from the memo when the view shows no change since
-// it was read and generation (the MR's) is the same. fresh says it was read now.
-func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (cfg map[string]any, fresh bool, err error) {
+// it was read and generation (the MR's) is the same, and its drift re-read is
+// not due (or due but not yet within the re-read budget). fresh says it was
+// read now; read says when the returned config was read from PVE. A config
+// without PVE's digest is an error: every write of it must carry the digest.
+func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (cfg map[string]any, fresh bool, read time.Time, err error) {
 	fp := g.fingerprint()
 	id := int(g.VMID)
 	c.memo.mu.Lock()
-	if e, ok := c.memo.m[id]; ok && e.fingerprint == fp && e.generation == generation && time.Since(e.read) < c.opts.DriftInterval {
+	if e, ok := c.memo.m[id]; ok && e.fingerprint == fp && e.generation == generation &&
+		(time.Since(e.read) < c.opts.DriftInterval || !c.rereadBudget().Allow()) {
 		c.memo.mu.Unlock()
-		return e.config, false, nil
+		return e.config, false, e.read, nil
 	}
 	c.memo.mu.Unlock()
 
-	if err := c.Get(ctx, GuestPath(g.Node, g.Type, id)+"/config", &cfg); err != nil {
-		return nil, false, err
+	path := GuestPath(g.Node, g.Type, id) + "/config"
+	if err := c.Get(ctx, path, &cfg); err != nil {
+		return nil, false, time.Time{}, err
 	}
+	if d, _ := cfg["digest"].(string); d == "" {
+		return nil, false, time.Time{}, fmt.Errorf("GET %s: the config carries no digest", path)
+	}
+	now := time.Now()
 	c.memo.mu.Lock()
 	if c.memo.m == nil {
 		c.memo.m = map[int]memoEntry{}
 	}
-	c.memo.m[id] = memoEntry{fingerprint: fp, generation: generation, read: time.Now(), config: cfg}
+	c.memo.m[id] = memoEntry{fingerprint: fp, generation: generation, read: now, config: cfg}
 	c.memo.mu.Unlock()
-	return cfg, true, nil
+	return cfg, true, now, nil
 }
 
 // Forget drops a guest's memo after this provider changed it.

@@ -3,6 +3,7 @@ package proxmox
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,3 +171,13 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the integer as a number.
 func (f flexInt) MarshalJSON() ([]byte, error) { return json.Marshal(int(f)) }
+
+// Guests returns every guest of the view, by id.
+func (v *View) Guests() []*Guest {
+	out := make([]*Guest, 0, len(v.byID))
+	for _, g := range v.byID {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].VMID < out[j].VMID })
+	return out
+}

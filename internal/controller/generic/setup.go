@@ -33,12 +33,14 @@ type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *p
 // Setup registers a managed reconciler for the kind gvk with mgr.
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
-	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: sectionOf(gvk), connect: connect, intent: o.Intent}
+	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
+	g := newGuard(Backoff{Base: o.RetryBase, Max: o.RetryMax}, rec)
+	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: sectionOf(gvk), connect: connect, intent: o.Intent, guard: g}
 
 	ropts := []managed.ReconcilerOption{
 		managed.WithTypedExternalConnector[T](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
-		managed.WithRecorder(event.NewAPIRecorder(mgr.GetEventRecorderFor(name))), //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
+		managed.WithRecorder(rec),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithManagementPolicies(),
 	}
@@ -59,7 +61,12 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(newFn()).
-		Complete(ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter))
+		Complete(ratelimiter.NewReconciler(name, &gate{
+			inner:  errors.WithSilentRequeueOnConflict(r),
+			kube:   mgr.GetClient(),
+			newObj: func() resource.Managed { return newFn() },
+			guard:  g,
+		}, o.GlobalRateLimiter))
 }
 
 // connector resolves the site and hands it to the kind's ConnectFn; the
@@ -69,18 +76,22 @@ type connector[T resource.ModernManaged] struct {
 	need    providerconfig.Section
 	connect ConnectFn[T]
 	intent  options.IntentRecorder
+	guard   *guard
 }
 
 func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternalClient[T], error) {
 	site, err := c.resolve.Resolve(ctx, mg, c.need)
 	if err != nil {
-		return nil, errors.Wrap(err, errResolve)
+		return nil, c.guard.failed(mg, errors.Wrap(err, errResolve))
 	}
 	ext, err := c.connect(ctx, mg, site)
-	if err != nil || c.intent == nil {
-		return ext, err
+	if err != nil {
+		return nil, c.guard.failed(mg, err)
 	}
-	return &intentClient[T]{TypedExternalClient: ext, intent: c.intent}, nil
+	if c.intent != nil {
+		ext = &intentClient[T]{TypedExternalClient: ext, intent: c.intent}
+	}
+	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard}, nil
 }
 
 // sectionOf tells which part of a site a kind needs, from its API group.

@@ -3,6 +3,7 @@ package options
 
 import (
 	"context"
+	"time"
 
 	changelogs "github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
 
@@ -24,4 +25,13 @@ type Options struct {
 	// Intent, when set, is called before every external create, update and
 	// delete; nil means no intent is recorded.
 	Intent IntentRecorder
+
+	// RetryBase and RetryMax are the backoff of a failing resource: the
+	// first retry after RetryBase, doubling up to RetryMax (defaults 1s
+	// and 2m).
+	RetryBase, RetryMax time.Duration
+
+	// DriftInterval is how often each guest's whole config and firewall are
+	// read from PVE even when the cluster view shows no change (default 5m).
+	DriftInterval time.Duration
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -89,7 +91,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, hostname(mg), reasonLocked)
+	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, guest.ExplicitID(mg.Spec.ForProvider.VMID, id), hostname(mg), reasonLocked)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
@@ -111,10 +113,11 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 	}
-	cfg, fresh, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
 	}
+	obs.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
 	// The firewall is read only when the config was (fresh): see guestfw.
 	fwDiff, err := guestfw.Diff(ctx, e.c, fwSpec(mg), g, fresh)

@@ -66,7 +66,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.Container) (managed.
 			mg.Status.AtProvider.LastTaskError = ""
 			return managed.ExternalCreation{}, nil
 		}
-		if !strings.Contains(err.Error(), "already exists") {
+		if !proxmox.IsAlreadyExists(err) {
 			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
 		}
 		// The id is in use: by our own earlier attempt whose answer was
@@ -118,7 +118,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Container) (managed.
 	}
 	id := int(g.VMID)
 	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
-	cfg, _, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	cfg, _, _, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
 	if err != nil {
 		return managed.ExternalUpdate{}, errors.Wrap(err, errConfig)
 	}
@@ -126,10 +126,9 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Container) (managed.
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
 	if len(set) > 0 {
 		// The digest makes PVE refuse the change if the config changed
-		// since it was read; the next reconcile re-reads it.
-		if d, ok := cfg["digest"]; ok {
-			set["digest"] = d
-		}
+		// since it was read; the next reconcile re-reads it. GuestConfig
+		// never returns a config without one.
+		set["digest"] = cfg["digest"]
 		if err := e.c.Put(ctx, path+"/config", set, nil); err != nil {
 			return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, id)
 		}

@@ -82,7 +82,12 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ContainerTemplate) 
 	lateInit := false
 	if upid := pendingTask(mg); upid != "" {
 		t, err := e.c.Task(ctx, upid)
-		if err != nil {
+		switch {
+		case proxmox.IsTaskGone(err):
+			// PVE no longer knows the task: what it left behind (the
+			// file, or none) is all there is to observe.
+			t = &proxmox.TaskStatus{Status: "stopped", ExitStatus: "OK"}
+		case err != nil:
 			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
 		}
 		if t.Running() {

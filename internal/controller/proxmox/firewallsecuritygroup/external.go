@@ -20,17 +20,16 @@ import (
 )
 
 const (
-	errBadName   = "external name %q is not a Proxmox security group name: 2-18 characters, a letter first, then letters, digits, '-' or '_'"
-	errRules     = "cannot read the rules of security group %q"
-	errList      = "cannot list security groups"
-	errCreate    = "cannot create security group %q"
-	errAddRule   = "cannot add rule %d to security group %q"
-	errComment   = "cannot set the comment of security group %q"
-	errRewrite   = "cannot rewrite the rules of security group %q (%s)"
-	errDelRule   = "cannot delete rule %d of security group %q"
-	errDelete    = "cannot delete security group %q"
-	groupsPath   = "/cluster/firewall/groups"
-	pveNoSuchGrp = "no such security group"
+	errBadName = "external name %q is not a Proxmox security group name: 2-18 characters, a letter first, then letters, digits, '-' or '_'"
+	errRules   = "cannot read the rules of security group %q"
+	errList    = "cannot list security groups"
+	errCreate  = "cannot create security group %q"
+	errAddRule = "cannot add rule %d to security group %q"
+	errComment = "cannot set the comment of security group %q"
+	errRewrite = "cannot rewrite the rules of security group %q (%s)"
+	errDelRule = "cannot delete rule %d of security group %q"
+	errDelete  = "cannot delete security group %q"
+	groupsPath = "/cluster/firewall/groups"
 )
 
 // groupName is PVE's pve-security-group-name.
@@ -68,7 +67,7 @@ func groupPath(n string) string { return groupsPath + "/" + url.PathEscape(n) }
 func (e *external) rules(ctx context.Context, n string) (rs []rule, digest string, ok bool, err error) {
 	var raw []map[string]any
 	if err := e.c.Get(ctx, groupPath(n), &raw); err != nil {
-		if strings.Contains(err.Error(), pveNoSuchGrp) {
+		if proxmox.IsNotFound(err) {
 			return nil, "", false, nil
 		}
 		return nil, "", false, errors.Wrapf(err, errRules, n)
@@ -212,6 +211,9 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	}
 	mg.SetConditions(xpv2.Deleting())
 	if err := linkedBy(ctx, e.kube, mg, n); err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	if err := linkedInPVE(ctx, e.c, n); err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	got, _, ok, err := e.rules(ctx, n)

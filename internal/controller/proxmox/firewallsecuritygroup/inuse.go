@@ -2,9 +2,11 @@ package firewallsecuritygroup
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -12,11 +14,15 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 )
 
 const (
-	errListGuests = "cannot list %s to check whether security group %q is still linked"
-	errLinked     = "security group %q is still linked by %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
+	errListGuests  = "cannot list %s to check whether security group %q is still linked"
+	errLinked      = "security group %q is still linked by %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
+	errLinkedInPVE = "security group %q is still linked in PVE by guest firewall rules of %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
+	errScanGuests  = "cannot check every guest's firewall for links to security group %q, so it is kept"
+	scanParallel   = 8
 )
 
 // linkedBy refuses the deletion of group n while a VirtualMachine or
@@ -66,4 +72,58 @@ func sameSite(a, b interface {
 		return false
 	}
 	return ra.Kind != "ProviderConfig" || a.GetNamespace() == b.GetNamespace()
+}
+
+// linkedInPVE refuses the deletion of group n while any guest of the site
+// links it in PVE itself, whoever made the link (a managed spec, an admin,
+// another tool): PVE would delete the group and leave the guests' group
+// rules dangling. It reads every guest's firewall rules (one request per
+// guest, only when a group is deleted); a guest whose rules cannot be read
+// blocks the deletion, since the link cannot be ruled out.
+func linkedInPVE(ctx context.Context, c *proxmox.Client, n string) error {
+	c.InvalidateView()
+	view, err := c.View(ctx)
+	if err != nil {
+		return errors.Wrapf(err, errScanGuests, n)
+	}
+	guests := view.Guests()
+	var (
+		mu    sync.Mutex
+		users []string
+		first error
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, scanParallel)
+	)
+	for _, g := range guests {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(g *proxmox.Guest) {
+			defer func() { <-sem; wg.Done() }()
+			var rules []struct {
+				Type   string `json:"type"`
+				Action string `json:"action"`
+			}
+			err := c.Get(ctx, proxmox.GuestPath(g.Node, g.Type, int(g.VMID))+"/firewall/rules", &rules)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+				}
+				return
+			}
+			for _, r := range rules {
+				if r.Type == "group" && r.Action == n {
+					users = append(users, fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name))
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	if len(users) > 0 {
+		sort.Strings(users)
+		return errors.Errorf(errLinkedInPVE, n, strings.Join(users, ", "))
+	}
+	return errors.Wrapf(first, errScanGuests, n)
 }

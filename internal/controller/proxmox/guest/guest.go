@@ -105,3 +105,7 @@ func PollSoonWhileBusy(busy func(resource.Managed) bool) managed.PollIntervalHoo
 		return d
 	}
 }
+
+// ExplicitID tells whether id is the one the spec names (spec.forProvider.vmid),
+// which the resource never gives up for another.
+func ExplicitID(spec *int64, id int) bool { return spec != nil && int(*spec) == id }

@@ -3,7 +3,9 @@ package guest
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strconv"
+	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
@@ -20,6 +22,9 @@ const (
 	errView       = "cannot read the cluster view"
 	errDestroy    = "cannot delete guest %d"
 	reasonTask    = "task %s is running"
+	errConfirm    = "cannot confirm that guest %d is gone"
+	errNotInView  = "PVE says guest id %d is taken, but the cluster view does not list it yet"
+	errIDTaken    = "guest id %d (spec.forProvider.vmid) belongs to another guest (name %q, tags %q): choose a free id or remove the field"
 )
 
 // CheckPending looks at mg's pending task without waiting for it; pending
@@ -34,6 +39,13 @@ func CheckPending(ctx context.Context, c *proxmox.Client, mg resource.Managed, p
 		return true, false, obs, nil
 	}
 	t, err := c.Task(ctx, upid)
+	if proxmox.IsTaskGone(err) {
+		// PVE no longer knows the task (its log was rotated away, or the
+		// node's task index lost it): its outcome can only be learnt from
+		// what it left behind, so forget it and observe the guest.
+		c.InvalidateView()
+		return true, ClearPendingTask(mg, pending), obs, nil
+	}
 	if err != nil {
 		return false, false, obs, errors.Wrapf(err, errTask, upid)
 	}
@@ -93,31 +105,34 @@ func Destroy(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) (string, 
 
 // Locate finds mg's guest for Observe. Under a saved id (id != 0) the guest
 // must be ours (Owner): another writer's guest makes mg forget the id so it
-// is created anew, an undecided one is waited for. Without an id, a guest
-// carrying mg's owner tag is adopted (its id becomes the external name). A
-// non-nil end is the observation Observe returns at once; lateInit says the
-// external name changed and must be persisted. locked formats the condition
-// message while the guest is locked.
-func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int, name, locked string) (g *proxmox.Guest, lateInit bool, end *managed.ExternalObservation, err error) {
+// is created anew (an id mg chose itself, explicit, is never given up: that
+// is an error the user must resolve), an undecided one is waited for. A
+// saved id missing from the view is only taken as gone once PVE confirms no
+// guest has it (IDFree). Without an id, a guest carrying mg's owner tag is
+// adopted (its id becomes the external name), looked for in a view no older
+// than FreshView before mg is declared absent. A non-nil end is the
+// observation Observe returns at once; lateInit says the external name
+// changed and must be persisted. locked formats the condition message while
+// the guest is locked.
+func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int, explicit bool, name, locked string) (g *proxmox.Guest, lateInit bool, end *managed.ExternalObservation, err error) {
 	view, err := c.View(ctx)
 	if err != nil {
 		return nil, false, nil, errors.Wrap(err, errView)
 	}
 	if id == 0 {
-		if owned := view.Tagged(OwnerTag(string(mg.GetUID()))); len(owned) > 0 {
-			// A guest of ours whose id was never saved: adopt it.
-			g = owned[0]
-			meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
-			return g, true, nil, nil
-		}
-		return nil, false, nil, nil
+		return adopt(ctx, c, mg, view)
 	}
 	g, ok := view.Guest(id)
 	if !ok {
-		return nil, false, nil, nil
+		if g, err = confirmGone(ctx, c, id); g == nil || err != nil {
+			return nil, false, nil, err
+		}
 	}
 	switch Owner(mg, g, name) {
 	case NotOurs:
+		if explicit {
+			return nil, false, nil, errors.Errorf(errIDTaken, id, g.Name, g.Tags)
+		}
 		// Our saved id now names another writer's guest (ours failed and
 		// the id was handed out again): forget it and create anew.
 		meta.SetExternalName(mg, "")
@@ -127,4 +142,53 @@ func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int,
 		return nil, false, &managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 	}
 	return g, false, nil, nil
+}
+
+// FreshView is how old a view may be when it says a resource without an id
+// has no guest yet: an older one is refreshed before the create it leads to.
+const FreshView = time.Second
+
+// adopt returns the guest carrying mg's owner tag (a guest of ours whose id
+// was never saved), setting its id as the external name.
+func adopt(ctx context.Context, c *proxmox.Client, mg resource.Managed, view *proxmox.View) (*proxmox.Guest, bool, *managed.ExternalObservation, error) {
+	tag := OwnerTag(string(mg.GetUID()))
+	owned := view.Tagged(tag)
+	if len(owned) == 0 && time.Since(view.Fetched) > FreshView {
+		c.InvalidateView()
+		v, err := c.View(ctx)
+		if err != nil {
+			return nil, false, nil, errors.Wrap(err, errView)
+		}
+		owned = v.Tagged(tag)
+	}
+	if len(owned) == 0 {
+		return nil, false, nil, nil
+	}
+	sort.Slice(owned, func(i, j int) bool { return owned[i].VMID < owned[j].VMID })
+	g := owned[0]
+	meta.SetExternalName(mg, strconv.Itoa(int(g.VMID)))
+	return g, true, nil, nil
+}
+
+// confirmGone is called when id is missing from the view: nil, nil only
+// when PVE confirms no guest has id; the guest when a fresh view shows it
+// after all; an error when PVE says the id is taken but no view shows it
+// yet, or when either answer could not be had.
+func confirmGone(ctx context.Context, c *proxmox.Client, id int) (*proxmox.Guest, error) {
+	free, err := c.IDFree(ctx, id)
+	if err != nil {
+		return nil, errors.Wrapf(err, errConfirm, id)
+	}
+	if free {
+		return nil, nil
+	}
+	c.InvalidateView()
+	view, err := c.View(ctx)
+	if err != nil {
+		return nil, errors.Wrap(err, errView)
+	}
+	if g, ok := view.Guest(id); ok {
+		return g, nil
+	}
+	return nil, errors.Errorf(errNotInView, id)
 }

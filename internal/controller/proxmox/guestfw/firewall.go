@@ -20,6 +20,7 @@ const (
 	errFirewallRead = "cannot read the firewall of guest %d"
 	errFirewallOpts = "cannot set the firewall options of guest %d"
 	errFirewallLink = "cannot link security groups to guest %d (%s)"
+	errNoDigest     = "the firewall options of guest %d carry no digest, so nothing is written"
 )
 
 // Spec is the firewall a guest's spec asks for: the options it manages and
@@ -90,6 +91,16 @@ func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bo
 	for _, r := range raw {
 		st.rules = append(st.rules, fwRule{typ: str(r["type"]), action: str(r["action"]), enable: firstFlag(str(r["enable"])) == "1"})
 		st.rulesDigest = str(r["digest"])
+	}
+	// Options and rules live in one file (the guest's .fw) and share its
+	// digest: with no rules to carry it, the options' digest guards rule
+	// writes. PVE always answers one; without it nothing is written.
+	if st.rulesDigest == "" {
+		st.rulesDigest = str(st.options["digest"])
+	}
+	if str(st.options["digest"]) == "" {
+		c.Forget(int(g.VMID))
+		return nil, errors.Errorf(errNoDigest, int(g.VMID))
 	}
 	fwMemo.Lock()
 	fwMemo.m[key] = st
@@ -262,11 +273,13 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 	}
 	path := proxmox.GuestPath(g.Node, g.Type, id) + "/firewall"
 	if set := optionsDiff(wantOptions(fw), st.options); len(set) > 0 {
-		if d := str(st.options["digest"]); d != "" {
-			set["digest"] = d
-		}
+		set["digest"] = str(st.options["digest"])
 		if err := c.Put(ctx, path+"/options", set, nil); err != nil {
 			return errors.Wrapf(err, errFirewallOpts, id)
+		}
+		// The file's digest changed: read it again for the rule writes.
+		if st, err = firewall(ctx, c, g, true); err != nil {
+			return err
 		}
 	}
 	for _, o := range linkPlan(fw.SecurityGroups, st.rules, st.rulesDigest) {

@@ -23,7 +23,6 @@ const (
 	errCreate   = "cannot create pool %q"
 	errUpdate   = "cannot set the comment of pool %q"
 	errDelete   = "cannot delete pool %q"
-	pveNotExist = "does not exist"
 )
 
 // poolID is PVE's pve-poolid for a top-level pool, starting with a letter
@@ -62,7 +61,7 @@ type poolInfo struct {
 func (e *external) read(ctx context.Context, pid string) (poolInfo, bool, error) {
 	var list []poolInfo
 	if err := e.c.Get(ctx, "/pools?poolid="+url.QueryEscape(pid), &list); err != nil {
-		if strings.Contains(err.Error(), pveNotExist) {
+		if proxmox.IsNotFound(err) {
 			return poolInfo{}, false, nil
 		}
 		return poolInfo{}, false, errors.Wrapf(err, errRead, pid)
@@ -163,7 +162,7 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.Pool) (managed.Exter
 	}
 	mg.SetConditions(xpv2.Deleting())
 	err = e.c.Delete(ctx, "/pools", map[string]string{"poolid": pid}, nil)
-	if err != nil && strings.Contains(err.Error(), pveNotExist) {
+	if proxmox.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil
 	}
 	return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, pid)

@@ -5,6 +5,7 @@ package site
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,16 +24,38 @@ import (
 
 const errNoProxmox = "the provider config has no proxmox section"
 
-// Clients returns the process-wide registry of Proxmox clients. One cluster
-// view serves a little less than a poll interval, so every poll of a site's
-// guests costs one GET /cluster/resources.
+// Clients returns the process-wide registry of Proxmox clients for o's
+// settings (one per distinct setting, so managers of different settings in
+// one process, as in tests, each get theirs). One cluster view serves a little
+// less than a poll interval, so every poll of a site's guests costs one GET
+// /cluster/resources.
 func Clients(o options.Options) *proxmox.Registry {
 	ttl := o.PollInterval * 9 / 10
 	if ttl <= 0 {
 		ttl = 10 * time.Second
 	}
-	return proxmox.Shared(proxmox.Options{ViewTTL: ttl})
+	drift := o.DriftInterval
+	if drift <= 0 {
+		drift = DefaultDriftInterval
+	}
+	key := proxmox.Options{ViewTTL: ttl, DriftInterval: drift}
+	registries.Lock()
+	defer registries.Unlock()
+	r, ok := registries.m[key]
+	if !ok {
+		r = proxmox.NewRegistry(key)
+		registries.m[key] = r
+	}
+	return r
 }
+
+// DefaultDriftInterval is the drift interval when options leave it unset.
+const DefaultDriftInterval = 5 * time.Minute
+
+var registries = struct {
+	sync.Mutex
+	m map[proxmox.Options]*proxmox.Registry
+}{m: map[proxmox.Options]*proxmox.Registry{}}
 
 // Setup registers a Proxmox kind's controller: the kind supplies only how to
 // build its external client from the site's shared client (and the API

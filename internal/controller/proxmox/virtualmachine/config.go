@@ -15,6 +15,8 @@ import (
 type desired struct {
 	config map[string]string
 	disks  []v1alpha1.Disk
+	// known are the volumes last seen in disk slots (status.atProvider.disks).
+	known map[string]string
 }
 
 // wantConfig maps the spec onto Proxmox config keys. Only keys present are
@@ -87,6 +89,15 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 	for _, disk := range d.disks {
 		cur, ok := cfg[disk.Slot]
 		if !ok {
+			// A slot that held a volume is never refilled with a new blank
+			// disk: its volume is re-attached when PVE keeps it as unusedN
+			// (detached by hand), else lostDisks reports it.
+			if vol := d.known[disk.Slot]; vol != "" {
+				if unusedSlot(cfg, vol) != "" {
+					set[disk.Slot] = vol
+				}
+				continue
+			}
 			set[disk.Slot] = fmt.Sprintf("%s:%d", disk.Storage, disk.SizeGiB)
 			continue
 		}
@@ -95,6 +106,58 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 		}
 	}
 	return set, grow
+}
+
+// volumeOf is the volume id of a drive string ("ceph-rbd:vm-100-disk-0" of
+// "ceph-rbd:vm-100-disk-0,iothread=1,size=8G").
+func volumeOf(drive string) string {
+	first, _, _ := strings.Cut(drive, ",")
+	if k, v, ok := strings.Cut(first, "="); ok && k == "file" {
+		return v
+	}
+	return first
+}
+
+// unusedSlot names the unusedN entry holding vol ("" when none does).
+func unusedSlot(cfg map[string]any, vol string) string {
+	for k, v := range cfg {
+		if strings.HasPrefix(k, "unused") && volumeOf(guest.String(v)) == vol {
+			return k
+		}
+	}
+	return ""
+}
+
+// seenDisks returns the volumes now in the spec's disk slots, merged over
+// the ones known before (a slot found empty keeps its last volume).
+func seenDisks(d desired, cfg map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, disk := range d.disks {
+		if v, ok := cfg[disk.Slot]; ok {
+			out[disk.Slot] = volumeOf(guest.String(v))
+		} else if vol := d.known[disk.Slot]; vol != "" {
+			out[disk.Slot] = vol
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// lostDisks lists the spec's slots whose volume is neither attached nor
+// kept as unusedN: removed by hand, so data is gone or elsewhere, and the
+// provider will not put a blank disk in its place.
+func lostDisks(d desired, cfg map[string]any) []string {
+	var out []string
+	for _, disk := range d.disks {
+		vol := d.known[disk.Slot]
+		if _, ok := cfg[disk.Slot]; ok || vol == "" || unusedSlot(cfg, vol) != "" {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", disk.Slot, vol))
+	}
+	return out
 }
 
 func equalValue(key, want, got string) bool {

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -30,6 +32,7 @@ const (
 	errResize     = "cannot grow disk %s of VM %d"
 	errPower      = "cannot %s VM %d"
 	errTooManyIDs = "VM ids %v were all taken by other writers"
+	errDiskLost   = "VM %d: the volume of disk %s is neither attached nor kept as unused: it was removed by hand; the provider will not put a blank disk in its place (restore the volume, or remove the disk from spec.forProvider.disks)"
 	maxIDAttempts = 3
 	reasonLocked  = "VM is locked (%s)"
 	connIP        = "ipAddress"
@@ -76,7 +79,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, vmName(mg), reasonLocked)
+	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, guest.ExplicitID(mg.Spec.ForProvider.VMID, id), vmName(mg), reasonLocked)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
@@ -99,11 +102,17 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 	}
-	cfg, fresh, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
 	}
-	set, grow := diff(wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID()))), cfg)
+	obs.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
+	want := e.want(mg)
+	if lost := lostDisks(want, cfg); len(lost) > 0 && !meta.WasDeleted(mg) {
+		return managed.ExternalObservation{}, errors.Errorf(errDiskLost, int(g.VMID), strings.Join(lost, ", "))
+	}
+	obs.Disks = seenDisks(want, cfg)
+	set, grow := diff(want, cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
 	// The firewall is read only when the config was (fresh): see guestfw.
 	fwDiff, err := e.firewallDiff(ctx, mg, g, fresh)
@@ -136,6 +145,13 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 		ConnectionDetails:       cd,
 		Diff:                    joinDiff(diffText(set, grow, powerOK), fwDiff),
 	}, nil
+}
+
+// want is the config the spec asks for, with the volumes last seen in its disk slots.
+func (e *external) want(mg *v1alpha1.VirtualMachine) desired {
+	d := wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID())))
+	d.known = mg.Status.AtProvider.Disks
+	return d
 }
 
 func owner(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) guest.Ownership {

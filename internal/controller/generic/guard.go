@@ -1,0 +1,239 @@
+package generic
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+)
+
+// TypeExternalDrift is the condition that tells what the provider last found
+// changed behind its back: a drift it repaired, one it cannot repair, or an
+// external object that vanished and was created again.
+const TypeExternalDrift xpv2.ConditionType = "ExternalDrift"
+
+// Reasons of the ExternalDrift condition and of its Warning events.
+const (
+	ReasonDriftRepaired        xpv2.ConditionReason = "DriftRepaired"
+	ReasonDriftUnrepairable    xpv2.ConditionReason = "DriftUnrepairable"
+	ReasonExternalResourceLost xpv2.ConditionReason = "ExternalResourceLost"
+	ReasonInSync               xpv2.ConditionReason = "InSync"
+	reasonRetryBackoff                              = "RetryBackoff"
+)
+
+// DriftCondition says the external object differs from the spec for reason.
+func DriftCondition(reason xpv2.ConditionReason, msg string) xpv2.Condition {
+	return xpv2.Condition{Type: TypeExternalDrift, Status: corev1.ConditionTrue, Reason: reason,
+		Message: msg, LastTransitionTime: metaNow()}
+}
+
+func metaNow() metav1.Time { return metav1.Now() }
+
+// Backoff is the retry schedule of failing resources: Base after the first
+// failure, doubling up to Max.
+type Backoff struct {
+	Base, Max time.Duration
+}
+
+// delay is the wait after the n-th failure in a row, with ±10% jitter so
+// resources that failed together do not retry together.
+func (b Backoff) delay(n int) time.Duration {
+	d := b.Base
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	d = min(d, b.Max)
+	return d + time.Duration((rand.Float64()*0.2-0.1)*float64(d))
+}
+
+// guard keeps, per resource, its run of failed reconciles (for backoff) and
+// the drift its last Observe found (to report it once Update repaired it).
+type guard struct {
+	backoff Backoff
+	record  event.Recorder
+
+	mu      sync.Mutex
+	streaks map[types.UID]*streak
+	drift   map[types.UID]string
+}
+
+type streak struct {
+	n          int
+	until      time.Time
+	generation int64
+	deleting   bool
+}
+
+func newGuard(b Backoff, rec event.Recorder) *guard {
+	if b.Base <= 0 {
+		b.Base = time.Second
+	}
+	if b.Max < b.Base {
+		b.Max = max(b.Base, 2*time.Minute)
+	}
+	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}}
+}
+
+// failed records a failure of mg and returns err with the retry schedule,
+// which the reconciler shows in the Synced condition.
+func (g *guard) failed(mg resource.Managed, err error) error {
+	if err == nil {
+		return nil
+	}
+	g.mu.Lock()
+	s := g.streaks[mg.GetUID()]
+	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) {
+		s = &streak{generation: mg.GetGeneration(), deleting: meta.WasDeleted(mg)}
+		g.streaks[mg.GetUID()] = s
+	}
+	s.n++
+	d := g.backoff.delay(s.n)
+	s.until = time.Now().Add(d)
+	n := s.n
+	g.mu.Unlock()
+	return fmt.Errorf("%w [failure %d in a row; next try in %s]", err, n, d.Round(100*time.Millisecond))
+}
+
+// succeeded ends mg's run of failures.
+func (g *guard) succeeded(mg resource.Managed) {
+	g.mu.Lock()
+	delete(g.streaks, mg.GetUID())
+	g.mu.Unlock()
+}
+
+// wait is how long mg must still wait before its next try: zero unless its
+// last reconcile failed at the same generation and deletion state (a spec
+// change or a delete request retries at once).
+func (g *guard) wait(mg resource.Managed) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.streaks[mg.GetUID()]
+	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) {
+		return 0
+	}
+	return time.Until(s.until)
+}
+
+func (g *guard) forget(uid types.UID) {
+	g.mu.Lock()
+	delete(g.streaks, uid)
+	delete(g.drift, uid)
+	g.mu.Unlock()
+}
+
+// gate is a reconciler that holds back a resource during its backoff. Events
+// that do not change the spec (the crossplane reconciler's own annotation
+// updates after a failed create, status churn) would otherwise retry it at
+// once, whatever the rate limiter says.
+type gate struct {
+	inner  reconcile.Reconciler
+	kube   client.Reader
+	newObj func() resource.Managed
+	guard  *guard
+}
+
+func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	mg := r.newObj()
+	if err := r.kube.Get(ctx, req.NamespacedName, mg); err == nil {
+		if d := r.guard.wait(mg); d > 0 {
+			return reconcile.Result{RequeueAfter: d}, nil
+		}
+	}
+	res, err := r.inner.Reconcile(ctx, req)
+	if err == nil {
+		// After a failure the managed reconciler asks for an immediate,
+		// rate-limited requeue; the backoff decides instead.
+		if d := r.guard.wait(mg); d > 0 && mg.GetUID() != "" {
+			return reconcile.Result{RequeueAfter: d}, nil
+		}
+	}
+	return res, err
+}
+
+// guardedClient reports every failure and success to the guard, and turns
+// what Observe finds into events and the ExternalDrift condition: an object
+// that was Ready and is gone (lost, about to be created again), and a drift
+// found while the resource was Ready at its current generation (so not a
+// spec change, nor a first configuration after create), reported once Update
+// repaired it.
+type guardedClient[T resource.ModernManaged] struct {
+	managed.TypedExternalClient[T]
+	guard *guard
+}
+
+func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
+	ready := mg.GetCondition(xpv2.TypeReady)
+	wasReady := ready.Status == corev1.ConditionTrue
+	inSyncBefore := wasReady && mg.GetCondition(xpv2.TypeSynced).ObservedGeneration == mg.GetGeneration()
+	obs, err := c.TypedExternalClient.Observe(ctx, mg)
+	if err != nil {
+		return obs, c.guard.failed(mg, err)
+	}
+	deleting := meta.WasDeleted(mg)
+	switch {
+	case !obs.ResourceExists && wasReady && !deleting && !meta.GetExternalCreateSucceeded(mg).IsZero():
+		msg := fmt.Sprintf("the external resource was Ready and is gone (removed outside Crossplane?): it is created again from the spec; data it held is not restored (external name was %q)", meta.GetExternalName(mg))
+		c.guard.record.Event(mg, event.Warning(event.Reason(ReasonExternalResourceLost), fmt.Errorf("%s", msg)))
+		mg.SetConditions(DriftCondition(ReasonExternalResourceLost, msg))
+	case obs.ResourceExists && !obs.ResourceUpToDate && inSyncBefore && !deleting && obs.Diff != "":
+		c.guard.mu.Lock()
+		c.guard.drift[mg.GetUID()] = obs.Diff
+		c.guard.mu.Unlock()
+	case obs.ResourceExists && obs.ResourceUpToDate:
+		c.guard.succeeded(mg)
+		if d := mg.GetCondition(TypeExternalDrift); d.Status == corev1.ConditionTrue && d.Reason != ReasonDriftUnrepairable {
+			mg.SetConditions(xpv2.Condition{Type: TypeExternalDrift, Status: corev1.ConditionFalse, Reason: ReasonInSync,
+				Message: "in sync with the spec; last: " + d.Message, LastTransitionTime: metaNow()})
+		}
+	}
+	return obs, nil
+}
+
+func (c *guardedClient[T]) Create(ctx context.Context, mg T) (managed.ExternalCreation, error) {
+	cr, err := c.TypedExternalClient.Create(ctx, mg)
+	if err != nil {
+		return cr, c.guard.failed(mg, err)
+	}
+	c.guard.succeeded(mg)
+	return cr, nil
+}
+
+func (c *guardedClient[T]) Update(ctx context.Context, mg T) (managed.ExternalUpdate, error) {
+	up, err := c.TypedExternalClient.Update(ctx, mg)
+	if err != nil {
+		return up, c.guard.failed(mg, err)
+	}
+	c.guard.succeeded(mg)
+	c.guard.mu.Lock()
+	diff, drifted := c.guard.drift[mg.GetUID()]
+	delete(c.guard.drift, mg.GetUID())
+	c.guard.mu.Unlock()
+	if drifted {
+		msg := "changed outside Crossplane and set back to the spec: " + diff
+		c.guard.record.Event(mg, event.Warning(event.Reason(ReasonDriftRepaired), fmt.Errorf("%s", msg)))
+		mg.SetConditions(DriftCondition(ReasonDriftRepaired, msg))
+	}
+	return up, nil
+}
+
+func (c *guardedClient[T]) Delete(ctx context.Context, mg T) (managed.ExternalDelete, error) {
+	del, err := c.TypedExternalClient.Delete(ctx, mg)
+	if err != nil {
+		return del, c.guard.failed(mg, err)
+	}
+	c.guard.succeeded(mg)
+	return del, nil
+}
