@@ -108,6 +108,9 @@ func (s *Simulator) vmstatus(g *guest, full bool) map[string]any {
 		return m
 	}
 	m["qmpstatus"] = g.status()
+	if g.Paused {
+		m["qmpstatus"] = "paused"
+	}
 	if !g.Running {
 		return m
 	}
@@ -243,6 +246,12 @@ func statusAction(kind, action string) handlerFunc {
 		if !g.Running && action == "reboot" {
 			return nil, fail("%s %d not running", g.typeName(), g.VMID)
 		}
+		if kind == kindQemu && action == "shutdown" && g.Paused {
+			// vm_shutdown (qemu-server API2/Qemu.pm)
+			if !r.bool("forceStop", false) {
+				return nil, fail("VM is paused - cannot shutdown")
+			}
+		}
 		if kind == kindLXC {
 			switch {
 			case action == "start" && g.Running:
@@ -282,7 +291,8 @@ func statusAction(kind, action string) handlerFunc {
 			if g == nil {
 				return fmt.Errorf("Configuration file '%s' does not exist", configPath(kind, r.str("node"), vmid))
 			}
-			if err := checkLock(g, r.bool("skiplock", false)); err != nil {
+			// vm_start resumes a VM suspended to disk despite its lock.
+			if err := checkLock(g, r.bool("skiplock", false) || (action == "start" && g.Conf["lock"] == "suspended")); err != nil {
 				return err
 			}
 			switch action {
@@ -290,13 +300,12 @@ func statusAction(kind, action string) handlerFunc {
 				if g.Running {
 					return fmt.Errorf("VM %d already running", vmid)
 				}
-				applyPending(g)
-				g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
+				s.startGuest(g)
 			case "stop", "shutdown":
 				if g.Running {
 					applyPending(g)
 				}
-				g.Running = false
+				g.Running, g.Paused = false, false
 			case "reboot":
 				applyPending(g)
 				g.Started, g.bootedAt = nowUnix(), time.Now()
@@ -315,4 +324,185 @@ func applyPending(g *guest) {
 		delete(g.Conf, k)
 	}
 	g.Pending, g.PendingDelete = nil, nil
+}
+
+// startGuest boots a guest; a VM suspended to disk resumes from its state
+// volume, which vm_start then frees together with the lock and the
+// vmstate/runningmachine/runningcpu keys (qemu-server QemuServer.pm).
+func (s *Simulator) startGuest(g *guest) {
+	if g.Conf["lock"] == "suspended" {
+		if vol := g.Conf["vmstate"]; vol != "" {
+			s.st.removeVolume(g.Node, vol)
+		}
+		for _, k := range []string{"lock", "vmstate", "runningmachine", "runningcpu", "running-nets-host-mtu"} {
+			delete(g.Conf, k)
+		}
+	} else {
+		applyPending(g)
+	}
+	g.Running, g.Paused, g.Started, g.bootedAt = true, false, nowUnix(), time.Now()
+}
+
+// suspendVM is vm_suspend (qemu-server API2/Qemu.pm; the work in
+// QemuServer/RunState.pm vm_suspend): a qmpause task pauses the VM, with
+// todisk a qmsuspend task saves its state into vm-<vmid>-state-suspend-<date>
+// on statestorage (or find_vmstate_storage's choice), stops it and leaves
+// the config locked "suspended".
+func suspendVM(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.guestArg(r, kindQemu)
+	if err != nil {
+		return nil, err
+	}
+	if r.has("statestorage") && !r.has("todisk") {
+		return nil, paramErr("todisk", "missing property required by 'statestorage'")
+	}
+	if !g.Running {
+		return nil, fail("VM %d not running", g.VMID)
+	}
+	todisk := r.bool("todisk", false)
+	if ha := s.st.HAResources[haSID(g)]; todisk && ha != nil && ha.State != "ignored" {
+		return nil, fail("Cannot suspend HA managed VM to disk")
+	}
+	statestorage := r.str("statestorage")
+	if todisk && statestorage == "" {
+		statestorage = s.findVMStateStorage(g)
+	}
+	typ := "qmpause"
+	if todisk {
+		typ = "qmsuspend"
+	}
+	vmid, skiplock := g.VMID, r.bool("skiplock", false)
+	return s.spawn(g.Node, typ, strconv.Itoa(vmid), r.user, func(t *task) error {
+		rel, err := s.lockGuest(kindQemu, vmid)
+		if err != nil {
+			return err
+		}
+		defer rel()
+		if err := s.taskSleep(t, s.opts.TaskDuration); err != nil {
+			return err
+		}
+		if err := t.injected(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		defer s.changed()
+		g := s.st.Guests[vmid]
+		if g == nil {
+			return fmt.Errorf("Configuration file '%s' does not exist", configPath(kindQemu, r.str("node"), vmid))
+		}
+		if err := checkLock(g, skiplock || g.Conf["lock"] == "backup"); err != nil {
+			return err
+		}
+		if !todisk {
+			g.Paused = true
+			return nil
+		}
+		st := s.st.Storages[statestorage]
+		if st == nil || !st.on(g.Node) {
+			return fmt.Errorf("storage '%s' does not exist", statestorage)
+		}
+		// __snapshot_save_vmstate (QemuConfig.pm): twice the memory plus 500 MiB.
+		size := 2*guestMaxMem(g) + 500*mib
+		name := fmt.Sprintf("vm-%d-state-suspend-%s", vmid, time.Now().Format("2006-01-02"))
+		volid := st.ID + ":" + name
+		if st.Type == "dir" {
+			volid = fmt.Sprintf("%s:%d/%s.raw", st.ID, vmid, name)
+		}
+		s.st.addVolume(st, g.Node, &volume{VolID: volid, Content: "images", Format: "raw", Size: size, VMID: vmid})
+		t.logf("State saved, quitting")
+		g.Conf["vmstate"], g.Conf["runningmachine"] = volid, "pc-i440fx-10.1+pve0"
+		g.Conf["runningcpu"] = "kvm64,enforce,+kvm_pv_eoi,+kvm_pv_unhalt,+lahf_lm,+sep"
+		g.Conf["lock"] = "suspended"
+		g.Running, g.Paused = false, false
+		return nil
+	}), nil
+}
+
+// findVMStateStorage is find_vmstate_storage (qemu-server QemuConfig.pm):
+// vmstatestorage, else a shared storage holding one of the VM's disks, else
+// a local one, else "local"; file-based storages preferred.
+func (s *Simulator) findVMStateStorage(g *guest) string {
+	if v := g.Conf["vmstatestorage"]; v != "" {
+		return v
+	}
+	var shared, local string
+	for _, sid := range diskStorages(g) {
+		st := s.st.Storages[sid]
+		if st == nil {
+			continue
+		}
+		dst := &local
+		if st.Shared {
+			dst = &shared
+		}
+		if *dst == "" || st.Type == "dir" {
+			*dst = sid
+		}
+	}
+	switch {
+	case shared != "":
+		return shared
+	case local != "":
+		return local
+	}
+	return "local"
+}
+
+// resumeVM is vm_resume (qemu-server API2/Qemu.pm, RunState.pm): a paused
+// VM continues; one suspended to disk is started from its state.
+func resumeVM(r *request) (any, error) {
+	s := r.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, err := s.guestArg(r, kindQemu)
+	if err != nil {
+		return nil, err
+	}
+	toDisk := g.Conf["lock"] == "suspended"
+	if !toDisk && !g.Running {
+		return nil, fail("VM %d not running", g.VMID)
+	}
+	vmid, skiplock := g.VMID, r.bool("skiplock", false)
+	return s.spawn(g.Node, "qmresume", strconv.Itoa(vmid), r.user, func(t *task) error {
+		rel, err := s.lockGuest(kindQemu, vmid)
+		if err != nil {
+			return err
+		}
+		defer rel()
+		if err := s.taskSleep(t, s.opts.TaskDuration); err != nil {
+			return err
+		}
+		if err := t.injected(); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		defer s.changed()
+		g := s.st.Guests[vmid]
+		if g == nil {
+			return fmt.Errorf("Configuration file '%s' does not exist", configPath(kindQemu, r.str("node"), vmid))
+		}
+		if toDisk {
+			if g.Running {
+				return fmt.Errorf("VM %d already running", vmid)
+			}
+			s.startGuest(g)
+			return nil
+		}
+		if g.isTemplate() {
+			return fmt.Errorf("VM %d is a template and cannot be resumed!", vmid)
+		}
+		if !g.Paused {
+			return nil // already running: "job done"
+		}
+		if err := checkLock(g, skiplock || g.Conf["lock"] == "backup"); err != nil {
+			return err
+		}
+		g.Paused = false
+		return nil
+	}), nil
 }

@@ -235,13 +235,12 @@ func (s *Simulator) haEnforce(sid, state string) {
 		switch state {
 		case "started":
 			if !g.Running {
-				applyPending(g)
-				g.Running, g.Started, g.bootedAt = true, nowUnix(), time.Now()
+				s.startGuest(g)
 			}
 		case "stopped", "disabled":
 			if g.Running {
 				applyPending(g)
-				g.Running = false
+				g.Running, g.Paused = false, false
 			}
 		}
 		s.changed()

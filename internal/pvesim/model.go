@@ -26,6 +26,7 @@ type guest struct {
 	Pending       map[string]string `json:"pending,omitempty"`
 	PendingDelete []string          `json:"pendingDelete,omitempty"`
 	Running       bool              `json:"running,omitempty"`
+	Paused        bool              `json:"paused,omitempty"` // QMP "paused" after status/suspend
 	Started       int64             `json:"started,omitempty"`
 	Pool          string            `json:"pool,omitempty"`
 	Firewall      *firewallSet      `json:"firewall,omitempty"`

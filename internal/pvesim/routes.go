@@ -77,6 +77,8 @@ func (s *Simulator) handlers() map[string]handlerFunc {
 		"POST /cluster/ha/resources/{sid}/migrate":                   haMove,
 		"POST /cluster/ha/resources/{sid}/relocate":                  haMove,
 		"GET /nodes/{node}/lxc/{vmid}/interfaces":                    lxcInterfaces,
+		"POST /nodes/{node}/qemu/{vmid}/status/suspend":              suspendVM,
+		"POST /nodes/{node}/qemu/{vmid}/status/resume":               resumeVM,
 	}
 	// Both guest kinds share the lifecycle handlers; the kind comes from the path.
 	for _, kind := range []string{kindQemu, kindLXC} {

@@ -1,7 +1,9 @@
 package pvesim
 
 import (
+	"strings"
 	"testing"
+	"time"
 )
 
 // listEntry returns the node list entry of one guest.
@@ -160,4 +162,96 @@ func TestNodeStatusLikeNodesPm(t *testing.T) {
 		t.Errorf("memory figures inconsistent: %v", mem)
 	}
 	hasKeys(t, "cpuinfo", st["cpuinfo"].(map[string]any), "cpus", "cores", "sockets", "model", "mhz", "user_hz", "hvm", "flags")
+}
+
+// TestSuspendResumeVM follows vm_suspend / vm_resume (qemu-server
+// src/PVE/API2/Qemu.pm, src/PVE/QemuServer/RunState.pm): a qmpause task
+// pauses (qmpstatus "paused", status still running; shutdown refused);
+// todisk=1 is a qmsuspend task saving vm-<vmid>-state-suspend-<date> on
+// statestorage and leaving the VM stopped with lock "suspended" and
+// vmstate; resume (or start) boots from it, frees the volume and clears
+// lock and vmstate (vm_start, src/PVE/QemuServer.pm).
+func TestSuspendResumeVM(t *testing.T) {
+	s := newSimT(t)
+	if st := s.post("/nodes/pve1/qemu", map[string]any{"vmid": 520, "scsi0": "ceph-rbd:1", "memory": 1024, "start": 1}); st != "OK" {
+		t.Fatal(st)
+	}
+	status := func() map[string]any {
+		var cur map[string]any
+		if err := s.c.Get(ctx(t), "/nodes/pve1/qemu/520/status/current", &cur); err != nil {
+			t.Fatal(err)
+		}
+		return cur
+	}
+	if st := s.post("/nodes/pve1/qemu/520/status/suspend", nil); st != "OK" {
+		t.Fatal(st)
+	}
+	if cur := status(); cur["status"] != "running" || cur["qmpstatus"] != "paused" {
+		t.Errorf("after pause: status %v qmpstatus %v", cur["status"], cur["qmpstatus"])
+	}
+	err := s.c.Post(ctx(t), "/nodes/pve1/qemu/520/status/shutdown", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "VM is paused - cannot shutdown") {
+		t.Errorf("shutdown while paused: %v", err)
+	}
+	if st := s.post("/nodes/pve1/qemu/520/status/resume", nil); st != "OK" {
+		t.Fatal(st)
+	}
+	if cur := status(); cur["qmpstatus"] != "running" {
+		t.Errorf("after resume: qmpstatus %v", cur["qmpstatus"])
+	}
+	err = s.c.Post(ctx(t), "/nodes/pve1/qemu/520/status/suspend", map[string]any{"statestorage": "local"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "400 Parameter verification failed") {
+		t.Errorf("statestorage without todisk: %v", err)
+	}
+	if st := s.post("/nodes/pve1/qemu/520/status/suspend", map[string]any{"todisk": 1, "statestorage": "local"}); st != "OK" {
+		t.Fatal(st)
+	}
+	conf := s.config("/nodes/pve1/qemu/520/config")
+	date := time.Now().Format("2006-01-02")
+	want := "local:520/vm-520-state-suspend-" + date + ".raw"
+	if conf["lock"] != "suspended" || conf["vmstate"] != want {
+		t.Errorf("after suspend to disk: lock %v vmstate %v, want %s", conf["lock"], conf["vmstate"], want)
+	}
+	if vols := s.volumes("pve1", "local", "520"); !vols[want] {
+		t.Errorf("state volume not on local: %v", vols)
+	}
+	if cur := status(); cur["status"] != "stopped" {
+		t.Errorf("after suspend to disk: status %v", cur["status"])
+	}
+	if st := s.post("/nodes/pve1/qemu/520/status/resume", nil); st != "OK" {
+		t.Fatal(st)
+	}
+	conf = s.config("/nodes/pve1/qemu/520/config")
+	if conf["lock"] != nil || conf["vmstate"] != nil || status()["status"] != "running" {
+		t.Errorf("after resume from disk: lock %v vmstate %v status %v", conf["lock"], conf["vmstate"], status()["status"])
+	}
+	if vols := s.volumes("pve1", "local", "520"); vols[want] {
+		t.Errorf("state volume kept after resume: %v", vols)
+	}
+	// Without statestorage the state goes where find_vmstate_storage looks: the VM's shared disk storage.
+	if st := s.post("/nodes/pve1/qemu/520/status/suspend", map[string]any{"todisk": 1}); st != "OK" {
+		t.Fatal(st)
+	}
+	if got := s.config("/nodes/pve1/qemu/520/config")["vmstate"]; got != "ceph-rbd:vm-520-state-suspend-"+date {
+		t.Errorf("default state storage: %v", got)
+	}
+	if st := s.post("/nodes/pve1/qemu/520/status/start", nil); st != "OK" {
+		t.Errorf("start of a VM suspended to disk: %s", st)
+	}
+	// Not running: refused before forking.
+	if st := s.post("/nodes/pve1/qemu/520/status/stop", nil); st != "OK" {
+		t.Fatal(st)
+	}
+	err = s.c.Post(ctx(t), "/nodes/pve1/qemu/520/status/resume", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "500 VM 520 not running") {
+		t.Errorf("resume of a stopped VM: %v", err)
+	}
+	// HA-managed VMs cannot be suspended to disk.
+	if err := s.c.Post(ctx(t), "/cluster/ha/resources", map[string]any{"sid": "vm:520"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = s.c.Post(ctx(t), "/nodes/pve1/qemu/520/status/suspend", map[string]any{"todisk": 1}, nil)
+	if err == nil || !strings.Contains(err.Error(), "Cannot suspend HA managed VM to disk") {
+		t.Errorf("suspend HA VM to disk: %v", err)
+	}
 }
