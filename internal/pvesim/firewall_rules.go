@@ -139,12 +139,7 @@ func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, guestFW *firewallSet)
 	if err := checkDigest(r, fwDigest(*rules)); err != nil {
 		return err
 	}
-	rule := fwRule{}
-	for k, v := range r.params {
-		if !ruleMeta[k] {
-			rule[k] = v
-		}
-	}
+	rule := copyRuleData(fwRule{}, r.params)
 	if err := s.verifyRule(rule, guestFW); err != nil {
 		return err
 	}
@@ -157,6 +152,23 @@ func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, guestFW *firewallSet)
 	(*rules)[pos] = rule
 	s.changed()
 	return nil
+}
+
+// copyRuleData is pve-firewall Firewall.pm copy_rule_data: rule fields
+// from the parameters, where ” or '-' removes a field, so a rule never
+// stores (nor returns) an empty field.
+func copyRuleData(rule fwRule, params map[string]string) fwRule {
+	for k, v := range params {
+		if ruleMeta[k] {
+			continue
+		}
+		if v == "" || v == "-" {
+			delete(rule, k)
+		} else {
+			rule[k] = v
+		}
+	}
+	return rule
 }
 
 func rulePos(r *request, rules []fwRule) (int, error) {
@@ -194,11 +206,7 @@ func (s *Simulator) updateRuleIn(r *request, rules []fwRule, guestFW *firewallSe
 	for k, v := range rules[pos] {
 		rule[k] = v
 	}
-	for k, v := range r.params {
-		if !ruleMeta[k] {
-			rule[k] = v
-		}
-	}
+	rule = copyRuleData(rule, r.params)
 	for _, k := range splitList(r.str("delete")) {
 		delete(rule, k)
 	}

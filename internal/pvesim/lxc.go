@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -57,8 +58,13 @@ func ostypeOf(file string) string {
 	return "unmanaged"
 }
 
-// lxcInterfaces lists a running container's interfaces with addresses; the
-// addresses are derived from the vmid so tests can predict them.
+// lxcInterfaces is the container's interface list in PVE 9's shape
+// (pve-container src/PVE/API2/LXC.pm "ip", PVE::LXC::get_interfaces in
+// src/PVE/LXC.pm from `ip --json a` in the container's namespace):
+// name, hardware-address and ip-addresses (ip-address, ip-address-type,
+// prefix), plus the legacy hwaddr/inet/inet6 keys (the last address of each
+// family). A stopped container has no pid, so the answer is null. Addresses
+// are derived from the vmid so tests can predict them.
 func lxcInterfaces(r *request) (any, error) {
 	s := r.s
 	s.mu.RLock()
@@ -68,9 +74,25 @@ func lxcInterfaces(r *request) (any, error) {
 		return nil, err
 	}
 	if !g.Running {
-		return nil, fail("CT %d not running", g.VMID)
+		return nil, nil
 	}
-	out := []map[string]any{{"name": "lo", "hwaddr": "00:00:00:00:00:00", "inet": "127.0.0.1/8", "inet6": "::1/128"}}
+	iface := func(name, mac string, addrs ...string) map[string]any {
+		obj := map[string]any{"name": name, "hardware-address": mac, "hwaddr": mac}
+		list := []map[string]any{}
+		for _, a := range addrs {
+			ip, prefix, _ := strings.Cut(a, "/")
+			fam := "inet"
+			if strings.Contains(ip, ":") {
+				fam = "inet6"
+			}
+			n, _ := strconv.Atoi(prefix)
+			obj[fam] = a
+			list = append(list, map[string]any{"ip-address-type": fam, "ip-address": ip, "prefix": n})
+		}
+		obj["ip-addresses"] = list
+		return obj
+	}
+	out := []map[string]any{iface("lo", "00:00:00:00:00:00", "127.0.0.1/8", "::1/128")}
 	for i := 0; i < 32; i++ {
 		v, ok := g.Conf[fmt.Sprintf("net%d", i)]
 		if !ok {
@@ -80,14 +102,35 @@ func lxcInterfaces(r *request) (any, error) {
 		if name == "" {
 			name = fmt.Sprintf("eth%d", i)
 		}
-		inet := propGet(v, "ip", "")
-		if inet == "" || inet == "dhcp" || inet == "manual" {
-			inet = guestIPv4(g.VMID, i) + "/16"
+		mac := strings.ToLower(propGet(v, "hwaddr", ""))
+		var addrs []string
+		switch ip := propGet(v, "ip", ""); ip {
+		case "", "manual":
+		case "dhcp":
+			addrs = append(addrs, guestIPv4(g.VMID, i)+"/16")
+		default:
+			addrs = append(addrs, ip)
 		}
-		out = append(out, map[string]any{"name": name, "hwaddr": strings.ToLower(propGet(v, "hwaddr", "")),
-			"inet": inet, "inet6": guestIPv6(g.VMID, i) + "/64"})
+		switch ip6 := propGet(v, "ip6", ""); ip6 {
+		case "", "manual":
+		case "dhcp", "auto":
+			addrs = append(addrs, guestIPv6(g.VMID, i)+"/64")
+		default:
+			addrs = append(addrs, ip6)
+		}
+		addrs = append(addrs, linkLocal(mac)+"/64")
+		out = append(out, iface(name, mac, addrs...))
 	}
 	return out, nil
+}
+
+// linkLocal is the EUI-64 fe80:: address the kernel gives an interface.
+func linkLocal(mac string) string {
+	var b [6]int
+	if n, _ := fmt.Sscanf(mac, "%x:%x:%x:%x:%x:%x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]); n != 6 {
+		return "fe80::1"
+	}
+	return fmt.Sprintf("fe80::%x:%x:%x:%x", (b[0]^2)<<8|b[1], b[2]<<8|0xff, 0xfe<<8|b[3], b[4]<<8|b[5])
 }
 
 // guestIPv4 is the simulated DHCP lease of a guest's interface: 10.x.y.z
