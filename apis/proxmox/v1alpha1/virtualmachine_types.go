@@ -246,11 +246,22 @@ type CloudInit struct {
 	// +optional
 	SSHKeys []string `json:"sshKeys,omitempty"`
 
-	// IPConfigs are per-NIC settings in Proxmox's ipconfigN form, e.g.
-	// "ip=dhcp" or "ip=10.0.0.5/24,gw=10.0.0.1", net0 first.
+	// IPConfigs are per-NIC settings in Proxmox's ipconfigN form, net0
+	// first: a comma-separated list of ip=<IPv4 CIDR|dhcp>, gw=<IPv4>,
+	// ip6=<IPv6 CIDR|dhcp|auto> and gw6=<IPv6>, e.g. "ip=dhcp",
+	// "ip=192.0.2.10/24,gw=192.0.2.1" or "ip6=auto". A gateway needs a static
+	// address of its family in the same entry (PVE ignores the entry otherwise).
 	// +optional
 	// +kubebuilder:validation:MaxItems=8
-	// +kubebuilder:validation:items:Pattern=`^(ip=(dhcp|[0-9.]+/[0-9]+)(,gw=[0-9.]+)?)?(,?ip6=(dhcp|auto|[0-9a-fA-F:]+/[0-9]+)(,gw6=[0-9a-fA-F:]+)?)?$`
+	// +kubebuilder:validation:items:MaxLength=160
+	// +kubebuilder:validation:items:XValidation:rule="self.split(',').all(p, p.matches('^(ip|gw|ip6|gw6)=[^=]+$'))",message="must be a comma-separated list of ip=, gw=, ip6= and gw6= settings, e.g. ip=192.0.2.10/24,gw=192.0.2.1 or ip=dhcp"
+	// +kubebuilder:validation:items:XValidation:rule="['ip','gw','ip6','gw6'].all(k, self.split(',').filter(p, p.startsWith(k + '=')).size() <= 1)",message="sets a key twice (PVE: duplicate key in comma-separated list property)"
+	// +kubebuilder:validation:items:XValidation:rule="self.split(',').all(p, !p.startsWith('ip=') || p == 'ip=dhcp' || (isCIDR(p.substring(3)) && cidr(p.substring(3)).ip().family() == 4 && cidr(p.substring(3)).prefixLength() >= 8))",message="ip= must be an IPv4 CIDR like 192.0.2.10/24 (prefix 8-32), or dhcp"
+	// +kubebuilder:validation:items:XValidation:rule="self.split(',').all(p, !p.startsWith('gw=') || (isIP(p.substring(3)) && ip(p.substring(3)).family() == 4))",message="gw= must be an IPv4 address like 192.0.2.1"
+	// +kubebuilder:validation:items:XValidation:rule="self.split(',').all(p, !p.startsWith('ip6=') || p == 'ip6=dhcp' || p == 'ip6=auto' || (isCIDR(p.substring(4)) && cidr(p.substring(4)).ip().family() == 6 && cidr(p.substring(4)).prefixLength() >= 8))",message="ip6= must be an IPv6 CIDR like 2001:db8::10/64 (prefix 8-128), or dhcp or auto"
+	// +kubebuilder:validation:items:XValidation:rule="self.split(',').all(p, !p.startsWith('gw6=') || (isIP(p.substring(4)) && ip(p.substring(4)).family() == 6))",message="gw6= must be an IPv6 address like 2001:db8::1"
+	// +kubebuilder:validation:items:XValidation:rule="!self.split(',').exists(p, p.startsWith('gw=')) || self.split(',').exists(p, p.startsWith('ip=') && p != 'ip=dhcp')",message="gw= needs a static ip= address in the same entry (PVE ignores the entry when the gateway comes without ip= or with ip=dhcp)"
+	// +kubebuilder:validation:items:XValidation:rule="!self.split(',').exists(p, p.startsWith('gw6=')) || self.split(',').exists(p, p.startsWith('ip6=') && p != 'ip6=dhcp' && p != 'ip6=auto')",message="gw6= needs a static ip6= address in the same entry (PVE ignores the entry when the gateway comes without ip6= or with ip6=dhcp/auto)"
 	IPConfigs []string `json:"ipConfigs,omitempty"`
 
 	// Nameserver for the guest.
@@ -282,6 +293,17 @@ type VirtualMachineObservation struct {
 	PendingTask string `json:"pendingTask,omitempty"`
 	// LastTaskError is the exit status of the last task that failed.
 	LastTaskError string `json:"lastTaskError,omitempty"`
+	// LastVerified is when the provider last read the guest's whole config
+	// and firewall from PVE and compared them with the spec. Between such
+	// reads it relies on the cluster view, which shows name, node, status,
+	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
+	// cloud-init, firewall) is verified at least every --drift-interval.
+	LastVerified *metav1.Time `json:"lastVerified,omitempty"`
+	// Disks are the volumes last seen in the spec's disk slots, by slot. A
+	// slot found empty later is never refilled with a new blank disk: the
+	// volume is re-attached when it sits in an unusedN entry, else the
+	// resource reports the loss.
+	Disks map[string]string `json:"disks,omitempty"`
 }
 
 // A VirtualMachineSpec defines the desired state of a VirtualMachine.
