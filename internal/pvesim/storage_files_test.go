@@ -80,6 +80,21 @@ func TestDefaultStoragesIncludeLocalLVM(t *testing.T) {
 	if strings.Join(ids, ",") != "ceph-rbd,local-lvm" {
 		t.Fatalf("image storages %v", ids)
 	}
+	// A disk allocated there is an LV in VG pve (LvmThinPlugin path/format).
+	c := pveClient(t, srv)
+	res = raw(t, srv, "POST", "/nodes/pve2/qemu", "application/x-www-form-urlencoded", "vmid=706&scsi0=local-lvm:4", "token")
+	if st := waitUPID(t, srv, c, res); st != "OK" {
+		t.Fatalf("create on local-lvm: %s", st)
+	}
+	res = raw(t, srv, "GET", "/nodes/pve2/storage/local-lvm/content/vm-706-disk-0", "", "", "token")
+	d := decode(t, res.Body)["data"].(map[string]any)
+	if res.Code != 200 || d["path"] != "/dev/pve/vm-706-disk-0" || d["format"] != "raw" || d["size"] != float64(4*gib) {
+		t.Fatalf("local-lvm volume info %s %v", res.Status, d)
+	}
+	// Node-local: the other nodes' local-lvm does not have it.
+	if res = raw(t, srv, "GET", "/nodes/pve1/storage/local-lvm/content/vm-706-disk-0", "", "", "token"); !strings.HasPrefix(res.Status, "500 command '/sbin/lvs") {
+		t.Fatalf("volume on another node's local-lvm: %s", res.Status)
+	}
 }
 
 // TestUnknownStorageErrorsPerRoute: each storage handler fails on an
