@@ -155,7 +155,7 @@ func TestPoolsAndHA(t *testing.T) {
 	}
 	blue, _ := c.Pool(cx, "blue")
 	if err := blue.Update(cx, &proxmox.PoolUpdateOption{VirtualMachines: "1000"}); err == nil ||
-		err.Error() != "500 VM 1000 belongs already to pool 'red' and 'allow-move' is not set" {
+		err.Error() != "500 update pools failed: VM 1000 belongs already to pool 'red' and 'allow-move' is not set" {
 		t.Errorf("move without allow-move: %v", err)
 	}
 	if err := blue.Update(cx, &proxmox.PoolUpdateOption{VirtualMachines: "1000", AllowMove: true}); err != nil {
@@ -171,7 +171,7 @@ func TestPoolsAndHA(t *testing.T) {
 	if vms != 1 || red.Comment != "red team" {
 		t.Fatalf("red members %+v", red.Members)
 	}
-	if err := red.Delete(cx); err == nil || err.Error() != "500 pool 'red' is not empty (contains VM 1001)" {
+	if err := red.Delete(cx); err == nil || err.Error() != "500 delete pool failed: pool 'red' is not empty (contains VM 1001)" {
 		t.Errorf("delete non-empty pool: %v", err)
 	}
 

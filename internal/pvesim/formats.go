@@ -14,7 +14,7 @@ var (
 	reVMID     = regexp.MustCompile(`^[1-9][0-9]{2,8}$`)
 	reID       = regexp.MustCompile(`(?i)^[a-z][a-z0-9\-_.]*[a-z0-9]$`)
 	reConfigID = regexp.MustCompile(`(?i)^[a-z][a-z0-9_-]+$`)
-	rePool     = regexp.MustCompile(`^[A-Za-z0-9.\-_]+$`)
+	rePool     = regexp.MustCompile(`^[A-Za-z0-9.\-_]+(?:/[A-Za-z0-9.\-_]+){0,2}$`)
 	reTag      = regexp.MustCompile(`(?i)^[a-z0-9_][a-z0-9_\-+.]*$`)
 	reDNSLabel = `([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?)`
 	reDNS      = regexp.MustCompile(`^(` + reDNSLabel + `\.)*` + reDNSLabel + `$`)
@@ -54,7 +54,10 @@ func checkFormat(format, v string) string {
 		if !reConfigID.MatchString(v) {
 			return fmt.Sprintf("invalid configuration ID '%s'\n", v)
 		}
-	case "pve-poolid":
+	case "pve-poolid": // verify_poolname (pve-access-control src/PVE/AccessControl.pm)
+		if len(strings.Split(strings.TrimRight(v, "/"), "/")) > 3 {
+			return fmt.Sprintf("pool name '%s' nested too deeply (max levels = 3)\n", v)
+		}
 		if !rePool.MatchString(v) {
 			return fmt.Sprintf("pool name '%s' contains invalid characters\n", v)
 		}

@@ -3,68 +3,116 @@ package pvesim
 import (
 	"slices"
 	"strconv"
+	"strings"
 )
 
+// listPools is the pool index (pve-manager PVE/API2/Pool.pm): without
+// poolid every pool with its comment; with poolid that pool with its
+// members, optionally filtered by type (which requires poolid).
 func listPools(r *request) (any, error) {
 	s := r.s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if id := r.str("poolid"); id != "" && s.st.Pools[id] == nil {
-		return nil, fail("pool '%s' does not exist", id)
+	if r.has("type") && !r.has("poolid") {
+		return nil, paramErr("poolid", "missing property required by 'type'")
+	}
+	if id := r.str("poolid"); id != "" {
+		p := s.st.Pools[id]
+		if p == nil {
+			return nil, fail("pool '%s' does not exist", id)
+		}
+		return []map[string]any{s.poolInfo(p, r.str("type"))}, nil
 	}
 	out := []map[string]any{}
 	for _, id := range sortedKeys(s.st.Pools) {
-		if want := r.str("poolid"); want != "" && want != id {
-			continue
-		}
-		p := s.st.Pools[id]
 		e := map[string]any{"poolid": id}
-		if p.Comment != "" {
-			e["comment"] = p.Comment
-		}
-		if r.has("poolid") {
-			e["members"] = s.poolMembers(p, r.str("type"))
+		if c := s.st.Pools[id].Comment; c != "" {
+			e["comment"] = c
 		}
 		out = append(out, e)
 	}
 	return out, nil
 }
 
+// poolInfo is one pool as the index answers for a poolid.
+func (s *Simulator) poolInfo(p *pool, typ string) map[string]any {
+	out := map[string]any{"poolid": p.ID, "members": s.poolMembers(p, typ)}
+	if p.Comment != "" {
+		out["comment"] = p.Comment
+	}
+	return out
+}
+
+// poolMembers lists a pool's guests as extract_vm_stats and its storages
+// once each as extract_storage_stats (pve-manager PVE/API2Tools.pm), the
+// storage seen from the answering node (the first one) unless the storage
+// is limited to other nodes.
 func (s *Simulator) poolMembers(p *pool, typ string) []any {
 	members := []any{}
 	for _, id := range s.st.vmids() {
 		g := s.st.Guests[id]
 		if g.Pool == p.ID && (typ == "" || typ == g.Kind) {
-			members = append(members, s.guestResource(g))
+			members = append(members, s.vmStats(g))
 		}
 	}
 	if typ == "" || typ == "storage" {
-		for _, sid := range p.Storage {
-			if st := s.st.Storages[sid]; st != nil {
-				for _, n := range s.st.Nodes {
-					if st.on(n) {
-						used := s.storageUsed(st, n)
-						sh := b2i(st.Shared)
-						members = append(members, resource{ID: "storage/" + n + "/" + sid, Type: "storage", Node: n,
-							Storage: sid, Status: "available", PluginType: st.Type, MaxDisk: st.Total, Disk: &used, Shared: &sh})
-					}
-				}
+		for _, sid := range sortedStrings(p.Storage) {
+			st := s.st.Storages[sid]
+			if st == nil {
+				continue
 			}
+			node := s.st.Nodes[0]
+			if !st.on(node) {
+				node = sortedStrings(st.Nodes)[0]
+			}
+			used := s.storageUsed(st, node)
+			members = append(members, map[string]any{"id": "storage/" + node + "/" + sid, "type": "storage",
+				"node": node, "storage": sid, "plugintype": st.Type, "status": "available", "shared": b2i(st.Shared),
+				"content": strings.Join(st.Content, ","), "maxdisk": st.Total, "disk": used})
 		}
 	}
 	return members
 }
 
+// vmStats is extract_vm_stats (pve-manager PVE/API2Tools.pm): the RRD
+// figures pvestatd broadcast, without tags, pool, lock or HA state; PVE 9's
+// "pve-vm-9.0" RRD adds memhost.
+func (s *Simulator) vmStats(g *guest) map[string]any {
+	res := s.guestResource(g)
+	return map[string]any{"id": res.ID, "vmid": g.VMID, "node": g.Node, "type": g.Kind, "status": res.Status,
+		"uptime": *res.Uptime, "name": res.Name, "template": *res.Template, "maxcpu": res.MaxCPU, "cpu": *res.CPU,
+		"maxmem": res.MaxMem, "mem": *res.Mem, "maxdisk": res.MaxDisk, "disk": *res.Disk, "netin": *res.NetIn,
+		"netout": *res.NetOut, "diskread": *res.DiskRead, "diskwrite": *res.DiskWrite, "memhost": *res.Mem}
+}
+
+func sortedStrings(v []string) []string {
+	out := append([]string(nil), v...)
+	slices.Sort(out)
+	return out
+}
+
+// createPool is create_pool (pve-manager PVE/API2/Pool.pm): nested ids
+// ("a/b/c", at most three levels, checked by the pve-poolid format) need
+// their parent; every level starts with a letter. Errors carry
+// lock_user_config's "create pool failed: " prefix.
 func createPool(r *request) (any, error) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := r.str("poolid")
 	if s.st.Pools[id] != nil {
-		return nil, fail("pool '%s' already exists", id)
+		return nil, fail("create pool failed: pool '%s' already exists", id)
 	}
-	if c := id[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-		return nil, fail("pool name must start with a letter")
+	leaf := id
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		parent := id[:i]
+		leaf = id[i+1:]
+		if s.st.Pools[parent] == nil {
+			return nil, fail("create pool failed: parent '%s' of pool '%s' does not exist", parent, id)
+		}
+	}
+	if c := leaf[0]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+		return nil, fail("create pool failed: pool name must start with a letter")
 	}
 	s.st.Pools[id] = &pool{ID: id, Comment: r.str("comment")}
 	s.changed()
@@ -87,11 +135,8 @@ func getPool(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]any{"members": s.poolMembers(p, r.str("type"))}
-	if p.Comment != "" {
-		out["comment"] = p.Comment
-	}
-	return out, nil
+	// read_pool returns the index entry itself, poolid included.
+	return s.poolInfo(p, r.str("type")), nil
 }
 
 // updatePool adds or (with delete) removes members, as PVE's update_pool.
@@ -108,32 +153,30 @@ func updatePool(r *request) (any, error) {
 		id, _ := strconv.Atoi(v)
 		g := s.st.Guests[id]
 		if g == nil {
-			return nil, fail("no such VM '%s'", v)
+			// PVE accepts any vmid here; pvesim keeps membership on guests.
+			return nil, fail("update pools failed: no such VM '%s'", v)
 		}
 		switch {
 		case del && g.Pool != p.ID:
-			return nil, fail("VM %d is not a pool member", id)
+			return nil, fail("update pools failed: VM %d is not a pool member", id)
 		case del:
 			g.Pool = ""
 		case g.Pool == p.ID:
-			return nil, fail("VM %d is already a pool member", id)
+			return nil, fail("update pools failed: VM %d is already a pool member", id)
 		case g.Pool != "" && !r.bool("allow-move", false):
-			return nil, fail("VM %d belongs already to pool '%s' and 'allow-move' is not set", id, g.Pool)
+			return nil, fail("update pools failed: VM %d belongs already to pool '%s' and 'allow-move' is not set", id, g.Pool)
 		default:
 			g.Pool = p.ID
 		}
 	}
 	for _, sid := range splitList(r.str("storage")) {
-		if s.st.Storages[sid] == nil {
-			return nil, fail("no such storage '%s'", sid)
-		}
 		switch in := slices.Contains(p.Storage, sid); {
 		case del && !in:
-			return nil, fail("Storage '%s' is not a pool member", sid)
+			return nil, fail("update pools failed: Storage '%s' is not a pool member", sid)
 		case del:
 			p.Storage = removeItem(p.Storage, sid)
 		case in:
-			return nil, fail("Storage '%s' is already a pool member", sid)
+			return nil, fail("update pools failed: Storage '%s' is already a pool member", sid)
 		default:
 			p.Storage = append(p.Storage, sid)
 		}
@@ -153,13 +196,21 @@ func deletePool(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range s.st.vmids() {
-		if s.st.Guests[id].Pool == p.ID {
-			return nil, fail("pool '%s' is not empty (contains VM %d)", p.ID, id)
+	// delete_pool: sub-pools, then guests, then existing storages.
+	for _, sub := range sortedKeys(s.st.Pools) {
+		if strings.HasPrefix(sub, p.ID+"/") {
+			return nil, fail("delete pool failed: pool '%s' is not empty (contains pool '%s')", p.ID, sub)
 		}
 	}
-	if len(p.Storage) > 0 {
-		return nil, fail("pool '%s' is not empty (contains storage '%s')", p.ID, p.Storage[0])
+	for _, id := range s.st.vmids() {
+		if s.st.Guests[id].Pool == p.ID {
+			return nil, fail("delete pool failed: pool '%s' is not empty (contains VM %d)", p.ID, id)
+		}
+	}
+	for _, sid := range sortedStrings(p.Storage) {
+		if s.st.Storages[sid] != nil {
+			return nil, fail("delete pool failed: pool '%s' is not empty (contains storage '%s')", p.ID, sid)
+		}
 	}
 	delete(s.st.Pools, p.ID)
 	s.changed()
