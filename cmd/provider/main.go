@@ -51,6 +51,7 @@ type flags struct {
 	provenanceSpool string
 	pvesimAddr      string
 	pvesimDir       string
+	pvesimControl   string
 	showVersion     bool
 }
 
@@ -74,6 +75,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.provenanceSpool, "provenance-spool", "", "bbolt file keeping records the connector has not acknowledged yet, so they survive a provider restart (in memory when empty).")
 	fs.StringVar(&f.pvesimAddr, "embedded-pvesim", "", "Serve the built-in Proxmox VE simulator on this address (e.g. 127.0.0.1:18006); off when empty.")
 	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
+	fs.StringVar(&f.pvesimControl, "embedded-pvesim-control", "", "Loopback address for the embedded simulator's fault control API (/_control/faults); off when empty.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -184,7 +186,7 @@ func run(ctx context.Context, f *flags) error {
 	defer closeProvenance()
 
 	if f.pvesimAddr != "" {
-		stopSim, err := startEmbeddedPVESim(f.pvesimAddr, f.pvesimDir, log)
+		stopSim, err := startEmbeddedPVESim(f.pvesimAddr, f.pvesimDir, f.pvesimControl, log)
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,9 @@ import (
 // default backend of `make run`. It writes its API token (token) and CA
 // (pve-root-ca.pem) to dir and keeps its cluster state in dir/state.json, so a
 // provider restart finds the guests it created. The returned function stops it
-// and saves its state; call it after the manager has stopped.
-func startEmbeddedPVESim(addr, dir string, log logging.Logger) (func(), error) {
+// and saves its state; call it after the manager has stopped. A non-empty
+// control (loopback host:port) also serves the fault control API there.
+func startEmbeddedPVESim(addr, dir, control string, log logging.Logger) (func(), error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -40,6 +41,7 @@ func startEmbeddedPVESim(addr, dir string, log logging.Logger) (func(), error) {
 		TokenName:   "crossplane",
 		TokenSecret: strings.TrimSpace(string(secret)),
 		StateFile:   filepath.Join(dir, "state.json"),
+		ControlAddr: control,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cannot create the embedded PVE simulator: %w", err)
@@ -54,6 +56,9 @@ func startEmbeddedPVESim(addr, dir string, log logging.Logger) (func(), error) {
 		return nil, err
 	}
 	log.Info("Embedded Proxmox VE simulator serving", "url", srv.URL, "ca", srv.CAPath, "tokenFile", filepath.Join(dir, "token"))
+	if srv.ControlURL != "" {
+		log.Info("Embedded PVE simulator fault control API serving", "url", srv.ControlURL+"/_control/faults")
+	}
 	return func() {
 		if err := srv.Close(); err != nil {
 			log.Info("Embedded PVE simulator stopped with an error", "error", err.Error())
