@@ -281,6 +281,9 @@ func (f *Faults) strike(phase, method, template string) *strike {
 			if code == 0 {
 				code = 500
 			}
+			if msg == "" && rf.Body != "" && rf.Body != BodyJSON {
+				msg = http.StatusText(code) // what a proxy in front says
+			}
 			if msg == "" {
 				msg = "injected fault"
 			}

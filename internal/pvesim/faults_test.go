@@ -182,6 +182,12 @@ func TestRouteFaultBodyKinds(t *testing.T) {
 			t.Errorf("empty body kind sent %q", res.Body)
 		}
 	}
+	// Without a message a proxy's page says the standard reason.
+	srv.Faults().Set(FaultConfig{Routes: []RouteFault{{Route: "GET /version", Phase: PhaseBefore, Code: 503, Body: BodyHTML}}})
+	if res := raw(t, srv, "GET", "/version", "", "", "token"); res.Status != "503 Service Unavailable" ||
+		!strings.Contains(string(res.Body), "<h1>503 Service Unavailable</h1>") {
+		t.Errorf("html without message: %s %q", res.Status, res.Body)
+	}
 }
 
 // TestRouteFaultCountIsSpent: a counted fault strikes exactly Count
