@@ -13,17 +13,29 @@ type haRule struct {
 	Resources []string `json:"resources"`
 	Nodes     string   `json:"nodes,omitempty"`
 	Affinity  string   `json:"affinity,omitempty"`
-	Strict    bool     `json:"strict,omitempty"`
+	Strict    *bool    `json:"strict,omitempty"`
 	Disable   bool     `json:"disable,omitempty"`
 	Comment   string   `json:"comment,omitempty"`
+	Order     int      `json:"order,omitempty"` // position in rules.cfg
 }
 
+// ruleOutHA is $get_api_ha_rule (pve-ha-manager src/PVE/API2/HA/Rules.pm):
+// the rule with its digest and order; set_rule_defaults only fills options
+// whose default is true, so disable appears only when set and strict only
+// when given; resources are encoded sorted.
 func ruleOutHA(s *Simulator, h *haRule) map[string]any {
-	m := map[string]any{"rule": h.Rule, "type": h.Type, "resources": strings.Join(h.Resources, ","),
-		"digest": fwDigest(s.st.HARules), "disable": b2i(h.Disable)}
+	res := append([]string(nil), h.Resources...)
+	sort.Strings(res)
+	m := map[string]any{"rule": h.Rule, "type": h.Type, "resources": strings.Join(res, ","),
+		"digest": fwDigest(s.st.HARules), "order": h.Order}
+	if h.Disable {
+		m["disable"] = 1
+	}
 	if h.Type == "node-affinity" {
 		m["nodes"] = h.Nodes
-		m["strict"] = b2i(h.Strict)
+		if h.Strict != nil {
+			m["strict"] = b2i(*h.Strict)
+		}
 	} else {
 		m["affinity"] = h.Affinity
 	}
@@ -38,8 +50,7 @@ func listHARules(r *request) (any, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := []map[string]any{}
-	for _, id := range sortedKeys(s.st.HARules) {
-		h := s.st.HARules[id]
+	for _, h := range s.rulesInOrder() { // foreach_rule with sorted => 1
 		if t := r.str("type"); t != "" && h.Type != t {
 			continue
 		}
@@ -102,10 +113,13 @@ func (s *Simulator) applyRule(r *request, h *haRule) error {
 		h.Affinity = r.str("affinity")
 	}
 	if r.has("strict") {
-		h.Strict = r.bool("strict", false)
+		v := r.bool("strict", false)
+		h.Strict = &v
 	}
-	if r.has("disable") {
-		h.Disable = r.bool("disable", false)
+	// create_rule and update_rule drop a false "disable" parameter, so
+	// disable=0 does not re-enable a rule (delete=disable does).
+	if r.bool("disable", false) {
+		h.Disable = true
 	}
 	if r.has("comment") {
 		h.Comment = r.str("comment")
@@ -134,7 +148,17 @@ func createHARule(r *request) (any, error) {
 	if err := s.applyRule(r, h); err != nil {
 		return nil, err
 	}
+	// get_next_ordinal (pve-ha-manager src/PVE/HA/Rules.pm) takes the
+	// smallest existing order plus one; writing rules.cfg sorts by order
+	// and reading it back numbers the sections 1..n.
+	h.Order = 1
+	for i, x := range s.rulesInOrder() {
+		if i == 0 {
+			h.Order = x.Order + 1
+		}
+	}
 	s.st.HARules[id] = h
+	s.renumberRules(h)
 	s.changed()
 	return nil, nil
 }
@@ -181,7 +205,7 @@ func updateHARule(r *request) (any, error) {
 		case "comment":
 			cp.Comment = ""
 		case "strict":
-			cp.Strict = false
+			cp.Strict = nil
 		case "disable":
 			cp.Disable = false
 		}
@@ -203,6 +227,34 @@ func deleteHARule(r *request) (any, error) {
 		return nil, err
 	}
 	delete(s.st.HARules, h.Rule)
+	s.renumberRules(nil)
 	s.changed()
 	return nil, nil
+}
+
+// rulesInOrder lists the rules by their order (rule id on ties).
+func (s *Simulator) rulesInOrder() []*haRule {
+	out := make([]*haRule, 0, len(s.st.HARules))
+	for _, id := range sortedKeys(s.st.HARules) {
+		out = append(out, s.st.HARules[id])
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
+	return out
+}
+
+// renumberRules is write_rules_config then read_rules_config: sections are
+// written sorted by order and read back numbered from 1. A new rule sharing
+// its order with an existing one goes after it (PVE's tie order follows
+// Perl's hash order).
+func (s *Simulator) renumberRules(added *haRule) {
+	list := s.rulesInOrder()
+	sort.SliceStable(list, func(i, j int) bool {
+		if list[i].Order != list[j].Order {
+			return list[i].Order < list[j].Order
+		}
+		return list[j] == added && list[i] != added
+	})
+	for i, h := range list {
+		h.Order = i + 1
+	}
 }
