@@ -78,9 +78,9 @@ func TestErasureCoding(t *testing.T) {
 		t.Fatalf("EC pool status = %+v", a)
 	}
 
-	// deleting a profile in use: Ceph refuses, in its own words, and nothing else changes
+	// deleting a profile in use: refused with the pool named, and nothing else changes
 	h.delete(ecp)
-	h.waitCondition(ecp, xpv2.TypeSynced, corev1.ConditionFalse, "are using the erasure code profile", 60*time.Second)
+	h.waitCondition(ecp, xpv2.TypeSynced, corev1.ConditionFalse, "because pools use it: "+pool, 60*time.Second)
 	if h.snapshot().Pools[pool] == nil {
 		t.Fatal("EC pool vanished")
 	}
@@ -302,7 +302,11 @@ func TestRBDImage(t *testing.T) {
 	if _, err := h.ceph.GetImage(pool, "imported"); err != nil {
 		t.Fatalf("observe-only image removed: %v", err)
 	}
+	// the pool still holds the kept image, so it stays until the image goes
 	h.delete(mgPool)
+	h.waitCondition(mgPool, xpv2.TypeSynced, corev1.ConditionFalse, "1 RBD image(s): imported", 60*time.Second)
+	h.cli("rbd", "rm", pool+"/imported")
+	h.poke(mgPool)
 	h.waitGone(mgPool)
 }
 

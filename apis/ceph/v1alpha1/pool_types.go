@@ -101,6 +101,15 @@ type PoolParameters struct {
 	// (Ceph's `allow_ec_overwrites`; cannot be switched off once on).
 	// +optional
 	AllowECOverwrites *bool `json:"allowECOverwrites,omitempty"`
+
+	// AllowDeleteWithData lets the provider delete the pool although it still holds data. By
+	// default deleting the Pool is refused (the resource stays, its Deletable condition and a
+	// Warning event say why) while the pool holds any RBD image, managed or not, any RADOS object
+	// other than librbd's bookkeeping, or while an RBDImage of the same site names it as its pool
+	// or data pool. Set it to true only to destroy the data with the pool; to keep the pool when
+	// the resource goes, remove Delete from spec.managementPolicies instead.
+	// +optional
+	AllowDeleteWithData *bool `json:"allowDeleteWithData,omitempty"`
 }
 
 // PoolObservation is the pool as Ceph reports it.

@@ -41,6 +41,15 @@ type RBDImageParameters struct {
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.forProvider.dataPool is immutable"
 	// +optional
 	DataPool *string `json:"dataPool,omitempty"`
+
+	// AllowDeleteWithData lets the provider delete the image although it has snapshots (they are
+	// removed first, unprotected if needed) or watchers. By default deleting the RBDImage is
+	// refused (the resource stays, its Deletable condition and a Warning event say why) while a
+	// client has the image open or mapped, or while it has snapshots. Ceph itself still refuses to
+	// remove an image with watchers, and a snapshot with clones. To keep the image when the
+	// resource goes, remove Delete from spec.managementPolicies instead.
+	// +optional
+	AllowDeleteWithData *bool `json:"allowDeleteWithData,omitempty"`
 }
 
 // RBDImageObservation is the image as Ceph reports it.

@@ -100,6 +100,9 @@ type Client struct {
 	mu      sync.Mutex
 	snap    *Snapshot
 	expired bool
+
+	// hook injects faults in tests (SetFaultHook); nil in production.
+	hook atomic.Pointer[FaultHook]
 }
 
 // Connect opens a new RADOS connection to the site. Most callers want Clients.Get instead.

@@ -32,7 +32,8 @@ func (e *Error) Error() string {
 // errnoNames spell errnos the way the ceph CLI does ("Error EINVAL: ...").
 var errnoNames = map[int]string{
 	EPERM: "EPERM", ENOENT: "ENOENT", EBUSY: "EBUSY", EEXIST: "EEXIST", EINVAL: "EINVAL",
-	ENOTEMPTY: "ENOTEMPTY", 5: "EIO", 34: "ERANGE", 95: "EOPNOTSUPP", 110: "ETIMEDOUT",
+	ENOTEMPTY: "ENOTEMPTY", 5: "EIO", 34: "ERANGE", 95: "EOPNOTSUPP", 104: "ECONNRESET", 107: "ENOTCONN",
+	110: "ETIMEDOUT",
 }
 
 // Unwrap gives the go-ceph error.
@@ -79,13 +80,35 @@ func (c *Client) MonCommand(args map[string]any) ([]byte, error) {
 		return nil, errors.Wrap(err, "cannot encode Ceph command")
 	}
 	prefix, _ := args["prefix"].(string)
-	c.count(prefix)
-	out, status, err := c.conn.MonCommand(b)
-	observeCommand(prefix, err)
-	if err != nil {
-		return nil, newError(prefix, status, err)
+	return call(c, Call{Class: ClassMon, Op: prefix, Target: target(args), Write: isWrite(prefix)}, func() ([]byte, error) {
+		c.count(prefix)
+		out, status, err := c.conn.MonCommand(b)
+		observeCommand(prefix, err)
+		if err != nil {
+			return nil, newError(prefix, status, err)
+		}
+		return out, nil
+	})
+}
+
+// target names what a command is about, for fault hooks: its pool, else its name.
+func target(args map[string]any) string {
+	for _, k := range []string{"pool", "name"} {
+		if v, ok := args[k].(string); ok {
+			return v
+		}
 	}
-	return out, nil
+	return ""
+}
+
+// isWrite tells a state-changing command from a read by its prefix.
+func isWrite(prefix string) bool {
+	for _, read := range []string{" ls", " dump", " get", "df", "status", "health"} {
+		if strings.HasSuffix(prefix, read) || strings.HasPrefix(prefix, strings.TrimSpace(read)) {
+			return false
+		}
+	}
+	return true
 }
 
 // monJSON runs a read command with format json and decodes its answer into v.
@@ -109,11 +132,17 @@ func (c *Client) mgrJSON(args map[string]any, v any) error {
 		return errors.Wrap(err, "cannot encode Ceph command")
 	}
 	prefix, _ := args["prefix"].(string)
-	c.count(prefix)
-	out, status, err := c.conn.MgrCommand([][]byte{b})
-	observeCommand(prefix, err)
+	out, err := call(c, Call{Class: ClassMgr, Op: prefix, Write: false}, func() ([]byte, error) {
+		c.count(prefix)
+		out, status, err := c.conn.MgrCommand([][]byte{b})
+		observeCommand(prefix, err)
+		if err != nil {
+			return nil, newError(prefix, status, err)
+		}
+		return out, nil
+	})
 	if err != nil {
-		return newError(prefix, status, err)
+		return err
 	}
 	if err := json.Unmarshal(out, v); err != nil {
 		return errors.Wrapf(err, "cannot decode the answer to %q", prefix)

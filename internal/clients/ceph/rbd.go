@@ -34,12 +34,26 @@ type ImageSpec struct {
 	DataPool string
 }
 
+// ioctx opens a pool. librados looks the name up in its local osdmap, which can lag behind a pool
+// created moments ago by someone else; a "no such pool" is therefore checked against the latest
+// osdmap before it is believed, so an Observe does not call an existing image gone.
 func (c *Client) ioctx(pool string) (*rados.IOContext, error) {
 	io, err := c.conn.OpenIOContext(pool)
+	if err != nil && IsNotFound(newError("", "", err)) {
+		if werr := c.conn.WaitForLatestOSDMap(); werr != nil {
+			return nil, newError("open pool "+pool, "cannot refresh the osdmap", werr)
+		}
+		io, err = c.conn.OpenIOContext(pool)
+	}
 	if err != nil {
 		return nil, newError("open pool "+pool, "", err)
 	}
 	return io, nil
+}
+
+// rbdCall runs one librbd/librados operation on a pool through the fault hook.
+func rbdCall[T any](c *Client, op, target string, write bool, run func() (T, error)) (T, error) {
+	return call(c, Call{Class: ClassRBD, Op: op, Target: target, Write: write}, run)
 }
 
 // featureBits maps names to bits, refusing names librbd does not know.
@@ -55,8 +69,13 @@ func featureBits(names []string) (uint64, error) {
 	return bits, nil
 }
 
-// CreateImage creates an RBD image (initialising the pool for RBD first, which is idempotent).
+// CreateImage creates an RBD image. An existing image of that name fails with EEXIST.
 func (c *Client) CreateImage(s ImageSpec) error {
+	_, err := rbdCall(c, "rbd create", s.Pool+"/"+s.Name, true, func() (struct{}, error) { return struct{}{}, c.createImage(s) })
+	return err
+}
+
+func (c *Client) createImage(s ImageSpec) error {
 	io, err := c.ioctx(s.Pool)
 	if err != nil {
 		return errors.Wrap(err, errOpenPool)
@@ -84,8 +103,13 @@ func (c *Client) CreateImage(s ImageSpec) error {
 	return nil
 }
 
-// GetImage observes an image; the error satisfies IsNotFound when it does not exist.
+// GetImage observes an image; the error satisfies IsNotFound when it (or its pool) does not
+// exist, and only then.
 func (c *Client) GetImage(pool, name string) (*ImageInfo, error) {
+	return rbdCall(c, "rbd info", pool+"/"+name, false, func() (*ImageInfo, error) { return c.getImage(pool, name) })
+}
+
+func (c *Client) getImage(pool, name string) (*ImageInfo, error) {
 	io, err := c.ioctx(pool)
 	if err != nil {
 		return nil, err
@@ -118,6 +142,11 @@ func (c *Client) GetImage(pool, name string) (*ImageInfo, error) {
 
 // ResizeImage grows an image; shrinking is refused because it destroys data.
 func (c *Client) ResizeImage(pool, name string, size uint64) error {
+	_, err := rbdCall(c, "rbd resize", pool+"/"+name, true, func() (struct{}, error) { return struct{}{}, c.resizeImage(pool, name, size) })
+	return err
+}
+
+func (c *Client) resizeImage(pool, name string, size uint64) error {
 	io, err := c.ioctx(pool)
 	if err != nil {
 		return err
@@ -138,6 +167,13 @@ func (c *Client) ResizeImage(pool, name string, size uint64) error {
 
 // UpdateImageFeatures enables or disables features on an existing image.
 func (c *Client) UpdateImageFeatures(pool, name string, features []string, enable bool) error {
+	_, err := rbdCall(c, "rbd feature", pool+"/"+name, true, func() (struct{}, error) {
+		return struct{}{}, c.updateImageFeatures(pool, name, features, enable)
+	})
+	return err
+}
+
+func (c *Client) updateImageFeatures(pool, name string, features []string, enable bool) error {
 	bits, err := featureBits(features)
 	if err != nil {
 		return err
@@ -158,8 +194,14 @@ func (c *Client) UpdateImageFeatures(pool, name string, features []string, enabl
 	return nil
 }
 
-// RemoveImage deletes an image; a missing image satisfies IsNotFound.
+// RemoveImage deletes an image; a missing image satisfies IsNotFound. librbd refuses (EBUSY)
+// while the image has watchers and (ENOTEMPTY) while it has snapshots.
 func (c *Client) RemoveImage(pool, name string) error {
+	_, err := rbdCall(c, "rbd rm", pool+"/"+name, true, func() (struct{}, error) { return struct{}{}, c.removeImage(pool, name) })
+	return err
+}
+
+func (c *Client) removeImage(pool, name string) error {
 	io, err := c.ioctx(pool)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package ceph
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -100,6 +101,40 @@ func (c *Client) Invalidate() {
 	c.mu.Lock()
 	c.expired = true
 	c.mu.Unlock()
+}
+
+// Fresh returns a new observation, for decisions (deletions) that must not rest on a cached one.
+func (c *Client) Fresh(ctx context.Context) (*Snapshot, error) {
+	c.Invalidate()
+	return c.Snapshot(ctx)
+}
+
+// PoolsUsingRule lists (sorted) the pools whose CRUSH rule is the named rule.
+func (s *Snapshot) PoolsUsingRule(rule string) []string {
+	r := s.Crush.Rule(rule)
+	if r == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range s.Pools {
+		if p.CrushRule == r.ID {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PoolsUsingProfile lists (sorted) the erasure-coded pools made from the named profile.
+func (s *Snapshot) PoolsUsingProfile(profile string) []string {
+	var out []string
+	for _, p := range s.Pools {
+		if p.ErasureCodeProfile == profile {
+			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Snapshot returns the cached observation, fetching a new one when it is older than the

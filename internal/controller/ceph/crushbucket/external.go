@@ -22,7 +22,10 @@ const (
 	errTypeChange = "CRUSH bucket %q is of type %s in Ceph; a bucket's type cannot change"
 )
 
-type external struct{ c *ceph.Client }
+type external struct {
+	c *ceph.Client
+	d site.Deps
+}
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.CrushBucket) (managed.ExternalObservation, error) {
 	name, err := site.ExternalName(mg)

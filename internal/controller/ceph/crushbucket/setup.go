@@ -7,17 +7,15 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
-	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
-	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
 // Setup adds the CrushBucket controller to mgr.
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	return site.Setup(mgr, o, v1alpha1.CrushBucketGroupVersionKind,
 		func() *v1alpha1.CrushBucket { return &v1alpha1.CrushBucket{} },
-		func(c *ceph.Client, _ *providerconfig.Site) managed.TypedExternalClient[*v1alpha1.CrushBucket] {
-			return &external{c: c}
+		func(d site.Deps) managed.TypedExternalClient[*v1alpha1.CrushBucket] {
+			return &external{c: d.Ceph, d: d}
 		})
 }

@@ -2,8 +2,10 @@ package crushrule
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -13,13 +15,18 @@ import (
 )
 
 const (
-	errObserve = "cannot observe CRUSH rules"
-	errCreate  = "cannot create CRUSH rule"
-	errUpdate  = "cannot replace CRUSH rule (Ceph cannot edit a rule, so it is removed and created again)"
-	errDelete  = "cannot delete CRUSH rule"
+	errObserve      = "cannot observe CRUSH rules"
+	errCreate       = "cannot create CRUSH rule"
+	errUpdate       = "cannot replace CRUSH rule (Ceph cannot edit a rule, so it is removed and created again)"
+	errDelete       = "cannot delete CRUSH rule"
+	errDeleteInUse  = "CRUSH rule %q is not deleted because pools use it: %s; move those pools to another rule or delete them first, or remove Delete from spec.managementPolicies to keep the rule"
+	errReplaceInUse = "CRUSH rule %q differs from the spec, but Ceph can only replace a rule no pool uses, and pools use it: %s"
 )
 
-type external struct{ c *ceph.Client }
+type external struct {
+	c *ceph.Client
+	d site.Deps
+}
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.CrushRule) (managed.ExternalObservation, error) {
 	name, err := site.ExternalName(mg)
@@ -58,10 +65,17 @@ func (e *external) Create(_ context.Context, mg *v1alpha1.CrushRule) (managed.Ex
 
 // Update replaces a rule that drifted. Ceph refuses to remove a rule a pool uses (EBUSY), and
 // that refusal, in Ceph's words, is what the MR's condition then shows.
-func (e *external) Update(_ context.Context, mg *v1alpha1.CrushRule) (managed.ExternalUpdate, error) {
+func (e *external) Update(ctx context.Context, mg *v1alpha1.CrushRule) (managed.ExternalUpdate, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalUpdate{}, err
+	}
+	snap, err := e.c.Fresh(ctx)
+	if err != nil {
+		return managed.ExternalUpdate{}, errors.Wrap(err, errObserve)
+	}
+	if users := snap.PoolsUsingRule(name); len(users) > 0 {
+		return managed.ExternalUpdate{}, errors.Errorf(errReplaceInUse, name, site.Names(users, 5))
 	}
 	if err := e.c.RemoveCrushRule(name); err != nil {
 		return managed.ExternalUpdate{}, errors.Wrap(err, errUpdate)
@@ -69,12 +83,26 @@ func (e *external) Update(_ context.Context, mg *v1alpha1.CrushRule) (managed.Ex
 	return managed.ExternalUpdate{}, errors.Wrap(e.create(name, mg.Spec.ForProvider), errUpdate)
 }
 
-func (e *external) Delete(_ context.Context, mg *v1alpha1.CrushRule) (managed.ExternalDelete, error) {
+// Delete removes the rule unless a pool uses it: Ceph refuses too (EBUSY), the provider says
+// which pools before asking.
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.CrushRule) (managed.ExternalDelete, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	snap, err := e.c.Fresh(ctx)
+	if err != nil { // never delete on a failed read
+		return managed.ExternalDelete{}, errors.Wrap(err, errObserve)
+	}
+	if snap.Crush.Rule(name) == nil {
+		return managed.ExternalDelete{}, nil
+	}
+	if users := snap.PoolsUsingRule(name); len(users) > 0 {
+		err := site.DeletionBlocked(mg, fmt.Sprintf(errDeleteInUse, name, site.Names(users, 5)))
+		e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+		return managed.ExternalDelete{}, err
+	}
 	return managed.ExternalDelete{}, errors.Wrap(e.c.RemoveCrushRule(name), errDelete)
 }
 

@@ -2,10 +2,11 @@ package erasurecodeprofile
 
 import (
 	"context"
-	"sort"
+	"fmt"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -15,14 +16,18 @@ import (
 )
 
 const (
-	errObserve = "cannot observe Ceph erasure-code profiles"
-	errCreate  = "cannot create erasure-code profile"
-	errUpdate  = "cannot correct erasure-code profile"
-	errDelete  = "cannot delete erasure-code profile"
-	errInUse   = "erasure-code profile %q differs from the spec (%s) but pools %s use it; Ceph cannot change a profile in use"
+	errObserve     = "cannot observe Ceph erasure-code profiles"
+	errCreate      = "cannot create erasure-code profile"
+	errUpdate      = "cannot correct erasure-code profile"
+	errDelete      = "cannot delete erasure-code profile"
+	errDeleteInUse = "erasure-code profile %q is not deleted because pools use it: %s; delete those pools first, or remove Delete from spec.managementPolicies to keep the profile"
+	errInUse       = "erasure-code profile %q differs from the spec (%s) but pools %s use it; Ceph cannot change a profile in use"
 )
 
-type external struct{ c *ceph.Client }
+type external struct {
+	c *ceph.Client
+	d site.Deps
+}
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.ErasureCodeProfile) (managed.ExternalObservation, error) {
 	name, err := site.ExternalName(mg)
@@ -64,14 +69,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.ErasureCodeProfile) 
 	if err != nil {
 		return managed.ExternalUpdate{}, errors.Wrap(err, errObserve)
 	}
-	var users []string
-	for _, p := range snap.Pools {
-		if p.ErasureCodeProfile == name {
-			users = append(users, p.Name)
-		}
-	}
-	if len(users) > 0 {
-		sort.Strings(users)
+	if users := snap.PoolsUsingProfile(name); len(users) > 0 {
 		_, diff := upToDate(mg.Spec.ForProvider, snap.Profiles[name])
 		return managed.ExternalUpdate{}, errors.Errorf(errInUse, name, diff, strings.Join(users, ", "))
 	}
@@ -81,12 +79,26 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.ErasureCodeProfile) 
 	return managed.ExternalUpdate{}, errors.Wrap(e.c.SetErasureCodeProfile(name, desired(mg.Spec.ForProvider)), errUpdate)
 }
 
-func (e *external) Delete(_ context.Context, mg *v1alpha1.ErasureCodeProfile) (managed.ExternalDelete, error) {
+// Delete removes the profile unless a pool uses it: Ceph refuses too (EBUSY), the provider says
+// which pools before asking.
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.ErasureCodeProfile) (managed.ExternalDelete, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	snap, err := e.c.Fresh(ctx)
+	if err != nil { // never delete on a failed read
+		return managed.ExternalDelete{}, errors.Wrap(err, errObserve)
+	}
+	if _, ok := snap.Profiles[name]; !ok {
+		return managed.ExternalDelete{}, nil
+	}
+	if users := snap.PoolsUsingProfile(name); len(users) > 0 {
+		err := site.DeletionBlocked(mg, fmt.Sprintf(errDeleteInUse, name, site.Names(users, 5)))
+		e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+		return managed.ExternalDelete{}, err
+	}
 	return managed.ExternalDelete{}, errors.Wrap(e.c.RemoveErasureCodeProfile(name), errDelete)
 }
 

@@ -107,6 +107,9 @@ func upToDate(p v1alpha1.PoolParameters, o v1alpha1.PoolObservation) (bool, stri
 	if p.Application != nil && !contains(o.Applications, *p.Application) {
 		add("application", *p.Application, o.Applications)
 	}
+	if extra := extraApplications(p, o); len(extra) > 0 {
+		diff = append(diff, fmt.Sprintf("applications: %s enabled in Ceph but not in the spec (want only %s)", strings.Join(extra, ", "), *p.Application))
+	}
 	if p.QuotaMaxBytes != nil && *p.QuotaMaxBytes != o.QuotaMaxBytes {
 		add("quotaMaxBytes", *p.QuotaMaxBytes, o.QuotaMaxBytes)
 	}
@@ -120,6 +123,22 @@ func upToDate(p v1alpha1.PoolParameters, o v1alpha1.PoolObservation) (bool, stri
 		add("allowECOverwrites", *p.AllowECOverwrites, hasFlag(o.Flags, "ec_overwrites"))
 	}
 	return len(diff) == 0, strings.Join(diff, "; ")
+}
+
+// extraApplications are the applications enabled on the pool besides the spec's one; with no
+// application in the spec the pool's applications are Ceph's business.
+func extraApplications(p v1alpha1.PoolParameters, o v1alpha1.PoolObservation) []string {
+	if p.Application == nil {
+		return nil
+	}
+	var extra []string
+	for _, a := range o.Applications {
+		if a != *p.Application {
+			extra = append(extra, a)
+		}
+	}
+	sort.Strings(extra)
+	return extra
 }
 
 // sameRatio compares decimal texts by value ("0.20" equals "0.2"); an unset ratio is 0.

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -19,10 +20,14 @@ const (
 	errUpdate       = "cannot update pool"
 	errDelete       = "cannot delete pool"
 	errTypeChange   = "pool %q is %s in Ceph; a pool's type cannot change (create a new pool)"
+	errDeleteCheck  = "cannot tell whether the pool holds data, so it is not deleted"
 	errDeleteDenied = "the cluster forbids deleting pools (mon_allow_pool_delete is false); set it to true to let the provider delete pool %q, or remove Delete from spec.managementPolicies to keep the pool"
 )
 
-type external struct{ c *ceph.Client }
+type external struct {
+	c *ceph.Client
+	d site.Deps
+}
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalObservation, error) {
 	name, err := site.ExternalName(mg)
@@ -180,15 +185,32 @@ func (e *external) apply(name string, p v1alpha1.PoolParameters, cur *ceph.PoolI
 			return err
 		}
 	}
+	// an application enabled by hand besides the spec's goes (its metadata only; no data moves)
+	for _, a := range extraApplications(p, o) {
+		if err := e.c.DisablePoolApplication(name, a); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-func (e *external) Delete(_ context.Context, mg *v1alpha1.Pool) (managed.ExternalDelete, error) {
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalDelete, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	if !site.Deref(mg.Spec.ForProvider.AllowDeleteWithData) {
+		why, err := e.holdsData(ctx, mg, name)
+		if err != nil { // never delete on a failed read
+			return managed.ExternalDelete{}, errors.Wrap(err, errDeleteCheck)
+		}
+		if why != "" {
+			err := site.DeletionBlocked(mg, why)
+			e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+			return managed.ExternalDelete{}, err
+		}
+	}
 	err = e.c.DeletePool(name)
 	if ceph.IsErrno(err, ceph.EPERM) {
 		return managed.ExternalDelete{}, errors.Wrapf(err, errDeleteDenied, name)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -13,16 +14,18 @@ import (
 )
 
 const (
-	errNoPool   = "spec.forProvider.pool is not set (its reference is not resolved yet)"
-	errObserve  = "cannot observe RBD image"
-	errCreate   = "cannot create RBD image"
-	errResize   = "cannot grow RBD image"
-	errFeatures = "cannot change RBD image features"
-	errDelete   = "cannot delete RBD image"
+	errNoPool      = "spec.forProvider.pool is not set (its reference is not resolved yet)"
+	errObserve     = "cannot observe RBD image"
+	errCreate      = "cannot create RBD image"
+	errResize      = "cannot grow RBD image"
+	errFeatures    = "cannot change RBD image features"
+	errDelete      = "cannot delete RBD image"
+	errDeleteCheck = "cannot tell whether the RBD image is in use or has snapshots, so it is not deleted"
 )
 
 type external struct {
 	c        *ceph.Client
+	d        site.Deps
 	monitors string
 }
 
@@ -60,6 +63,7 @@ func (e *external) Observe(_ context.Context, mg *v1alpha1.RBDImage) (managed.Ex
 	}
 	mg.Status.AtProvider = observe(pool, image, info)
 	mg.SetConditions(xpv2.Available())
+	e.reportSize(mg)
 	ok, diff := upToDate(mg.Spec.ForProvider, mg.Status.AtProvider)
 	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: ok, Diff: diff, ConnectionDetails: e.details(pool, image)}, nil
 }
@@ -72,6 +76,11 @@ func (e *external) Create(_ context.Context, mg *v1alpha1.RBDImage) (managed.Ext
 	mg.SetConditions(xpv2.Creating())
 	p := mg.Spec.ForProvider
 	err = e.c.CreateImage(ceph.ImageSpec{Pool: pool, Name: image, SizeBytes: uint64(p.SizeMiB) * mib, Features: p.Features, DataPool: site.Deref(p.DataPool)})
+	if ceph.IsErrno(err, ceph.EEXIST) {
+		// created by an earlier attempt whose answer was lost (or still in flight when Observe
+		// looked): adopt it; the next Observe compares it with the spec and never shrinks it
+		return managed.ExternalCreation{ConnectionDetails: e.details(pool, image)}, nil
+	}
 	if err != nil {
 		return managed.ExternalCreation{}, errors.Wrap(err, errCreate)
 	}
@@ -111,6 +120,24 @@ func (e *external) Delete(_ context.Context, mg *v1alpha1.RBDImage) (managed.Ext
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	u, err := e.c.ImageUsage(pool, image)
+	if ceph.IsNotFound(err) {
+		return managed.ExternalDelete{}, nil
+	}
+	if err != nil { // never delete on a failed read
+		return managed.ExternalDelete{}, errors.Wrap(err, errDeleteCheck)
+	}
+	if why := inUse(pool, image, u); why != "" && !site.Deref(mg.Spec.ForProvider.AllowDeleteWithData) {
+		err := site.DeletionBlocked(mg, why+"; set spec.forProvider.allowDeleteWithData to true to delete it anyway (snapshots are removed first), "+
+			"or remove Delete from spec.managementPolicies to keep the image")
+		e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+		return managed.ExternalDelete{}, err
+	}
+	if len(u.Snapshots) > 0 {
+		if err := e.c.PurgeImageSnapshots(pool, image); err != nil {
+			return managed.ExternalDelete{}, errors.Wrap(err, errDelete)
+		}
+	}
 	err = e.c.RemoveImage(pool, image)
 	if ceph.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil

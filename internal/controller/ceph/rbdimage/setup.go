@@ -9,17 +9,15 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
-	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
-	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
 // Setup adds the RBDImage controller to mgr.
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	return site.Setup(mgr, o, v1alpha1.RBDImageGroupVersionKind,
 		func() *v1alpha1.RBDImage { return &v1alpha1.RBDImage{} },
-		func(c *ceph.Client, s *providerconfig.Site) managed.TypedExternalClient[*v1alpha1.RBDImage] {
-			return &external{c: c, monitors: strings.Join(s.Ceph.Monitors, ",")}
+		func(d site.Deps) managed.TypedExternalClient[*v1alpha1.RBDImage] {
+			return &external{c: d.Ceph, d: d, monitors: strings.Join(d.Site.Ceph.Monitors, ",")}
 		})
 }

@@ -1,0 +1,123 @@
+package ceph
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+)
+
+// faultRule injects fault into the next left calls of a class about target (exact name, or
+// every call with target "*"), restricted to writes or reads when only says so. It is a fake on
+// top of the real call path: the Ceph client still talks to the real cluster, and the hook only
+// drops the call, loses its answer, or gives up waiting for it.
+type faultRule struct {
+	class  cephclient.CallClass
+	target string
+	only   string // "write", "read" or "" (any)
+	fault  cephclient.Fault
+	left   int
+	hits   []string // ops hit, in order
+}
+
+func (r *faultRule) matches(c cephclient.Call) bool {
+	if r.left <= 0 || c.Class != r.class {
+		return false
+	}
+	if r.target != "*" && c.Target != r.target && !strings.HasPrefix(c.Target, r.target+"/") {
+		return false
+	}
+	return r.only == "" || (r.only == "write") == c.Write
+}
+
+// injector is the test's fault hook on the controllers' shared Ceph client.
+type injector struct {
+	mu    sync.Mutex
+	rules []*faultRule
+}
+
+func (in *injector) hook(c cephclient.Call) cephclient.Fault {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, r := range in.rules {
+		if r.matches(c) {
+			r.left--
+			r.hits = append(r.hits, c.Op)
+			return r.fault
+		}
+	}
+	return cephclient.NoFault
+}
+
+func (in *injector) add(r *faultRule) *faultRule {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.rules = append(in.rules, r)
+	return r
+}
+
+func (in *injector) remove(r *faultRule) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for i, x := range in.rules {
+		if x == r {
+			in.rules = append(in.rules[:i], in.rules[i+1:]...)
+			return
+		}
+	}
+}
+
+// spent tells whether every fault of r was injected, and which ops it hit.
+func (in *injector) spent(r *faultRule) (bool, string) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return r.left <= 0, strings.Join(r.hits, ", ")
+}
+
+// faults installs an injector on the Ceph client the controllers share (the process-wide registry,
+// same site key as the ProviderConfig's), removed when the test ends.
+func (h *harness) faults() (*injector, *cephclient.Client) {
+	h.t.Helper()
+	cfg := cephclient.Config{Monitors: h.cfg.Monitors, ClientName: "admin", Key: strings.TrimSpace(h.cfg.Key)}
+	c, err := cephclient.Shared(pollInterval*9/10).Get(context.Background(), cfg)
+	if err != nil {
+		h.t.Fatalf("cannot get the controllers' Ceph client: %v", err)
+	}
+	in := &injector{}
+	c.SetFaultHook(in.hook)
+	h.t.Cleanup(func() { c.SetFaultHook(nil) })
+	return in, c
+}
+
+// waitEvent waits for an event on o with reason whose message contains every part of msg.
+func (h *harness) waitEvent(o client.Object, reason string, msg ...string) string {
+	h.t.Helper()
+	var found string
+	h.eventually(60*time.Second, fmt.Sprintf("event %s on %s", reason, o.GetName()), func() bool {
+		var list corev1.EventList
+		if err := h.kube.List(context.Background(), &list, client.InNamespace(o.GetNamespace())); err != nil {
+			return false
+		}
+		for _, e := range list.Items {
+			if e.InvolvedObject.Name != o.GetName() || e.Reason != reason {
+				continue
+			}
+			all := true
+			for _, m := range msg {
+				all = all && strings.Contains(e.Message, m)
+			}
+			if all {
+				found = e.Type + " " + e.Reason + ": " + e.Message
+				return true
+			}
+		}
+		return false
+	}, func() string { return "no such event" })
+	return found
+}
