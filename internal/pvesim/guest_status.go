@@ -70,7 +70,7 @@ func (s *Simulator) vmstatus(g *guest, full bool) map[string]any {
 	}
 	var netin, netout uint64
 	if g.Running {
-		up := nowUnix() - g.Started
+		up := *res.Uptime
 		netin, netout = uint64(up)*1200+uint64(g.VMID), uint64(up)*800+uint64(g.VMID)
 		m["uptime"], m["cpu"], m["mem"] = up, *res.CPU, *res.Mem
 		m["netin"], m["netout"] = netin, netout

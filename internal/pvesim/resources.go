@@ -2,8 +2,10 @@ package pvesim
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // resource is one /cluster/resources entry; a struct keeps the 10,000-guest
@@ -37,6 +39,9 @@ type resource struct {
 	Shared     *int     `json:"shared,omitempty"`
 	Level      *string  `json:"level,omitempty"`
 	CGroupMode int      `json:"cgroup-mode,omitempty"`
+	MemHost    *uint64  `json:"memhost,omitempty"`
+	NetType    string   `json:"network-type,omitempty"`
+	Network    string   `json:"network,omitempty"`
 }
 
 var (
@@ -56,7 +61,7 @@ func (s *Simulator) guestResource(g *guest) resource {
 		Status: g.status(), Template: &zeroI, Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"],
 		MaxMem: guestMaxMem(g), MaxCPU: guestCPUs(g), MaxDisk: s.guestMaxDisk(g),
 		Disk: &zeroU, DiskRead: &zeroU, DiskWrite: &zeroU, NetIn: &zeroU, NetOut: &zeroU,
-		Uptime: &zeroI64, Mem: &zeroU, CPU: &zeroF}
+		Uptime: &zeroI64, Mem: &zeroU, CPU: &zeroF, MemHost: &zeroU}
 	if g.isTemplate() {
 		res.Template = &oneI
 	}
@@ -65,13 +70,18 @@ func (s *Simulator) guestResource(g *guest) resource {
 	}
 	res.Name = guestName(g)
 	if g.Running {
-		up := nowUnix() - g.Started
+		up := max(nowUnix()-g.Started, 1) // a running process has been up a moment
 		mem := res.MaxMem / 3
-		res.Uptime, res.Mem, res.CPU = &up, &mem, &idleCPU
+		res.Uptime, res.Mem, res.CPU, res.MemHost = &up, &mem, &idleCPU, &mem
 	}
 	if len(s.st.HAResources) > 0 {
+		// The manager's service state; an ignored resource has none and
+		// falls back to the configured state (Cluster.pm resources).
 		if ha := s.st.HAResources[haSID(g)]; ha != nil {
 			res.HAState = ha.State
+			if ha.State != "ignored" {
+				res.HAState = ha.managerState(g)
+			}
 		}
 	}
 	return res
@@ -144,26 +154,54 @@ func getResources(r *request) (any, error) {
 	return rawEnvelope(append(b, '}')), nil
 }
 
-// resourceList builds /cluster/resources under s.mu (read).
+// resourceList builds /cluster/resources under s.mu (read) in the order
+// of pve-manager PVE/API2/Cluster.pm resources: pools (with the totals of
+// their running guests), guests (vmids sorted as strings, as Perl's sort
+// keys does), nodes, storages (per storage, then per node) and, without a
+// type filter, PVE 9.1's network entries (the "localnetwork" zone of every
+// node; no SDN zones or fabrics are configured).
 func (s *Simulator) resourceList(typ string) []resource {
-	out := make([]resource, 0, len(s.st.Guests)+len(s.st.Nodes)*(len(s.st.Storages)+1)+len(s.st.Pools))
+	out := make([]resource, 0, len(s.st.Guests)+len(s.st.Nodes)*(len(s.st.Storages)+2)+len(s.st.Pools))
+	pools := map[string]int{}
+	if typ == "" {
+		for _, pid := range sortedKeys(s.st.Pools) {
+			pools[pid] = len(out)
+			out = append(out, resource{ID: "/pool/" + pid, Type: "pool", Pool: pid})
+		}
+	}
 	if typ == "" || typ == "vm" {
-		for _, id := range s.st.vmids() {
-			out = append(out, s.guestResource(s.st.Guests[id]))
+		for _, id := range s.vmidsAsStrings() {
+			res := s.guestResource(s.st.Guests[id])
+			if i, ok := pools[res.Pool]; ok && *res.Uptime > 0 {
+				addToPool(&out[i], &res)
+			}
+			out = append(out, res)
 		}
 	}
 	if typ == "" || typ == "node" {
+		haActive := len(s.st.HAResources) > 0
 		for _, n := range s.st.Nodes {
 			lvl := ""
-			out = append(out, resource{ID: "node/" + n, Type: "node", Node: n, Status: s.nodeStatus(n),
-				MaxCPU: nodeCPUs, MaxMem: nodeMem, MaxDisk: nodeDisk, Level: &lvl, CGroupMode: 2})
+			e := resource{ID: "node/" + n, Type: "node", Node: n, Status: s.nodeStatus(n),
+				MaxCPU: nodeCPUs, MaxMem: nodeMem, MaxDisk: nodeDisk, Level: &lvl, CGroupMode: 2}
+			if !s.st.Offline[n] { // extract_node_stats: live figures only for online nodes
+				up, mem, disk, cpu := int64(time.Since(startTime).Seconds())+86400, uint64(nodeMemUsed), uint64(nodeDiskUsed), 0.02
+				e.Uptime, e.Mem, e.Disk, e.CPU = &up, &mem, &disk, &cpu
+			}
+			if haActive { // the HA manager's node_status
+				e.HAState = "online"
+				if s.st.Offline[n] {
+					e.HAState = "unknown"
+				}
+			}
+			out = append(out, e)
 		}
 	}
 	if typ == "" || typ == "storage" {
 		usedOn := s.storageUsage()
-		for _, n := range s.st.Nodes {
-			for _, sid := range sortedKeys(s.st.Storages) {
-				st := s.st.Storages[sid]
+		for _, sid := range sortedKeys(s.st.Storages) {
+			st := s.st.Storages[sid]
+			for _, n := range s.st.Nodes {
 				if !st.on(n) {
 					continue
 				}
@@ -175,12 +213,35 @@ func (s *Simulator) resourceList(typ string) []resource {
 			}
 		}
 	}
-	if typ == "" {
-		for _, pid := range sortedKeys(s.st.Pools) {
-			out = append(out, resource{ID: "/pool/" + pid, Type: "pool", Pool: pid})
+	if typ == "" && s.opts.PVEMajor != 8 {
+		for _, n := range s.st.Nodes {
+			out = append(out, resource{ID: "network/" + n + "/zone/localnetwork", Type: "network",
+				NetType: "zone", Network: "localnetwork", Node: n, Status: "ok"})
 		}
 	}
 	return out
+}
+
+// addToPool adds a running guest to its pool's totals as Cluster.pm does:
+// the longest uptime, summed memory and CPUs, CPU usage weighted by CPUs.
+func addToPool(p, g *resource) {
+	if p.Uptime == nil || *g.Uptime > *p.Uptime {
+		up := *g.Uptime
+		p.Uptime = &up
+	}
+	mem := *g.Mem
+	if p.Mem != nil {
+		mem += *p.Mem
+	}
+	p.Mem = &mem
+	p.MaxMem += g.MaxMem
+	cpu := 0.0
+	if p.CPU != nil {
+		cpu = *p.CPU
+	}
+	cpu = (cpu*float64(p.MaxCPU) + *g.CPU*float64(g.MaxCPU)) / float64(p.MaxCPU+g.MaxCPU)
+	p.CPU = &cpu
+	p.MaxCPU += g.MaxCPU
 }
 
 // storageUsage sums volume sizes per "storage/node" in one pass.
@@ -214,4 +275,15 @@ func (s *Simulator) storageUsed(st *storage, node string) uint64 {
 		}
 	}
 	return u
+}
+
+// vmidsAsStrings is the guest ids in Perl's "sort keys" order (as strings:
+// 100, 1000, 101), compared without allocating.
+func (s *Simulator) vmidsAsStrings() []int {
+	ids := s.st.vmids()
+	sort.Slice(ids, func(i, j int) bool {
+		var a, b [20]byte
+		return string(strconv.AppendInt(a[:0], int64(ids[i]), 10)) < string(strconv.AppendInt(b[:0], int64(ids[j]), 10))
+	})
+	return ids
 }

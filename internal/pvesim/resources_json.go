@@ -90,6 +90,12 @@ func appendResource(b []byte, r *resource) []byte {
 		b = append(b, `,"cgroup-mode":`...)
 		b = strconv.AppendInt(b, int64(r.CGroupMode), 10)
 	}
+	if r.MemHost != nil {
+		b = append(b, `,"memhost":`...)
+		b = strconv.AppendUint(b, *r.MemHost, 10)
+	}
+	b = optString(b, "network-type", r.NetType)
+	b = optString(b, "network", r.Network)
 	return append(b, '}')
 }
 

@@ -18,6 +18,8 @@ func TestResourceEncoderMatchesEncodingJSON(t *testing.T) {
 	sim.st.Pools["p"] = &pool{ID: "p"}
 	sim.st.Guests[1002].Pool = "p"
 	sim.st.Guests[1003].Running = true
+	sim.st.Guests[1003].Pool = "p" // pool totals from a running guest
+	sim.st.Offline = map[string]bool{"pve3": true}
 	sim.st.HAResources["vm:1003"] = &haResource{SID: "vm:1003", State: "started"}
 	sim.mu.Unlock()
 	for _, typ := range []string{"", "vm", "node", "storage"} {
