@@ -108,3 +108,28 @@ func nodeOf(t *testing.T, srv *Server, vmid string) string {
 	}
 	return url.PathEscape(gi.Node)
 }
+
+// TestFirewallRuleDigestOnlyOnUpdateAndDelete follows pve-firewall
+// API2/Firewall/Rules.pm: create_rule accepts a digest but never asserts
+// it; update_rule and delete_rule assert the rule list's digest.
+func TestFirewallRuleDigestOnlyOnUpdateAndDelete(t *testing.T) {
+	srv := startSim(t, Options{SeedGuests: 1})
+	form := "application/x-www-form-urlencoded"
+	base := "/nodes/" + nodeOf(t, srv, "1000") + "/qemu/1000/firewall/rules"
+	stale := "0123456789abcdef0123456789abcdef01234567"
+	if res := raw(t, srv, "POST", base, form, "type=in&action=ACCEPT&digest="+stale, "token"); res.Code != 200 {
+		t.Fatalf("create with a stale digest: %s", res.Status)
+	}
+	const modified = "500 detected modified configuration - file changed by other user? Try again."
+	if res := raw(t, srv, "PUT", base+"/0", form, "comment=x&digest="+stale, "token"); res.Status != modified {
+		t.Errorf("update with a stale digest: %s", res.Status)
+	}
+	if res := raw(t, srv, "DELETE", base+"/0?digest="+stale, "", "", "token"); res.Status != modified {
+		t.Errorf("delete with a stale digest: %s", res.Status)
+	}
+	d := decode(t, raw(t, srv, "GET", base, "", "", "token").Body)["data"].([]any)
+	digest := d[0].(map[string]any)["digest"].(string)
+	if res := raw(t, srv, "PUT", base+"/0", form, "comment=x&digest="+digest, "token"); res.Code != 200 {
+		t.Errorf("update with the current digest: %s", res.Status)
+	}
+}

@@ -134,11 +134,10 @@ func listRuleSet(rules []fwRule) []map[string]any {
 	return out
 }
 
-// addRuleTo inserts a rule at pos (default: the top, as PVE does).
+// addRuleTo inserts a rule at pos (default: the top, as PVE does). Like
+// pve-firewall API2/Firewall/Rules.pm create_rule it takes a digest
+// parameter but never checks it (only update and delete assert it).
 func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, guestFW *firewallSet) error {
-	if err := checkDigest(r, fwDigest(*rules)); err != nil {
-		return err
-	}
 	rule := copyRuleData(fwRule{}, r.params)
 	if err := s.verifyRule(rule, guestFW); err != nil {
 		return err
