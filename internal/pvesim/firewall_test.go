@@ -212,7 +212,7 @@ func TestPoolsAndHA(t *testing.T) {
 		t.Errorf("rule without affinity: %v", err)
 	}
 	if err := cl.NewHARule(cx, &proxmox.HARuleCreateOption{Rule: "bad", Type: "node-affinity", Resources: "vm:1003", Nodes: "pve1"}); err == nil ||
-		err.Error() != "500 cannot use unmanaged resource(s) vm:1003." {
+		err.Error() != "500 create ha rule failed: cannot use unmanaged resource(s) vm:1003." {
 		t.Errorf("rule for unmanaged guest: %v", err)
 	}
 	rules, err := cl.HARules(cx, "vm:1000", "")

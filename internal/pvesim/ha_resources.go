@@ -160,7 +160,7 @@ func createHAResource(r *request) (any, error) {
 		return nil, fail("%s %d does not exist", map[string]string{"vm": "VM", "ct": "CT"}[typ], id)
 	}
 	if s.st.HAResources[sid] != nil {
-		return nil, fail("resource ID '%s' already defined", sid)
+		return nil, fail("create resource failed: resource ID '%s' already defined", sid)
 	}
 	h := &haResource{SID: sid, State: "started"}
 	s.applyHA(r, h)

@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"strings"
@@ -142,11 +143,11 @@ func createHARule(r *request) (any, error) {
 	defer s.mu.Unlock()
 	id := r.str("rule")
 	if s.st.HARules[id] != nil {
-		return nil, fail("HA rule '%s' already defined", id)
+		return nil, fail("create ha rule failed: HA rule '%s' already defined", id)
 	}
 	h := &haRule{Rule: id, Type: r.str("type")}
 	if err := s.applyRule(r, h); err != nil {
-		return nil, err
+		return nil, lockHAErr("create ha rule failed", err)
 	}
 	// get_next_ordinal (pve-ha-manager src/PVE/HA/Rules.pm) takes the
 	// smallest existing order plus one; writing rules.cfg sorts by order
@@ -167,7 +168,7 @@ func (s *Simulator) ruleArg(r *request) (*haRule, error) {
 	h := s.st.HARules[r.str("rule")]
 	if h == nil {
 		if r.method == http.MethodPut {
-			return nil, fail("HA rule '%s' does not exist", r.str("rule"))
+			return nil, fail("update HA rules failed: HA rule '%s' does not exist", r.str("rule"))
 		}
 		return nil, fail("no such ha rule '%s'", r.str("rule"))
 	}
@@ -194,7 +195,7 @@ func updateHARule(r *request) (any, error) {
 		return nil, err
 	}
 	if err := checkDigest(r, fwDigest(s.st.HARules)); err != nil {
-		return nil, err
+		return nil, lockHAErr("update HA rules failed", err)
 	}
 	if t := r.str("type"); t != h.Type {
 		return nil, paramErr("type", "rule '%s' is of type '%s'", h.Rule, h.Type)
@@ -211,7 +212,7 @@ func updateHARule(r *request) (any, error) {
 		}
 	}
 	if err := s.applyRule(r, &cp); err != nil {
-		return nil, err
+		return nil, lockHAErr("update HA rules failed", err)
 	}
 	*h = cp
 	s.changed()
@@ -222,9 +223,10 @@ func deleteHARule(r *request) (any, error) {
 	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	h, err := s.ruleArg(r)
-	if err != nil {
-		return nil, err
+	// delete_rule deletes without looking: a missing rule is no error.
+	h := s.st.HARules[r.str("rule")]
+	if h == nil {
+		return nil, nil
 	}
 	delete(s.st.HARules, h.Rule)
 	s.renumberRules(nil)
@@ -257,4 +259,14 @@ func (s *Simulator) renumberRules(added *haRule) {
 	for i, h := range list {
 		h.Order = i + 1
 	}
+}
+
+// lockHAErr is lock_ha_domain (pve-ha-manager src/PVE/HA/Config.pm): a
+// die inside the locked section comes out as "errmsg: error".
+func lockHAErr(prefix string, err error) error {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Code == http.StatusInternalServerError && ae.Errors == nil {
+		return fail("%s: %s", prefix, ae.Msg)
+	}
+	return err
 }

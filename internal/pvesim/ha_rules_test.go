@@ -67,3 +67,38 @@ func TestHARulesOrderAndDefaults(t *testing.T) {
 		t.Errorf("order after deleting the first rule: %v %v", one["order"], err)
 	}
 }
+
+// TestHAErrorsCarryLockPrefix: dies inside lock_ha_domain (pve-ha-manager
+// src/PVE/HA/Config.pm) come out as "errmsg: error" (src/PVE/API2/HA/Rules.pm
+// "create ha rule failed", "update HA rules failed"; Resources.pm "create
+// resource failed"), and delete_rule deletes without checking the rule exists.
+func TestHAErrorsCarryLockPrefix(t *testing.T) {
+	s := newSimT(t)
+	cx := ctx(t)
+	if err := s.c.Post(cx, "/cluster/ha/resources", map[string]any{"sid": "vm:9000", "state": "stopped"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := s.c.Post(cx, "/cluster/ha/resources", map[string]any{"sid": "vm:9000"}, nil)
+	if err == nil || err.Error() != "500 create resource failed: resource ID 'vm:9000' already defined" {
+		t.Errorf("duplicate resource: %v", err)
+	}
+	rule := map[string]any{"rule": "r1", "type": "node-affinity", "resources": "vm:9000", "nodes": "pve1"}
+	if err := s.c.Post(cx, "/cluster/ha/rules", rule, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = s.c.Post(cx, "/cluster/ha/rules", rule, nil)
+	if err == nil || err.Error() != "500 create ha rule failed: HA rule 'r1' already defined" {
+		t.Errorf("duplicate rule: %v", err)
+	}
+	err = s.c.Put(cx, "/cluster/ha/rules/nope", map[string]any{"type": "node-affinity", "comment": "x"}, nil)
+	if err == nil || err.Error() != "500 update HA rules failed: HA rule 'nope' does not exist" {
+		t.Errorf("update missing rule: %v", err)
+	}
+	err = s.c.Put(cx, "/cluster/ha/rules/r1", map[string]any{"type": "node-affinity", "nodes": "pve9"}, nil)
+	if err == nil || err.Error() != "500 update HA rules failed: cannot use non-existent node(s) pve9." {
+		t.Errorf("update with unknown node: %v", err)
+	}
+	if err := s.c.Delete(cx, "/cluster/ha/rules/nope", nil); err != nil {
+		t.Errorf("delete of a missing rule: %v", err)
+	}
+}
