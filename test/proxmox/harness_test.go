@@ -34,6 +34,13 @@ import (
 
 const pollInterval = time.Second
 
+// The backoff of failing resources in these tests: short, so a test that
+// clears a fault sees convergence within seconds.
+const (
+	retryBase = 100 * time.Millisecond
+	retryMax  = 2 * time.Second
+)
+
 // site is one test's world: an API server namespace with a ProviderConfig
 // pointing at its own simulator, and a raw PVE client to check the backend.
 type site struct {
@@ -93,7 +100,7 @@ func (s *site) startStoppableProvider(t *testing.T, intent options.IntentRecorde
 			PollInterval:            pollInterval,
 			MaxConcurrentReconciles: 4,
 			Features:                &feature.Flags{},
-		}, Intent: intent}
+		}, Intent: intent, RetryBase: retryBase, RetryMax: retryMax}
 		if err := config.Setup(mgr, o); err != nil {
 			return err
 		}
@@ -236,7 +243,7 @@ func (s *site) startProxmox(t *testing.T) {
 			PollInterval:            pollInterval,
 			MaxConcurrentReconciles: 4,
 			Features:                &feature.Flags{},
-		}}
+		}, RetryBase: retryBase, RetryMax: retryMax}
 		if err := config.Setup(mgr, o); err != nil {
 			return err
 		}

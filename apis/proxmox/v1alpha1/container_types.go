@@ -246,6 +246,12 @@ type ContainerObservation struct {
 	PendingTask string `json:"pendingTask,omitempty"`
 	// LastTaskError is the exit status of the last task that failed.
 	LastTaskError string `json:"lastTaskError,omitempty"`
+	// LastVerified is when the provider last read the guest's whole config
+	// and firewall from PVE and compared them with the spec. Between such
+	// reads it relies on the cluster view, which shows name, node, status,
+	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
+	// cloud-init, firewall) is verified at least every --drift-interval.
+	LastVerified *metav1.Time `json:"lastVerified,omitempty"`
 }
 
 // A ContainerSpec defines the desired state of a Container.

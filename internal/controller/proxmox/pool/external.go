@@ -18,11 +18,11 @@ import (
 )
 
 const (
-	errBadName  = "external name %q is not a Proxmox pool id: a letter first, then letters, digits, '.', '-' or '_'"
-	errRead     = "cannot read pool %q"
-	errCreate   = "cannot create pool %q"
-	errUpdate   = "cannot set the comment of pool %q"
-	errDelete   = "cannot delete pool %q"
+	errBadName = "external name %q is not a Proxmox pool id: a letter first, then letters, digits, '.', '-' or '_'"
+	errRead    = "cannot read pool %q"
+	errCreate  = "cannot create pool %q"
+	errUpdate  = "cannot set the comment of pool %q"
+	errDelete  = "cannot delete pool %q"
 )
 
 // poolID is PVE's pve-poolid for a top-level pool, starting with a letter
