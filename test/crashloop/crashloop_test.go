@@ -1,0 +1,624 @@
+package crashloop
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	goproxmox "github.com/luthermonson/go-proxmox"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+	"github.com/microcloud-dev/provider-microcloud/test/envtest"
+)
+
+const (
+	numVMs          = 30
+	killsPerPhase   = 8 // 24 kills in all
+	convergeTimeout = 100 * time.Second
+	settleTimeout   = 20 * time.Second
+	sampleEvery     = 250 * time.Millisecond
+	seedEnv         = "MICROCLOUD_CRASHLOOP_SEED"
+)
+
+// world is the test's cluster: API server namespace, simulator, provider.
+type world struct {
+	t     *testing.T
+	ctx   context.Context
+	kube  client.Client
+	ns    string
+	sim   *pvesim.Server
+	pve   *goproxmox.Client
+	p     *provider
+	nodes []string
+
+	mu    sync.Mutex
+	known map[string]res // by resource name, once created
+
+	template     pvesim.GuestInfo
+	templateVols []string
+	results      []phaseResult
+	seed         uint64
+}
+
+func (w *world) resources() []res {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]res, 0, len(w.known))
+	for _, r := range w.known {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func vmName(i int) string { return fmt.Sprintf("crash-%02d", i) }
+
+// TestProviderSurvivesSIGKILL creates, updates and deletes 30 VMs while the
+// provider process is SIGKILLed at random moments, and checks the simulator
+// after each phase and at every sample during it.
+func TestProviderSurvivesSIGKILL(t *testing.T) {
+	env := envtest.Start(t)
+	ctx := context.Background()
+
+	seed := uint64(time.Now().UnixNano())
+	if s := os.Getenv(seedEnv); s != "" {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", seedEnv, s, err)
+		}
+		seed = v
+	}
+	t.Logf("seed %d (rerun with %s=%d)", seed, seedEnv, seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+	chaosRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
+	taskDuration := 200*time.Millisecond + time.Duration(rng.Int64N(int64(300*time.Millisecond)))
+
+	sim, err := pvesim.New(pvesim.Options{
+		CADir:              t.TempDir(),
+		TaskDuration:       taskDuration,
+		StorageLockHold:    100 * time.Millisecond,
+		StorageLockTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	t.Logf("simulator %s, task duration %s", srv.URL, taskDuration)
+
+	w := &world{t: t, ctx: ctx, seed: seed, kube: env.Client, ns: env.Namespace(t), sim: srv, known: map[string]res{},
+		nodes: sim.Options().Nodes,
+		pve:   goproxmox.NewClient(srv.URL, goproxmox.WithHTTPClient(srv.HTTPClient()), goproxmox.WithAPIToken(sim.TokenID, sim.Secret))}
+	for _, o := range []client.Object{
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "pve"}, Data: map[string][]byte{
+			"token": []byte(sim.TokenID + "=" + sim.Secret), "ca.crt": srv.CACertPEM}},
+		&mcv1alpha1.ProviderConfig{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: "default"}, Spec: mcv1alpha1.ProviderConfigSpec{SiteSpec: mcv1alpha1.SiteSpec{
+			Proxmox: &mcv1alpha1.ProxmoxConfig{
+				Endpoint:       "https://" + srv.Addr,
+				TokenSecretRef: mcv1alpha1.SecretKeySelector{Name: "pve", Key: "token"},
+				CABundle:       &mcv1alpha1.CABundleSource{SecretKeyRef: &mcv1alpha1.SecretKeySelector{Name: "pve", Key: "ca.crt"}},
+			}}}},
+	} {
+		if err := w.kube.Create(ctx, o); err != nil {
+			t.Fatalf("cannot create %T %s: %v", o, o.GetName(), err)
+		}
+	}
+
+	tmpl, ok := sim.Guest(pvesim.DefaultTemplateID)
+	if !ok {
+		t.Fatalf("the simulator has no template %d", pvesim.DefaultTemplateID)
+	}
+	st, err := storages(ctx, w.pve, w.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.template, w.templateVols = tmpl, st.volumesOf(pvesim.DefaultTemplateID)
+	if len(w.templateVols) == 0 {
+		t.Fatalf("the storages report no volume of template %d", pvesim.DefaultTemplateID)
+	}
+	if leaks := st.leaks(takeSnapshot(srv)); len(leaks) > 0 {
+		t.Fatalf("volumes no guest references before the test: %v", leaks)
+	}
+
+	dir := t.TempDir()
+	bin := buildProvider(t, dir)
+	kubeconfig := dir + "/kubeconfig"
+	writeKubeconfig(t, env.Config, kubeconfig)
+	w.p = newProvider(t, bin, kubeconfig, dir)
+	defer w.report()
+
+	// Phase 1: create, cloned from the template, spread over the chaos.
+	w.phase("create", chaosRNG, func() {
+		for i := range numVMs {
+			vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: vmName(i)}}
+			vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
+			vm.Spec.ForProvider = v1alpha1.VirtualMachineParameters{
+				Node: "pve1", Clone: &v1alpha1.CloneSource{SourceVMID: pvesim.DefaultTemplateID},
+				Cores: 2, MemoryMiB: 1536, Tags: []string{"crash"},
+			}
+			if err := w.kube.Create(ctx, vm); err != nil {
+				t.Fatalf("cannot create VM %s: %v", vm.Name, err)
+			}
+			w.mu.Lock()
+			w.known[vm.Name] = res{name: vm.Name, uid: string(vm.UID), tag: guest.OwnerTag(string(vm.UID))}
+			w.mu.Unlock()
+			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(200*time.Millisecond))))
+		}
+	}, w.syncedAndMatching, w.exactlyOurs)
+
+	// Phase 2: update cores, memory and tags of every VM.
+	w.phase("update", chaosRNG, func() {
+		for i := range numVMs {
+			cores, mem := 3+rng.Int64N(3), []int64{2048, 3072, 4096}[rng.IntN(3)]
+			tags := []string{"crash", fmt.Sprintf("batch-%d", rng.IntN(3)), "updated"}
+			vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: vmName(i)}}
+			if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+				if err := w.kube.Get(ctx, client.ObjectKeyFromObject(vm), vm); err != nil {
+					return err
+				}
+				vm.Spec.ForProvider.Cores, vm.Spec.ForProvider.MemoryMiB, vm.Spec.ForProvider.Tags = cores, mem, tags
+				return w.kube.Update(ctx, vm)
+			}); err != nil {
+				t.Fatalf("cannot update VM %s: %v", vm.Name, err)
+			}
+			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(200*time.Millisecond))))
+		}
+	}, w.syncedAndMatching, w.exactlyOurs)
+
+	// Phase 3: delete every VM.
+	w.phase("delete", chaosRNG, func() {
+		for i := range numVMs {
+			vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: vmName(i)}}
+			if err := w.kube.Delete(ctx, vm); err != nil {
+				t.Fatalf("cannot delete VM %s: %v", vm.Name, err)
+			}
+			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(200*time.Millisecond))))
+		}
+	}, w.allGone, w.noneLeft)
+}
+
+// phaseResult is one phase's figures for the report.
+type phaseResult struct {
+	name      string
+	kills     int
+	midTask   int // kills while a simulator task ran
+	chaos     time.Duration
+	converged time.Duration // after the last kill; -1 when not reached
+	samples   int
+}
+
+func (w *world) report() {
+	starts, kills, crashes := w.p.counts()
+	w.t.Logf("crash loop: %d provider starts, %d SIGKILLs, %d exits by itself", starts, kills, len(crashes))
+	for _, r := range w.results {
+		conv := "NOT REACHED"
+		if r.converged >= 0 {
+			conv = r.converged.Round(100 * time.Millisecond).String()
+		}
+		w.t.Logf("  phase %-6s: %d kills (%d while a PVE task ran) over %s, converged %s after the last kill, %d samples",
+			r.name, r.kills, r.midTask, r.chaos.Round(100*time.Millisecond), conv, r.samples)
+	}
+	var writes []string
+	for k, n := range w.sim.RequestCounts() {
+		if !strings.HasPrefix(k, "GET ") && strings.Contains(k, "/qemu") {
+			writes = append(writes, fmt.Sprintf("%s x%d", k, int(n)))
+		}
+	}
+	sort.Strings(writes)
+	w.t.Logf("  PVE writes the provider made: %s", strings.Join(writes, ", "))
+	if w.t.Failed() {
+		keep := filepath.Join(os.TempDir(), fmt.Sprintf("crashloop-%d-provider.log", w.seed))
+		if b, err := os.ReadFile(w.p.log.Name()); err == nil && os.WriteFile(keep, b, 0o644) == nil {
+			w.t.Logf("  the provider's log (all runs) is kept in %s", keep)
+		}
+	}
+	for _, c := range crashes {
+		w.t.Errorf("the provider exited without being killed: %s; its log:\n%s", c,
+			strings.Join(w.p.logLines(30, "error", "panic", "Error", "=== crashloop"), "\n"))
+	}
+}
+
+// phase runs write while the provider is killed killsPerPhase times, samples
+// the simulator throughout, then lets the provider run until converged
+// returns no problem and checks final once.
+func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged, final func(snapshot) []string) {
+	t := w.t
+	_, killsBefore, _ := w.p.counts()
+	smp := w.sample(name)
+	start := time.Now()
+	chaosErr := make(chan error, 1)
+	midTask := 0
+	go func() {
+		chaosErr <- w.p.chaos(chaosRNG, killsPerPhase, func() {
+			if w.runningTasks() > 0 {
+				midTask++
+			}
+		})
+	}()
+	write()
+	if err := <-chaosErr; err != nil {
+		smp.stop()
+		t.Fatalf("phase %s: %v", name, err)
+	}
+	lastKill := time.Now()
+	_, killsAfter, _ := w.p.counts()
+	r := phaseResult{name: name, kills: killsAfter - killsBefore, midTask: midTask, chaos: lastKill.Sub(start), converged: -1}
+
+	var problems []string
+	deadline := lastKill.Add(convergeTimeout)
+	for {
+		if problems = converged(takeSnapshot(w.sim)); len(problems) == 0 {
+			r.converged = time.Since(lastKill)
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	r.samples = smp.stop()
+	w.results = append(w.results, r)
+	for _, v := range smp.violations() {
+		t.Errorf("phase %s: %s", name, v)
+	}
+	if len(problems) > 0 {
+		t.Fatalf("phase %s: not converged %s after the last kill (%d problems):\n%s", name, convergeTimeout, len(problems), strings.Join(problems, "\n"))
+	}
+	// Settled: every task the provider started has ended. Then the
+	// simulator's state must be exactly what the spec says, nothing more.
+	if !w.settle() {
+		t.Errorf("phase %s: simulator tasks still running %s after convergence", name, settleTimeout)
+	}
+	for _, p := range final(takeSnapshot(w.sim)) {
+		t.Errorf("phase %s: %s", name, p)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}
+
+// runningTasks counts the simulator's running worker tasks on all nodes.
+func (w *world) runningTasks() int {
+	n := 0
+	for _, node := range w.nodes {
+		var tasks []map[string]any
+		if err := w.pve.Get(w.ctx, "/nodes/"+node+"/tasks?source=active&limit=500", &tasks); err == nil {
+			n += len(tasks)
+		}
+	}
+	return n
+}
+
+// settle waits for the simulator's running tasks to end.
+func (w *world) settle() bool {
+	done := make(chan struct{})
+	go func() { w.sim.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(settleTimeout):
+		return false
+	}
+}
+
+// sampler checks, every sampleEvery while a phase runs, the invariants that
+// must hold at every moment: no resource has two guests, and no resource is
+// gone from the API server while a guest of it remains.
+type sampler struct {
+	w    *world
+	name string
+	quit chan struct{}
+	done chan struct{}
+
+	mu    sync.Mutex
+	seen  map[string]string // first message per violation key
+	order []string
+	n     int
+}
+
+func (w *world) sample(name string) *sampler {
+	s := &sampler{w: w, name: name, quit: make(chan struct{}), done: make(chan struct{}), seen: map[string]string{}}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(sampleEvery)
+		defer tick.Stop()
+		for {
+			s.once()
+			select {
+			case <-s.quit:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return s
+}
+
+func (s *sampler) record(key, msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[key]; !ok {
+		s.seen[key] = msg
+		s.order = append(s.order, key)
+	}
+}
+
+func (s *sampler) once() {
+	w := s.w
+	// API server first, simulator second: a resource absent from the list
+	// was gone before the snapshot, so a guest of it in the snapshot
+	// outlived it.
+	list := &v1alpha1.VirtualMachineList{}
+	if err := w.kube.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+		s.record("list", "cannot list VMs: "+err.Error())
+		return
+	}
+	snap := takeSnapshot(w.sim)
+	present := map[string]bool{}
+	for _, vm := range list.Items {
+		present[vm.Name] = true
+	}
+	for _, r := range w.resources() {
+		ids := snap.owned(r)
+		if len(ids) > 1 {
+			s.record("dup/"+r.name, fmt.Sprintf("at %s VM %s (owner tag %s) has %d guests in the simulator, want at most one:%s",
+				snap.at.Format("15:04:05.000"), r.name, r.tag, len(ids), snap.describe(ids...)))
+		}
+		if !present[r.name] && len(ids) > 0 {
+			s.record("gone/"+r.name, fmt.Sprintf("at %s VM %s is gone from the API server (finalizer removed) but its guest is still in the simulator:%s",
+				snap.at.Format("15:04:05.000"), r.name, snap.describe(ids...)))
+		}
+	}
+	s.mu.Lock()
+	s.n++
+	s.mu.Unlock()
+}
+
+// stop ends sampling and returns the number of samples taken.
+func (s *sampler) stop() int {
+	select {
+	case <-s.quit:
+	default:
+		close(s.quit)
+	}
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
+}
+
+func (s *sampler) violations() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.order))
+	for _, k := range s.order {
+		out = append(out, s.seen[k])
+	}
+	return out
+}
+
+// syncedAndMatching is the convergence of creates and updates: every VM Ready
+// and Synced for its current generation, and its guest (the one under its
+// external name) tagged as its own, named after it, running, with the
+// spec's cores, memory and tags.
+func (w *world) syncedAndMatching(snap snapshot) []string {
+	list := &v1alpha1.VirtualMachineList{}
+	if err := w.kube.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+		return []string{err.Error()}
+	}
+	byName := map[string]*v1alpha1.VirtualMachine{}
+	for i := range list.Items {
+		byName[list.Items[i].Name] = &list.Items[i]
+	}
+	var problems []string
+	for _, r := range w.resources() {
+		vm := byName[r.name]
+		if vm == nil {
+			problems = append(problems, fmt.Sprintf("VM %s: not in the API server", r.name))
+			continue
+		}
+		if p := w.vmProblem(vm, r, snap); p != "" {
+			problems = append(problems, w.evidence(vm, r, snap, p))
+		}
+	}
+	return problems
+}
+
+func (w *world) vmProblem(vm *v1alpha1.VirtualMachine, r res, snap snapshot) string {
+	ready, synced := vm.GetCondition(xpv2.TypeReady), vm.GetCondition(xpv2.TypeSynced)
+	if ready.Status != corev1.ConditionTrue || synced.Status != corev1.ConditionTrue {
+		return fmt.Sprintf("not Ready and Synced: ready=%s synced=%s", ready.Status, synced.Status)
+	}
+	if g := synced.ObservedGeneration; g != 0 && g != vm.Generation {
+		return fmt.Sprintf("Synced for generation %d, spec is generation %d", g, vm.Generation)
+	}
+	en := meta.GetExternalName(vm)
+	id, err := strconv.Atoi(en)
+	if err != nil {
+		return fmt.Sprintf("external name %q is not a VM id", en)
+	}
+	g, ok := snap.guests[id]
+	if !ok {
+		return fmt.Sprintf("Ready, but the simulator has no guest %d (its external name)", id)
+	}
+	c := effective(g)
+	want := append(slices.Clone(vm.Spec.ForProvider.Tags), r.tag)
+	sort.Strings(want)
+	got := slices.Clone(tagsOf(g))
+	sort.Strings(got)
+	switch {
+	case !slices.Contains(got, r.tag):
+		return fmt.Sprintf("guest %d does not carry the owner tag %s", id, r.tag)
+	case c["name"] != r.name:
+		return fmt.Sprintf("guest %d is named %q", id, c["name"])
+	case !g.Running:
+		return fmt.Sprintf("guest %d is not running", id)
+	case c["cores"] != strconv.FormatInt(vm.Spec.ForProvider.Cores, 10):
+		return fmt.Sprintf("guest %d has cores=%s, spec %d", id, c["cores"], vm.Spec.ForProvider.Cores)
+	case c["memory"] != strconv.FormatInt(vm.Spec.ForProvider.MemoryMiB, 10):
+		return fmt.Sprintf("guest %d has memory=%s, spec %d", id, c["memory"], vm.Spec.ForProvider.MemoryMiB)
+	case !slices.Equal(got, want):
+		return fmt.Sprintf("guest %d has tags %v, spec plus owner tag %v", id, got, want)
+	}
+	return ""
+}
+
+// exactlyOurs is the final state after creates and updates: one guest per
+// VM, carrying its owner tag, under its external name; no other guest but
+// the template; no volume without a guest; the template untouched.
+func (w *world) exactlyOurs(snap snapshot) []string {
+	list := &v1alpha1.VirtualMachineList{}
+	if err := w.kube.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+		return []string{err.Error()}
+	}
+	var problems []string
+	ext := map[int]string{}
+	for _, vm := range list.Items {
+		id, _ := strconv.Atoi(meta.GetExternalName(&vm))
+		ext[id] = vm.Name
+	}
+	for _, r := range w.resources() {
+		ids := snap.owned(r)
+		if len(ids) != 1 || ext[ids[0]] != r.name {
+			problems = append(problems, fmt.Sprintf("VM %s: guests %v are its own, want exactly its external-name guest:%s", r.name, ids, snap.describe(ids...)))
+		}
+	}
+	tagged := 0
+	for id, g := range snap.guests {
+		if hasOwnerTag(g) {
+			tagged++
+		}
+		if id != pvesim.DefaultTemplateID && ext[id] == "" {
+			problems = append(problems, "a guest no VM has as its external name:"+snap.describe(id))
+		}
+	}
+	if tagged != numVMs {
+		problems = append(problems, fmt.Sprintf("%d guests carry an owner tag, want %d", tagged, numVMs))
+	}
+	return append(problems, w.storageAndTemplate(snap)...)
+}
+
+// allGone is the convergence of deletes: no VM left in the API server.
+func (w *world) allGone(snapshot) []string {
+	list := &v1alpha1.VirtualMachineList{}
+	if err := w.kube.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+		return []string{err.Error()}
+	}
+	snap := takeSnapshot(w.sim)
+	var problems []string
+	for i := range list.Items {
+		vm := &list.Items[i]
+		w.mu.Lock()
+		r := w.known[vm.Name]
+		w.mu.Unlock()
+		problems = append(problems, w.evidence(vm, r, snap, "still in the API server"))
+	}
+	return problems
+}
+
+// noneLeft is the final state after deletes: only the template, intact, and
+// its volumes.
+func (w *world) noneLeft(snap snapshot) []string {
+	var problems []string
+	for id := range snap.guests {
+		if id != pvesim.DefaultTemplateID {
+			problems = append(problems, "a guest is left after every VM was deleted:"+snap.describe(id))
+		}
+	}
+	return append(problems, w.storageAndTemplate(snap)...)
+}
+
+func (w *world) storageAndTemplate(snap snapshot) []string {
+	var problems []string
+	st, err := storages(w.ctx, w.pve, w.nodes)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	for _, l := range st.leaks(snap) {
+		problems = append(problems, "volume leaked (no guest references it): "+l)
+	}
+	if got := st.volumesOf(pvesim.DefaultTemplateID); !slices.Equal(got, w.templateVols) {
+		problems = append(problems, fmt.Sprintf("template %d volumes are %v, were %v", pvesim.DefaultTemplateID, got, w.templateVols))
+	}
+	tmpl, ok := snap.guests[pvesim.DefaultTemplateID]
+	switch {
+	case !ok:
+		problems = append(problems, fmt.Sprintf("template %d is gone", pvesim.DefaultTemplateID))
+	case !mapsEqual(tmpl.Config, w.template.Config) || len(tmpl.Pending) > 0 || tmpl.Node != w.template.Node:
+		problems = append(problems, fmt.Sprintf("template %d changed: config %v pending %v on %s, was %v on %s",
+			pvesim.DefaultTemplateID, tmpl.Config, tmpl.Pending, tmpl.Node, w.template.Config, w.template.Node))
+	}
+	return problems
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// evidence is a problem with what the API server, the provider's events
+// and log, and the simulator say about the VM.
+func (w *world) evidence(vm *v1alpha1.VirtualMachine, r res, snap snapshot, problem string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "VM %s: %s\n  generation %d, finalizers %v, deleting %t, annotations external-name=%q pending-task=%q\n  atProvider %+v",
+		vm.Name, problem, vm.Generation, vm.Finalizers, vm.DeletionTimestamp != nil, meta.GetExternalName(vm),
+		vm.GetAnnotations()[guest.AnnotationPendingTask], vm.Status.AtProvider)
+	for _, c := range vm.Status.Conditions {
+		fmt.Fprintf(&b, "\n  condition %s=%s (%s, generation %d): %s", c.Type, c.Status, c.Reason, c.ObservedGeneration, c.Message)
+	}
+	evs := &corev1.EventList{}
+	if err := w.kube.List(w.ctx, evs, client.InNamespace(w.ns)); err == nil {
+		var lines []string
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == vm.Name {
+				lines = append(lines, fmt.Sprintf("\n  event %s %s x%d: %s", e.Type, e.Reason, e.Count, e.Message))
+			}
+		}
+		if len(lines) > 6 {
+			lines = lines[len(lines)-6:]
+		}
+		b.WriteString(strings.Join(lines, ""))
+	}
+	if r.tag != "" {
+		ids := snap.owned(r)
+		fmt.Fprintf(&b, "\n  simulator guests owned by %s (tag %s): %v%s", vm.Name, r.tag, ids, snap.describe(ids...))
+	}
+	if id, err := strconv.Atoi(meta.GetExternalName(vm)); err == nil {
+		if _, ok := snap.guests[id]; !ok {
+			fmt.Fprintf(&b, "\n  guest %d (external name): absent", id)
+		}
+	}
+	for _, l := range w.p.logLines(4, `"`+vm.Name+`"`) {
+		fmt.Fprintf(&b, "\n  log: %.400s", l)
+	}
+	return b.String()
+}
