@@ -286,3 +286,23 @@ func TestStaleDigestTexts(t *testing.T) {
 		}
 	}
 }
+
+// TestNetWithoutMACGetsNewMAC follows update_vm_api (qemu-server
+// src/PVE/API2/Qemu.pm): every net option is run through parse_net, which
+// gives an interface without macaddr a new random_ether_addr
+// (pve-common src/PVE/Tools.pm) under the BC:24:11 prefix, so resending a
+// NIC without its MAC changes the MAC.
+func TestNetWithoutMACGetsNewMAC(t *testing.T) {
+	s := newSimT(t)
+	if st := s.post("/nodes/pve1/qemu", map[string]any{"vmid": 360, "net0": "virtio,bridge=vmbr0"}); st != "OK" {
+		t.Fatal(st)
+	}
+	first, _ := s.config("/nodes/pve1/qemu/360/config")["net0"].(string)
+	if err := s.put("/nodes/pve1/qemu/360/config", map[string]any{"net0": "virtio,bridge=vmbr0"}); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := s.config("/nodes/pve1/qemu/360/config")["net0"].(string)
+	if !strings.HasPrefix(first, "virtio=BC:24:11:") || !strings.HasPrefix(second, "virtio=BC:24:11:") || first == second {
+		t.Errorf("net0 after create %q, after resending without MAC %q", first, second)
+	}
+}

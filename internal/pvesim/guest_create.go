@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -156,8 +157,7 @@ func normNet(kind string, vmid int, key, v string) string {
 	if sub == nil || perr != "" {
 		return v
 	}
-	slot, _ := strconv.Atoi(strings.TrimPrefix(key, "net"))
-	mac := macFor(vmid, slot+1)
+	mac := randomMAC()
 	if kind == kindLXC {
 		res["type"] = "veth"
 		if res["hwaddr"] == "" {
@@ -167,6 +167,15 @@ func normNet(kind string, vmid int, key, v string) string {
 		res["macaddr"] = mac
 	}
 	return printPropertyString(sub, res)
+}
+
+// randomMAC is random_ether_addr (pve-common src/PVE/Tools.pm) with the
+// datacenter's default mac_prefix BC:24:11: every interface given without
+// a MAC gets a new one, on create, update and clone alike.
+func randomMAC() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("BC:24:11:%02X:%02X:%02X", b[0], b[1], b[2])
 }
 
 // normDescription is what the config parsers hand back after the
