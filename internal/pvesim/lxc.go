@@ -11,8 +11,12 @@ import (
 func (s *Simulator) lxcDefaults(r *request, g *guest) error {
 	tmpl := r.str("ostemplate")
 	sid, rest, ok := cutVolID(tmpl)
-	if !ok || s.st.Storages[sid] == nil {
+	if !ok {
 		return fail("unable to parse volume ID '%s'", tmpl)
+	}
+	if s.st.Storages[sid] == nil {
+		// check_volume_access -> parse_volname -> storage_config (pve-storage Storage.pm)
+		return fail("storage '%s' does not exist", sid)
 	}
 	if s.st.volume(g.Node, tmpl) == nil || !strings.HasPrefix(rest, "vztmpl/") {
 		return fail("volume '%s' does not exist", tmpl)

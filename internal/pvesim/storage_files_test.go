@@ -115,6 +115,16 @@ func TestUnknownStorageErrorsPerRoute(t *testing.T) {
 		{"DELETE", "/nodes/pve1/storage/nope/content/iso%2Fx.iso", "", "500 storage 'nope' does not exist"},
 		{"POST", "/nodes/pve1/aplinfo", "storage=nope&template=debian-12-standard_12.12-1_amd64.tar.zst", "500 storage 'nope' does not exist"},
 		{"POST", "/nodes/pve1/storage/nope/download-url", "content=iso&filename=a.iso&url=https://example.com/a.iso", "500 storage 'nope' does not exist"},
+		// qemu-server API2/Qemu.pm: $check_storage_access (create) and clone_vm
+		// die in storage_config / storage_check_enabled; a storage without
+		// images is a parameter error.
+		{"POST", "/nodes/pve1/qemu", "vmid=700&scsi0=nope:4", "500 storage 'nope' does not exist"},
+		{"POST", "/nodes/pve1/qemu", "vmid=701&scsi0=local:4", "400 storage=storage 'local' does not support vm images"},
+		{"POST", "/nodes/pve1/qemu/9000/clone", "newid=702&full=1&storage=nope", "500 storage 'nope' does not exist"},
+		// pve-container API2/LXC.pm create: check_volume_access on the
+		// ostemplate, then storage_check_enabled for the rootfs storage.
+		{"POST", "/nodes/pve1/lxc", "vmid=703&ostemplate=nope:vztmpl/x.tar.zst&rootfs=local-lvm:4", "500 storage 'nope' does not exist"},
+		{"POST", "/nodes/pve1/lxc", "vmid=704&ostemplate=" + url.QueryEscape(DefaultCTTemplate) + "&rootfs=nope:4", "500 storage 'nope' does not exist"},
 	} {
 		res := raw(t, srv, tc.method, tc.path, form, tc.body, "token")
 		if code, msg, ok := strings.Cut(tc.want, " storage="); ok {
