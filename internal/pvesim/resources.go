@@ -124,10 +124,12 @@ func guestCPUs(g *guest) int {
 	if g.Kind == kindLXC {
 		return atoi("cores", nodeCPUs)
 	}
+	// vmstatus (qemu-server QemuServer.pm): sockets * cores, at most the
+	// host's CPUs, unless vcpus is set.
 	if v := atoi("vcpus", 0); v > 0 {
 		return v
 	}
-	return atoi("cores", 1) * atoi("sockets", 1)
+	return min(atoi("cores", 1)*atoi("sockets", 1), nodeCPUs)
 }
 
 func (s *Simulator) guestMaxDisk(g *guest) uint64 {
@@ -135,11 +137,24 @@ func (s *Simulator) guestMaxDisk(g *guest) uint64 {
 		n, _ := parseSize(propGet(g.Conf["rootfs"], "size", ""))
 		return n
 	}
-	for _, k := range []string{"scsi0", "virtio0", "sata0", "ide0"} {
-		if v, ok := g.Conf[k]; ok && !strings.Contains(v, "media=cdrom") {
-			n, _ := parseSize(propGet(v, "size", ""))
-			return n
+	// bootdisk_size (qemu-server Drive.pm): the first disk of the boot
+	// order that is not a CD-ROM (the legacy bootdisk without an order).
+	var disks []string
+	if order := propGet(g.Conf["boot"], "order", ""); order != "" {
+		disks = strings.Split(order, ";")
+	} else if bd := g.Conf["bootdisk"]; bd != "" {
+		disks = []string{bd}
+	}
+	for _, k := range disks {
+		v, ok := g.Conf[k]
+		if !ok || !isDiskKey(kindQemu, k) || strings.HasPrefix(k, "unused") || propGet(v, "media", "") == "cdrom" {
+			continue
 		}
+		if f := propGet(v, "file", "file"); f == "" {
+			continue
+		}
+		n, _ := parseSize(propGet(v, "size", ""))
+		return n
 	}
 	return 0
 }

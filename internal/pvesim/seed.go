@@ -196,7 +196,7 @@ func (s *Simulator) SeedGuests(n int) {
 			g.Conf = map[string]string{"name": fmt.Sprintf("vm%d", id), "cores": "2", "sockets": "1",
 				"memory": "2048", "ostype": "l26", "scsihw": "virtio-scsi-pci", "scsi0": vol + ",size=16G",
 				"net0": "virtio=" + macFor(id, 0) + ",bridge=vmbr0", "agent": "1", "tags": "seed",
-				"smbios1": "uuid=" + uuidFor(id)}
+				"smbios1": "uuid=" + uuidFor(id), "boot": "order=scsi0;net0"}
 		}
 		s.st.Guests[id] = g
 		made++

@@ -255,3 +255,25 @@ func TestSuspendResumeVM(t *testing.T) {
 		t.Errorf("suspend HA VM to disk: %v", err)
 	}
 }
+
+// TestVMStatusSizesFromBootOrder: vmstatus (qemu-server src/PVE/QemuServer.pm)
+// takes maxdisk from bootdisk_size (src/PVE/QemuServer/Drive.pm: the first
+// non-CD-ROM disk of the boot order, nothing without one) and caps
+// sockets * cores at the host's CPUs.
+func TestVMStatusSizesFromBootOrder(t *testing.T) {
+	s := newSimT(t)
+	if st := s.post("/nodes/pve1/qemu", map[string]any{"vmid": 550, "scsi0": "ceph-rbd:2", "scsi1": "ceph-rbd:5",
+		"ide2": "none,media=cdrom", "boot": "order=ide2;scsi1;scsi0", "cores": 32}); st != "OK" {
+		t.Fatal(st)
+	}
+	e := s.listEntry("/nodes/pve1/qemu", 550)
+	if e["maxdisk"] != float64(5<<30) || e["cpus"] != float64(nodeCPUs) {
+		t.Errorf("maxdisk %v (want the boot order's first disk, 5G), cpus %v (want %d)", e["maxdisk"], e["cpus"], nodeCPUs)
+	}
+	if err := s.put("/nodes/pve1/qemu/550/config", map[string]any{"boot": "order=ide2"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := s.listEntry("/nodes/pve1/qemu", 550); e["maxdisk"] != float64(0) {
+		t.Errorf("maxdisk without a disk in the boot order: %v", e["maxdisk"])
+	}
+}
