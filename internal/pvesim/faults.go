@@ -105,8 +105,8 @@ func (c *FaultConfig) Validate() error {
 		}
 	}
 	for _, tf := range c.Tasks {
-		if tf.Type == "" || tf.Rate < 0 || tf.Rate > 1 {
-			return fmt.Errorf("task fault %q: type is required and rate must be between 0 and 1", tf.Type)
+		if tf.Type == "" || tf.Rate < 0 || tf.Rate > 1 || tf.Count < 0 {
+			return fmt.Errorf("task fault %q: type is required, rate must be between 0 and 1, count not negative", tf.Type)
 		}
 	}
 	if c.Latency < 0 {
@@ -120,6 +120,9 @@ type TaskFault struct {
 	Type    string  `json:"type"`
 	Rate    float64 `json:"rate,omitempty"`
 	Message string  `json:"message,omitempty"`
+	// Count > 0 fails only the next Count workers it strikes, then the
+	// fault is spent and removed; 0 means no limit.
+	Count int `json:"count,omitempty"`
 }
 
 // Duration reads "150ms" style durations from JSON.
@@ -306,7 +309,8 @@ func (f *Faults) strike(phase, method, template string) *strike {
 func (f *Faults) taskFailure(typ string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, tf := range f.cfg.Tasks {
+	for i := range f.cfg.Tasks {
+		tf := &f.cfg.Tasks[i]
 		if ok, _ := path.Match(tf.Type, typ); !ok {
 			continue
 		}
@@ -318,6 +322,12 @@ func (f *Faults) taskFailure(typ string) error {
 			msg := tf.Message
 			if msg == "" {
 				msg = "injected task failure"
+			}
+			if tf.Count > 0 {
+				tf.Count--
+				if tf.Count == 0 {
+					f.cfg.Tasks = slices.Delete(f.cfg.Tasks, i, i+1)
+				}
 			}
 			return errors.New(msg)
 		}

@@ -268,3 +268,22 @@ func TestFaultsAddAppendsAndValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestTaskFaultCountIsSpent: a counted task fault fails exactly the next
+// Count workers of its type; the worker after them succeeds.
+func TestTaskFaultCountIsSpent(t *testing.T) {
+	srv := startSim(t, Options{})
+	srv.Faults().Set(FaultConfig{Tasks: []TaskFault{{Type: "qmstart", Message: "start failed: injected", Count: 2}}})
+	var got []string
+	for i := 0; i < 3; i++ {
+		id := srv.spawn("pve1", "qmstart", "100", "", func(tk *task) error { return tk.injected() })
+		srv.Wait()
+		got = append(got, srv.tasks.get(id).statusJSON()["exitstatus"].(string))
+	}
+	if strings.Join(got, "|") != "start failed: injected|start failed: injected|OK" {
+		t.Fatalf("exit statuses %q", got)
+	}
+	if left := srv.Faults().Get().Tasks; len(left) != 0 {
+		t.Fatalf("spent task fault still listed: %+v", left)
+	}
+}
