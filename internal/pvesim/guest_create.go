@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
@@ -257,7 +258,7 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 	}
 	pool := r.str("pool")
 	if pool != "" && s.st.Pools[pool] == nil {
-		return nil, fail("pool '%s' does not exist", pool)
+		return nil, httpErr(http.StatusForbidden, "Permission check failed (pool '%s' does not exist)", pool) // check_pool_exist
 	}
 	g := &guest{VMID: vmid, Kind: kind, Node: node, Conf: map[string]string{}, Pool: pool}
 	for k, v := range r.params {

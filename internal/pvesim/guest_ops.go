@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 )
@@ -36,7 +37,7 @@ func cloneGuest(kind string) handlerFunc {
 			return nil, fail("parameter 'format' not allowed for linked clones")
 		}
 		if pool := r.str("pool"); pool != "" && s.st.Pools[pool] == nil {
-			return nil, fail("pool '%s' does not exist", pool)
+			return nil, httpErr(http.StatusForbidden, "Permission check failed (pool '%s' does not exist)", pool) // check_pool_exist
 		}
 		if _, ok := s.st.Guests[newid]; ok {
 			if kind == kindLXC {

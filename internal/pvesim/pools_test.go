@@ -97,3 +97,20 @@ func TestPoolMembersLikePoolIndex(t *testing.T) {
 		t.Errorf("type without poolid: %v", err)
 	}
 }
+
+// TestGuestInMissingPool: create and clone check the pool with
+// check_pool_exist (pve-access-control src/PVE/RPCEnvironment.pm), a
+// raise_perm_exc: 403 "Permission check failed (pool 'x' does not exist)".
+func TestGuestInMissingPool(t *testing.T) {
+	s := newSimT(t)
+	for _, tc := range []struct{ path, body string }{
+		{"/nodes/pve1/qemu", "vmid=560&pool=nope"},
+		{"/nodes/pve1/lxc", "vmid=561&pool=nope&ostemplate=local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst&rootfs=ceph-rbd:1"},
+		{"/nodes/pve1/qemu/9000/clone", "newid=562&pool=nope"},
+	} {
+		r := raw(t, s.srv, "POST", tc.path, "application/x-www-form-urlencoded", tc.body, "token")
+		if r.Code != 403 || !strings.Contains(r.Status, "Permission check failed (pool 'nope' does not exist)") {
+			t.Errorf("POST %s: %d %s %s", tc.path, r.Code, r.Status, r.Body)
+		}
+	}
+}
