@@ -32,6 +32,9 @@ trap cleanup EXIT
 step "packages"
 bash cluster/deps.sh
 
+step "self-contained: only the PVE schema comparison may read the steering folder beside the clone"
+bash cluster/check-shared.sh
+
 step "gofmt + go vet"
 out=$(gofmt -l $(git ls-files '*.go' | grep -v '^cluster/tools/')) || true
 [ -z "$out" ] || { echo "gofmt needed:"; echo "$out"; exit 1; }
@@ -63,11 +66,22 @@ CROSSPLANE_CLI=$(bash cluster/crossplane-cli.sh | tail -1)
 export CROSSPLANE_CLI
 
 export MICROCLOUD_REQUIRE_INTEGRATION=1
+export MICROCLOUD_REPORT_DIR="$root/.cache/reports"
+rm -rf "$MICROCLOUD_REPORT_DIR"
 step "go test"
+# One failure must not hide another: the smoke test runs whatever go test
+# says, and the script fails if either did.
+test_rc=0
 # shellcheck disable=SC2086
-go test -count=1 -timeout 40m ${GO_TEST_FLAGS:-} ${MICROCLOUD_TEST_RUN:+-run "$MICROCLOUD_TEST_RUN"} ${MICROCLOUD_TEST_PKGS:-./...}
+go test -count=1 -timeout 40m ${GO_TEST_FLAGS:-} ${MICROCLOUD_TEST_RUN:+-run "$MICROCLOUD_TEST_RUN"} ${MICROCLOUD_TEST_PKGS:-./...} || test_rc=$?
+for f in "$MICROCLOUD_REPORT_DIR"/*; do
+  [ -f "$f" ] && { echo "--- report: $(basename "$f")"; cat "$f"; }
+done
 
+smoke_rc=0
 if [ "${MICROCLOUD_SKIP_SMOKE:-0}" != 1 ]; then
   step "make run smoke test"
-  bash cluster/run.sh --smoke
+  bash cluster/run.sh --smoke || smoke_rc=$?
 fi
+step "go test: $([ $test_rc = 0 ] && echo passed || echo "FAILED (exit $test_rc)"); make run smoke test: $([ "${MICROCLOUD_SKIP_SMOKE:-0}" = 1 ] && echo skipped || { [ $smoke_rc = 0 ] && echo passed || echo "FAILED (exit $smoke_rc)"; })"
+[ $test_rc = 0 ] && [ $smoke_rc = 0 ]
