@@ -307,6 +307,7 @@ func (s *Simulator) createGuest(r *request, kind string) (any, error) {
 		}
 	}
 	g.Conf["lock"] = "create"
+	s.adoptPoolMember(g)
 	s.st.Guests[vmid] = g
 	s.changed()
 	start := r.bool("start", false)

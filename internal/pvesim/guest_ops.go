@@ -124,6 +124,7 @@ func cloneGuest(kind string) handlerFunc {
 		}
 		conf["lock"] = "clone"
 		ng := &guest{VMID: newid, Kind: kind, Node: target, Conf: conf, Pool: r.str("pool")}
+		s.adoptPoolMember(ng)
 		s.st.Guests[newid] = ng
 		s.changed()
 		srcID := src.VMID

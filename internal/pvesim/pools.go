@@ -139,7 +139,11 @@ func getPool(r *request) (any, error) {
 	return s.poolInfo(p, r.str("type")), nil
 }
 
-// updatePool adds or (with delete) removes members, as PVE's update_pool.
+// updatePool is update_pool (pve-manager PVE/API2/Pool.pm): adds or, with
+// delete, removes guests and storages. Like user.cfg, a pool may hold
+// vmids that have no guest (they are not listed, and a guest created later
+// with that vmid is a member). Nothing is written when any item fails, as
+// the handler dies before cfs_write_file.
 func updatePool(r *request) (any, error) {
 	s := r.s
 	s.mu.Lock()
@@ -149,43 +153,91 @@ func updatePool(r *request) (any, error) {
 		return nil, err
 	}
 	del := r.bool("delete", false)
+	member := map[int]string{} // the planned usercfg->{vms}
+	poolOf := func(id int) string {
+		if m, ok := member[id]; ok {
+			return m
+		}
+		return s.poolOfVMID(id)
+	}
 	for _, v := range splitList(r.str("vms")) {
 		id, _ := strconv.Atoi(v)
-		g := s.st.Guests[id]
-		if g == nil {
-			// PVE accepts any vmid here; pvesim keeps membership on guests.
-			return nil, fail("update pools failed: no such VM '%s'", v)
-		}
+		cur := poolOf(id)
 		switch {
-		case del && g.Pool != p.ID:
+		case del && cur != p.ID:
 			return nil, fail("update pools failed: VM %d is not a pool member", id)
 		case del:
-			g.Pool = ""
-		case g.Pool == p.ID:
+			member[id] = ""
+		case cur == p.ID:
 			return nil, fail("update pools failed: VM %d is already a pool member", id)
-		case g.Pool != "" && !r.bool("allow-move", false):
-			return nil, fail("update pools failed: VM %d belongs already to pool '%s' and 'allow-move' is not set", id, g.Pool)
+		case cur != "" && !r.bool("allow-move", false):
+			return nil, fail("update pools failed: VM %d belongs already to pool '%s' and 'allow-move' is not set", id, cur)
 		default:
-			g.Pool = p.ID
+			member[id] = p.ID
 		}
 	}
+	storages := slices.Clone(p.Storage)
 	for _, sid := range splitList(r.str("storage")) {
-		switch in := slices.Contains(p.Storage, sid); {
+		switch in := slices.Contains(storages, sid); {
 		case del && !in:
 			return nil, fail("update pools failed: Storage '%s' is not a pool member", sid)
 		case del:
-			p.Storage = removeItem(p.Storage, sid)
+			storages = removeItem(storages, sid)
 		case in:
 			return nil, fail("update pools failed: Storage '%s' is already a pool member", sid)
 		default:
-			p.Storage = append(p.Storage, sid)
+			storages = append(storages, sid)
 		}
 	}
+	for id, pid := range member {
+		s.setPoolOfVMID(id, pid)
+	}
+	p.Storage = storages
 	if r.has("comment") {
 		p.Comment = r.str("comment")
 	}
 	s.changed()
 	return nil, nil
+}
+
+// poolOfVMID is usercfg->{vms}->{vmid}: the guest's pool, or the pool
+// holding the vmid without a guest.
+func (s *Simulator) poolOfVMID(id int) string {
+	if g := s.st.Guests[id]; g != nil {
+		return g.Pool
+	}
+	for _, pid := range sortedKeys(s.st.Pools) {
+		if slices.Contains(s.st.Pools[pid].VMs, id) {
+			return pid
+		}
+	}
+	return ""
+}
+
+// setPoolOfVMID moves a vmid into a pool ("" = none).
+func (s *Simulator) setPoolOfVMID(id int, pid string) {
+	for _, p := range s.st.Pools {
+		p.VMs = slices.DeleteFunc(p.VMs, func(x int) bool { return x == id })
+	}
+	if g := s.st.Guests[id]; g != nil {
+		g.Pool = pid
+		return
+	}
+	if p := s.st.Pools[pid]; p != nil {
+		p.VMs = append(p.VMs, id)
+		slices.Sort(p.VMs)
+	}
+}
+
+// adoptPoolMember gives a new guest the pool user.cfg already lists its
+// vmid in (a guest created with a pool parameter joins that one instead).
+func (s *Simulator) adoptPoolMember(g *guest) {
+	if g.Pool == "" {
+		g.Pool = s.poolOfVMID(g.VMID) // not yet in s.st.Guests
+	}
+	for _, p := range s.st.Pools {
+		p.VMs = slices.DeleteFunc(p.VMs, func(x int) bool { return x == g.VMID })
+	}
 }
 
 func deletePool(r *request) (any, error) {

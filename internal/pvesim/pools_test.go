@@ -114,3 +114,38 @@ func TestGuestInMissingPool(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolVMIDWithoutGuest follows update_pool (pve-manager PVE/API2/Pool.pm):
+// any vmid may be added (user.cfg does not check for a guest), the index
+// skips vmids without a guest, a guest created later with that vmid is a
+// member, and a failing item leaves the pool unchanged (the handler dies
+// before cfs_write_file).
+func TestPoolVMIDWithoutGuest(t *testing.T) {
+	s := newSimT(t)
+	cx := ctx(t)
+	if err := s.c.Post(cx, "/pools", map[string]any{"poolid": "later"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Put(cx, "/pools", map[string]any{"poolid": "later", "vms": "570"}, nil); err != nil {
+		t.Fatalf("vmid without a guest: %v", err)
+	}
+	var list []map[string]any
+	if err := s.c.Get(cx, "/pools?poolid=later", &list); err != nil || len(list[0]["members"].([]any)) != 0 {
+		t.Fatalf("members before the guest exists: %v %v", list, err)
+	}
+	err := s.c.Put(cx, "/pools", map[string]any{"poolid": "later", "vms": "9000,570"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "update pools failed: VM 570 is already a pool member") {
+		t.Errorf("re-adding: %v", err)
+	}
+	if st := s.post("/nodes/pve1/qemu", map[string]any{"vmid": 570}); st != "OK" {
+		t.Fatal(st)
+	}
+	list = nil
+	if err := s.c.Get(cx, "/pools?poolid=later", &list); err != nil {
+		t.Fatal(err)
+	}
+	members := list[0]["members"].([]any)
+	if len(members) != 1 || members[0].(map[string]any)["vmid"] != float64(570) {
+		t.Errorf("members after the guest was created (9000 must not have been added by the failed call): %v", members)
+	}
+}

@@ -25,6 +25,7 @@ type pool struct {
 	ID      string   `json:"poolid"`
 	Comment string   `json:"comment,omitempty"`
 	Storage []string `json:"storage,omitempty"`
+	VMs     []int    `json:"vms,omitempty"` // member vmids without a guest
 }
 
 func newState(nodes []string) *state {
