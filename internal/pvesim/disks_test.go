@@ -306,3 +306,26 @@ func TestNetWithoutMACGetsNewMAC(t *testing.T) {
 		t.Errorf("net0 after create %q, after resending without MAC %q", first, second)
 	}
 }
+
+// TestCloudinitReaddOnSameSlotFails: update_vm_api (qemu-server
+// src/PVE/API2/Qemu.pm) hands "STORAGE:cloudinit" to create_disks, whose
+// vdisk_alloc of the fixed name vm-<vmid>-cloudinit fails in the plugin
+// when the VM already has that volume (pve-storage RBDPlugin.pm
+// alloc_image: "rbd create '…' error").
+func TestCloudinitReaddOnSameSlotFails(t *testing.T) {
+	s := newSimT(t)
+	if st := s.post("/nodes/pve1/qemu/9000/clone", map[string]any{"newid": 370}); st != "OK" {
+		t.Fatal(st)
+	}
+	err := s.put("/nodes/pve1/qemu/370/config", map[string]any{"ide2": "ceph-rbd:cloudinit"})
+	if err == nil || !strings.Contains(err.Error(), "rbd create 'vm-370-cloudinit' error: rbd: create error: (17) File exists") {
+		t.Errorf("re-adding cloud-init on ide2: %v", err)
+	}
+	// Moving it to another slot after deleting works.
+	if err := s.put("/nodes/pve1/qemu/370/config", map[string]any{"delete": "ide2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.put("/nodes/pve1/qemu/370/config", map[string]any{"ide0": "ceph-rbd:cloudinit"}); err != nil {
+		t.Errorf("cloud-init on ide0 after deleting ide2: %v", err)
+	}
+}

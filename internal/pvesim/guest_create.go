@@ -138,7 +138,17 @@ func (s *Simulator) allocCloudinit(node string, vmid int, sid, format string) (s
 		format = "raw"
 	}
 	if s.st.volume(node, volid) != nil {
-		return "", fmt.Errorf("unable to create volume - volume '%s' already exists", volid)
+		// vdisk_alloc with a fixed name fails in the plugin's alloc_image
+		// (pve-storage RBDPlugin.pm, LvmThinPlugin.pm, Plugin.pm).
+		switch st.Type {
+		case "rbd":
+			return "", fmt.Errorf("rbd create '%s' error: rbd: create error: (17) File exists", name)
+		case "lvmthin", "lvm":
+			return "", fmt.Errorf("lvcreate 'pve/%s' error:   Logical Volume \"%s\" already exists in volume group \"pve\"", name, name)
+		case "dir":
+			return "", fmt.Errorf("disk image '/var/lib/vz/images/%d/%s.%s' already exists", vmid, name, format)
+		}
+		return "", fmt.Errorf("volume '%s' already exists", volid)
 	}
 	s.st.addVolume(st, node, &volume{VolID: volid, Content: "images", Format: format, Size: cloudinitSize, VMID: vmid})
 	return volid, nil
