@@ -59,7 +59,7 @@ func TestFirewallSingleRuleFields(t *testing.T) {
 		}
 		for pos, want := range map[string]map[string]any{
 			"0": {"pos": float64(0), "type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "443", "enable": float64(1)},
-			"1": {"pos": float64(1), "type": "out", "action": "DROP", "comment": "second"},
+			"1": {"pos": float64(1), "type": "out", "action": "DROP", "comment": "second", "enable": float64(0)},
 		} {
 			res := raw(t, srv, "GET", base+"/"+pos, "", "", "token")
 			d := decode(t, res.Body)["data"].(map[string]any)
@@ -131,5 +131,27 @@ func TestFirewallRuleDigestOnlyOnUpdateAndDelete(t *testing.T) {
 	digest := d[0].(map[string]any)["digest"].(string)
 	if res := raw(t, srv, "PUT", base+"/0", form, "comment=x&digest="+digest, "token"); res.Code != 200 {
 		t.Errorf("update with the current digest: %s", res.Status)
+	}
+}
+
+// TestFirewallGroupLinkReadsEnable: a guest's group link created without
+// enable reads back enable 0, like every rule PVE parses from a .fw file
+// (pve-firewall Firewall.pm parse_fw_rule, Rules.pm create_rule).
+func TestFirewallGroupLinkReadsEnable(t *testing.T) {
+	srv := startSim(t, Options{SeedGuests: 1})
+	form := "application/x-www-form-urlencoded"
+	if res := raw(t, srv, "POST", "/cluster/firewall/groups", form, "group=web", "token"); res.Code != 200 {
+		t.Fatalf("group: %s", res.Status)
+	}
+	base := "/nodes/" + nodeOf(t, srv, "1000") + "/qemu/1000/firewall/rules"
+	if res := raw(t, srv, "POST", base, form, "type=group&action=web", "token"); res.Code != 200 {
+		t.Fatalf("link: %s %s", res.Status, res.Body)
+	}
+	if res := raw(t, srv, "POST", base, form, "type=group&action=web&enable=1", "token"); res.Code != 200 {
+		t.Fatalf("link 2: %s %s", res.Status, res.Body)
+	}
+	rules := decode(t, raw(t, srv, "GET", base, "", "", "token").Body)["data"].([]any)
+	if len(rules) != 2 || rules[0].(map[string]any)["enable"] != float64(1) || rules[1].(map[string]any)["enable"] != float64(0) {
+		t.Fatalf("group links %v", rules)
 	}
 }

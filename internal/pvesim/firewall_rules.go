@@ -114,7 +114,9 @@ func ruleOut(rule fwRule, pos int, digest string) map[string]any {
 	for k, v := range rule {
 		out[k] = typedValue(spec, k, v)
 	}
-	if _, ok := out["enable"]; !ok && rule["type"] != "group" {
+	// Every rule read back has enable: parse_fw_rule sets 0 for a rule line
+	// starting with '|' and 1 otherwise; create_rule stores 0 when not given.
+	if _, ok := out["enable"]; !ok {
 		out["enable"] = 0
 	}
 	return out
