@@ -204,6 +204,9 @@ func TestSchemaComparisonSkipsWithoutReference(t *testing.T) {
 	missing := t.TempDir() + "/absent/pve-api-schema.json"
 	t.Setenv("PVE_API_SCHEMA", missing)
 	t.Setenv("MICROCLOUD_REQUIRE_INTEGRATION", "1")
+	// Keep this deliberate skip out of make test's report of skipped
+	// comparisons: the real comparison may well have run.
+	t.Setenv("MICROCLOUD_REPORT_DIR", "")
 	var sub *testing.T
 	t.Run("compare", func(t *testing.T) {
 		sub = t
