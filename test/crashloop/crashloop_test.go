@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,11 +33,13 @@ import (
 
 const (
 	numVMs          = 30
-	killsPerPhase   = 8 // 24 kills in all
+	defaultKills    = 8 // per phase: 24 kills in all
 	convergeTimeout = 100 * time.Second
 	settleTimeout   = 20 * time.Second
-	sampleEvery     = 250 * time.Millisecond
+	sampleEvery     = 150 * time.Millisecond
 	seedEnv         = "MICROCLOUD_CRASHLOOP_SEED"
+	killsEnv        = "MICROCLOUD_CRASHLOOP_KILLS"   // kills per phase; 0 is the control run
+	logDirEnv       = "MICROCLOUD_CRASHLOOP_LOG_DIR" // keep the provider's log there
 )
 
 // world is the test's cluster: API server namespace, simulator, provider.
@@ -57,6 +60,7 @@ type world struct {
 	templateVols []string
 	results      []phaseResult
 	seed         uint64
+	kills        int // per phase
 }
 
 func (w *world) resources() []res {
@@ -88,6 +92,14 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 		seed = v
 	}
 	t.Logf("seed %d (rerun with %s=%d)", seed, seedEnv, seed)
+	kills := defaultKills
+	if s := os.Getenv(killsEnv); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 {
+			t.Fatalf("%s=%q: want a number of kills per phase", killsEnv, s)
+		}
+		kills = v
+	}
 	rng := rand.New(rand.NewPCG(seed, seed>>1))
 	chaosRNG := rand.New(rand.NewPCG(rng.Uint64(), rng.Uint64()))
 	taskDuration := 200*time.Millisecond + time.Duration(rng.Int64N(int64(300*time.Millisecond)))
@@ -108,7 +120,7 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 	t.Cleanup(func() { _ = srv.Close() })
 	t.Logf("simulator %s, task duration %s", srv.URL, taskDuration)
 
-	w := &world{t: t, ctx: ctx, seed: seed, kube: env.Client, ns: env.Namespace(t), sim: srv, known: map[string]res{},
+	w := &world{t: t, ctx: ctx, seed: seed, kills: kills, kube: env.Client, ns: env.Namespace(t), sim: srv, known: map[string]res{},
 		nodes: sim.Options().Nodes,
 		pve:   goproxmox.NewClient(srv.URL, goproxmox.WithHTTPClient(srv.HTTPClient()), goproxmox.WithAPIToken(sim.TokenID, sim.Secret))}
 	for _, o := range []client.Object{
@@ -146,7 +158,11 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 	bin := buildProvider(t, dir)
 	kubeconfig := dir + "/kubeconfig"
 	writeKubeconfig(t, env.Config, kubeconfig)
-	w.p = newProvider(t, bin, kubeconfig, dir)
+	logDir := dir
+	if d := os.Getenv(logDirEnv); d != "" {
+		logDir = d
+	}
+	w.p = newProvider(t, bin, kubeconfig, logDir)
 	defer w.report()
 
 	// Phase 1: create, cloned from the template, spread over the chaos.
@@ -220,14 +236,11 @@ func (w *world) report() {
 		w.t.Logf("  phase %-6s: %d kills (%d while a PVE task ran) over %s, converged %s after the last kill, %d samples",
 			r.name, r.kills, r.midTask, r.chaos.Round(100*time.Millisecond), conv, r.samples)
 	}
-	var writes []string
-	for k, n := range w.sim.RequestCounts() {
-		if !strings.HasPrefix(k, "GET ") && strings.Contains(k, "/qemu") {
-			writes = append(writes, fmt.Sprintf("%s x%d", k, int(n)))
-		}
+	w.t.Logf("  PVE writes the provider made: %s", strings.Join(w.writeCounts(), ", "))
+	w.t.Logf("  PVE tasks by type and exit status: %s", strings.Join(w.taskCounts(), ", "))
+	for _, e := range w.warnings() {
+		w.t.Logf("  warning event: %s", e)
 	}
-	sort.Strings(writes)
-	w.t.Logf("  PVE writes the provider made: %s", strings.Join(writes, ", "))
 	if w.t.Failed() {
 		keep := filepath.Join(os.TempDir(), fmt.Sprintf("crashloop-%d-provider.log", w.seed))
 		if b, err := os.ReadFile(w.p.log.Name()); err == nil && os.WriteFile(keep, b, 0o644) == nil {
@@ -240,7 +253,7 @@ func (w *world) report() {
 	}
 }
 
-// phase runs write while the provider is killed killsPerPhase times, samples
+// phase runs write while the provider is killed w.kills times, samples
 // the simulator throughout, then lets the provider run until converged
 // returns no problem and checks final once.
 func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged, final func(snapshot) []string) {
@@ -251,7 +264,7 @@ func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged,
 	chaosErr := make(chan error, 1)
 	midTask := 0
 	go func() {
-		chaosErr <- w.p.chaos(chaosRNG, killsPerPhase, func() {
+		chaosErr <- w.p.chaos(chaosRNG, w.kills, func() {
 			if w.runningTasks() > 0 {
 				midTask++
 			}
@@ -298,6 +311,86 @@ func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged,
 		t.FailNow()
 	}
 }
+
+// writeCounts are the simulator's answers to the provider's VM writes, per
+// route and status code (0: connection dropped).
+func (w *world) writeCounts() []string {
+	var out []string
+	mfs, err := w.sim.Registry().Gather()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "pvesim_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["method"] != "GET" && strings.Contains(l["route"], "/qemu") {
+				out = append(out, fmt.Sprintf("%s %s %s x%d", l["method"], l["route"], l["code"], int(m.GetCounter().GetValue())))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// taskCounts are the simulator's tasks per type and exit status.
+func (w *world) taskCounts() []string {
+	var tasks []struct {
+		Type   string `json:"type"`
+		Status string `json:"status"`
+	}
+	if err := w.pve.Get(w.ctx, "/cluster/tasks", &tasks); err != nil {
+		return []string{err.Error()}
+	}
+	n := map[string]int{}
+	for _, t := range tasks {
+		if t.Status == "" {
+			t.Status = "running"
+		}
+		n[t.Type+" "+t.Status]++
+	}
+	out := make([]string, 0, len(n))
+	for k, c := range n {
+		out = append(out, fmt.Sprintf("%s x%d", k, c))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// warnings are the provider's Warning events in the namespace, by reason
+// and message with VM ids and names blanked, most frequent first.
+func (w *world) warnings() []string {
+	evs := &corev1.EventList{}
+	if err := w.kube.List(w.ctx, evs, client.InNamespace(w.ns)); err != nil {
+		return []string{err.Error()}
+	}
+	n := map[string]int{}
+	for _, e := range evs.Items {
+		if e.Type == corev1.EventTypeWarning {
+			msg := digits.ReplaceAllString(e.Message, "N")
+			n[e.Reason+": "+msg] += int(max(e.Count, 1))
+		}
+	}
+	out := make([]string, 0, len(n))
+	for k := range n {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return n[out[i]] > n[out[j]] || n[out[i]] == n[out[j]] && out[i] < out[j] })
+	if len(out) > 12 {
+		out = out[:12]
+	}
+	for i, k := range out {
+		out[i] = fmt.Sprintf("x%d %.500s", n[k], k)
+	}
+	return out
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
 
 // runningTasks counts the simulator's running worker tasks on all nodes.
 func (w *world) runningTasks() int {
