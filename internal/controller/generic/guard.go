@@ -68,6 +68,10 @@ type guard struct {
 	mu      sync.Mutex
 	streaks map[types.UID]*streak
 	drift   map[types.UID]string
+	// lost holds the ExternalDrift condition of a loss until the object is
+	// seen again: the reconciler's Create path re-reads the resource before
+	// it writes status, dropping conditions set during that Observe.
+	lost map[types.UID]xpv2.Condition
 }
 
 type streak struct {
@@ -84,7 +88,7 @@ func newGuard(b Backoff, rec event.Recorder) *guard {
 	if b.Max < b.Base {
 		b.Max = max(b.Base, 2*time.Minute)
 	}
-	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}}
+	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}, lost: map[types.UID]xpv2.Condition{}}
 }
 
 // failed records a failure of mg and returns err with the retry schedule,
@@ -131,6 +135,7 @@ func (g *guard) forget(uid types.UID) {
 	g.mu.Lock()
 	delete(g.streaks, uid)
 	delete(g.drift, uid)
+	delete(g.lost, uid)
 	g.mu.Unlock()
 }
 
@@ -183,11 +188,23 @@ func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalO
 		return obs, c.guard.failed(mg, err)
 	}
 	deleting := meta.WasDeleted(mg)
+	c.guard.mu.Lock()
+	lost, wasLost := c.guard.lost[mg.GetUID()]
+	if wasLost && obs.ResourceExists {
+		delete(c.guard.lost, mg.GetUID())
+	}
+	c.guard.mu.Unlock()
 	switch {
+	case wasLost:
+		mg.SetConditions(lost)
 	case !obs.ResourceExists && wasReady && !deleting && !meta.GetExternalCreateSucceeded(mg).IsZero():
 		msg := fmt.Sprintf("the external resource was Ready and is gone (removed outside Crossplane?): it is created again from the spec; data it held is not restored (external name was %q)", meta.GetExternalName(mg))
 		c.guard.record.Event(mg, event.Warning(event.Reason(ReasonExternalResourceLost), fmt.Errorf("%s", msg)))
-		mg.SetConditions(DriftCondition(ReasonExternalResourceLost, msg))
+		cond := DriftCondition(ReasonExternalResourceLost, msg)
+		mg.SetConditions(cond)
+		c.guard.mu.Lock()
+		c.guard.lost[mg.GetUID()] = cond
+		c.guard.mu.Unlock()
 	case obs.ResourceExists && !obs.ResourceUpToDate && inSyncBefore && !deleting && obs.Diff != "":
 		c.guard.mu.Lock()
 		c.guard.drift[mg.GetUID()] = obs.Diff

@@ -92,12 +92,11 @@ func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bo
 		st.rules = append(st.rules, fwRule{typ: str(r["type"]), action: str(r["action"]), enable: firstFlag(str(r["enable"])) == "1"})
 		st.rulesDigest = str(r["digest"])
 	}
-	// Options and rules live in one file (the guest's .fw) and share its
-	// digest: with no rules to carry it, the options' digest guards rule
-	// writes. PVE always answers one; without it nothing is written.
-	if st.rulesDigest == "" {
-		st.rulesDigest = str(st.options["digest"])
-	}
+	// PVE gives the options and the rule list digests of their own
+	// (pve-firewall copy_opject_with_digest, copy_list_with_digest). With
+	// no rules there is no rule digest, and none is needed: the plan then
+	// only creates rules, which create_rule places without one. The
+	// options always carry theirs; without it nothing is written.
 	if str(st.options["digest"]) == "" {
 		c.Forget(int(g.VMID))
 		return nil, errors.Errorf(errNoDigest, int(g.VMID))
@@ -277,7 +276,7 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 		if err := c.Put(ctx, path+"/options", set, nil); err != nil {
 			return errors.Wrapf(err, errFirewallOpts, id)
 		}
-		// The file's digest changed: read it again for the rule writes.
+		// Re-read, so the memo and the rule digest are current.
 		if st, err = firewall(ctx, c, g, true); err != nil {
 			return err
 		}
