@@ -14,20 +14,22 @@ import (
 )
 
 // faultRule injects fault into the next left calls of a class about target (exact name, or
-// every call with target "*"), restricted to writes or reads when only says so. It is a fake on
+// every call with target "*"), restricted to writes or reads when only says so, and to one op
+// when op says so. It is a fake on
 // top of the real call path: the Ceph client still talks to the real cluster, and the hook only
 // drops the call, loses its answer, or gives up waiting for it.
 type faultRule struct {
 	class  cephclient.CallClass
 	target string
 	only   string // "write", "read" or "" (any)
+	op     string // only calls of this op when set, e.g. "rbd status"
 	fault  cephclient.Fault
 	left   int
 	hits   []string // ops hit, in order
 }
 
 func (r *faultRule) matches(c cephclient.Call) bool {
-	if r.left <= 0 || c.Class != r.class {
+	if r.left <= 0 || c.Class != r.class || (r.op != "" && c.Op != r.op) {
 		return false
 	}
 	if r.target != "*" && c.Target != r.target && !strings.HasPrefix(c.Target, r.target+"/") {

@@ -4,9 +4,20 @@
 package ceph
 
 import (
+	"flag"
+	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
 
-func TestMain(m *testing.M) { envtest.Main(m) }
+func TestMain(m *testing.M) {
+	// The fault matrix's parallel cells wait on Ceph and the API server, not on CPU: unless
+	// -test.parallel was given, run more of them at once than there are cores.
+	flag.Parse()
+	if f := flag.Lookup("test.parallel"); f != nil && f.Value.String() == strconv.Itoa(runtime.GOMAXPROCS(0)) {
+		_ = f.Value.Set("20")
+	}
+	envtest.Main(m)
+}

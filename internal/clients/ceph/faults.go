@@ -96,13 +96,17 @@ func call[T any](c *Client, cl Call, run func() (T, error)) (T, error) {
 		return zero, injected(errnoNotConn, "call not sent")
 	case FaultAfter:
 		_, _ = run()
-		c.Invalidate()
+		if cl.Write { // reads run inside snapshot fetches, which hold c.mu
+			c.Invalidate()
+		}
 		return zero, injected(errnoConnReset, "call ran, answer lost")
 	case FaultTimeout:
 		done := make(chan struct{})
 		go func() {
 			_, _ = run()
-			c.Invalidate() // a late completion changes Ceph behind the snapshot
+			if cl.Write {
+				c.Invalidate() // a late completion changes Ceph behind the snapshot
+			}
 			close(done)
 		}()
 		select {

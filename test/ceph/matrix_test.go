@@ -1,0 +1,463 @@
+package ceph
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+)
+
+// matrixCell is one (kind, operation, class of backend call, fault) of the fault matrix.
+type matrixCell struct {
+	kind  string // pool, ecp, rule, bucket, image
+	op    string // create, update, delete
+	class cephclient.CallClass
+	fault cephclient.Fault
+}
+
+func (c matrixCell) String() string {
+	return fmt.Sprintf("%s-%s-%s-%s", c.kind, c.op, c.class, c.fault)
+}
+
+// matrixClasses are the classes of backend call each kind's operation makes about its own
+// object: Pools use mon commands and read PG states from the mgr, and read their contents with
+// librados before a deletion; profiles, rules and buckets are mon commands only; images are rbd.
+var matrixClasses = []struct {
+	kind, op string
+	classes  []cephclient.CallClass
+}{
+	{"pool", "create", []cephclient.CallClass{cephclient.ClassMon, cephclient.ClassMgr}},
+	{"pool", "update", []cephclient.CallClass{cephclient.ClassMon, cephclient.ClassMgr}},
+	{"pool", "delete", []cephclient.CallClass{cephclient.ClassMon, cephclient.ClassMgr, cephclient.ClassRBD}},
+	{"ecp", "create", []cephclient.CallClass{cephclient.ClassMon}},
+	{"ecp", "update", []cephclient.CallClass{cephclient.ClassMon}},
+	{"ecp", "delete", []cephclient.CallClass{cephclient.ClassMon}},
+	{"rule", "create", []cephclient.CallClass{cephclient.ClassMon}},
+	{"rule", "update", []cephclient.CallClass{cephclient.ClassMon}},
+	{"rule", "delete", []cephclient.CallClass{cephclient.ClassMon}},
+	{"bucket", "create", []cephclient.CallClass{cephclient.ClassMon}},
+	{"bucket", "update", []cephclient.CallClass{cephclient.ClassMon}},
+	{"bucket", "delete", []cephclient.CallClass{cephclient.ClassMon}},
+	{"image", "create", []cephclient.CallClass{cephclient.ClassRBD}},
+	{"image", "update", []cephclient.CallClass{cephclient.ClassRBD}},
+	{"image", "delete", []cephclient.CallClass{cephclient.ClassRBD}},
+}
+
+// rules arms the faults of a cell about the object named target: the first write of the class
+// about it, plus its first read where the kind reads it by name (profiles in the snapshot, images,
+// a pool's contents before deletion, an image's watchers and snapshots before deletion). mgr calls are cluster-wide (PG states), so a mgr cell faults
+// the next PG read, whoever makes it.
+func (c matrixCell) rules(target string) []*faultRule {
+	switch {
+	case c.class == cephclient.ClassMgr:
+		return []*faultRule{{class: c.class, target: "*", fault: c.fault, left: 1}}
+	case c.kind == "pool" && c.class == cephclient.ClassRBD:
+		return []*faultRule{{class: c.class, target: target, only: "read", fault: c.fault, left: 1}}
+	case c.kind == "image" && c.op == "delete": // also the watcher/snapshot check before rbd rm
+		return []*faultRule{
+			{class: c.class, target: target, only: "write", fault: c.fault, left: 1},
+			{class: c.class, target: target, op: "rbd status", fault: c.fault, left: 1},
+			{class: c.class, target: target, only: "read", fault: c.fault, left: 1},
+		}
+	case c.kind == "image" || c.kind == "ecp":
+		return []*faultRule{
+			{class: c.class, target: target, only: "write", fault: c.fault, left: 1},
+			{class: c.class, target: target, only: "read", fault: c.fault, left: 1},
+		}
+	}
+	return []*faultRule{{class: c.class, target: target, only: "write", fault: c.fault, left: 1}}
+}
+
+// TestFaultMatrix creates, updates and deletes every Ceph kind while one class of backend call
+// fails before it is sent, loses its answer after it ran, or times out (the call possibly
+// completing later). The faults are a test-only hook on the real client against a real Ceph
+// cluster. After the faults are spent every resource must converge to its spec (or be gone),
+// nothing may exist twice, no image may shrink or vanish, and a pool holding data must survive
+// its deletion request until the data is gone.
+func TestFaultMatrix(t *testing.T) {
+	h := newHarness(t)
+	in, _ := h.faults()
+	started := time.Now()
+
+	// shared fixtures: an RBD pool for the image cells and a sentinel image with data in it
+	rbdPool, sentinel := h.name("fm-rbd"), "sentinel"
+	if err := h.ceph.CreatePool(cephclient.PoolSpec{Name: rbdPool, PGNum: 8, AutoscaleMode: "off", Size: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h.cleanup(func() { _ = h.ceph.DeletePool(rbdPool) })
+	if err := h.ceph.InitRBDPool(rbdPool); err != nil {
+		t.Fatal(err)
+	}
+	h.cli("rbd", "create", "--size", "8M", rbdPool+"/"+sentinel)
+	h.cli("rbd", "bench", "--io-type", "write", "--io-size", "1M", "--io-total", "8M", rbdPool+"/"+sentinel)
+
+	var cells []matrixCell
+	for _, kc := range matrixClasses {
+		for _, class := range kc.classes {
+			for _, f := range []cephclient.Fault{cephclient.FaultBefore, cephclient.FaultAfter, cephclient.FaultTimeout} {
+				cells = append(cells, matrixCell{kind: kc.kind, op: kc.op, class: class, fault: f})
+			}
+		}
+	}
+	t.Logf("fault matrix: %d (kind, operation, call class) combinations x 3 faults (before, after, timeout) = %d cells", len(cells)/3, len(cells))
+
+	type result struct {
+		hits string
+		took time.Duration
+		ok   bool
+	}
+	var mu sync.Mutex
+	results := map[string]result{}
+	t.Run("cells", func(t *testing.T) {
+		for _, c := range cells {
+			t.Run(c.String(), func(st *testing.T) {
+				st.Parallel()
+				start, hits := time.Now(), ""
+				defer func() {
+					mu.Lock()
+					results[c.String()] = result{hits: hits, took: time.Since(start), ok: !st.Failed()}
+					mu.Unlock()
+				}()
+				hits = h.sub(st).runCell(in, c, rbdPool)
+			})
+		}
+	})
+
+	names := make([]string, 0, len(results))
+	for n := range results {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	passed := 0
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-32s %-6s %6s  %s\n", "cell (kind-op-class-fault)", "result", "secs", "faulted calls")
+	for _, n := range names {
+		r := results[n]
+		verdict := "FAIL"
+		if r.ok {
+			verdict, passed = "ok", passed+1
+		}
+		fmt.Fprintf(&b, "%-32s %-6s %6.1f  %s\n", n, verdict, r.took.Seconds(), r.hits)
+	}
+	t.Logf("fault matrix results (%d/%d cells converged, %.0fs in all):%s", passed, len(cells), time.Since(started).Seconds(), b.String())
+
+	// nothing outside the cells was touched: the sentinel image keeps its size
+	if info, err := h.ceph.GetImage(rbdPool, sentinel); err != nil || info.SizeBytes != 8<<20 {
+		t.Fatalf("sentinel image after the matrix = %+v, %v", info, err)
+	}
+}
+
+// runCell runs one cell and returns the calls its faults hit.
+func (h *harness) runCell(in *injector, c matrixCell, rbdPool string) string {
+	n := h.name("fm-" + c.String())
+	target := n
+	if c.kind == "image" { // rbd calls are about pool/image
+		target = rbdPool + "/" + n
+	}
+	var armed []*faultRule
+	arm := func() {
+		for _, r := range c.rules(target) {
+			armed = append(armed, in.add(r))
+		}
+		h.t.Cleanup(func() {
+			for _, r := range armed {
+				in.remove(r)
+			}
+		})
+	}
+	hits := func() string {
+		var s []string
+		for _, r := range armed {
+			_, hs := in.spent(r)
+			s = append(s, hs)
+		}
+		return strings.Join(s, "; ")
+	}
+	waitSpent := func() {
+		h.eventually(90*time.Second, "the faults injected", func() bool {
+			for _, r := range armed {
+				if ok, _ := in.spent(r); !ok {
+					return false
+				}
+			}
+			return true
+		}, hits)
+	}
+
+	switch c.kind {
+	case "pool":
+		h.cellPool(c.op, n, arm, waitSpent)
+	case "ecp":
+		h.cellProfile(c.op, n, arm, waitSpent)
+	case "rule":
+		h.cellRule(c.op, n, arm, waitSpent)
+	case "bucket":
+		h.cellBucket(c.op, n, arm, waitSpent)
+	case "image":
+		h.cellImage(c.op, n, rbdPool, arm, waitSpent)
+	}
+	return hits()
+}
+
+// requireSingle checks how many Ceph objects (pools, profiles, rules, buckets) are named n.
+func (h *harness) requireSingle(n string, want int) {
+	h.t.Helper()
+	s := h.snapshot()
+	got := 0
+	if s.Pools[n] != nil {
+		got++
+	}
+	if _, ok := s.Profiles[n]; ok {
+		got++
+	}
+	if s.Crush.Rule(n) != nil {
+		got++
+	}
+	if s.Crush.Bucket(n) != nil {
+		got++
+	}
+	if got != want {
+		h.t.Fatalf("%d Ceph object(s) named %s, want %d", got, n, want)
+	}
+}
+
+func (h *harness) cellPool(op, n string, arm, waitSpent func()) {
+	h.cleanup(func() { _ = h.ceph.DeletePool(n) })
+	mg := h.pool(n, cephv1alpha1.PoolParameters{Size: ptr(int32(2)), PGNum: ptr(int32(4)), Application: ptr("rbd")})
+	if op == "create" {
+		arm()
+	}
+	h.create(mg)
+	if op == "create" {
+		waitSpent()
+	}
+	h.waitReady(mg)
+	switch op {
+	case "update":
+		arm()
+		h.update(mg, func() {
+			mg.Spec.ForProvider.Size = ptr(int32(3))
+			mg.Spec.ForProvider.QuotaMaxObjects = ptr(int64(1000))
+		})
+		waitSpent()
+		h.cephUntil(n+" size 3 and quota", func(s *cephclient.Snapshot) bool {
+			p := s.Pools[n]
+			return p != nil && p.Size == 3 && p.QuotaMaxObjects == 1000
+		})
+		h.waitReady(mg)
+	case "delete":
+		// the pool holds an object: the deletion must be refused through every fault
+		h.cli("rados", "-p", n, "put", "keep", h.conf)
+		arm()
+		h.delete(mg)
+		h.waitBlocked(mg, "1 RADOS object(s)")
+		if h.snapshot().Pools[n] == nil {
+			h.t.Fatalf("pool %s holding an object was deleted", n)
+		}
+		h.cli("rados", "-p", n, "rm", "keep")
+		h.poke(mg)
+		waitSpent()
+		h.waitGone(mg)
+		h.requireSingle(n, 0)
+		return
+	}
+	p := h.snapshot().Pools[n]
+	if p == nil || p.Size < 2 || len(p.Applications()) != 1 {
+		h.t.Fatalf("pool %s in Ceph = %+v", n, p)
+	}
+	h.requireSingle(n, 1)
+}
+
+func (h *harness) cellProfile(op, n string, arm, waitSpent func()) {
+	h.cleanup(func() { _ = h.ceph.RemoveErasureCodeProfile(n) })
+	mg := h.ecProfile(n, cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1, FailureDomain: ptr("osd")})
+	if op == "create" {
+		arm()
+	}
+	h.create(mg)
+	if op == "create" {
+		waitSpent()
+	}
+	h.waitReady(mg)
+	switch op {
+	case "update": // drift by hand; the provider removes and sets the profile again
+		arm()
+		if err := h.ceph.RemoveErasureCodeProfile(n); err != nil {
+			h.t.Fatal(err)
+		}
+		if err := h.ceph.SetErasureCodeProfile(n, map[string]string{"k": "2", "m": "1", "crush-failure-domain": "host"}); err != nil {
+			h.t.Fatal(err)
+		}
+		waitSpent()
+		h.cephUntil(n+" restored", func(s *cephclient.Snapshot) bool { return s.Profiles[n]["crush-failure-domain"] == "osd" })
+		h.waitReady(mg)
+	case "delete":
+		arm()
+		h.delete(mg)
+		waitSpent()
+		h.waitGone(mg)
+		h.requireSingle(n, 0)
+		return
+	}
+	if p := h.snapshot().Profiles[n]; p["k"] != "2" || p["m"] != "1" || p["crush-failure-domain"] != "osd" {
+		h.t.Fatalf("profile %s = %v", n, p)
+	}
+	h.requireSingle(n, 1)
+}
+
+func (h *harness) cellRule(op, n string, arm, waitSpent func()) {
+	h.cleanup(func() { _ = h.ceph.RemoveCrushRule(n) })
+	mg := h.crushRule(n, cephv1alpha1.CrushRuleParameters{FailureDomain: ptr("host")})
+	if op == "create" {
+		arm()
+	}
+	h.create(mg)
+	if op == "create" {
+		waitSpent()
+	}
+	h.waitReady(mg)
+	want := "host"
+	switch op {
+	case "update":
+		arm()
+		h.update(mg, func() { mg.Spec.ForProvider.FailureDomain = ptr("osd") })
+		waitSpent()
+		want = "osd"
+		h.cephUntil(n+" replaced", func(s *cephclient.Snapshot) bool {
+			r := s.Crush.Rule(n)
+			if r == nil {
+				return false
+			}
+			sh, _ := r.Shape()
+			return sh.FailureDomain == "osd"
+		})
+		h.waitReady(mg)
+	case "delete":
+		arm()
+		h.delete(mg)
+		waitSpent()
+		h.waitGone(mg)
+		h.requireSingle(n, 0)
+		return
+	}
+	r := h.snapshot().Crush.Rule(n)
+	if r == nil {
+		h.t.Fatalf("rule %s missing", n)
+	}
+	if sh, _ := r.Shape(); sh.FailureDomain != want {
+		h.t.Fatalf("rule %s failure domain %s, want %s", n, sh.FailureDomain, want)
+	}
+	h.requireSingle(n, 1)
+}
+
+func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
+	r1, r2 := n+"-r1", n+"-r2"
+	for _, r := range []string{r1, r2} {
+		if err := h.ceph.AddCrushBucket(r, "root"); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.cleanup(func() {
+		_ = h.ceph.RemoveCrushBucket(n)
+		_ = h.ceph.RemoveCrushBucket(r1)
+		_ = h.ceph.RemoveCrushBucket(r2)
+	})
+	mg := h.bucket(n, cephv1alpha1.CrushBucketParameters{Type: "rack", Parent: ptr(r1)})
+	if op == "create" {
+		arm()
+	}
+	h.create(mg)
+	if op == "create" {
+		waitSpent()
+	}
+	h.waitReady(mg)
+	want := r1
+	switch op {
+	case "update":
+		arm()
+		h.update(mg, func() { mg.Spec.ForProvider.Parent = ptr(r2) })
+		waitSpent()
+		want = r2
+		h.cephUntil(n+" moved", func(s *cephclient.Snapshot) bool {
+			p := s.Crush.Parents(n)
+			return len(p) == 1 && p[0] == r2
+		})
+		h.waitReady(mg)
+	case "delete":
+		arm()
+		h.delete(mg)
+		waitSpent()
+		h.waitGone(mg)
+		h.requireSingle(n, 0)
+		return
+	}
+	if p := h.snapshot().Crush.Parents(n); len(p) != 1 || p[0] != want {
+		h.t.Fatalf("bucket %s parents %v, want [%s]", n, p, want)
+	}
+	h.requireSingle(n, 1)
+}
+
+func (h *harness) cellImage(op, n, pool string, arm, waitSpent func()) {
+	h.cleanup(func() { _ = h.ceph.RemoveImage(pool, n) })
+	mg := h.image(n, cephv1alpha1.RBDImageParameters{Pool: ptr(pool), SizeMiB: 8})
+	if op == "create" {
+		arm()
+	}
+	h.create(mg)
+	if op == "create" {
+		waitSpent()
+	}
+	h.waitReady(mg)
+	want := uint64(8 << 20)
+	switch op {
+	case "update":
+		arm()
+		h.update(mg, func() { mg.Spec.ForProvider.SizeMiB = 16 })
+		waitSpent()
+		want = 16 << 20
+		h.eventually(60*time.Second, n+" grown", func() bool {
+			i, err := h.ceph.GetImage(pool, n)
+			if err == nil && i.SizeBytes < 8<<20 {
+				h.t.Fatalf("image %s shrank to %d bytes", n, i.SizeBytes)
+			}
+			return err == nil && i.SizeBytes == 16<<20
+		}, func() string { return "" })
+		h.waitReady(mg)
+	case "delete":
+		arm()
+		h.delete(mg)
+		waitSpent()
+		h.waitGone(mg)
+		if _, err := h.ceph.GetImage(pool, n); !cephclient.IsNotFound(err) {
+			h.t.Fatalf("image %s after its deletion: %v", n, err)
+		}
+		return
+	}
+	if i, err := h.ceph.GetImage(pool, n); err != nil || i.SizeBytes != want {
+		h.t.Fatalf("image %s = %+v, %v; want %d bytes", n, i, err, want)
+	}
+	images := h.cli("rbd", "ls", pool)
+	if c := strings.Count("\n"+images, "\n"+n+"\n"); c != 1 {
+		h.t.Fatalf("image %s listed %d times in %s", n, c, pool)
+	}
+}
+
+// sub is the harness for a parallel subtest: same API server, manager and namespace, its own
+// test, MRs and cleanups (run when the subtest ends, while the manager still runs).
+func (h *harness) sub(t *testing.T) *harness {
+	c := *h
+	c.t, c.mrs, c.cleanups = t, nil, nil
+	s := &c
+	t.Cleanup(func() {
+		s.deleteMRs()
+		for i := len(s.cleanups) - 1; i >= 0; i-- {
+			s.cleanups[i]()
+		}
+	})
+	return s
+}
