@@ -52,3 +52,25 @@ func TestLXCInterfacesPVE9Shape(t *testing.T) {
 		t.Errorf("stopped container: %d %s", r.Code, r.Body)
 	}
 }
+
+// TestLXCCPUsFromCoresOrCPULimit: PVE::LXC::vmstatus (pve-container
+// src/PVE/LXC.pm) reports cpus as cores, else cpulimit, else the host's CPUs.
+func TestLXCCPUsFromCoresOrCPULimit(t *testing.T) {
+	s := newSimT(t)
+	for _, tc := range []struct {
+		vmid  int
+		extra map[string]any
+		want  float64
+	}{{580, map[string]any{"cores": 2, "cpulimit": 1}, 2}, {581, map[string]any{"cpulimit": 1.5}, 1.5}, {582, nil, nodeCPUs}} {
+		body := map[string]any{"vmid": tc.vmid, "ostemplate": "local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst", "rootfs": "ceph-rbd:1"}
+		for k, v := range tc.extra {
+			body[k] = v
+		}
+		if st := s.post("/nodes/pve1/lxc", body); st != "OK" {
+			t.Fatal(st)
+		}
+		if e := s.listEntry("/nodes/pve1/lxc", tc.vmid); e["cpus"] != tc.want {
+			t.Errorf("CT %d cpus %v, want %v", tc.vmid, e["cpus"], tc.want)
+		}
+	}
+}

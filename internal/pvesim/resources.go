@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -122,7 +123,14 @@ func guestCPUs(g *guest) int {
 		return def
 	}
 	if g.Kind == kindLXC {
-		return atoi("cores", nodeCPUs)
+		// PVE::LXC::vmstatus: cores, else cpulimit, else the host's CPUs.
+		if c := atoi("cores", 0); c > 0 {
+			return c
+		}
+		if f, err := strconv.ParseFloat(g.Conf["cpulimit"], 64); err == nil && f > 0 {
+			return int(math.Ceil(f))
+		}
+		return nodeCPUs
 	}
 	// vmstatus (qemu-server QemuServer.pm): sockets * cores, at most the
 	// host's CPUs, unless vcpus is set.
