@@ -329,3 +329,22 @@ func TestCloudinitReaddOnSameSlotFails(t *testing.T) {
 		t.Errorf("cloud-init on ide0 after deleting ide2: %v", err)
 	}
 }
+
+// TestDriveVolumeContentChecks follows $check_drive_param and
+// $check_storage_access (qemu-server src/PVE/API2/Qemu.pm): an ISO needs an
+// explicit media=cdrom, and only images or ISOs can back a drive.
+func TestDriveVolumeContentChecks(t *testing.T) {
+	s := newSimT(t)
+	for _, tc := range []struct{ body, want string }{
+		{"vmid=380&ide2=local:iso/debian.iso", `"ide2":"explicit 'media=cdrom' is required for iso images"`},
+		{"vmid=381&scsi0=local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst", `"scsi0":"content type needs to be 'images' or 'iso'"`},
+	} {
+		r := raw(t, s.srv, "POST", "/nodes/pve1/qemu", "application/x-www-form-urlencoded", tc.body, "token")
+		if r.Code != 400 || !strings.Contains(string(r.Body), tc.want) {
+			t.Errorf("%s: %d %s", tc.body, r.Code, r.Body)
+		}
+	}
+	if st := s.post("/nodes/pve1/qemu", map[string]any{"vmid": 382, "ide2": "local:iso/debian.iso,media=cdrom"}); st != "OK" {
+		t.Errorf("ISO as CD-ROM: %s", st)
+	}
+}

@@ -71,6 +71,17 @@ func (s *Simulator) normaliseOption(g *guest, key, value string) (string, []stri
 	}
 	vk := driveVolKey(g.Kind)
 	file := res[vk]
+	if g.Kind == kindQemu {
+		// $check_drive_param / $check_storage_access (qemu-server API2/Qemu.pm)
+		if _, name, ok := cutVolID(file); ok && !reNewDisk.MatchString(file) && name != "cloudinit" {
+			switch vtype, _, _ := strings.Cut(name, "/"); {
+			case vtype == "iso" && res["media"] != "cdrom":
+				return "", nil, paramErr(key, "explicit 'media=cdrom' is required for iso images")
+			case vtype == "vztmpl" || vtype == "backup" || vtype == "snippets" || vtype == "import":
+				return "", nil, paramErr(key, "content type needs to be 'images' or 'iso'")
+			}
+		}
+	}
 	var made []string
 	switch {
 	case g.Kind == kindQemu && (file == "" || file == "none" || file == "cdrom"):
