@@ -2,11 +2,12 @@ package container
 
 import (
 	"fmt"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"strconv"
 	"strings"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 )
 
 // desired is what the spec asks of a container's config, as normalised
@@ -28,10 +29,10 @@ func wantConfig(p v1alpha1.ContainerParameters, hostname, ownerTag string) desir
 		"cores":    strconv.FormatInt(guest.OrDefault(p.Cores, 1), 10),
 		"memory":   strconv.FormatInt(guest.OrDefault(p.MemoryMiB, 512), 10),
 		"swap":     strconv.FormatInt(swap, 10),
-		"tags":     guest.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
+		"tags":     proxmox.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
 	}
 	if p.OnBoot != nil {
-		c["onboot"] = guest.BoolString(*p.OnBoot)
+		c["onboot"] = proxmox.Bool(*p.OnBoot)
 	}
 	for i, n := range p.Networks {
 		c[fmt.Sprintf("net%d", i)] = netString(n)
@@ -45,13 +46,13 @@ func wantConfig(p v1alpha1.ContainerParameters, hostname, ownerTag string) desir
 func diff(d desired, cfg map[string]any) (map[string]any, int64) {
 	set := map[string]any{}
 	for k, want := range d.config {
-		if got, ok := cfg[k]; ok && equalValue(k, want, guest.String(got)) {
+		if got, ok := cfg[k]; ok && equalValue(k, want, proxmox.String(got)) {
 			continue
 		}
 		set[k] = want
 	}
 	var grow int64
-	if size, ok := guest.DiskSizeGiB(guest.String(cfg["rootfs"])); ok && size < d.rootSizeGiB {
+	if size, ok := proxmox.DiskSizeGiB(proxmox.String(cfg["rootfs"])); ok && size < d.rootSizeGiB {
 		grow = d.rootSizeGiB
 	}
 	return set, grow
@@ -60,9 +61,9 @@ func diff(d desired, cfg map[string]any) (map[string]any, int64) {
 func equalValue(key, want, got string) bool {
 	switch {
 	case key == "tags":
-		return guest.JoinTags(guest.SplitTags(got)) == want
+		return proxmox.JoinTags(proxmox.SplitTags(got)) == want
 	case key == "onboot":
-		return guest.Flag(got) == want
+		return proxmox.Flag(got) == want
 	case strings.HasPrefix(key, "net"):
 		return normNet(got) == normNet(want)
 	}
@@ -84,7 +85,7 @@ func netString(n v1alpha1.ContainerNetwork) string {
 		s += ",gw=" + *n.Gateway
 	}
 	if n.Firewall != nil {
-		s += ",firewall=" + guest.BoolString(*n.Firewall)
+		s += ",firewall=" + proxmox.Bool(*n.Firewall)
 	}
 	if n.VLAN != nil {
 		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
@@ -102,7 +103,7 @@ func normNet(s string) string {
 		case "name", "bridge", "ip", "gw", "tag":
 			kv[k] = v
 		case "firewall":
-			kv[k] = guest.Flag(v)
+			kv[k] = proxmox.Flag(v)
 		}
 	}
 	return strings.Join([]string{kv["name"], kv["bridge"], kv["ip"], kv["gw"], kv["firewall"], kv["tag"]}, "|")

@@ -43,7 +43,7 @@ type external struct {
 func (e *external) Disconnect(context.Context) error { return nil }
 
 func pos(r map[string]any) int {
-	p, _ := strconv.Atoi(str(r["pos"]))
+	p, _ := strconv.Atoi(proxmox.String(r["pos"]))
 	return p
 }
 
@@ -76,7 +76,7 @@ func (e *external) rules(ctx context.Context, n string) (rs []rule, digest strin
 	rs = make([]rule, 0, len(raw))
 	for _, r := range raw {
 		rs = append(rs, gotRule(r))
-		digest = str(r["digest"])
+		digest = proxmox.String(r["digest"])
 	}
 	return rs, digest, true, nil
 }
@@ -195,7 +195,7 @@ func (e *external) apply(ctx context.Context, n string, o op) error {
 	default:
 		q := map[string]string{}
 		for k, v := range o.params {
-			q[k] = str(v)
+			q[k] = proxmox.String(v)
 		}
 		return e.c.Delete(ctx, groupPath(n)+"/"+itoa(o.pos), q, nil)
 	}

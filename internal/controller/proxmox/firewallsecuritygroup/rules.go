@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 )
 
 // ruleKeys are the rule options the spec manages, in the order they are sent.
@@ -41,7 +42,7 @@ func gotRule(m map[string]any) rule {
 	out := rule{"enable": "0"} // PVE stores a rule created without enable as off
 	for k, v := range m {
 		if !ignoredKeys[k] {
-			out[k] = str(v)
+			out[k] = proxmox.String(v)
 		}
 	}
 	return out.normal()
@@ -205,22 +206,4 @@ func describe(want, got []rule) string {
 		return ""
 	}
 	return fmt.Sprintf("rules differ from position %d (spec has %d rules, Proxmox %d)", i, len(want), len(got))
-}
-
-// str renders a decoded JSON value as PVE's string form.
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		if x {
-			return "1"
-		}
-		return "0"
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
 }

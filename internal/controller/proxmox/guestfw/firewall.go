@@ -89,15 +89,15 @@ func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bo
 	}
 	sort.SliceStable(raw, func(i, j int) bool { return atoi(raw[i]["pos"]) < atoi(raw[j]["pos"]) })
 	for _, r := range raw {
-		st.rules = append(st.rules, fwRule{typ: str(r["type"]), action: str(r["action"]), enable: firstFlag(str(r["enable"])) == "1"})
-		st.rulesDigest = str(r["digest"])
+		st.rules = append(st.rules, fwRule{typ: proxmox.String(r["type"]), action: proxmox.String(r["action"]), enable: proxmox.Flag(proxmox.String(r["enable"])) == "1"})
+		st.rulesDigest = proxmox.String(r["digest"])
 	}
 	// PVE gives the options and the rule list digests of their own
 	// (pve-firewall copy_opject_with_digest, copy_list_with_digest). With
 	// no rules there is no rule digest, and none is needed: the plan then
 	// only creates rules, which create_rule places without one. The
 	// options always carry theirs; without it nothing is written.
-	if str(st.options["digest"]) == "" {
+	if proxmox.String(st.options["digest"]) == "" {
 		c.Forget(int(g.VMID))
 		return nil, errors.Errorf(errNoDigest, int(g.VMID))
 	}
@@ -108,7 +108,7 @@ func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bo
 }
 
 func atoi(v any) int {
-	n, _ := strconv.Atoi(str(v))
+	n, _ := strconv.Atoi(proxmox.String(v))
 	return n
 }
 
@@ -131,9 +131,9 @@ func wantOptions(fw *Spec) map[string]string {
 func optionsDiff(want map[string]string, have map[string]any) map[string]any {
 	set := map[string]any{}
 	for k, v := range want {
-		got := str(have[k])
+		got := proxmox.String(have[k])
 		if k == "enable" {
-			got = firstFlag(got)
+			got = proxmox.Flag(got)
 		}
 		if got != v {
 			set[k] = v
@@ -272,7 +272,7 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 	}
 	path := proxmox.GuestPath(g.Node, g.Type, id) + "/firewall"
 	if set := optionsDiff(wantOptions(fw), st.options); len(set) > 0 {
-		set["digest"] = str(st.options["digest"])
+		set["digest"] = proxmox.String(st.options["digest"])
 		if err := c.Put(ctx, path+"/options", set, nil); err != nil {
 			return errors.Wrapf(err, errFirewallOpts, id)
 		}
@@ -291,7 +291,7 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 		default:
 			q := map[string]string{}
 			for k, v := range o.params {
-				q[k] = str(v)
+				q[k] = proxmox.String(v)
 			}
 			err = c.Delete(ctx, path+"/rules/"+strconv.Itoa(o.pos), q, nil)
 		}
@@ -311,29 +311,4 @@ func JoinDiff(config, firewall string) string {
 		return "differs from spec: " + firewall
 	}
 	return config + ", " + firewall
-}
-
-// str renders a decoded JSON value as PVE's string form.
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case nil:
-		return ""
-	}
-	return fmt.Sprint(v)
-}
-
-// firstFlag reads "1", "enable=1,..." or "0" as "1"/"0".
-func firstFlag(s string) string {
-	first, _, _ := strings.Cut(s, ",")
-	if _, v, ok := strings.Cut(first, "="); ok {
-		first = v
-	}
-	if first == "1" || first == "true" {
-		return "1"
-	}
-	return "0"
 }

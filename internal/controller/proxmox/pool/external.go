@@ -88,7 +88,7 @@ func observe(p poolInfo, obs *v1alpha1.PoolObservation) {
 				obs.Storages = append(obs.Storages, m.Storage)
 			}
 		default:
-			if n, err := strconv.ParseInt(str(m.VMID), 10, 64); err == nil {
+			if n, err := strconv.ParseInt(proxmox.String(m.VMID), 10, 64); err == nil {
 				obs.VMIDs = append(obs.VMIDs, n)
 			}
 		}
@@ -96,18 +96,6 @@ func observe(p poolInfo, obs *v1alpha1.PoolObservation) {
 	sort.Slice(obs.VMIDs, func(i, j int) bool { return obs.VMIDs[i] < obs.VMIDs[j] })
 	sort.Strings(obs.Storages)
 	obs.MemberCount = len(obs.VMIDs) + len(obs.Storages)
-}
-
-func str(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case nil:
-		return ""
-	}
-	return ""
 }
 
 // commentDiffers tells whether the spec manages the comment and PVE's differs.

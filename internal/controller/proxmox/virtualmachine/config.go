@@ -2,12 +2,13 @@ package virtualmachine
 
 import (
 	"fmt"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 )
 
 // desired is what the spec asks of a VM's Proxmox config, as normalised
@@ -27,16 +28,16 @@ func wantConfig(p v1alpha1.VirtualMachineParameters, name, ownerTag string) desi
 		"cores":   strconv.FormatInt(guest.OrDefault(p.Cores, 1), 10),
 		"sockets": strconv.FormatInt(guest.OrDefault(p.Sockets, 1), 10),
 		"memory":  strconv.FormatInt(guest.OrDefault(p.MemoryMiB, 1024), 10),
-		"tags":    guest.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
+		"tags":    proxmox.JoinTags(append(append([]string{}, p.Tags...), ownerTag)),
 	}
 	if p.Description != nil {
 		c["description"] = *p.Description
 	}
 	if p.OnBoot != nil {
-		c["onboot"] = guest.BoolString(*p.OnBoot)
+		c["onboot"] = proxmox.Bool(*p.OnBoot)
 	}
 	if p.Agent != nil {
-		c["agent"] = guest.BoolString(*p.Agent)
+		c["agent"] = proxmox.Bool(*p.Agent)
 	}
 	for i, n := range p.Networks {
 		c[fmt.Sprintf("net%d", i)] = netString(n)
@@ -74,7 +75,7 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 	set := map[string]any{}
 	for k, want := range d.config {
 		got, ok := cfg[k]
-		if ok && equalValue(k, want, guest.String(got)) {
+		if ok && equalValue(k, want, proxmox.String(got)) {
 			continue
 		}
 		switch k {
@@ -101,27 +102,17 @@ func diff(d desired, cfg map[string]any) (map[string]any, []resize) {
 			set[disk.Slot] = fmt.Sprintf("%s:%d", disk.Storage, disk.SizeGiB)
 			continue
 		}
-		if size, ok := guest.DiskSizeGiB(guest.String(cur)); ok && size < disk.SizeGiB {
+		if size, ok := proxmox.DiskSizeGiB(proxmox.String(cur)); ok && size < disk.SizeGiB {
 			grow = append(grow, resize{slot: disk.Slot, sizeGiB: disk.SizeGiB})
 		}
 	}
 	return set, grow
 }
 
-// volumeOf is the volume id of a drive string ("ceph-rbd:vm-100-disk-0" of
-// "ceph-rbd:vm-100-disk-0,iothread=1,size=8G").
-func volumeOf(drive string) string {
-	first, _, _ := strings.Cut(drive, ",")
-	if k, v, ok := strings.Cut(first, "="); ok && k == "file" {
-		return v
-	}
-	return first
-}
-
 // unusedSlot names the unusedN entry holding vol ("" when none does).
 func unusedSlot(cfg map[string]any, vol string) string {
 	for k, v := range cfg {
-		if strings.HasPrefix(k, "unused") && volumeOf(guest.String(v)) == vol {
+		if strings.HasPrefix(k, "unused") && proxmox.VolumeOf(proxmox.String(v)) == vol {
 			return k
 		}
 	}
@@ -134,7 +125,7 @@ func seenDisks(d desired, cfg map[string]any) map[string]string {
 	out := map[string]string{}
 	for _, disk := range d.disks {
 		if v, ok := cfg[disk.Slot]; ok {
-			out[disk.Slot] = volumeOf(guest.String(v))
+			out[disk.Slot] = proxmox.VolumeOf(proxmox.String(v))
 		} else if vol := d.known[disk.Slot]; vol != "" {
 			out[disk.Slot] = vol
 		}
@@ -163,9 +154,9 @@ func lostDisks(d desired, cfg map[string]any) []string {
 func equalValue(key, want, got string) bool {
 	switch {
 	case key == "tags":
-		return guest.JoinTags(guest.SplitTags(got)) == want
+		return proxmox.JoinTags(proxmox.SplitTags(got)) == want
 	case key == "agent" || key == "onboot":
-		return guest.Flag(got) == want
+		return proxmox.Flag(got) == want
 	case key == "sshkeys":
 		dec, err := url.QueryUnescape(got)
 		if err != nil {
@@ -194,7 +185,7 @@ func netString(n v1alpha1.NetworkInterface) string {
 	}
 	s := model + ",bridge=" + bridge
 	if n.Firewall != nil {
-		s += ",firewall=" + guest.BoolString(*n.Firewall)
+		s += ",firewall=" + proxmox.Bool(*n.Firewall)
 	}
 	if n.VLAN != nil {
 		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
@@ -216,7 +207,7 @@ func normNet(s string) string {
 		case k == "bridge" || k == "tag":
 			kv[k] = v
 		case k == "firewall":
-			kv[k] = guest.Flag(v)
+			kv[k] = proxmox.Flag(v)
 		}
 	}
 	return kv["model"] + "|" + kv["bridge"] + "|" + kv["firewall"] + "|" + kv["tag"]

@@ -172,7 +172,7 @@ func wantRunning(mg *v1alpha1.VirtualMachine) bool {
 
 func agentOn(cfg map[string]any) bool {
 	v, ok := cfg["agent"]
-	return ok && guest.Flag(guest.String(v)) == "1"
+	return ok && proxmox.Flag(proxmox.String(v)) == "1"
 }
 
 func diffText(set map[string]any, grow []resize, powerOK bool) string {

@@ -94,7 +94,7 @@ func (e *external) create(ctx context.Context, mg *v1alpha1.VirtualMachine, id i
 			return "", errors.Errorf(errCloneSource, c.SourceVMID)
 		}
 		params := map[string]any{"newid": id, "name": vmName(mg), "target": p.Node,
-			"full": guest.BoolString(c.Full == nil || *c.Full) == "1"}
+			"full": proxmox.Bool(c.Full == nil || *c.Full) == "1"}
 		if c.Storage != nil {
 			params["storage"] = *c.Storage
 		}
