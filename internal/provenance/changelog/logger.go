@@ -2,6 +2,8 @@ package changelog
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strings"
 	"sync"
 	"time"
@@ -365,6 +367,14 @@ func (l *Logger) entry(mg resource.Managed, op v1alpha1.OperationType, changeErr
 	if err != nil {
 		return nil, errors.Wrap(err, errSnapshot)
 	}
+	// A nonce of this write, next to the timestamp: together they name the write, so the
+	// connector stores each external call once, however often its entry is re-sent (the
+	// entry is queued and spooled as it is, nonce included), and two calls twice.
+	details := make(map[string]string, len(ad)+1)
+	for k, v := range ad {
+		details[k] = v
+	}
+	details[record.DetailWrite] = nonce()
 	e := &v1alpha1.ChangeLogEntry{
 		Timestamp:         timestamppb.Now(),
 		Provider:          l.providerVersion,
@@ -374,11 +384,18 @@ func (l *Logger) entry(mg resource.Managed, op v1alpha1.OperationType, changeErr
 		ExternalName:      meta.GetExternalName(mg),
 		Operation:         op,
 		Snapshot:          snap,
-		AdditionalDetails: ad,
+		AdditionalDetails: details,
 	}
 	if changeErr != nil {
 		msg := changeErr.Error()
 		e.ErrorMessage = &msg
 	}
 	return e, nil
+}
+
+// nonce is 96 random bits, hex.
+func nonce() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics rather than return an error)
+	return hex.EncodeToString(b)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/changelog"
@@ -45,7 +46,16 @@ func TestFromEntry(t *testing.T) {
 		ExternalName: "pve/100", ProviderConfig: "ClusterProviderConfig/lab", Composite: "vps-x", ClaimName: "my-vps",
 		ClaimNamespace: "team-a", Operation: record.OpUpdate, Outcome: record.OutcomeSuccess, SpecHash: spec,
 		ProviderVersion: "provider-microcloud:v0.1.0", Details: map[string]string{"k": "v"}, Time: "2026-01-02T03:04:05Z",
+		Write: "2026-01-02T03:04:05Z",
 	}, r)
+
+	// the provider's write nonce goes into Write, not into the details
+	stamped, err := connector.FromEntry(entry(t, vm, v1alpha1.OperationType_OPERATION_TYPE_UPDATE,
+		map[string]string{"k": "v", record.DetailWrite: "n1"}))
+	require.NoError(t, err)
+	assert.Equal(t, "2026-01-02T03:04:05Z/n1", stamped.Write)
+	assert.Equal(t, map[string]string{"k": "v"}, stamped.Details)
+	assert.NotEqual(t, record.IDOf(r), record.IDOf(stamped))
 
 	intent, err := connector.FromEntry(entry(t, vm, v1alpha1.OperationType_OPERATION_TYPE_DELETE,
 		map[string]string{record.DetailPhase: record.PhaseIntent}))
@@ -103,6 +113,69 @@ func TestBatcherRetriesUntilCommitted(t *testing.T) {
 	// an entry that is not a valid record is refused with InvalidArgument
 	_, err = cl.SendChangeLog(ctx, &v1alpha1.SendChangeLogRequest{})
 	assert.ErrorContains(t, err, "InvalidArgument")
+}
+
+// TestEveryWriteIsARecord: three writes of one generation with the same spec (drift
+// repaired three times) made through changelog.Logger are three records, linked; each
+// entry re-sent (a lost acknowledgement, a provider restart re-sending its spool) is
+// still stored once, because the entry carries its write stamp unchanged.
+func TestEveryWriteIsARecord(t *testing.T) {
+	dir := t.TempDir()
+	sock := "unix://" + filepath.Join(dir, "c.sock")
+	ledger := provtest.NewMemLedger()
+	c, err := connector.Start(connector.Options{Listen: sock, WALPath: filepath.Join(dir, "wal.db"),
+		Submitter: ledger, MinBackoff: 10 * time.Millisecond})
+	require.NoError(t, err)
+	defer c.Stop() //nolint:errcheck // test
+	conn, err := changelog.Dial(sock)
+	require.NoError(t, err)
+	defer conn.Close() //nolint:errcheck // test
+
+	// capture what the provider's logger sends, to re-send it as is afterwards
+	cl := &capturing{ChangeLogServiceClient: v1alpha1.NewChangeLogServiceClient(conn)}
+	l := changelog.New(cl, changelog.ModeRequired)
+	vm := provtest.NewResource("ns", "vm", "uid-vm", 4, map[string]any{"cores": 2})
+	ctx := context.Background()
+	for range 3 {
+		require.NoError(t, l.Log(ctx, vm, v1alpha1.OperationType_OPERATION_TYPE_UPDATE, nil, nil))
+	}
+	require.Len(t, cl.sent, 3)
+	for _, e := range cl.sent { // re-sent after a lost acknowledgement
+		_, err := cl.ChangeLogServiceClient.SendChangeLog(ctx, &v1alpha1.SendChangeLogRequest{Entry: e})
+		require.NoError(t, err)
+	}
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, c.Batcher.Drain(dctx))
+
+	key := "Machine.test.provenance.microcloud.dev/ns/vm"
+	hist, err := ledger.History(key)
+	require.NoError(t, err)
+	require.Len(t, hist, 3, "three writes, each sent twice")
+	for i, r := range hist {
+		assert.Equal(t, record.OpUpdate, r.Operation)
+		assert.EqualValues(t, 4, r.Generation)
+		assert.Equal(t, hist[0].SpecHash, r.SpecHash)
+		assert.NotEmpty(t, r.Write)
+		if i > 0 {
+			assert.Equal(t, hist[i-1].Hash, r.PrevHash, "record %d links to %d", i, i-1)
+			assert.NotEqual(t, hist[i-1].ID, r.ID)
+		}
+	}
+	rep, err := ledger.Verify(key)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Breaks)
+}
+
+// capturing records every entry a client sends.
+type capturing struct {
+	v1alpha1.ChangeLogServiceClient
+	sent []*v1alpha1.ChangeLogEntry
+}
+
+func (c *capturing) SendChangeLog(ctx context.Context, in *v1alpha1.SendChangeLogRequest, o ...grpc.CallOption) (*v1alpha1.SendChangeLogResponse, error) {
+	c.sent = append(c.sent, in.GetEntry())
+	return c.ChangeLogServiceClient.SendChangeLog(ctx, in, o...)
 }
 
 // value reads a gauge's or counter's current value from the registry.

@@ -65,12 +65,16 @@ func FromEntry(e *v1alpha1.ChangeLogEntry) (record.Record, error) {
 	r.ResourceKey = record.ResourceKey(r.APIVersion, r.Kind, r.Namespace, r.Name)
 	if ts := e.GetTimestamp(); ts != nil {
 		r.Time = ts.AsTime().UTC().Format(time.RFC3339Nano)
+		r.Write = r.Time
+	}
+	if n := e.GetAdditionalDetails()[record.DetailWrite]; n != "" {
+		r.Write += "/" + n
 	}
 	if r.SpecHash, err = record.SpecHash(spec); err != nil {
 		return record.Record{}, errors.Wrap(err, errSpecHash)
 	}
 	for k, v := range e.GetAdditionalDetails() {
-		if k == record.DetailPhase {
+		if k == record.DetailPhase || k == record.DetailWrite {
 			continue
 		}
 		if r.Details == nil {

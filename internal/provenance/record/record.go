@@ -27,7 +27,7 @@ const (
 
 // A Record is one entry of a resource's provenance chain.
 type Record struct {
-	// ID is DeriveID(UID, Generation, Operation, Outcome, SpecHash).
+	// ID is DeriveID(UID, Generation, Operation, Outcome, SpecHash, Write).
 	ID string `json:"id"`
 	// ResourceKey names the chain the record belongs to; see ResourceKey.
 	ResourceKey string `json:"resourceKey"`
@@ -57,6 +57,13 @@ type Record struct {
 	Details         map[string]string `json:"details,omitempty"`
 	// Time is when the provider made the change, RFC 3339 in UTC.
 	Time string `json:"time"`
+	// Write names the one call to the external API this record reports, as the provider
+	// stamped it when it made the call: the change-log entry's timestamp (RFC 3339,
+	// nanoseconds, UTC), then "/" and the provider's write nonce when the entry carries
+	// one (DetailWrite). A re-sent entry carries the same stamp, a second write (a drift
+	// repaired again, a retry) a new one; see DeriveID. Empty for an entry with neither,
+	// and in records written before it existed: their id is the old 4-tuple.
+	Write string `json:"write,omitempty"`
 
 	// PrevHash is the Hash of the previous record of the same resource ("" for the first).
 	PrevHash string `json:"prevHash"`
@@ -90,21 +97,34 @@ func lastSlash(s string) int {
 	return -1
 }
 
-// DeriveID is the deterministic record id: the same change reported twice (a retried
-// send, a crash between append and acknowledgement) gets the same id and is stored once.
-// A failed attempt gets an id of its own, so the later successful attempt of the same
-// generation is not mistaken for a duplicate of the failure.
-func DeriveID(uid string, generation int64, operation, outcome, specHash string) string {
+// DeriveID is the deterministic record id: the same write reported twice (a retried
+// send, a crash between append and acknowledgement, a provider restart that re-sends its
+// spool) carries the same write stamp and gets the same id, so it is stored once; two
+// writes of the same generation (drift repaired twice, a failed call and its retry)
+// carry different stamps and get two ids. A failed attempt's operation part is
+// "<op>/failure". A record without a write stamp (an entry without timestamp, or a
+// record from before stamps existed) keeps the 4-tuple id (UID, generation, operation,
+// spec hash), so old chains still verify.
+func DeriveID(uid string, generation int64, operation, outcome, specHash, write string) string {
 	op := operation
 	if outcome == OutcomeFailure {
 		op += "/" + OutcomeFailure
 	}
+	parts := []string{uid, strconv.FormatInt(generation, 10), op, specHash}
+	if write != "" {
+		parts = append(parts, write)
+	}
 	h := sha256.New()
-	for _, p := range []string{uid, strconv.FormatInt(generation, 10), op, specHash} {
+	for _, p := range parts {
 		// length-prefixed, so no two different tuples hash the same bytes
 		fmt.Fprintf(h, "%d:%s;", len(p), p)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// IDOf is DeriveID of r's identity fields.
+func IDOf(r Record) string {
+	return DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash, r.Write)
 }
 
 // ComputeHash is the SHA-256 of the record's canonical JSON with Hash left empty.
@@ -120,7 +140,7 @@ func ComputeHash(r Record) (string, error) {
 
 // Seal sets the record's id (from its identity fields), previous hash and hash.
 func (r *Record) Seal(prevHash string) error {
-	r.ID = DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash)
+	r.ID = IDOf(*r)
 	r.PrevHash = prevHash
 	h, err := ComputeHash(*r)
 	if err != nil {
@@ -138,7 +158,7 @@ func (r Record) Check() error {
 	case r.ResourceKey == "" || r.UID == "" || r.Operation == "" || r.Outcome == "" || r.SpecHash == "" || r.Time == "":
 		return fmt.Errorf("record %s: resourceKey, uid, operation, outcome, specHash and time are required", r.ID)
 	}
-	if id := DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash); id != r.ID {
+	if id := IDOf(r); id != r.ID {
 		return fmt.Errorf("record %s of %s: id does not match its content (computed %s)", r.ID, r.ResourceKey, id)
 	}
 	h, err := ComputeHash(r)
@@ -158,3 +178,9 @@ const (
 	DetailPhase = "provenance.microcloud.dev/phase"
 	PhaseIntent = "intent"
 )
+
+// DetailWrite is the change-log entry's additional-details key carrying the provider's
+// write nonce: random, chosen once per external call (and per intent) when the entry is
+// made, and stored with the entry in the provider's queue or spool, so a re-sent entry
+// carries it unchanged. It goes into Record.Write, not Record.Details.
+const DetailWrite = "provenance.microcloud.dev/write"

@@ -78,7 +78,7 @@ func (w *WAL) Append(r record.Record) (stored record.Record, dup bool, err error
 	err = w.db.Batch(func(tx *bolt.Tx) error {
 		// Batch may run this function more than once: set the results from scratch.
 		dup = false
-		id := record.DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash)
+		id := record.IDOf(r)
 		if seq := tx.Bucket(bucketIDs).Get([]byte(id)); seq != nil {
 			dup = true
 			body := tx.Bucket(bucketRecords).Get(seq)
