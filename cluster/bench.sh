@@ -7,6 +7,8 @@
 # Env: BENCHTIME (default 5x), PROVENANCE_BENCH_RECORDS (default 10000),
 #      PROVENANCE_BENCH_SEQ_RECORDS (default 300: one record per transaction is ~8/s).
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export GOFLAGS="${GOFLAGS:--tags=pacific}"
@@ -31,4 +33,4 @@ if [ "${MICROCLOUD_BENCH_LEDGER:-1}" = 1 ]; then
   export PROVENANCE_BENCH_RECORDS=${PROVENANCE_BENCH_RECORDS:-10000} PROVENANCE_BENCH_SEQ_RECORDS=${PROVENANCE_BENCH_SEQ_RECORDS:-300}
   go test -run '^$' -bench 'BenchmarkLedger' -benchtime=1x -timeout 60m ./internal/provenance/e2e/ | tee -a "$out"
 fi
-echo "results: $out" >&2
+info "results: $out"

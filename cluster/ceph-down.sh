@@ -5,9 +5,11 @@
 # Only kills a PID whose command line mentions DIR/ceph.conf, so a stale pid file cannot hit a
 # stranger. --wipe then deletes DIR (only if it carries the DIR/.ceph-lab marker). Idempotent.
 set -uo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 DIR=${CEPH_LAB_DIR:-/tmp/microcloud-ceph}; WIPE=0
 for a in "$@"; do case $a in --wipe) WIPE=1;; *) DIR=$a;; esac; done
-[ -d "$DIR" ] || { echo "[ceph-down] $DIR does not exist" >&2; exit 0; }
+[ -d "$DIR" ] || { info "$DIR does not exist"; exit 0; }
 DIR=$(cd "$DIR" && pwd); CONF=$DIR/ceph.conf
 
 ours() { [ -r "/proc/$1/cmdline" ] && tr '\0' ' ' < "/proc/$1/cmdline" | grep -q -- "$CONF"; }
@@ -18,7 +20,7 @@ for f in "$DIR"/run/osd.*.pid "$DIR"/run/mgr.*.pid "$DIR"/run/mon.*.pid; do
   [ -s "$f" ] || continue
   p=$(cat "$f")
   if ours "$p"; then
-    kill -TERM "$p" 2>/dev/null && pids+=("$p") && echo "[ceph-down] TERM $(basename "$f" .pid) pid $p" >&2
+    kill -TERM "$p" 2>/dev/null && pids+=("$p") && info "TERM $(basename "$f" .pid) pid $p"
   fi
 done
 for t in $(seq 1 40); do
@@ -27,11 +29,11 @@ for t in $(seq 1 40); do
   sleep 0.5
 done
 for p in "${alive[@]:-}"; do
-  [ -n "$p" ] && ours "$p" && { echo "[ceph-down] KILL $p" >&2; kill -KILL "$p" 2>/dev/null; }
+  [ -n "$p" ] && ours "$p" && { info "KILL $p"; kill -KILL "$p" 2>/dev/null; }
 done
 rm -f "$DIR"/run/*.pid "$DIR"/run/*.asok
 if [ $WIPE = 1 ]; then
-  if [ -e "$DIR/.ceph-lab" ]; then rm -rf "$DIR" && echo "[ceph-down] wiped $DIR" >&2
-  else echo "[ceph-down] $DIR has no .ceph-lab marker; not wiping" >&2; exit 1; fi
+  if [ -e "$DIR/.ceph-lab" ]; then rm -rf "$DIR" && info "wiped $DIR"
+  else die "$DIR has no .ceph-lab marker; not wiping"; fi
 fi
 exit 0

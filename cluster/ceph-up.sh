@@ -30,10 +30,8 @@ PORT2=${CEPH_LAB_MON_PORT2:-3300}
 WANT_MGR=${CEPH_LAB_MGR:-1}
 FAST_PAXOS=${CEPH_LAB_FAST_PAXOS:-1}
 TIMEOUT=${CEPH_LAB_TIMEOUT:-120}
-T0=$(date +%s.%N)
-
-log() { printf '[ceph-up %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case $OSDS in [1-9]) ;; *) die "CEPH_LAB_OSDS must be 1..9";; esac
 case $STORE in memstore|bluestore) ;; *) die "CEPH_LAB_STORE must be memstore or bluestore";; esac
@@ -44,7 +42,7 @@ if ! command -v ceph-mon >/dev/null || ! command -v ceph-osd >/dev/null || ! com
    || [ ! -e /usr/include/rados/librados.h ] || [ ! -e /usr/include/rbd/librbd.h ]; then
   [ "${CEPH_LAB_INSTALL:-1}" = 1 ] || die "Ceph packages not installed (ceph-mon ceph-osd ceph-mgr librados-dev librbd-dev)"
   SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
-  log "installing Debian packages"
+  info "installing Debian packages"
   $SUDO apt-get update -qq >&2
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     ceph-mon ceph-osd ceph-mgr ceph-common librados-dev librbd-dev uuid-runtime bc >&2
@@ -80,11 +78,11 @@ daemons() {
 if [ -f "$DIR/.initialized" ]; then
   all=1; for d in $(daemons); do pid_alive "$d" || all=0; done
   if [ $all = 1 ] && timeout 20 "${CEPH[@]}" health >/dev/null 2>&1; then
-    log "cluster in $DIR already running"
+    info "cluster in $DIR already running"
     echo "$CONF"; exit 0
   fi
 elif [ -e "$DIR/.ceph-lab" ]; then
-  log "half-built cluster in $DIR: stopping its daemons and wiping it"
+  info "half-built cluster in $DIR: stopping its daemons and wiping it"
   for f in "$DIR"/run/*.pid; do
     [ -s "$f" ] || continue; p=$(cat "$f")
     # only kill a process that really is a ceph daemon using this conf
@@ -97,10 +95,9 @@ elif [ -n "$(ls -A "$DIR")" ]; then
 fi
 
 # ---- 2. fresh cluster: config + keys + mon store -------------------------------------------
-port_busy() { ss -Hltn "( sport = :$1 )" 2>/dev/null | grep -q .; }
 if [ ! -f "$DIR/.initialized" ]; then
-  port_busy "$PORT1" && die "port $PORT1 already in use (set CEPH_LAB_MON_PORT)"
-  port_busy "$PORT2" && die "port $PORT2 already in use (set CEPH_LAB_MON_PORT2)"
+  need_free_port 127.0.0.1 "$PORT1" "set CEPH_LAB_MON_PORT"
+  need_free_port 127.0.0.1 "$PORT2" "set CEPH_LAB_MON_PORT2"
   touch "$DIR/.ceph-lab"
   mkdir -p "$DIR"/{data,run,log,crash}
   printf 'OSDS=%s\nSTORE=%s\nWANT_MGR=%s\nPORT1=%s\nPORT2=%s\n' "$OSDS" "$STORE" "$WANT_MGR" "$PORT1" "$PORT2" > "$DIR/lab.env"
@@ -183,7 +180,7 @@ pid file = $DIR/run/\$name.pid
 admin socket = $DIR/run/\$name.asok
 $STORE_CONF
 EOF
-  log "conf written ($STORE, $OSDS OSDs, mon v2:$PORT2 v1:$PORT1)"
+  info "conf written ($STORE, $OSDS OSDs, mon v2:$PORT2 v1:$PORT1)"
   # One keyring for all daemons (each finds its own entity), a separate one for client.admin.
   # Everything in the mkfs keyring is imported into the mon's auth database.
   KR=$DIR/daemons.keyring
@@ -198,7 +195,7 @@ EOF
   chmod 600 "$KR" "$DIR/client.admin.keyring"
   monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$PORT2,v1:127.0.0.1:$PORT1]" "$DIR/monmap" >/dev/null
   ceph-mon --conf "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$KR" 2>>"$DIR/log/mkfs.log"
-  log "mon store created"
+  info "mon store created"
 fi
 
 # ---- 3. start daemons ------------------------------------------------------------------------
@@ -215,7 +212,7 @@ start mon.a ceph-mon --conf "$CONF" -i a
 mon_ok=0
 for t in $(seq 1 "$TIMEOUT"); do timeout 10 "${CEPH[@]}" mon stat >/dev/null 2>&1 && { mon_ok=1; break; }; sleep 0.5; done
 [ $mon_ok = 1 ] || die "mon.a does not answer (see $DIR/log/mon.a.log)"
-log "mon.a up (pid $(cat "$DIR/run/mon.a.pid"))"
+info "mon.a up (pid $(cat "$DIR/run/mon.a.pid"))"
 
 if [ ! -f "$DIR/.initialized" ]; then
   # allocate OSD ids + CRUSH placement in one `ceph` process (interactive mode reads commands from stdin)
@@ -228,19 +225,19 @@ if [ ! -f "$DIR/.initialized" ]; then
       echo "osd crush add osd.$i 1.0 host=lab-host$i root=default"
     done
   } | "${CEPH[@]}" >"$DIR/log/osd-alloc.out" 2>&1 || die "osd allocation failed: $(cat "$DIR/log/osd-alloc.out")"
-  log "osd ids allocated"
+  info "osd ids allocated"
   for ((i = 0; i < OSDS; i++)); do
     mkdir -p "$DIR/data/osd.$i"
     ceph-osd --conf "$CONF" -i "$i" --mkfs --osd-uuid "$(cat "$DIR/osd.$i.uuid")" >>"$DIR/log/mkfs.log" 2>&1 \
       || die "ceph-osd --mkfs osd.$i failed (see $DIR/log/mkfs.log)"
   done
-  log "osd mkfs done"
+  info "osd mkfs done"
 fi
 
 [ "$WANT_MGR" = 1 ] && { mkdir -p "$DIR/data/mgr.x"; start mgr.x ceph-mgr --conf "$CONF" -i x; }
 for ((i = 0; i < OSDS; i++)); do start "osd.$i" ceph-osd --conf "$CONF" -i "$i"; done
 touch "$DIR/.initialized"
-log "daemons started"
+info "daemons started"
 
 # ---- 4. wait: all OSDs up+in, mgr available, health settled -----------------------------------
 deadline=$(( $(date +%s) + TIMEOUT ))
@@ -261,10 +258,10 @@ print(o.get("num_up_osds",0), int(s.get("mgrmap",{}).get("available",False)),
     [ "$health" = HEALTH_OK ] && break
     # give transient warnings (e.g. "OSD count < pool size", "mgr not yet active") a few seconds
     [ -z "${warn_since:-}" ] && warn_since=$(date +%s)
-    [ $(( $(date +%s) - warn_since )) -ge 10 ] && { log "health: $health ($("${CEPH[@]}" health 2>&1 | head -c 300))"; break; }
+    [ $(( $(date +%s) - warn_since )) -ge 10 ] && { info "health: $health ($("${CEPH[@]}" health 2>&1 | head -c 300))"; break; }
   fi
   [ "$(date +%s)" -ge $deadline ] && die "timeout: osds up=$up/$OSDS mgr=$mgr pgs_active=$pgs_ok health=$health; logs in $DIR/log"
   sleep 0.5
 done
-log "cluster ready: $up/$OSDS OSDs up, mgr=$mgr, $health"
+info "cluster ready: $up/$OSDS OSDs up, mgr=$mgr, $health"
 echo "$CONF"

@@ -4,6 +4,8 @@
 # simulator's specs with the official schema (internal/pvesim's schema test, which skips without it)
 # and the specs.json generator that reads the schema. Docs may cite it. Fails listing offenders.
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$(dirname "$0")/.."
 allowed='^(internal/pvesim/helpers_test\.go|internal/pvesim/schema_test\.go|internal/pvesim/doc\.go|internal/pvesim/internal/schemagen/main\.go|cluster/check-shared\.sh):'
 hits=$(git grep -nE '\.\./shared|/shared/(pve-api|recipes|design\.md|style\.md)' -- ':!*.md' ':!docs/**' || true)
@@ -13,4 +15,4 @@ if [ -n "$bad" ]; then
   echo "$bad" >&2
   exit 1
 fi
-echo "check-shared: ok (only the PVE schema comparison refers to ../shared)" >&2
+info "ok (only the PVE schema comparison refers to ../shared)"

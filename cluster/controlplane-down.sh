@@ -2,6 +2,8 @@
 # controlplane-down.sh - stop what controlplane-up.sh started, by PID (controller manager and API
 # server before etcd: the API server hangs on shutdown when etcd is gone). --wipe removes DIR.
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 D=${1:-${MICROCLOUD_CP_DIR:-/tmp/microcloud-cp}}
 WIPE=0; [ "${2:-}" = --wipe ] && WIPE=1
 [ -d "$D" ] || exit 0
@@ -17,4 +19,4 @@ for p in kcm apiserver etcd; do
   rm -f "$f"
 done
 [ $WIPE = 1 ] && rm -rf "$D"
-echo "controlplane-down: stopped" >&2
+info "stopped"

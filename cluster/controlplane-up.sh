@@ -9,14 +9,14 @@
 # Stop with controlplane-down.sh DIR (by PID).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=cluster/lib.sh
+. "$here/lib.sh"
 D=${1:-${MICROCLOUD_CP_DIR:-/tmp/microcloud-cp}}
 PORT=${MICROCLOUD_CP_PORT:-16443}
 EPORT=${MICROCLOUD_ETCD_PORT:-23790}
 mkdir -p "$D/pki"; D=$(cd "$D" && pwd)
 A=$(WITH_KCM=1 "$here/envtest-assets.sh" | tail -1)
-log() { echo "controlplane-up: $*" >&2; }
 alive() { [ -s "$D/$1.pid" ] && kill -0 "$(cat "$D/$1.pid")" 2>/dev/null; }
-port_free() { ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; }
 
 [ -f "$D/sa.key" ] || { openssl genrsa -out "$D/sa.key" 2048 2>/dev/null; openssl rsa -in "$D/sa.key" -pubout -out "$D/sa.pub" 2>/dev/null; }
 [ -f "$D/token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$D/token"
@@ -31,14 +31,14 @@ current-context: microcloud-local
 KC
 
 if ! alive etcd; then
-  port_free "$EPORT" || { log "port $EPORT is in use (set MICROCLOUD_ETCD_PORT)"; exit 1; }
+  need_free_port 127.0.0.1 "$EPORT" "set MICROCLOUD_ETCD_PORT"
   setsid "$A/etcd" --data-dir "$D/etcd" --listen-client-urls "http://127.0.0.1:$EPORT" --advertise-client-urls "http://127.0.0.1:$EPORT" \
     --listen-peer-urls "http://127.0.0.1:$((EPORT + 10))" --initial-advertise-peer-urls "http://127.0.0.1:$((EPORT + 10))" \
     --initial-cluster "default=http://127.0.0.1:$((EPORT + 10))" --log-level warn > "$D/etcd.log" 2>&1 < /dev/null &
   echo $! > "$D/etcd.pid"
 fi
 if ! alive apiserver; then
-  port_free "$PORT" || { log "port $PORT is in use (set MICROCLOUD_CP_PORT)"; exit 1; }
+  need_free_port 127.0.0.1 "$PORT" "set MICROCLOUD_CP_PORT"
   setsid "$A/kube-apiserver" --etcd-servers="http://127.0.0.1:$EPORT" --bind-address=127.0.0.1 --advertise-address=127.0.0.1 \
     --secure-port="$PORT" --cert-dir="$D/pki" --service-cluster-ip-range=10.0.0.0/24 \
     --service-account-issuer=https://kubernetes.default.svc --service-account-key-file="$D/sa.pub" \
@@ -49,10 +49,10 @@ fi
 ok=0
 for _ in $(seq 1 240); do
   if [ -f "$D/pki/apiserver.crt" ] && "$A/kubectl" --kubeconfig "$D/kubeconfig" get --raw /readyz >/dev/null 2>&1; then ok=1; break; fi
-  alive apiserver || { log "kube-apiserver exited; see $D/apiserver.log"; exit 1; }
+  alive apiserver || die "kube-apiserver exited; see $D/apiserver.log"
   sleep 0.25
 done
-[ $ok = 1 ] || { log "kube-apiserver not ready after 60s; see $D/apiserver.log"; exit 1; }
+[ $ok = 1 ] || die "kube-apiserver not ready after 60s; see $D/apiserver.log"
 if ! alive kcm; then
   setsid "$A/kube-controller-manager" --kubeconfig="$D/kubeconfig" --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 \
     --controllers=garbage-collector-controller,namespace-controller --use-service-account-credentials=false --v=1 \
@@ -60,5 +60,5 @@ if ! alive kcm; then
   echo $! > "$D/kcm.pid"
 fi
 ln -sfn "$A/kubectl" "$D/kubectl"
-log "ready: $D/kubeconfig (kubectl: $D/kubectl)"
+info "ready: $D/kubeconfig (kubectl: $D/kubectl)"
 echo "$D/kubeconfig"

@@ -10,66 +10,35 @@
 #   CROSSPLANE_CLI_DIR     cache dir (default <repo>/.cache/crossplane-cli/<version>)
 #   GOFLAGS                defaults to -p=2 (2-core machines)
 #
-# A warm run only checks the stamp file next to the binary (no go invocation). Concurrency-safe
-# through a flock on the cache dir. It also seeds a `beta validate` cache (validate-cache/) with the
-# core CRDs of the same module, so validation never downloads anything: pass
+# Built by go_tool_build (cluster/lib.sh): a warm run only checks the stamp file next to the binary
+# (no go invocation); concurrency-safe through a flock on the scratch module. It also seeds a
+# `beta validate` cache (validate-cache/) with the core CRDs of the same module, so validation never
+# downloads anything: pass
 #   --cache-dir=<dir>/validate-cache --crossplane-image=xpkg.crossplane.io/crossplane/crossplane:<version>
 set -euo pipefail
 
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VERSION=${CROSSPLANE_VERSION:-v2.2.0}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DIR=${CROSSPLANE_CLI_DIR:-$ROOT/.cache/crossplane-cli/$VERSION}
+DIR=${CROSSPLANE_CLI_DIR:-$REPO_ROOT/.cache/crossplane-cli/$VERSION}
 BIN=$DIR/bin/crossplane
-STAMP=$DIR/bin/.version
 export GOFLAGS=${GOFLAGS:--p=2}
 # Bump RECIPE when the build below changes, so cached binaries of the old recipe are rebuilt.
 RECIPE=2
-WANT="$VERSION recipe $RECIPE"
 
-log() { echo "crossplane-cli: $*" >&2; }
+# Seed `beta validate`'s cache with the core CRDs so it never pulls the crossplane image
+# (run in the scratch module once the binary is built, before the stamp).
+seed_validate_cache() {
+  local src vc
+  src=$(go list -m -f '{{.Dir}}' "github.com/crossplane/crossplane/v2")
+  vc=$DIR/validate-cache/xpkg.crossplane.io/crossplane/crossplane@$VERSION
+  mkdir -p "$vc"
+  for f in "$src"/cluster/crds/*.yaml; do cat "$f"; echo "---"; done > "$vc/package.yaml"
+}
 
-# Fast path without the lock: the stamp is written last, after the binary and the validate cache.
-if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
-  echo "$BIN"; exit 0
-fi
-
-mkdir -p "$DIR"
-exec 9>"$DIR/.lock"
-if command -v flock >/dev/null 2>&1; then flock 9; fi
-if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ]; then
-  echo "$BIN"; exit 0
-fi
-
-start=$(date +%s)
-MOD=$DIR/mod
-mkdir -p "$MOD" "$DIR/bin"
-cd "$MOD"
-if [ ! -f go.mod ]; then
-  go mod init microcloud.local/crossplane-cli >/dev/null 2>&1
-fi
-# The CLI module's own go.mod decides the dependency versions; tidy fills go.sum for cmd/crank.
-cat > tools.go <<'EOF'
-//go:build tools
-
-// Package tools pins the Crossplane CLI for this scratch module.
-package tools
-
-import _ "github.com/crossplane/crossplane/v2/cmd/crank"
-EOF
-log "resolving github.com/crossplane/crossplane/v2@$VERSION"
-go get "github.com/crossplane/crossplane/v2@$VERSION" >&2
-go mod tidy >&2
-log "building cmd/crank"
-go build -ldflags "-X github.com/crossplane/crossplane/v2/internal/version.version=$VERSION" \
-  -o "$BIN.tmp" github.com/crossplane/crossplane/v2/cmd/crank >&2
-mv "$BIN.tmp" "$BIN"
-
-# Seed `beta validate`'s cache with the core CRDs so it never pulls the crossplane image.
-SRC=$(go list -m -f '{{.Dir}}' "github.com/crossplane/crossplane/v2")
-VC=$DIR/validate-cache/xpkg.crossplane.io/crossplane/crossplane@$VERSION
-mkdir -p "$VC"
-for f in "$SRC"/cluster/crds/*.yaml; do cat "$f"; echo "---"; done > "$VC/package.yaml"
-
-echo "$WANT" > "$STAMP"
-log "built in $(( $(date +%s) - start )) s"
+# A warm run only reads the stamp (bin/.crossplane.version), written after the binary and the
+# validate cache.
+GO_TOOL_STAMP="$VERSION recipe $RECIPE" GO_TOOL_MODDIR=$DIR/mod GO_TOOL_AFTER=seed_validate_cache \
+GO_TOOL_LDFLAGS="-X github.com/crossplane/crossplane/v2/internal/version.version=$VERSION" \
+  go_tool_build crossplane "github.com/crossplane/crossplane/v2@$VERSION" github.com/crossplane/crossplane/v2/cmd/crank "$DIR/bin"
 echo "$BIN"

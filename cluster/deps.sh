@@ -3,22 +3,23 @@
 # something is missing: etcd (test API server), Ceph 16 daemons and client libraries (go-ceph is
 # cgo against librados/librbd), and the small tools the cluster scripts use.
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 for p in etcd-server ceph-mon ceph-osd ceph-mgr librados-dev librbd-dev gcc libc6-dev openssl bc uuid-runtime curl; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then
-  echo "deps: all packages present" >&2; exit 0
+  info "all packages present"; exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
-  echo "deps: missing ${need[*]}; run as root (apt-get install) or install them" >&2; exit 1
+  die "missing ${need[*]}; run as root (apt-get install) or install them"
 fi
-echo "deps: installing ${need[*]}" >&2
-s=$(date +%s)
+info "installing ${need[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq >&2
 apt-get install -y -qq --no-install-recommends "${need[@]}" >&2
 # Debian starts an etcd service on install; the project runs its own etcd on other ports.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
-echo "deps: installed in $(( $(date +%s) - s ))s" >&2
+info "installed"

@@ -28,25 +28,24 @@ export GOFLAGS=${GOFLAGS:--p=2}
 
 EXPORT=0
 if [ "${1:-}" = "--export" ]; then EXPORT=1; shift; fi
-DEST=${1:-${ENVTEST_ASSETS_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.cache/envtest/k8s-$K8S_VERSION}}
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+DEST=${1:-${ENVTEST_ASSETS_DIR:-$REPO_ROOT/.cache/envtest/k8s-$K8S_VERSION}}
 mkdir -p "$DEST"
 DEST=$(cd "$DEST" && pwd)
 
-log() { echo "envtest-assets: $*" >&2; }
-
-exec 9>"$DEST/.lock"
-if command -v flock >/dev/null 2>&1; then flock 9; fi
+lock "$DEST/.lock"
 
 # ---- etcd --------------------------------------------------------------------------
 ETCD_BIN=${ETCD_BIN:-$(command -v etcd || true)}
 if [ -z "$ETCD_BIN" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    log "installing etcd-server from Debian"
+    info "installing etcd-server from Debian"
     (apt-get install -y etcd-server >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y etcd-server >/dev/null; })
     # Debian's package enables a systemd unit; we only need the binary.
     ETCD_BIN=$(command -v etcd)
   else
-    log "no etcd found; install etcd-server (Debian) or set ETCD_BIN"; exit 1
+    die "no etcd found; install etcd-server (Debian) or set ETCD_BIN"
   fi
 fi
 ln -sfn "$ETCD_BIN" "$DEST/etcd"
@@ -60,19 +59,9 @@ case "$WITH_KUBECTL" in
   *) : ;;
 esac
 
-stamp_ok() { # binary is present and built for this version by this script
-  [ -x "$DEST/$1" ] && [ -f "$DEST/.$1.version" ] && [ "$(cat "$DEST/.$1.version")" = "$K8S_VERSION" ]
-}
-
-todo=()
-for b in "${want[@]}"; do stamp_ok "$b" || todo+=("$b"); done
-
-if [ "${#todo[@]}" -gt 0 ]; then
-  command -v go >/dev/null || { log "go not found"; exit 1; }
-  B="$DEST/.build"
-  mkdir -p "$B"
-  gomod=$(cd "$B" && GOFLAGS= go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-  [ -f "$gomod" ] || { log "cannot download k8s.io/kubernetes@v$K8S_VERSION"; exit 1; }
+# The scratch module: k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...) with
+# ./staging/src/...; a module requiring it must pin them to 0.<minor>.<patch> itself.
+k8s_module() {
   {
     echo "module envtestassets"
     echo
@@ -84,35 +73,45 @@ if [ "${#todo[@]}" -gt 0 ]; then
     echo "replace ("
     sed -n '/^replace (/,/^)/p' "$gomod" | grep '=>' | awk -v v="v$STAGING_VERSION" '{print "\t"$1" => "$1" "v}'
     echo ")"
-  } > "$B/go.mod.new"
-  if ! cmp -s "$B/go.mod.new" "$B/go.mod" 2>/dev/null; then
-    mv "$B/go.mod.new" "$B/go.mod"; rm -f "$B/go.sum"
+  } > go.mod.new
+  if ! cmp -s go.mod.new go.mod 2>/dev/null; then
+    mv go.mod.new go.mod; rm -f go.sum
   else
-    rm -f "$B/go.mod.new"
+    rm -f go.mod.new
   fi
   {
     echo "//go:build tools"; echo; echo "package tools"; echo; echo "import ("
     for b in kube-apiserver kube-controller-manager kubectl; do echo "	_ \"k8s.io/kubernetes/cmd/$b\""; done
     echo ")"
-  } > "$B/tools.go"
-  [ -f "$B/go.sum" ] || (cd "$B" && log "go mod tidy" && go mod tidy)
-  commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p' "${gomod%.mod}.info" 2>/dev/null | head -1 || true)
+  } > tools.go
+  [ -f go.sum ] || { info "go mod tidy"; go mod tidy; }
+}
+
+todo=()
+for b in "${want[@]}"; do go_tool_fresh "$b" "$K8S_VERSION" "$DEST" || todo+=("$b"); done
+
+if [ "${#todo[@]}" -gt 0 ]; then
+  command -v go >/dev/null || die "go not found"
+  # outside any module (the cache dir is inside the repository's)
+  gomod=$(cd / && GOFLAGS= go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  [ -f "$gomod" ] || die "cannot download k8s.io/kubernetes@v$K8S_VERSION"
   ld=""
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$MINOR"
     ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
-    [ -n "$commit" ] && ld+=" -X $pkg.gitCommit=$commit"
   done
+  commit=$(sed -n 's/^[[:space:]]*"Hash": "\(.*\)",\{0,1\}$/\1/p' "${gomod%.mod}.info" 2>/dev/null | head -1 || true)
+  if [ -n "$commit" ]; then
+    for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do ld+=" -X $pkg.gitCommit=$commit"; done
+  fi
+  # one at a time, as before: linking kube-apiserver alone takes most of a small machine's memory
   for b in "${todo[@]}"; do
-    log "building $b v$K8S_VERSION (cold: ~4 min for kube-apiserver on 2 cores)"
-    s=$(date +%s)
-    (cd "$B" && go build -ldflags "-s -w $ld" -o "$DEST/$b.tmp" "k8s.io/kubernetes/cmd/$b")
-    mv "$DEST/$b.tmp" "$DEST/$b"
-    echo "$K8S_VERSION" > "$DEST/.$b.version"
-    log "built $b in $(( $(date +%s) - s ))s"
+    info "$b v$K8S_VERSION is not cached (cold build: ~4 min for kube-apiserver on 2 cores)"
+    GO_TOOL_STAMP=$K8S_VERSION GO_TOOL_MODDIR=$DEST/.build GO_TOOL_PREPARE=k8s_module GO_TOOL_LDFLAGS="-s -w$ld" \
+      go_tool_build "$b" "k8s.io/kubernetes@v$K8S_VERSION" "k8s.io/kubernetes/cmd/$b" "$DEST"
   done
 else
-  log "cached: ${want[*]} v$K8S_VERSION in $DEST"
+  info "cached: ${want[*]} v$K8S_VERSION in $DEST"
 fi
 
 if [ "$EXPORT" = 1 ]; then

@@ -4,6 +4,8 @@
 # Usage: examples.sh apply KUBECTL | examples.sh wait KUBECTL
 # Env:   MICROCLOUD_CEPH=0 leaves out examples/ceph; MICROCLOUD_EXAMPLES_TIMEOUT (default 300s).
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 root=$(cd "$(dirname "$0")/.." && pwd)
 K=$2
 dirs=("$root/examples/providerconfig")
@@ -22,5 +24,5 @@ case $1 in
         exit 1
       fi
     done ;;
-  *) echo "usage: $0 apply|wait KUBECTL" >&2; exit 2 ;;
+  *) info "usage: $0 apply|wait KUBECTL"; exit 2 ;;
 esac

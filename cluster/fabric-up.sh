@@ -34,7 +34,9 @@ FABRIC_MODULE=github.com/hyperledger/fabric
 FABRIC_PSEUDO=v0.0.0-20240618194258-7c3876255bf0   # tag v2.5.9, commit 7c3876255bf064b789a839ce347b6a02adb6333c
 FABRIC_VERSION=2.5.9
 
-REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+REPO=$REPO_ROOT
 NET=${FABRIC_LAB_DIR:-/tmp/mc-fabric}
 CACHE=${FABRIC_CACHE:-$REPO/.cache/fabric}
 BUILD_ONLY= EXPORT=
@@ -60,10 +62,6 @@ GOFLAGS=$(go env GOFLAGS)   # keeps flags from the go env file, which an exporte
 case " $GOFLAGS " in *" -p="*) ;; *) GOFLAGS="${GOFLAGS:+$GOFLAGS }-p=2" ;; esac   # 2-core machines
 export GOFLAGS
 
-T_START=$(date +%s.%N)
-log() { printf '[fabric-up %6.1fs] %s\n' "$(awk -v a="$(date +%s.%N)" -v b="$T_START" 'BEGIN{print a-b}')" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
 BUILD=$CACHE/fabric-$FABRIC_VERSION
 BIN=$BUILD/bin
 CRYPTO=$NET/crypto
@@ -75,40 +73,25 @@ BLOCK=$NET/artifacts/$CHANNEL.block
 
 # ---------------------------------------------------------------- 1. build Fabric (cached)
 build_fabric() {
-  local cmds="peer orderer configtxgen cryptogen osnadmin" c missing=
-  for c in $cmds; do [ -x "$BIN/$c" ] || missing=1; done
-  [ -f "$BUILD/config/core.yaml" ] && [ -f "$BUILD/config/orderer.yaml" ] || missing=1
-  if [ -z "$missing" ]; then log "fabric $FABRIC_VERSION binaries cached in $BIN"; return; fi
-  mkdir -p "$BUILD"
-  # one build at a time per cache (fd 8 is released when this script exits)
-  exec 8>"$BUILD/.lock"
-  flock -w 1800 8 || die "timed out waiting for another Fabric build in $BUILD"
-  missing=
-  for c in $cmds; do [ -x "$BIN/$c" ] || missing=1; done
-  [ -f "$BUILD/config/core.yaml" ] && [ -f "$BUILD/config/orderer.yaml" ] || missing=1
-  if [ -z "$missing" ]; then log "fabric $FABRIC_VERSION binaries built meanwhile in $BIN"; return; fi
-  log "building fabric $FABRIC_VERSION ($FABRIC_PSEUDO) from the Go module proxy into $BUILD"
-  cd "$BUILD"
-  [ -f go.mod ] || go mod init microcloud.local/fabric-tools >/dev/null 2>&1
-  {
-    echo '//go:build tools'; echo; echo 'package tools'; echo; echo 'import ('
-    for c in $cmds; do echo "	_ \"$FABRIC_MODULE/cmd/$c\""; done
-    echo ')'
-  } > tools.go
+  local c names= pkgs= stamp=$FABRIC_MODULE@$FABRIC_PSEUDO
+  for c in peer orderer configtxgen cryptogen osnadmin; do names+=" $c"; pkgs+=" $FABRIC_MODULE/cmd/$c"; done
+  # a cache built before the binaries were stamped: the same version (the directory names it)
+  if [ ! -e "$BIN/.peer.version" ] && [ -f "$BUILD/config/core.yaml" ] && [ -f "$BUILD/config/orderer.yaml" ]; then
+    for c in $names; do if [ -x "$BIN/$c" ]; then echo "$stamp" > "$BIN/.$c.version"; fi; done
+  fi
   # the checksum DB has no entry for this pseudo-version: skip it for Fabric only, in this scratch
   # module only (the other ~110 dependencies still verify; go.sum then pins Fabric's hash)
-  GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}$FABRIC_MODULE go get "$FABRIC_MODULE@$FABRIC_PSEUDO"
-  GONOSUMDB=${GONOSUMDB:+$GONOSUMDB,}$FABRIC_MODULE go mod tidy
-  local pkgs=() ld="-X $FABRIC_MODULE/common/metadata.Version=$FABRIC_VERSION -X $FABRIC_MODULE/common/metadata.CommitSHA=7c3876255bf0"
-  for c in $cmds; do pkgs+=("$FABRIC_MODULE/cmd/$c"); done
-  rm -rf bin.tmp && mkdir bin.tmp
-  go build -ldflags "$ld" -o bin.tmp/ "${pkgs[@]}"
-  # the peer and orderer need core.yaml / orderer.yaml; take Fabric's sample config from the module
+  GO_TOOL_MODDIR=$BUILD GO_TOOL_NOSUMDB=1 GO_TOOL_AFTER=fabric_config \
+  GO_TOOL_LDFLAGS="-X $FABRIC_MODULE/common/metadata.Version=$FABRIC_VERSION -X $FABRIC_MODULE/common/metadata.CommitSHA=7c3876255bf0" \
+    go_tool_build "$names" "$stamp" "$pkgs" "$BIN"
+  info "fabric $FABRIC_VERSION binaries in $BIN"
+}
+
+# the peer and orderer need core.yaml / orderer.yaml; take Fabric's sample config from the module
+fabric_config() {
   local mod; mod=$(go list -m -f '{{.Dir}}' "$FABRIC_MODULE")
-  mkdir -p config && cp "$mod/sampleconfig/core.yaml" "$mod/sampleconfig/orderer.yaml" config/ && chmod u+w config/*
-  rm -rf bin && mv bin.tmp bin
-  cd - >/dev/null
-  log "built: $(cd "$BIN" && ls | tr '\n' ' ')"
+  mkdir -p "$BUILD/config" && cp "$mod/sampleconfig/core.yaml" "$mod/sampleconfig/orderer.yaml" "$BUILD/config/" \
+    && chmod u+w "$BUILD/config/"*
 }
 
 # ---------------------------------------------------------------- helpers
@@ -118,8 +101,6 @@ pid_alive() { # pidfile expected-binary-substring
   pid=$(cat "$f")
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "$2"
 }
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 wait_http_ok() { # url seconds
   local i
@@ -132,10 +113,10 @@ wait_http_ok() { # url seconds
 
 start_bg() { # name binary-substring envfile cmd...
   local name=$1 match=$2 envfile=$3; shift 3
-  if pid_alive "$NET/pids/$name.pid" "$match"; then log "$name already running (pid $(cat "$NET/pids/$name.pid"))"; return; fi
-  log "starting $name"
+  if pid_alive "$NET/pids/$name.pid" "$match"; then info "$name already running (pid $(cat "$NET/pids/$name.pid"))"; return; fi
+  info "starting $name"
   # setsid: own session, so the process outlives this script and a CI step's process group
-  (set -a; . "$envfile"; set +a; exec setsid "$@" >>"$NET/logs/$name.log" 2>&1 < /dev/null 9>&-) &
+  (close_locks; set -a; . "$envfile"; set +a; exec setsid "$@" >>"$NET/logs/$name.log" 2>&1 < /dev/null) &
   echo $! > "$NET/pids/$name.pid"
 }
 
@@ -151,9 +132,9 @@ peer_admin_env() {
 # ---------------------------------------------------------------- 2. crypto + genesis block
 gen_crypto() {
   if [ -f "$ORG1/users/User1@org1.example.com/msp/keystore/priv_sk" ] && [ -f "$ORDERER_TLS/server.key" ]; then
-    log "crypto material exists"; return
+    info "crypto material exists"; return
   fi
-  log "cryptogen"
+  info "cryptogen"
   cat > "$NET/crypto-config.yaml" <<EOF
 OrdererOrgs:
   - Name: Orderer
@@ -178,8 +159,8 @@ EOF
 }
 
 gen_block() {
-  if [ -s "$BLOCK" ]; then log "channel genesis block exists"; return; fi
-  log "configtxgen (channel $CHANNEL, etcdraft, BatchTimeout $BATCH_TIMEOUT)"
+  if [ -s "$BLOCK" ]; then info "channel genesis block exists"; return; fi
+  info "configtxgen (channel $CHANNEL, etcdraft, BatchTimeout $BATCH_TIMEOUT)"
   mkdir -p "$NET/configtx"
   cat > "$NET/configtx/configtx.yaml" <<EOF
 Organizations:
@@ -344,16 +325,16 @@ EOF
 start_network() {
   local p
   if ! pid_alive "$NET/pids/orderer.pid" "$BIN/orderer"; then
-    for p in $ORDERER_PORT $ADMIN_PORT $ORDERER_OPS_PORT; do port_free "$p" || die "port $p is in use (set FABRIC_PORT_BASE)"; done
+    for p in $ORDERER_PORT $ADMIN_PORT $ORDERER_OPS_PORT; do need_free_port 127.0.0.1 "$p" "set FABRIC_PORT_BASE"; done
   fi
   if ! pid_alive "$NET/pids/peer.pid" "$BIN/peer"; then
-    for p in $PEER_PORT $PEER_CC_PORT $PEER_OPS_PORT; do port_free "$p" || die "port $p is in use (set FABRIC_PORT_BASE)"; done
+    for p in $PEER_PORT $PEER_CC_PORT $PEER_OPS_PORT; do need_free_port 127.0.0.1 "$p" "set FABRIC_PORT_BASE"; done
   fi
   start_bg orderer "$BIN/orderer" "$NET/orderer.env" "$BIN/orderer"
   start_bg peer "$BIN/peer" "$NET/peer.env" "$BIN/peer" node start
   wait_http_ok "http://127.0.0.1:$ORDERER_OPS_PORT/healthz" 60 || die "orderer not healthy; see $NET/logs/orderer.log"
   wait_http_ok "http://127.0.0.1:$PEER_OPS_PORT/healthz" 60 || die "peer not healthy; see $NET/logs/peer.log"
-  log "orderer and peer healthy"
+  info "orderer and peer healthy"
 }
 
 join_channel() {
@@ -366,9 +347,9 @@ join_channel() {
     sleep 0.2
   done
   if [ "$st" = "Status: 200" ]; then
-    log "orderer already in channel $CHANNEL"
+    info "orderer already in channel $CHANNEL"
   else
-    log "osnadmin channel join $CHANNEL"
+    info "osnadmin channel join $CHANNEL"
     "$BIN/osnadmin" channel join --channelID "$CHANNEL" --config-block "$BLOCK" "${adm[@]}" >>"$NET/logs/admin.log" 2>&1 \
       || die "osnadmin join failed; see $NET/logs/admin.log"
   fi
@@ -378,9 +359,9 @@ join_channel() {
   for ((i = 0; i < 150; i++)); do out=$("$BIN/peer" channel list 2>&1) && break; out=; sleep 0.2; done
   [ -n "$out" ] || die "peer does not answer 'peer channel list'; see $NET/logs/peer.log"
   if grep -qx "$CHANNEL" <<<"$out"; then
-    log "peer already in channel $CHANNEL"
+    info "peer already in channel $CHANNEL"
   else
-    log "peer channel join $CHANNEL"
+    info "peer channel join $CHANNEL"
     "$BIN/peer" channel join -b "$BLOCK" >>"$NET/logs/admin.log" 2>&1 || die "peer channel join failed; see $NET/logs/admin.log"
   fi
 }
@@ -388,13 +369,13 @@ join_channel() {
 # ---------------------------------------------------------------- 4. chaincode (CCaaS)
 build_cc() {
   # always rebuild (seconds with a warm Go cache); restart the running server only if the binary changed
-  log "building chaincode server from $REPO/cmd/provenance-chaincode"
+  info "building chaincode server from $REPO/cmd/provenance-chaincode"
   (cd "$REPO" && go build -tags pacific -o "$NET/bin/chaincode.new" ./cmd/provenance-chaincode) || die "chaincode build failed"
   if [ -x "$NET/bin/chaincode" ] && cmp -s "$NET/bin/chaincode" "$NET/bin/chaincode.new"; then
     rm -f "$NET/bin/chaincode.new"; return
   fi
   if pid_alive "$NET/pids/chaincode.pid" "$NET/bin/chaincode"; then
-    log "chaincode binary changed: stopping the old server (pid $(cat "$NET/pids/chaincode.pid"))"
+    info "chaincode binary changed: stopping the old server (pid $(cat "$NET/pids/chaincode.pid"))"
     stop_pid "$(cat "$NET/pids/chaincode.pid")"
   fi
   mv "$NET/bin/chaincode.new" "$NET/bin/chaincode"
@@ -426,24 +407,24 @@ deploy_cc() {
   local pkg=$NET/ccpkg/$CC_NAME.tgz pkgid
   pkgid=$("$BIN/peer" lifecycle chaincode calculatepackageid "$pkg")
   if "$BIN/peer" lifecycle chaincode queryinstalled 2>/dev/null | grep -qF "Package ID: $pkgid,"; then
-    log "chaincode package installed ($pkgid)"
+    info "chaincode package installed ($pkgid)"
   else
-    log "installing chaincode package $pkgid"
+    info "installing chaincode package $pkgid"
     "$BIN/peer" lifecycle chaincode install "$pkg" >>"$NET/logs/admin.log" 2>&1 || die "install failed; see $NET/logs/admin.log"
   fi
   # chaincode server (the peer dials it on first use)
   build_cc
   if ! pid_alive "$NET/pids/chaincode.pid" "$NET/bin/chaincode"; then
-    port_free "$CC_PORT" || die "port $CC_PORT is in use (set FABRIC_PORT_BASE)"
+    need_free_port 127.0.0.1 "$CC_PORT" "set FABRIC_PORT_BASE"
   fi
   printf 'CHAINCODE_ID=%s\nCHAINCODE_SERVER_ADDRESS=127.0.0.1:%s\n' "$pkgid" "$CC_PORT" > "$NET/chaincode.env"
   start_bg chaincode "$NET/bin/chaincode" "$NET/chaincode.env" "$NET/bin/chaincode"
 
   local ord=(-o "127.0.0.1:$ORDERER_PORT" --tls --cafile "$ORDERER_TLS/ca.crt")
   if "$BIN/peer" lifecycle chaincode querycommitted -C "$CHANNEL" -n "$CC_NAME" 2>/dev/null | grep -q 'Sequence: 1,'; then
-    log "chaincode $CC_NAME committed on $CHANNEL"
+    info "chaincode $CC_NAME committed on $CHANNEL"
   else
-    log "approveformyorg + commit $CC_NAME"
+    info "approveformyorg + commit $CC_NAME"
     "$BIN/peer" lifecycle chaincode approveformyorg "${ord[@]}" -C "$CHANNEL" -n "$CC_NAME" -v 1.0 --sequence 1 \
       --package-id "$pkgid" >>"$NET/logs/admin.log" 2>&1 || die "approve failed; see $NET/logs/admin.log"
     "$BIN/peer" lifecycle chaincode commit "${ord[@]}" -C "$CHANNEL" -n "$CC_NAME" -v 1.0 --sequence 1 \
@@ -460,7 +441,7 @@ smoke() {
   local out i
   for ((i = 0; i < 100; i++)); do
     out=$("$BIN/peer" chaincode query -C "$CHANNEL" -n "$CC_NAME" -c '{"Args":["Head","fabric-up/selftest"]}' 2>&1) && {
-      log "smoke: chaincode answers"; return; }
+      info "smoke: chaincode answers"; return; }
     sleep 0.2
   done
   die "chaincode not reachable: $out"
@@ -494,8 +475,7 @@ build_fabric
 [ -n "$BUILD_ONLY" ] && exit 0
 mkdir -p "$NET"/{logs,pids,artifacts,data}
 # one bring-up at a time per state dir (e.g. several test packages calling this from TestMain in parallel)
-exec 9>"$NET/.lock"
-flock -w 900 9 || die "timed out waiting for another fabric-up.sh on $NET"
+lock "$NET/.lock" 900 || die "timed out waiting for another fabric-up.sh on $NET"
 gen_crypto
 gen_block
 write_envs
@@ -505,5 +485,5 @@ mkdir -p "$NET/bin"
 deploy_cc
 smoke
 write_client_env
-log "network up: peer 127.0.0.1:$PEER_PORT, orderer 127.0.0.1:$ORDERER_PORT, channel $CHANNEL, chaincode $CC_NAME; env in $NET/fabric.env"
+info "network up: peer 127.0.0.1:$PEER_PORT, orderer 127.0.0.1:$ORDERER_PORT, channel $CHANNEL, chaincode $CC_NAME; env in $NET/fabric.env"
 if [ -n "$EXPORT" ]; then echo "export FABRIC_ENV=$NET/fabric.env"; fi

@@ -17,6 +17,8 @@
 #   CEPH_PLUGIN_DIRS    dlopen plugin dirs to include (default: Ceph's compressor and crypto dirs)
 #   GOFLAGS             defaults to -p=2 (2-core machines); -tags=pacific is always added
 set -euo pipefail
+# shellcheck source=cluster/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -33,11 +35,9 @@ export CGO_ENABLED=1
 CEPH_LIB=/usr/lib/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu)/ceph
 CEPH_PLUGIN_DIRS=${CEPH_PLUGIN_DIRS:-$CEPH_LIB/compressor $CEPH_LIB/crypto}
 
-T0=$(date +%s.%N)
-step() { awk -v t0="$T0" -v now="$(date +%s.%N)" -v msg="$*" 'BEGIN { printf "package.sh [%5.1fs] %s\n", now - t0, msg }' >&2; }
 
 CROSSPLANE_CLI=${CROSSPLANE_CLI:-$(bash "$ROOT/cluster/crossplane-cli.sh" | tail -1)}
-[ -x "$CROSSPLANE_CLI" ] || { echo "package.sh: no crossplane CLI at '$CROSSPLANE_CLI'" >&2; exit 1; }
+[ -x "$CROSSPLANE_CLI" ] || die "no crossplane CLI at '$CROSSPLANE_CLI'"
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -52,7 +52,7 @@ go build -o "$WORK/imagebuild" ./cmd/imagebuild
 step "runtime image tarball"
 plugin_flags=()
 for d in $CEPH_PLUGIN_DIRS; do
-  if [ -d "$d" ]; then plugin_flags+=("--plugin-dir=$d"); else echo "package.sh: no plugin dir $d, skipped" >&2; fi
+  if [ -d "$d" ]; then plugin_flags+=("--plugin-dir=$d"); else warn "no plugin dir $d, skipped"; fi
 done
 RUNTIME="$OUT/provider-microcloud-runtime.tar"
 "$WORK/imagebuild" --binary="$WORK/provider" --output="$RUNTIME" --version="$VERSION" \
