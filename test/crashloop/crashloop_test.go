@@ -352,7 +352,7 @@ func (w *world) taskCounts() []string {
 		if t.Status == "" {
 			t.Status = "running"
 		}
-		n[t.Type+" "+t.Status]++
+		n[t.Type+" "+digits.ReplaceAllString(t.Status, "N")]++
 	}
 	out := make([]string, 0, len(n))
 	for k, c := range n {
@@ -369,13 +369,16 @@ func (w *world) warnings() []string {
 	if err := w.kube.List(w.ctx, evs, client.InNamespace(w.ns)); err != nil {
 		return []string{err.Error()}
 	}
-	n := map[string]int{}
+	n, normal := map[string]int{}, map[string]int{}
 	for _, e := range evs.Items {
 		if e.Type == corev1.EventTypeWarning {
 			msg := digits.ReplaceAllString(e.Message, "N")
 			n[e.Reason+": "+msg] += int(max(e.Count, 1))
+		} else {
+			normal[e.Reason] += int(max(e.Count, 1))
 		}
 	}
+	w.t.Logf("  events: %d objects; Normal by reason %v; Warning: %d kinds", len(evs.Items), normal, len(n))
 	out := make([]string, 0, len(n))
 	for k := range n {
 		out = append(out, k)

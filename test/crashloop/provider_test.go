@@ -110,13 +110,17 @@ func (p *provider) start() error {
 	if p.cmd != nil {
 		return fmt.Errorf("provider already running (pid %d)", p.cmd.Process.Pid)
 	}
-	cmd := exec.Command(p.bin,
+	args := []string{
 		"--poll=2s",
 		"--max-reconcile-rate=20",
 		"--leader-election=false",
-		"--metrics-bind-address="+metrics,
-		"--health-probe-bind-address="+health,
-	)
+		"--metrics-bind-address=" + metrics,
+		"--health-probe-bind-address=" + health,
+	}
+	if os.Getenv("MICROCLOUD_CRASHLOOP_DEBUG") == "1" {
+		args = append(args, "--debug") // every reconcile in the log
+	}
+	cmd := exec.Command(p.bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	// Dies with the test process, so an aborted run leaves no provider behind.
