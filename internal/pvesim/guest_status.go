@@ -80,8 +80,10 @@ func (s *Simulator) vmstatus(g *guest, full bool) map[string]any {
 	}
 	if g.Kind == kindLXC {
 		m["type"] = "lxc"
-		if f, err := strconv.ParseFloat(g.Conf["cpulimit"], 64); err == nil && f > 0 && g.Conf["cores"] == "" {
-			m["cpus"] = f // cpulimit as configured, fractions included
+		if cl := g.Conf["cpulimit"]; cl != "" && g.Conf["cores"] == "" {
+			if f, err := strconv.ParseFloat(cl, 64); err == nil && f > 0 {
+				m["cpus"] = f // cpulimit as configured, fractions included
+			}
 		}
 		sw, _ := strconv.ParseUint(g.Conf["swap"], 10, 64)
 		m["maxswap"], m["swap"], m["diskread"], m["diskwrite"] = sw*mib, 0, 0, 0

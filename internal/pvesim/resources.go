@@ -117,6 +117,9 @@ func guestMaxMem(g *guest) uint64 {
 
 func guestCPUs(g *guest) int {
 	atoi := func(k string, def int) int {
+		if g.Conf[k] == "" { // no error value to allocate
+			return def
+		}
 		if v, err := strconv.Atoi(g.Conf[k]); err == nil {
 			return v
 		}
@@ -127,8 +130,10 @@ func guestCPUs(g *guest) int {
 		if c := atoi("cores", 0); c > 0 {
 			return c
 		}
-		if f, err := strconv.ParseFloat(g.Conf["cpulimit"], 64); err == nil && f > 0 {
-			return int(math.Ceil(f))
+		if cl := g.Conf["cpulimit"]; cl != "" {
+			if f, err := strconv.ParseFloat(cl, 64); err == nil && f > 0 {
+				return int(math.Ceil(f))
+			}
 		}
 		return nodeCPUs
 	}
@@ -147,13 +152,13 @@ func (s *Simulator) guestMaxDisk(g *guest) uint64 {
 	}
 	// bootdisk_size (qemu-server Drive.pm): the first disk of the boot
 	// order that is not a CD-ROM (the legacy bootdisk without an order).
-	var disks []string
-	if order := propGet(g.Conf["boot"], "order", ""); order != "" {
-		disks = strings.Split(order, ";")
-	} else if bd := g.Conf["bootdisk"]; bd != "" {
-		disks = []string{bd}
+	order := propGet(g.Conf["boot"], "order", "")
+	if order == "" {
+		order = g.Conf["bootdisk"]
 	}
-	for _, k := range disks {
+	for order != "" {
+		var k string
+		k, order, _ = strings.Cut(order, ";")
 		v, ok := g.Conf[k]
 		if !ok || !isDiskKey(kindQemu, k) || strings.HasPrefix(k, "unused") || propGet(v, "media", "") == "cdrom" {
 			continue
