@@ -73,7 +73,13 @@ func getStorageStatus(r *request) (any, error) {
 	if st == nil || !st.on(node) {
 		return nil, paramErr("storage", "No such storage.")
 	}
-	return s.storageEntry(st, node), nil
+	// read_status returns the storage_info entry without its id and the
+	// index's used_fraction: type, content, shared, active, enabled,
+	// total, used, avail.
+	e := s.storageEntry(st, node)
+	delete(e, "storage")
+	delete(e, "used_fraction")
+	return e, nil
 }
 
 func getStorageContent(r *request) (any, error) {
