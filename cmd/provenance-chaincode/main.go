@@ -1,10 +1,13 @@
 // Command provenance-chaincode serves the provenance chaincode as chaincode-as-a-service:
 // the peer dials CHAINCODE_SERVER_ADDRESS and identifies it by CHAINCODE_ID (the package id).
+// PROVENANCE_WRITERS is the comma-separated list of MSP IDs that may call PutBatch (the
+// operator's); every organisation that endorses runs its own server with the same list.
 package main
 
 import (
 	"log"
 	"os"
+	"strings"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 
@@ -19,11 +22,21 @@ func main() {
 	srv := &shim.ChaincodeServer{
 		CCID:    id,
 		Address: addr,
-		CC:      chaincode.Provenance{},
+		CC:      chaincode.Provenance{Writers: writers(os.Getenv("PROVENANCE_WRITERS"))},
 		// the peer reaches us over loopback only (see cluster/fabric-up.sh)
 		TLSProps: shim.TLSProperties{Disabled: true},
 	}
 	if err := srv.Start(); err != nil {
 		log.Fatalf("chaincode server stopped: %v", err)
 	}
+}
+
+func writers(s string) []string {
+	var out []string
+	for _, w := range strings.Split(s, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out
 }

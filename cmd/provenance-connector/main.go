@@ -2,8 +2,9 @@
 //
 //	provenance-connector serve  [flags]   serve ChangeLogService, WAL, batch to the chaincode
 //	provenance-connector verify --resource KEY [flags]   walk a resource's chain; exit 1 on a break
-//	provenance-connector history --resource KEY [flags]  print a resource's records (JSON)
+//	provenance-connector history --resource KEY [flags]  print a resource's timeline (or JSON)
 //	provenance-connector get --id ID [flags]             print one record (JSON)
+//	provenance-connector probe [flags]                   wait until a write could be endorsed
 package main
 
 import (
@@ -26,13 +27,19 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/connector"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/ledger"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
 )
 
-const usage = `usage: provenance-connector <serve|verify|history|get> [flags]
+const usage = `usage: provenance-connector <serve|verify|history|get|probe> [flags]
   serve    serve crossplane-runtime's ChangeLogService; append to the WAL; submit to Fabric
-  verify   walk a resource's chain on the ledger (--resource KEY); exit 1 if it is broken
-  history  print a resource's records as JSON (--resource KEY)
+  verify   re-check a resource's chain here, record by record (--resource KEY): print its timeline
+           with every break named; exit 1 if it is broken (--output json: the report)
+  history  print a resource's timeline (--resource KEY; --output json: the records)
   get      print one record as JSON (--id ID)
+  probe    wait (--timeout) until the gateway can collect every endorsement a write needs;
+           endorses an empty batch, writes nothing
+verify, history and get read with the operator's identity, or --as auditor with the auditor's
+(fabric.env's FABRIC_AUDITOR_*: its own peer, its own CA).
 Run "provenance-connector <command> -h" for the flags.`
 
 func main() {
@@ -49,6 +56,8 @@ func main() {
 		code, err = verify(os.Args[2:])
 	case "history", "get":
 		err = query(os.Args[1], os.Args[2:])
+	case "probe":
+		err = probe(os.Args[2:])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -62,12 +71,13 @@ func main() {
 
 // fabricFlags are the Fabric client settings: a fabric.env file, overridden by flags.
 type fabricFlags struct {
-	env                                                          string
+	env, as                                                      string
 	peer, tlsCA, hostOverride, mspID, cert, key, channel, chcode string
 }
 
 func (f *fabricFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.env, "fabric-env", os.Getenv("FABRIC_ENV"), "fabric.env file (as cluster/fabric-up.sh writes it); flags below override it")
+	fs.StringVar(&f.as, "as", ledger.PartyOperator, `whose identity and peer from the fabric.env file: "operator" (FABRIC_*) or "auditor" (FABRIC_AUDITOR_*)`)
 	fs.StringVar(&f.peer, "peer-endpoint", "", "peer gateway endpoint host:port")
 	fs.StringVar(&f.tlsCA, "peer-tls-ca", "", "PEM file of the peer's TLS CA")
 	fs.StringVar(&f.hostOverride, "peer-host-override", "", "TLS server name of the peer, if not the endpoint's host")
@@ -81,10 +91,11 @@ func (f *fabricFlags) register(fs *flag.FlagSet) {
 func (f *fabricFlags) config() (ledger.Config, error) {
 	var c ledger.Config
 	if f.env != "" {
-		var err error
-		if c, _, err = ledger.LoadEnvFile(f.env); err != nil {
+		_, vars, err := ledger.LoadEnvFile(f.env)
+		if err != nil {
 			return c, err
 		}
+		c = ledger.ConfigFor(vars, f.as)
 	}
 	for dst, v := range map[*string]string{&c.PeerEndpoint: f.peer, &c.PeerTLSCA: f.tlsCA, &c.PeerHostOverride: f.hostOverride,
 		&c.MSPID: f.mspID, &c.CertPath: f.cert, &c.KeyPath: f.key, &c.Channel: f.channel, &c.Chaincode: f.chcode} {
@@ -191,6 +202,7 @@ func verify(args []string) (int, error) {
 	var ff fabricFlags
 	ff.register(fs)
 	res := fs.String("resource", "", "resource key, e.g. VirtualMachine.proxmox.microcloud.dev/team-a/vm1")
+	output := fs.String("output", "text", `"text" (a timeline with every break named) or "json" (the report)`)
 	lc, err := dialFromFlags(fs, args, &ff)
 	if err != nil {
 		return 0, err
@@ -201,12 +213,26 @@ func verify(args []string) (int, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	rep, err := lc.Verify(ctx, *res)
+	// read head and chain, then re-check every record here: the chaincode's own Verify is
+	// not asked, so a peer (or a chaincode) that lies is caught
+	h, err := lc.Head(ctx, *res)
 	if err != nil {
 		return 0, err
 	}
-	out, _ := json.MarshalIndent(rep, "", "  ")
-	fmt.Println(string(out))
+	hist, err := lc.History(ctx, *res)
+	if err != nil {
+		return 0, err
+	}
+	rep := record.VerifyChain(*res, hist, h)
+	switch *output {
+	case "json":
+		out, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Println(string(out))
+	case "text":
+		printTimeline(os.Stdout, *res, hist, &rep)
+	default:
+		return 0, fmt.Errorf("unknown --output %q (want text or json)", *output)
+	}
 	if !rep.OK {
 		for _, b := range rep.Breaks {
 			fmt.Fprintf(os.Stderr, "BREAK at record %d (%s): %s\n", b.Index, b.ID, b.Reason)
@@ -223,6 +249,7 @@ func query(cmd string, args []string) error {
 	ff.register(fs)
 	res := fs.String("resource", "", "resource key (history)")
 	id := fs.String("id", "", "record id (get)")
+	output := fs.String("output", "text", `history: "text" (a timeline) or "json" (the records)`)
 	lc, err := dialFromFlags(fs, args, &ff)
 	if err != nil {
 		return err
@@ -232,14 +259,52 @@ func query(cmd string, args []string) error {
 	defer cancel()
 	var v any
 	if cmd == "history" {
-		v, err = lc.History(ctx, *res)
-	} else {
-		v, err = lc.Get(ctx, *id)
-	}
-	if err != nil {
+		hist, err := lc.History(ctx, *res)
+		if err != nil {
+			return err
+		}
+		switch *output {
+		case "text":
+			printTimeline(os.Stdout, *res, hist, nil)
+			return nil
+		case "json":
+		default:
+			return fmt.Errorf("unknown --output %q (want text or json)", *output)
+		}
+		v = hist
+	} else if v, err = lc.Get(ctx, *id); err != nil {
 		return err
 	}
 	out, _ := json.MarshalIndent(v, "", "  ")
 	fmt.Println(string(out))
 	return nil
+}
+
+func probe(args []string) error {
+	fs := flag.NewFlagSet("probe", flag.ExitOnError)
+	var ff fabricFlags
+	ff.register(fs)
+	timeout := fs.Duration("timeout", time.Minute, "give up after this long")
+	lc, err := dialFromFlags(fs, args, &ff)
+	if err != nil {
+		return err
+	}
+	defer lc.Close() //nolint:errcheck // exiting
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	for {
+		actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+		err = lc.Probe(actx)
+		acancel()
+		if err == nil {
+			fmt.Printf("a write can be endorsed (after %s)\n", time.Since(start).Round(10*time.Millisecond))
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no endorsement within %s: %w", *timeout, err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hyperledger/fabric-gateway/pkg/hash"
 	"github.com/hyperledger/fabric-gateway/pkg/identity"
 	"github.com/hyperledger/fabric-protos-go-apiv2/gateway"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
@@ -106,18 +107,76 @@ func (c *Client) Close() error {
 }
 
 // PutBatch submits records in one transaction and waits until it is committed. An error
-// means the records may or may not be on the ledger; resubmitting them is safe.
+// means the records may or may not be on the ledger; resubmitting them is safe. The
+// gateway collects the endorsements the chaincode's policy needs (all organisations).
 func (c *Client) PutBatch(ctx context.Context, rs []record.Record) (chaincode.PutResult, error) {
+	return c.PutBatchEndorsedBy(ctx, rs)
+}
+
+// PutBatchEndorsedBy is PutBatch with the endorsing organisations chosen by the caller
+// (none: the gateway follows the endorsement policy). A transaction endorsed by fewer
+// organisations than the policy requires is ordered but committed invalid; the error is
+// then a *CommitError naming the validation code (ENDORSEMENT_POLICY_FAILURE).
+func (c *Client) PutBatchEndorsedBy(ctx context.Context, rs []record.Record, mspIDs ...string) (chaincode.PutResult, error) {
 	var res chaincode.PutResult
 	b, err := json.Marshal(rs)
 	if err != nil {
 		return res, errors.Wrap(err, errMarshal)
 	}
-	out, err := c.contract.SubmitWithContext(ctx, "PutBatch", client.WithArguments(string(b)))
+	opts := []client.ProposalOption{client.WithArguments(string(b))}
+	if len(mspIDs) > 0 {
+		opts = append(opts, client.WithEndorsingOrganizations(mspIDs...))
+	}
+	out, err := c.submit(ctx, "PutBatch", opts...)
 	if err != nil {
 		return res, errors.Wrap(Explain(err), errPutBatch)
 	}
 	return res, errors.Wrap(json.Unmarshal(out, &res), errUnmarshal)
+}
+
+func (c *Client) submit(ctx context.Context, fn string, opts ...client.ProposalOption) ([]byte, error) {
+	p, err := c.contract.NewProposal(fn, opts...)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := p.EndorseWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	commit, err := tx.SubmitWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := commit.StatusWithContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Successful {
+		return nil, &CommitError{TransactionID: st.TransactionID, Code: st.Code}
+	}
+	return tx.Result(), nil
+}
+
+// CommitError is a transaction that was ordered but committed invalid.
+type CommitError struct {
+	TransactionID string
+	Code          peer.TxValidationCode
+}
+
+func (e *CommitError) Error() string {
+	return fmt.Sprintf("transaction %s failed to commit with status code %d (%s)", e.TransactionID, int32(e.Code), e.Code)
+}
+
+// Probe endorses an empty batch (nothing is ordered or written): it succeeds once the
+// gateway can collect every endorsement a write needs, i.e. it knows a peer of each
+// organisation the endorsement policy names and that peer runs the chaincode.
+func (c *Client) Probe(ctx context.Context) error {
+	p, err := c.contract.NewProposal("PutBatch", client.WithArguments("[]"))
+	if err != nil {
+		return err
+	}
+	_, err = p.EndorseWithContext(ctx)
+	return Explain(err)
 }
 
 // Get returns one record.
@@ -169,6 +228,9 @@ func (c *Client) evaluate(ctx context.Context, fn, arg string, into any) error {
 // Explain appends the peers' own messages (the chaincode's error text), which the gateway
 // attaches as gRPC status details, unless the error string already carries them.
 func Explain(err error) error {
+	if err == nil {
+		return nil
+	}
 	st, ok := status.FromError(err)
 	if !ok {
 		return err

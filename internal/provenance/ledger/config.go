@@ -50,16 +50,35 @@ func LoadEnvFile(path string) (Config, map[string]string, error) {
 	if err := sc.Err(); err != nil {
 		return Config{}, nil, errors.Wrap(err, errReadEnv)
 	}
+	return ConfigFor(vars, ""), vars, nil
+}
+
+// Parties of the test network's fabric.env (cluster/fabric-up.sh): the operator's
+// identity (the connector's; FABRIC_* variables) and the auditor's (FABRIC_AUDITOR_*).
+const (
+	PartyOperator = "operator"
+	PartyAuditor  = "auditor"
+)
+
+// ConfigFor is the Config of a party from fabric.env variables: the operator's ("" or
+// PartyOperator) from FABRIC_PEER_ENDPOINT, FABRIC_MSP_ID, ..., another party's from
+// FABRIC_<PARTY>_PEER_ENDPOINT, FABRIC_<PARTY>_MSP_ID, ... Channel and chaincode are
+// shared.
+func ConfigFor(vars map[string]string, party string) Config {
+	p := "FABRIC_"
+	if party != "" && party != PartyOperator {
+		p += strings.ToUpper(party) + "_"
+	}
 	return Config{
-		PeerEndpoint:     vars["FABRIC_PEER_ENDPOINT"],
-		PeerTLSCA:        vars["FABRIC_PEER_TLS_CA"],
-		PeerHostOverride: vars["FABRIC_PEER_HOST_OVERRIDE"],
-		MSPID:            vars["FABRIC_MSP_ID"],
-		CertPath:         vars["FABRIC_USER_CERT"],
-		KeyPath:          vars["FABRIC_USER_KEY"],
+		PeerEndpoint:     vars[p+"PEER_ENDPOINT"],
+		PeerTLSCA:        vars[p+"PEER_TLS_CA"],
+		PeerHostOverride: vars[p+"PEER_HOST_OVERRIDE"],
+		MSPID:            vars[p+"MSP_ID"],
+		CertPath:         vars[p+"USER_CERT"],
+		KeyPath:          vars[p+"USER_KEY"],
 		Channel:          vars["FABRIC_CHANNEL"],
 		Chaincode:        vars["FABRIC_CHAINCODE"],
-	}, vars, nil
+	}
 }
 
 // Validate names the settings that are missing.
