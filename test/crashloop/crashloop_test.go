@@ -33,6 +33,7 @@ import (
 
 const (
 	numVMs          = 30
+	numChurn        = 12
 	defaultKills    = 8 // per phase: 24 kills in all
 	convergeTimeout = 100 * time.Second
 	settleTimeout   = 20 * time.Second
@@ -76,9 +77,10 @@ func (w *world) resources() []res {
 
 func vmName(i int) string { return fmt.Sprintf("crash-%02d", i) }
 
-// TestProviderSurvivesSIGKILL creates, updates and deletes 30 VMs while the
-// provider process is SIGKILLed at random moments, and checks the simulator
-// after each phase and at every sample during it.
+// TestProviderSurvivesSIGKILL creates, updates and deletes 30 VMs, then
+// creates and quickly deletes 12 more, while the provider process is
+// SIGKILLed at random moments, and checks the simulator after each phase and
+// at every sample during it.
 func TestProviderSurvivesSIGKILL(t *testing.T) {
 	env := envtest.Start(t)
 	ctx := context.Background()
@@ -212,6 +214,37 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 			}
 			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(200*time.Millisecond))))
 		}
+	}, w.allGone, w.noneLeft)
+
+	// Phase 4: churn. VMs created in a burst (their clones race for the
+	// ids /cluster/nextid hands out) and each deleted 0.5-3 s later, while
+	// their clones may still run: a delete must never touch another VM's guest.
+	w.phase("churn", chaosRNG, func() {
+		var wg sync.WaitGroup
+		for i := range numChurn {
+			vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: fmt.Sprintf("churn-%02d", i)}}
+			vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
+			vm.Spec.ForProvider = v1alpha1.VirtualMachineParameters{
+				Node: "pve1", Clone: &v1alpha1.CloneSource{SourceVMID: pvesim.DefaultTemplateID}, Cores: 1, MemoryMiB: 1024,
+			}
+			if err := w.kube.Create(ctx, vm); err != nil {
+				t.Fatalf("cannot create VM %s: %v", vm.Name, err)
+			}
+			w.mu.Lock()
+			w.known[vm.Name] = res{name: vm.Name, uid: string(vm.UID), tag: guest.OwnerTag(string(vm.UID))}
+			w.mu.Unlock()
+			after := 500*time.Millisecond + time.Duration(rng.Int64N(int64(2500*time.Millisecond)))
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(after)
+				if err := w.kube.Delete(ctx, vm); err != nil {
+					t.Errorf("cannot delete VM %s: %v", vm.Name, err)
+				}
+			}()
+			time.Sleep(100 * time.Millisecond)
+		}
+		wg.Wait()
 	}, w.allGone, w.noneLeft)
 }
 
@@ -432,10 +465,14 @@ type sampler struct {
 	seen  map[string]string // first message per violation key
 	order []string
 	n     int
+	// settled are, per live resource, the guests seen its own and unlocked
+	// (done being created): they may only vanish once it is being deleted.
+	settled map[string]map[int]bool
 }
 
 func (w *world) sample(name string) *sampler {
-	s := &sampler{w: w, name: name, quit: make(chan struct{}), done: make(chan struct{}), seen: map[string]string{}}
+	s := &sampler{w: w, name: name, quit: make(chan struct{}), done: make(chan struct{}), seen: map[string]string{},
+		settled: map[string]map[int]bool{}}
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(sampleEvery)
@@ -472,12 +509,32 @@ func (s *sampler) once() {
 		return
 	}
 	snap := takeSnapshot(w.sim)
-	present := map[string]bool{}
+	present, live := map[string]bool{}, map[string]bool{}
 	for _, vm := range list.Items {
 		present[vm.Name] = true
+		live[vm.Name] = vm.DeletionTimestamp == nil
 	}
 	for _, r := range w.resources() {
 		ids := snap.owned(r)
+		if !live[r.name] {
+			delete(s.settled, r.name)
+		} else {
+			if s.settled[r.name] == nil {
+				s.settled[r.name] = map[int]bool{}
+			}
+			for id := range s.settled[r.name] {
+				if _, ok := snap.guests[id]; !ok {
+					s.record(fmt.Sprintf("vanished/%s/%d", r.name, id), fmt.Sprintf("at %s guest %d of VM %s vanished from the simulator while %s is not being deleted (now its own: %v)%s",
+						snap.at.Format("15:04:05.000"), id, r.name, r.name, ids, snap.describe(ids...)))
+					delete(s.settled[r.name], id)
+				}
+			}
+			for _, id := range ids {
+				if snap.guests[id].Config["lock"] == "" {
+					s.settled[r.name][id] = true
+				}
+			}
+		}
 		if len(ids) > 1 {
 			s.record("dup/"+r.name, fmt.Sprintf("at %s VM %s (owner tag %s) has %d guests in the simulator, want at most one:%s",
 				snap.at.Format("15:04:05.000"), r.name, r.tag, len(ids), snap.describe(ids...)))
