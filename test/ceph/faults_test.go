@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -97,6 +98,19 @@ func (h *harness) faults() (*injector, *cephclient.Client) {
 	return in, c
 }
 
+// waitInSync waits until o is Ready and Synced at its current generation: drift made by hand
+// after that is reported as drift (before it, it is taken for the spec change still applying).
+func (h *harness) waitInSync(o conditioned) {
+	h.t.Helper()
+	h.eventually(60*time.Second, o.GetName()+" in sync at its generation", func() bool {
+		if err := h.get(o); err != nil {
+			return false
+		}
+		s, r := o.GetCondition(xpv2.TypeSynced), o.GetCondition(xpv2.TypeReady)
+		return s.Status == corev1.ConditionTrue && r.Status == corev1.ConditionTrue && s.ObservedGeneration == o.GetGeneration()
+	}, func() string { return conditions(o) })
+}
+
 // waitEvent waits for an event on o with reason whose message contains every part of msg.
 func (h *harness) waitEvent(o client.Object, reason string, msg ...string) string {
 	h.t.Helper()
@@ -120,6 +134,16 @@ func (h *harness) waitEvent(o client.Object, reason string, msg ...string) strin
 			}
 		}
 		return false
-	}, func() string { return "no such event" })
+	}, func() string {
+		var list corev1.EventList
+		_ = h.kube.List(context.Background(), &list, client.InNamespace(o.GetNamespace()))
+		var seen []string
+		for _, e := range list.Items {
+			if e.InvolvedObject.Name == o.GetName() {
+				seen = append(seen, e.Reason+": "+e.Message)
+			}
+		}
+		return "events seen: " + strings.Join(seen, " | ")
+	})
 	return found
 }

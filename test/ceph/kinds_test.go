@@ -1,6 +1,7 @@
 package ceph
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -58,10 +59,12 @@ func TestErasureCoding(t *testing.T) {
 	// drift while unused: removed, then changed with --force; both corrected
 	h.cli("ceph", "osd", "erasure-code-profile", "rm", prof)
 	h.cephUntil("profile recreated", func(s *cephclient.Snapshot) bool { return s.Profiles[prof]["m"] == "1" })
+	h.waitInSync(ecp)
 	h.cli("ceph", "osd", "erasure-code-profile", "set", prof, "k=2", "m=2", "crush-failure-domain=osd", "--force", "--yes-i-really-mean-it")
 	h.cephUntil("profile restored", func(s *cephclient.Snapshot) bool {
 		return s.Profiles[prof]["m"] == "1" && s.Profiles[prof]["crush-failure-domain"] == "host"
 	})
+	t.Logf("event: %s", h.waitEvent(ecp, "DriftRepaired", `m: want "1", Ceph has "2"`))
 
 	cr := h.crushRule(rule, cephv1alpha1.CrushRuleParameters{Type: "erasure", ErasureCodeProfileRef: &xpv2.NamespacedReference{Name: prof}})
 	h.create(cr)
@@ -199,8 +202,10 @@ func TestCrushBucket(t *testing.T) {
 	})
 
 	// drift: moved back by hand, corrected
+	h.waitInSync(mgRack)
 	h.cli("ceph", "osd", "crush", "move", rack, "datacenter="+dc1)
 	h.cephUntil("rack back under dc2", func(s *cephclient.Snapshot) bool { return slices.Equal(s.Crush.Parents(rack), []string{dc2}) })
+	t.Logf("event: %s", h.waitEvent(mgRack, "DriftRepaired", fmt.Sprintf("parent: want %q, Ceph has [%s]", dc2, dc1)))
 
 	// Ceph refuses to remove a bucket with children, and says so
 	h.delete(mgDC2)
@@ -268,12 +273,14 @@ func TestRBDImage(t *testing.T) {
 	})
 
 	// drift: shrunk and a feature dropped by hand; grown back and re-enabled
+	h.waitInSync(mg)
 	h.cli("rbd", "resize", "--allow-shrink", "--size", "32M", pool+"/"+img)
 	h.cli("rbd", "feature", "disable", pool+"/"+img, "fast-diff")
 	h.eventually(60*time.Second, "drift corrected", func() bool {
 		i, err := h.ceph.GetImage(pool, img)
 		return err == nil && i.SizeBytes == 128<<20 && slices.Contains(i.Features, "fast-diff")
 	}, func() string { return "" })
+	t.Logf("event: %s", h.waitEvent(mg, "DriftRepaired", "sizeMiB: want 128, Ceph has 32"))
 
 	// bad input only Ceph can judge: an image in a pool that does not exist
 	orphan := h.image(h.name("orphan"), cephv1alpha1.RBDImageParameters{Pool: ptr(h.name("nopool")), SizeMiB: 8})

@@ -16,6 +16,8 @@ import (
 const (
 	deletable  = xpv2.ConditionType("Deletable")
 	sizeInSync = xpv2.ConditionType("SizeInSync")
+	// externalDrift is the condition every kind shares (internal/controller/generic)
+	externalDrift = xpv2.ConditionType("ExternalDrift")
 )
 
 // waitBlocked waits until o's deletion is refused with a message holding msg, and checks the
@@ -200,12 +202,14 @@ func TestPoolExtraApplicationRemoved(t *testing.T) {
 	h.cleanup(func() { _ = h.ceph.DeletePool(pool) })
 	mg := h.pool(pool, cephv1alpha1.PoolParameters{Size: ptr(int32(2)), PGNum: ptr(int32(4)), Application: ptr("rbd")})
 	h.create(mg)
-	h.waitReady(mg)
+	h.waitInSync(mg)
 	h.cli("ceph", "osd", "pool", "application", "enable", pool, "rgw", "--yes-i-really-mean-it")
 	h.cephUntil("rgw disabled again, rbd kept", func(s *cephclient.Snapshot) bool {
 		p := s.Pools[pool]
 		return p != nil && len(p.Applications()) == 1 && p.Applications()[0] == "rbd"
 	})
+	// the repair is reported with what differed (Observe's Diff, through the shared drift event)
+	t.Logf("event: %s", h.waitEvent(mg, "DriftRepaired", "applications: rgw enabled in Ceph but not in the spec (want only rbd)"))
 	h.waitReady(mg)
 	h.delete(mg)
 	h.waitGone(mg)
@@ -230,6 +234,9 @@ func TestRBDImageGrownByHandReported(t *testing.T) {
 		t.Fatalf("SizeInSync reason = %q, want SizeDrift", r)
 	}
 	t.Logf("event: %s", h.waitEvent(mg, "SizeDrift", "64 MiB", "32 MiB"))
+	if d := mg.GetCondition(externalDrift); d.Status != corev1.ConditionTrue || d.Reason != "DriftUnrepairable" {
+		t.Fatalf("ExternalDrift = %s %s, want True DriftUnrepairable", d.Status, d.Reason)
+	}
 	time.Sleep(3 * pollInterval)
 	if info, err := h.ceph.GetImage(pool, img); err != nil || info.SizeBytes != 64<<20 {
 		t.Fatalf("image after drift = %+v, %v; want it left at 64 MiB", info, err)
@@ -240,6 +247,7 @@ func TestRBDImageGrownByHandReported(t *testing.T) {
 	// the spec catching up ends the drift
 	h.update(mg, func() { mg.Spec.ForProvider.SizeMiB = 64 })
 	h.waitCondition(mg, sizeInSync, corev1.ConditionTrue, "", 60*time.Second)
+	h.waitCondition(mg, externalDrift, corev1.ConditionFalse, "", 30*time.Second)
 	h.delete(mg)
 	h.waitGone(mg)
 }

@@ -2,6 +2,7 @@ package rbdimage
 
 import (
 	"context"
+	"slices"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -107,6 +108,11 @@ func (e *external) Update(_ context.Context, mg *v1alpha1.RBDImage) (managed.Ext
 		}
 		for _, f := range enable {
 			if err := e.c.UpdateImageFeatures(pool, image, []string{f}, true); err != nil {
+				// librbd enables fast-diff along with object-map and then refuses it (EINVAL,
+				// "already enabled"): a feature that is on now is what was asked
+				if info, rerr := e.c.GetImage(pool, image); rerr == nil && slices.Contains(info.Features, f) {
+					continue
+				}
 				return managed.ExternalUpdate{}, errors.Wrap(err, errFeatures)
 			}
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/generic"
 )
 
 // shown is how many watchers or snapshots a refusal names before "and N more".
@@ -50,10 +51,15 @@ func trimFloat(f float64) string {
 }
 
 // reportSize sets the SizeInSync condition and, when the image newly drifted, a Warning event.
+// The shared ExternalDrift condition says DriftUnrepairable meanwhile, since no Update can fix it.
 func (e *external) reportSize(mg *v1alpha1.RBDImage) {
 	why := sizeDrift(mg.Spec.ForProvider, mg.Status.AtProvider)
 	if why == "" {
 		mg.SetConditions(xpv2.Condition{Type: site.TypeSizeInSync, Status: corev1.ConditionTrue, Reason: site.ReasonSizeMatches, LastTransitionTime: metav1.Now()})
+		if d := mg.GetCondition(generic.TypeExternalDrift); d.Status == corev1.ConditionTrue && d.Reason == generic.ReasonDriftUnrepairable {
+			mg.SetConditions(xpv2.Condition{Type: generic.TypeExternalDrift, Status: corev1.ConditionFalse, Reason: generic.ReasonInSync,
+				Message: "in sync with the spec; last: " + d.Message, LastTransitionTime: metav1.Now()})
+		}
 		return
 	}
 	prev := mg.GetCondition(site.TypeSizeInSync)
@@ -62,5 +68,6 @@ func (e *external) reportSize(mg *v1alpha1.RBDImage) {
 			e.d.Record.Event(mg, event.Warning(site.EventSizeDrift, errors.New(why)))
 		}
 	}
-	mg.SetConditions(xpv2.Condition{Type: site.TypeSizeInSync, Status: corev1.ConditionFalse, Reason: site.ReasonSizeDrift, Message: why, LastTransitionTime: metav1.Now()})
+	mg.SetConditions(xpv2.Condition{Type: site.TypeSizeInSync, Status: corev1.ConditionFalse, Reason: site.ReasonSizeDrift, Message: why, LastTransitionTime: metav1.Now()},
+		generic.DriftCondition(generic.ReasonDriftUnrepairable, why))
 }
