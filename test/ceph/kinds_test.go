@@ -207,9 +207,9 @@ func TestCrushBucket(t *testing.T) {
 	h.cephUntil("rack back under dc2", func(s *cephclient.Snapshot) bool { return slices.Equal(s.Crush.Parents(rack), []string{dc2}) })
 	t.Logf("event: %s", h.waitEvent(mgRack, "DriftRepaired", fmt.Sprintf("parent: want %q, Ceph has [%s]", dc2, dc1)))
 
-	// Ceph refuses to remove a bucket with children, and says so
+	// a bucket with children is not deleted; the refusal names them
 	h.delete(mgDC2)
-	h.waitCondition(mgDC2, xpv2.TypeSynced, corev1.ConditionFalse, "ENOTEMPTY", 60*time.Second)
+	h.waitBlocked(mgDC2, "it holds "+rack)
 	t.Logf("condition: %s", mgDC2.GetCondition(xpv2.TypeSynced).Message)
 
 	for _, b := range []*cephv1alpha1.CrushBucket{mgHost, mgRack, mgDC2, mgDC1, mgRoot} {

@@ -291,3 +291,23 @@ func TestObserveFailedReadIsNotGone(t *testing.T) {
 		t.Fatalf("image after the failed reads = %+v, %v", info, err)
 	}
 }
+
+// A CRUSH bucket a rule starts at is not deleted; the refusal names the rule.
+func TestCrushBucketDeletionRefusedWhileRulesUseIt(t *testing.T) {
+	h := newHarness(t)
+	root, rule := h.name("takenroot"), h.name("takerule")
+	h.cleanup(func() { _ = h.ceph.RemoveCrushRule(rule); _ = h.ceph.RemoveCrushBucket(root) })
+	mg := h.bucket(root, cephv1alpha1.CrushBucketParameters{Type: "root"})
+	h.create(mg)
+	h.waitReady(mg)
+	h.cli("ceph", "osd", "crush", "rule", "create-replicated", rule, root, "host")
+
+	h.delete(mg)
+	h.waitBlocked(mg, "CRUSH rules start at it: "+rule)
+	if h.snapshot().Crush.Bucket(root) == nil {
+		t.Fatal("bucket removed although a rule starts at it")
+	}
+	h.cli("ceph", "osd", "crush", "rule", "rm", rule)
+	h.poke(mg)
+	h.waitGone(mg)
+}

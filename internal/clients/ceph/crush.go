@@ -2,6 +2,7 @@ package ceph
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -79,6 +80,40 @@ func (m *CrushMap) Parents(name string) []string {
 	for _, id := range m.parentOf[b.ID] {
 		if p := m.byID[id]; p != nil && !strings.Contains(p.Name, "~") {
 			out = append(out, p.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Children names what the named bucket holds: buckets by name, OSDs as osd.N.
+func (m *CrushMap) Children(name string) []string {
+	b := m.byName[name]
+	if b == nil {
+		return nil
+	}
+	var out []string
+	for _, it := range b.Items {
+		if c := m.byID[it.ID]; c != nil {
+			out = append(out, c.Name)
+		} else if it.ID >= 0 {
+			out = append(out, "osd."+strconv.Itoa(it.ID))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// RulesTaking names the rules whose placement starts at the named bucket (or at one of its
+// device-class shadows, "name~hdd").
+func (m *CrushMap) RulesTaking(name string) []string {
+	var out []string
+	for _, r := range m.Rules {
+		for _, st := range r.Steps {
+			if st.Op == "take" && (st.ItemName == name || strings.HasPrefix(st.ItemName, name+"~")) {
+				out = append(out, r.Name)
+				break
+			}
 		}
 	}
 	sort.Strings(out)

@@ -72,3 +72,16 @@ func TestCrushMap(t *testing.T) {
 	assert.True(t, m.HasType("rack"))
 	assert.False(t, m.HasType("rack2"))
 }
+
+// A bucket's deletion is refused while it holds items or a rule starts at it (or at its shadow).
+func TestCrushBucketUsers(t *testing.T) {
+	m := &CrushMap{}
+	require.NoError(t, json.Unmarshal([]byte(crushFixture), m))
+	m.index()
+	assert.Equal(t, []string{"drained", "host0", "host1", "host2"}, m.Children("default"))
+	assert.Equal(t, []string{"osd.0"}, m.Children("host0"))
+	assert.Empty(t, m.Children("nosuch"))
+	assert.Equal(t, []string{"by-host", "by-osd", "ec", "hdd-by-host", "two-step"}, m.RulesTaking("default"))
+	assert.Equal(t, []string{"one-by-host"}, m.RulesTaking("one"))
+	assert.Empty(t, m.RulesTaking("host0"))
+}

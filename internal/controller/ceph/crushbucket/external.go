@@ -2,8 +2,11 @@ package crushbucket
 
 import (
 	"context"
+	"fmt"
+	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -13,13 +16,14 @@ import (
 )
 
 const (
-	errObserve    = "cannot observe the CRUSH map"
-	errCreate     = "cannot create CRUSH bucket"
-	errMove       = "cannot move CRUSH bucket"
-	errDelete     = "cannot delete CRUSH bucket"
-	errNotEmpty   = "cannot delete CRUSH bucket %q: it still holds buckets or OSDs (move or delete them first)"
-	errNoParent   = "parent bucket %q does not exist in the CRUSH map"
-	errTypeChange = "CRUSH bucket %q is of type %s in Ceph; a bucket's type cannot change"
+	errObserve     = "cannot observe the CRUSH map"
+	errCreate      = "cannot create CRUSH bucket"
+	errMove        = "cannot move CRUSH bucket"
+	errDelete      = "cannot delete CRUSH bucket"
+	errDeleteInUse = "CRUSH bucket %q is not deleted: %s; or remove Delete from spec.managementPolicies to keep the bucket"
+	errNotEmpty    = "cannot delete CRUSH bucket %q: it still holds buckets or OSDs (move or delete them first)"
+	errNoParent    = "parent bucket %q does not exist in the CRUSH map"
+	errTypeChange  = "CRUSH bucket %q is of type %s in Ceph; a bucket's type cannot change"
 )
 
 type external struct {
@@ -85,13 +89,33 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.CrushBucket) (manage
 	return managed.ExternalUpdate{}, errors.Wrap(e.move(ctx, name, mg.Spec.ForProvider.Parent), errMove)
 }
 
-// Delete removes the bucket; Ceph refuses (ENOTEMPTY) while it holds buckets or OSDs.
-func (e *external) Delete(_ context.Context, mg *v1alpha1.CrushBucket) (managed.ExternalDelete, error) {
+// Delete removes the bucket unless it holds buckets or OSDs or a rule starts at it: Ceph refuses
+// too (ENOTEMPTY, EBUSY), the provider names them before asking.
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.CrushBucket) (managed.ExternalDelete, error) {
 	name, err := site.ExternalName(mg)
 	if err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	snap, err := e.c.Fresh(ctx)
+	if err != nil { // never delete on a failed read
+		return managed.ExternalDelete{}, errors.Wrap(err, errObserve)
+	}
+	if snap.Crush.Bucket(name) == nil {
+		return managed.ExternalDelete{}, nil
+	}
+	var why []string
+	if c := snap.Crush.Children(name); len(c) > 0 {
+		why = append(why, fmt.Sprintf("it holds %s (move or delete them first)", site.Names(c, 5)))
+	}
+	if r := snap.Crush.RulesTaking(name); len(r) > 0 {
+		why = append(why, fmt.Sprintf("CRUSH rules start at it: %s", site.Names(r, 5)))
+	}
+	if len(why) > 0 {
+		err := site.DeletionBlocked(mg, fmt.Sprintf(errDeleteInUse, name, strings.Join(why, "; ")))
+		e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+		return managed.ExternalDelete{}, err
+	}
 	err = e.c.RemoveCrushBucket(name)
 	switch {
 	case ceph.IsNotFound(err):
