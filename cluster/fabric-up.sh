@@ -36,7 +36,7 @@
 # Environment (all optional):
 #   FABRIC_LAB_DIR     network state, logs, pids, fabric.env   (default /tmp/mc-fabric)
 #   FABRIC_CACHE       cached Fabric build                     (default <repo>/.cache/fabric, git-ignored)
-#   FABRIC_PORT_BASE   first of 12 consecutive ports           (default 7050: orderer 7050, peer 7051,
+#   FABRIC_PORT_BASE   first of 12 consecutive ports           (default: the lab's, else 7050: orderer 7050, peer 7051,
 #                      peer chaincode 7052, orderer admin 7053, chaincode server 7054,
 #                      orderer operations 7055, peer operations 7056, auditor peer 7057, auditor peer
 #                      chaincode 7058, auditor peer operations 7059, auditor chaincode server 7060,
@@ -60,7 +60,13 @@ case "${1:-}" in
   "") ;;
   *) echo "usage: $0 [--build-only | --export]" >&2; exit 2 ;;
 esac
-BASE=${FABRIC_PORT_BASE:-7050}
+# an existing lab keeps the ports it was created with (a re-run that restarts a stopped peer, e.g.
+# from a test, need not know them); FABRIC_PORT_BASE set to another value is an error then
+BASE=${FABRIC_PORT_BASE:-$(cat "$NET/.port-base" 2>/dev/null || echo 7050)}
+if [ -z "$BUILD_ONLY" ] && [ -s "$NET/.port-base" ] && [ "$(cat "$NET/.port-base")" != "$BASE" ]; then
+  echo "fabric-up.sh: $NET was created with FABRIC_PORT_BASE=$(cat "$NET/.port-base"), not $BASE (fabric-down.sh it first)" >&2
+  exit 1
+fi
 ORDERER_PORT=$BASE
 PEER_PORT=$((BASE + 1))
 PEER_CC_PORT=$((BASE + 2))
@@ -679,6 +685,7 @@ mkdir -p "$NET"/{logs,pids,artifacts,data}
 # one bring-up at a time per state dir (e.g. several test packages calling this from TestMain in parallel)
 lock "$NET/.lock" 900 || die "timed out waiting for another fabric-up.sh on $NET"
 check_layout
+echo "$BASE" > "$NET/.port-base"
 gen_crypto
 gen_block
 write_envs
