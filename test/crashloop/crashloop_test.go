@@ -33,7 +33,8 @@ import (
 
 const (
 	numVMs          = 30
-	numChurn        = 12
+	numChurn        = 8 // VMs per churn round, created at once
+	churnRounds     = 4
 	defaultKills    = 8 // per phase: 24 kills in all
 	convergeTimeout = 100 * time.Second
 	settleTimeout   = 20 * time.Second
@@ -78,7 +79,7 @@ func (w *world) resources() []res {
 func vmName(i int) string { return fmt.Sprintf("crash-%02d", i) }
 
 // TestProviderSurvivesSIGKILL creates, updates and deletes 30 VMs, then
-// creates and quickly deletes 12 more, while the provider process is
+// creates and quickly deletes 4 bursts of 8 more, while the provider process is
 // SIGKILLed at random moments, and checks the simulator after each phase and
 // at every sample during it.
 func TestProviderSurvivesSIGKILL(t *testing.T) {
@@ -216,33 +217,35 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 		}
 	}, w.allGone, w.noneLeft)
 
-	// Phase 4: churn. VMs created in a burst (their clones race for the
-	// ids /cluster/nextid hands out) and each deleted 0.5-3 s later, while
-	// their clones may still run: a delete must never touch another VM's guest.
+	// Phase 4: churn. Bursts of VMs created at once (their clones race for
+	// the ids /cluster/nextid hands out), each deleted 0.3-3 s later, while
+	// clones may still run: a delete must never touch another VM's guest.
 	w.phase("churn", chaosRNG, func() {
 		var wg sync.WaitGroup
-		for i := range numChurn {
-			vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: fmt.Sprintf("churn-%02d", i)}}
-			vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
-			vm.Spec.ForProvider = v1alpha1.VirtualMachineParameters{
-				Node: "pve1", Clone: &v1alpha1.CloneSource{SourceVMID: pvesim.DefaultTemplateID}, Cores: 1, MemoryMiB: 1024,
-			}
-			if err := w.kube.Create(ctx, vm); err != nil {
-				t.Fatalf("cannot create VM %s: %v", vm.Name, err)
-			}
-			w.mu.Lock()
-			w.known[vm.Name] = res{name: vm.Name, uid: string(vm.UID), tag: guest.OwnerTag(string(vm.UID))}
-			w.mu.Unlock()
-			after := 500*time.Millisecond + time.Duration(rng.Int64N(int64(2500*time.Millisecond)))
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				time.Sleep(after)
-				if err := w.kube.Delete(ctx, vm); err != nil {
-					t.Errorf("cannot delete VM %s: %v", vm.Name, err)
+		for round := range churnRounds {
+			for i := range numChurn {
+				vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: fmt.Sprintf("churn-%d-%02d", round, i)}}
+				vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
+				vm.Spec.ForProvider = v1alpha1.VirtualMachineParameters{
+					Node: "pve1", Clone: &v1alpha1.CloneSource{SourceVMID: pvesim.DefaultTemplateID}, Cores: 1, MemoryMiB: 1024,
 				}
-			}()
-			time.Sleep(100 * time.Millisecond)
+				if err := w.kube.Create(ctx, vm); err != nil {
+					t.Fatalf("cannot create VM %s: %v", vm.Name, err)
+				}
+				w.mu.Lock()
+				w.known[vm.Name] = res{name: vm.Name, uid: string(vm.UID), tag: guest.OwnerTag(string(vm.UID))}
+				w.mu.Unlock()
+				after := 300*time.Millisecond + time.Duration(rng.Int64N(int64(2700*time.Millisecond)))
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					time.Sleep(after)
+					if err := w.kube.Delete(ctx, vm); err != nil {
+						t.Errorf("cannot delete VM %s: %v", vm.Name, err)
+					}
+				}()
+			}
+			time.Sleep(4 * time.Second)
 		}
 		wg.Wait()
 	}, w.allGone, w.noneLeft)
@@ -466,13 +469,14 @@ type sampler struct {
 	order []string
 	n     int
 	// settled are, per live resource, the guests seen its own and unlocked
-	// (done being created): they may only vanish once it is being deleted.
-	settled map[string]map[int]bool
+	// (done being created), as last seen: they may only vanish once it is
+	// being deleted.
+	settled map[string]map[int]string
 }
 
 func (w *world) sample(name string) *sampler {
 	s := &sampler{w: w, name: name, quit: make(chan struct{}), done: make(chan struct{}), seen: map[string]string{},
-		settled: map[string]map[int]bool{}}
+		settled: map[string]map[int]string{}}
 	go func() {
 		defer close(s.done)
 		tick := time.NewTicker(sampleEvery)
@@ -509,10 +513,16 @@ func (s *sampler) once() {
 		return
 	}
 	snap := takeSnapshot(w.sim)
-	present, live := map[string]bool{}, map[string]bool{}
+	present, live, claims := map[string]bool{}, map[string]bool{}, map[string][]string{}
 	for _, vm := range list.Items {
 		present[vm.Name] = true
 		live[vm.Name] = vm.DeletionTimestamp == nil
+		state := "live"
+		if !live[vm.Name] {
+			state = "deleting"
+		}
+		en := meta.GetExternalName(&vm)
+		claims[en] = append(claims[en], vm.Name+" ("+state+")")
 	}
 	for _, r := range w.resources() {
 		ids := snap.owned(r)
@@ -520,18 +530,22 @@ func (s *sampler) once() {
 			delete(s.settled, r.name)
 		} else {
 			if s.settled[r.name] == nil {
-				s.settled[r.name] = map[int]bool{}
+				s.settled[r.name] = map[int]string{}
 			}
-			for id := range s.settled[r.name] {
+			for id, last := range s.settled[r.name] {
 				if _, ok := snap.guests[id]; !ok {
-					s.record(fmt.Sprintf("vanished/%s/%d", r.name, id), fmt.Sprintf("at %s guest %d of VM %s vanished from the simulator while %s is not being deleted (now its own: %v)%s",
-						snap.at.Format("15:04:05.000"), id, r.name, r.name, ids, snap.describe(ids...)))
+					en := strconv.Itoa(id)
+					s.record(fmt.Sprintf("vanished/%s/%d", r.name, id), fmt.Sprintf(
+						"at %s guest %d of VM %s vanished from the simulator while %s is not being deleted; last seen:%s\n"+
+							"  VMs whose external name is %d now: %v; the provider's deletions of guest %d (with MICROCLOUD_CRASHLOOP_DEBUG=1):\n    %s",
+						snap.at.Format("15:04:05.000"), id, r.name, r.name, last, id, claims[en], id,
+						strings.Join(w.p.logLines(5, `"external-name":"`+en+`","deletion-timestamp"`), "\n    ")))
 					delete(s.settled[r.name], id)
 				}
 			}
 			for _, id := range ids {
 				if snap.guests[id].Config["lock"] == "" {
-					s.settled[r.name][id] = true
+					s.settled[r.name][id] = fmt.Sprintf("%s (at %s)", snap.describe(id), snap.at.Format("15:04:05.000"))
 				}
 			}
 		}
