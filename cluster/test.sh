@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# test.sh - `make test`: install what is missing, check formatting, vet and generated code, start
-# the real parts (test API server assets, a Ceph 16 cluster, a Fabric network), run every Go test
-# against them with MICROCLOUD_REQUIRE_INTEGRATION=1 (nothing may skip), smoke-test `make run`, and
-# stop what it started, by PID.
+# test.sh - `make test`: install what is missing, `make lint` (gofmt, go vet, golangci-lint), `make
+# check-generate` (generated code up to date), start the real parts (test API server assets, a Ceph 16
+# cluster, a Fabric network), run every Go test against them with MICROCLOUD_REQUIRE_INTEGRATION=1
+# (nothing may skip), smoke-test `make run`, and stop what it started, by PID.
 #
 # Env: MICROCLOUD_TEST_PKGS (default ./...), MICROCLOUD_TEST_RUN (go test -run), GO_TEST_FLAGS,
 #      MICROCLOUD_SKIP_SMOKE=1 (skip the `make run` smoke test), MICROCLOUD_KEEP=1 (leave parts running)
@@ -10,8 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export GOFLAGS="${GOFLAGS:--tags=pacific}"
-T0=$(date +%s)
-step() { echo "=== test.sh [$(( $(date +%s) - T0 ))s] $*" >&2; }
+# shellcheck source=cluster/lib.sh
+. cluster/lib.sh
 
 export CEPH_LAB_DIR=${CEPH_LAB_DIR:-/tmp/microcloud-test-ceph}
 export FABRIC_LAB_DIR=${FABRIC_LAB_DIR:-/tmp/microcloud-test-fabric}
@@ -35,19 +35,11 @@ bash cluster/deps.sh
 step "self-contained: only the PVE schema comparison may read the steering folder beside the clone"
 bash cluster/check-shared.sh
 
-step "gofmt + go vet"
-out=$(gofmt -l $(git ls-files '*.go' | grep -v '^cluster/tools/')) || true
-[ -z "$out" ] || { echo "gofmt needed:"; echo "$out"; exit 1; }
-go vet ./...
+step "make lint (gofmt, go vet, golangci-lint)"
+make --no-print-directory lint
 
-step "generated code is up to date"
-go generate ./apis/...
-if ! git diff --quiet -- apis package || [ -n "$(git status --porcelain -- apis package)" ]; then
-  git status --porcelain -- apis package
-  git --no-pager diff --stat -- apis package
-  echo "generated files differ from the committed ones: run 'make generate' and commit" >&2
-  exit 1
-fi
+step "make check-generate (generated code is up to date)"
+make --no-print-directory check-generate
 
 step "test API server assets (kube-apiserver from source, etcd from Debian)"
 eval "$(bash cluster/envtest-assets.sh --export)"

@@ -61,7 +61,7 @@ func unpackEntry(r io.Reader, h *tar.Header, dst string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := io.Copy(f, r); err != nil { //nolint:gosec // our own image
+		if _, err := io.Copy(f, r); err != nil { // our own image
 			_ = f.Close()
 			return err
 		}

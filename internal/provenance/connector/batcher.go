@@ -67,7 +67,7 @@ func (b *Batcher) Notify() {
 func laneOf(resourceKey string, lanes int) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(resourceKey))
-	return int(h.Sum32() % uint32(lanes)) //nolint:gosec // lanes is small and positive
+	return int(h.Sum32() % uint32(lanes)) // lanes is small and positive
 }
 
 // Run submits until ctx is done. A failed submission is retried with backoff for as
