@@ -28,8 +28,10 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/microcloud-dev/provider-microcloud/apis"
+	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	mcctrl "github.com/microcloud-dev/provider-microcloud/internal/controller"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/version"
 )
 
@@ -179,6 +181,9 @@ func run(ctx context.Context, f *flags) error {
 		},
 	}}
 	o.Features.Enable(feature.EnableBetaManagementPolicies)
+	// One registry of Proxmox site clients for the whole process: every
+	// Proxmox kind of a site shares one client, cluster view and memo.
+	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o))
 	closeProvenance, err := setupProvenance(ctx, f, log, &o)
 	if err != nil {
 		return err

@@ -111,7 +111,7 @@ func validatorVM(namespace, xr, sg string, s ValidatorSetSpec, p Placement) *pve
 				Tags:      tags,
 				OnBoot:    ptr(true),
 				Networks:  []pvev1alpha1.NetworkInterface{{Bridge: s.Bridge, Firewall: ptr(true)}},
-				Firewall: &pvev1alpha1.VirtualMachineFirewall{
+				Firewall: &pvev1alpha1.GuestFirewall{
 					Enabled:  ptr(true),
 					PolicyIn: ptr("DROP"),
 					// A reference (not a bare name) so the VM waits for its group to exist.

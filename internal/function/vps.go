@@ -81,7 +81,7 @@ func composeVPS(namespace, xr string, s VPSSpec, d desired) (VPSResult, error) {
 		// Sockets is set: the SDK's JSON encoder writes a zero int despite omitempty.
 		Cores: size.Cores, Sockets: 1, MemoryMiB: size.MemoryMiB, Tags: []string{"vps", s.Size},
 		Networks: []pvev1alpha1.NetworkInterface{{Bridge: s.Bridge, Firewall: ptr(true)}},
-		Firewall: &pvev1alpha1.VirtualMachineFirewall{Enabled: ptr(true), PolicyIn: ptr("DROP"),
+		Firewall: &pvev1alpha1.GuestFirewall{Enabled: ptr(true), PolicyIn: ptr("DROP"),
 			SecurityGroupRefs: []xpv2.NamespacedReference{{Name: r.SecurityGroup}}},
 	}
 	if s.ProxmoxPool != "" {

@@ -67,7 +67,7 @@ func TestContainerLifecycle(t *testing.T) {
 		s.group("web", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
 			{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("80")}}}))
 	p := v1alpha1.ContainerParameters{Node: "pve1", OSTemplateRef: &xpv2.NamespacedReference{Name: "alpine"},
-		Firewall: &v1alpha1.ContainerFirewall{PolicyIn: ptr.To("DROP"), SecurityGroupRefs: []xpv2.NamespacedReference{{Name: "web"}}},
+		Firewall: &v1alpha1.GuestFirewall{PolicyIn: ptr.To("DROP"), SecurityGroupRefs: []xpv2.NamespacedReference{{Name: "web"}}},
 		Cores:    2, MemoryMiB: 1024, Tags: []string{"web"}, OnBoot: ptr.To(true),
 		RootFS:   v1alpha1.ContainerRootFS{Storage: "ceph-rbd", SizeGiB: 4},
 		Networks: []v1alpha1.ContainerNetwork{{Name: "eth0", Bridge: "vmbr0", IP: ptr.To("dhcp"), Firewall: ptr.To(true)}}}
@@ -297,7 +297,7 @@ func TestContainerAdmission(t *testing.T) {
 		"not a vztmpl volid": {s.container("a5", with(func(p *v1alpha1.ContainerParameters) { p.OSTemplate = ptr.To("local:iso/x.iso") })),
 			"spec.forProvider.osTemplate"},
 		"links a group twice": {s.container("a6", with(func(p *v1alpha1.ContainerParameters) {
-			p.Firewall = &v1alpha1.ContainerFirewall{SecurityGroups: []string{"web", "web"}}
+			p.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: []string{"web", "web"}}
 		})), "spec.forProvider.firewall.securityGroups must not name a group twice"},
 		"template file name": {s.ctTemplate("t1", v1alpha1.ContainerTemplateParameters{Node: "pve1", Template: "debian.iso"}),
 			"spec.forProvider.template"},

@@ -13,20 +13,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	kerrors "k8s.io/apimachinery/pkg/api/errors"
-	ctrl "sigs.k8s.io/controller-runtime"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
-	"k8s.io/utils/ptr"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
-	proxmoxctl "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
@@ -101,18 +95,9 @@ var faultCells = func() []faultCell {
 // replaced and no resource let go of a guest that still existed.
 func TestFaultMatrix(t *testing.T) {
 	first := newSite(t, pvesim.Options{})
-	first.env.StartManager(t, func(mgr ctrl.Manager) error {
-		o := options.Options{Options: controller.Options{
-			Logger:                  logging.NewNopLogger(),
-			GlobalRateLimiter:       ratelimiter.NewGlobal(500),
-			PollInterval:            pollInterval,
-			MaxConcurrentReconciles: 16,
-			Features:                &feature.Flags{},
-		}, RetryBase: retryBase, RetryMax: retryMax}
-		if err := config.Setup(mgr, o); err != nil {
-			return err
-		}
-		return proxmoxctl.Setup(mgr, o)
+	first.startProxmoxWith(t, func(o *options.Options) {
+		o.GlobalRateLimiter = ratelimiter.NewGlobal(500)
+		o.MaxConcurrentReconciles = 16
 	})
 	variants := len(faultVariants("x"))
 	results := make([]string, len(faultCells))
@@ -275,8 +260,11 @@ func waitAll(s *site, objs []client.Object, timeout time.Duration) string {
 			}
 			c := o.(conditioned)
 			r, sy := c.GetCondition(xpv2.TypeReady), c.GetCondition(xpv2.TypeSynced)
-			if r.Status != corev1.ConditionTrue || sy.Status != corev1.ConditionTrue {
-				last = fmt.Sprintf("%s: ready=%s (%s) synced=%s (%s)", o.GetName(), r.Status, r.Message, sy.Status, sy.Message)
+			// Synced at the current generation: a condition from before a
+			// spec change says nothing about the change.
+			if r.Status != corev1.ConditionTrue || sy.Status != corev1.ConditionTrue || sy.ObservedGeneration != o.GetGeneration() {
+				last = fmt.Sprintf("%s: ready=%s (%s) synced=%s (%s) at generation %d of %d", o.GetName(), r.Status, r.Message,
+					sy.Status, sy.Message, sy.ObservedGeneration, o.GetGeneration())
 				break
 			}
 		}

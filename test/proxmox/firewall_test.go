@@ -208,7 +208,7 @@ func TestVirtualMachineSecurityGroups(t *testing.T) {
 
 	p := cloneOf(pvesim.DefaultTemplateID)
 	p.Networks = []v1alpha1.NetworkInterface{{Firewall: ptr.To(true)}}
-	p.Firewall = &v1alpha1.VirtualMachineFirewall{PolicyIn: ptr.To("DROP"), PolicyOut: ptr.To("ACCEPT"),
+	p.Firewall = &v1alpha1.GuestFirewall{PolicyIn: ptr.To("DROP"), PolicyOut: ptr.To("ACCEPT"),
 		SecurityGroupRefs: []xpv2.NamespacedReference{{Name: "web", Policy: always}, {Name: "ssh"}}}
 	mustCreate(t, s.env.Client, s.vm("fw-1", p))
 	vm := s.waitReady(t, "fw-1")
@@ -307,17 +307,17 @@ func TestFirewallAdmission(t *testing.T) {
 		"group name starts with a digit": {s.group("1web", v1alpha1.FirewallSecurityGroupParameters{}), "metadata.name is the Proxmox security group name"},
 		"VM links a group twice": {func() conditioned {
 			p := cloneOf(pvesim.DefaultTemplateID)
-			p.Firewall = &v1alpha1.VirtualMachineFirewall{SecurityGroups: []string{"web", "web"}}
+			p.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: []string{"web", "web"}}
 			return s.vm("v1", p)
 		}(), "spec.forProvider.firewall.securityGroups must not name a group twice"},
 		"VM links a bad group name": {func() conditioned {
 			p := cloneOf(pvesim.DefaultTemplateID)
-			p.Firewall = &v1alpha1.VirtualMachineFirewall{SecurityGroups: []string{"no spaces"}}
+			p.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: []string{"no spaces"}}
 			return s.vm("v2", p)
 		}(), "spec.forProvider.firewall.securityGroups[0]"},
 		"VM policy": {func() conditioned {
 			p := cloneOf(pvesim.DefaultTemplateID)
-			p.Firewall = &v1alpha1.VirtualMachineFirewall{PolicyIn: ptr.To("ALLOW")}
+			p.Firewall = &v1alpha1.GuestFirewall{PolicyIn: ptr.To("ALLOW")}
 			return s.vm("v3", p)
 		}(), "spec.forProvider.firewall.policyIn"},
 	}

@@ -24,9 +24,11 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	proxmoxctl "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox"
+	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
@@ -94,19 +96,27 @@ func (s *site) startProvider(t *testing.T, intent options.IntentRecorder) {
 func (s *site) startStoppableProvider(t *testing.T, intent options.IntentRecorder) func() {
 	t.Helper()
 	_, stop := s.env.StartStoppableManager(t, func(mgr ctrl.Manager) error {
-		o := options.Options{Options: controller.Options{
-			Logger:                  logging.NewNopLogger(),
-			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
-			PollInterval:            pollInterval,
-			MaxConcurrentReconciles: 4,
-			Features:                &feature.Flags{},
-		}, Intent: intent, RetryBase: retryBase, RetryMax: retryMax}
+		o := testOptions()
+		o.Intent = intent
+		o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o))
 		if err := config.Setup(mgr, o); err != nil {
 			return err
 		}
 		return virtualmachine.Setup(mgr, o)
 	})
 	return stop
+}
+
+// testOptions are the controller options of these tests: a 1s poll and a
+// short retry backoff.
+func testOptions() options.Options {
+	return options.Options{Options: controller.Options{
+		Logger:                  logging.NewNopLogger(),
+		GlobalRateLimiter:       ratelimiter.NewGlobal(100),
+		PollInterval:            pollInterval,
+		MaxConcurrentReconciles: 4,
+		Features:                &feature.Flags{},
+	}, RetryBase: retryBase, RetryMax: retryMax}
 }
 
 func mustCreate(t *testing.T, c client.Client, objs ...client.Object) {
@@ -236,14 +246,17 @@ func hasTag(tags, tag string) bool {
 // security groups, pools) until the test ends.
 func (s *site) startProxmox(t *testing.T) {
 	t.Helper()
+	s.startProxmoxWith(t, nil)
+}
+
+// startProxmoxWith is startProxmox with the options changed by tune.
+func (s *site) startProxmoxWith(t *testing.T, tune func(*options.Options)) {
+	t.Helper()
 	s.env.StartManager(t, func(mgr ctrl.Manager) error {
-		o := options.Options{Options: controller.Options{
-			Logger:                  logging.NewNopLogger(),
-			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
-			PollInterval:            pollInterval,
-			MaxConcurrentReconciles: 4,
-			Features:                &feature.Flags{},
-		}, RetryBase: retryBase, RetryMax: retryMax}
+		o := testOptions()
+		if tune != nil {
+			tune(&o)
+		}
 		if err := config.Setup(mgr, o); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"reflect"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/scheme"
 )
 
@@ -42,5 +43,9 @@ func init() {
 	SchemeBuilder.Register(&FirewallSecurityGroup{}, &FirewallSecurityGroupList{})
 	SchemeBuilder.Register(&Pool{}, &PoolList{})
 	SchemeBuilder.Register(&Container{}, &ContainerList{})
+	// The guest kinds, whose specs link security groups.
+	linkerLists = append(linkerLists,
+		func() client.ObjectList { return &VirtualMachineList{} },
+		func() client.ObjectList { return &ContainerList{} })
 	SchemeBuilder.Register(&ContainerTemplate{}, &ContainerTemplateList{})
 }

@@ -121,55 +121,7 @@ type VirtualMachineParameters struct {
 	// security groups. Left as it is when unset. NICs filter traffic only
 	// with networks[].firewall set.
 	// +optional
-	Firewall *VirtualMachineFirewall `json:"firewall,omitempty"`
-}
-
-// VirtualMachineFirewall is a VM's firewall: options and linked security groups.
-type VirtualMachineFirewall struct {
-	// Enabled switches the VM's firewall on (the default) or off.
-	// +optional
-	// +kubebuilder:default=true
-	Enabled *bool `json:"enabled,omitempty"`
-
-	// PolicyIn is what happens to incoming traffic no rule matches.
-	// Left as it is when unset (PVE's default is DROP).
-	// +optional
-	// +kubebuilder:validation:Enum=ACCEPT;DROP;REJECT
-	PolicyIn *string `json:"policyIn,omitempty"`
-
-	// PolicyOut is what happens to outgoing traffic no rule matches.
-	// Left as it is when unset (PVE's default is ACCEPT).
-	// +optional
-	// +kubebuilder:validation:Enum=ACCEPT;DROP;REJECT
-	PolicyOut *string `json:"policyOut,omitempty"`
-
-	// SecurityGroups are the names of the cluster security groups the VM
-	// links, in evaluation order. The VM's rules of type group are exactly
-	// these; its other rules are left alone. Filled from
-	// securityGroupRefs or securityGroupSelector when those are set.
-	// +optional
-	// +kubebuilder:validation:MaxItems=32
-	// +kubebuilder:validation:items:Pattern=`^[A-Za-z][A-Za-z0-9_-]+$`
-	// +kubebuilder:validation:items:MaxLength=18
-	// +kubebuilder:validation:XValidation:rule="self.all(g, self.exists_one(h, h == g))",message="spec.forProvider.firewall.securityGroups must not name a group twice"
-	// +crossplane:generate:reference:type=FirewallSecurityGroup
-	// +crossplane:generate:reference:refFieldName=SecurityGroupRefs
-	// +crossplane:generate:reference:selectorFieldName=SecurityGroupSelector
-	SecurityGroups []string `json:"securityGroups,omitempty"`
-
-	// SecurityGroupRefs reference FirewallSecurityGroups in the VM's
-	// namespace; their order is the evaluation order. Crossplane keeps the
-	// names it resolved first: give a reference policy.resolve Always so
-	// that editing the references relinks the VM.
-	// +optional
-	// +kubebuilder:validation:MaxItems=32
-	SecurityGroupRefs []xpv2.NamespacedReference `json:"securityGroupRefs,omitempty"`
-
-	// SecurityGroupSelector selects FirewallSecurityGroups by label; the
-	// selected groups are linked in the order of their names (with
-	// policy.resolve Always, groups labelled later are linked too).
-	// +optional
-	SecurityGroupSelector *xpv2.NamespacedSelector `json:"securityGroupSelector,omitempty"`
+	Firewall *GuestFirewall `json:"firewall,omitempty"`
 }
 
 // CloneSource is the template a VM is cloned from.

@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -73,14 +72,15 @@ func (r *Registry) Client(site *providerconfig.Site) (*Client, error) {
 
 // Client talks to one Proxmox VE cluster.
 type Client struct {
-	ref   string
-	base  string // https://host:port/api2/json
-	token string // user@realm!tokenid=secret
-	http  *http.Client
-	opts  Options
-	view  viewCache
-	memo  configMemo
-	count *requestCounter
+	ref    string
+	base   string // https://host:port/api2/json
+	token  string // user@realm!tokenid=secret
+	http   *http.Client
+	opts   Options
+	view   viewCache
+	memo   configMemo
+	fwMemo guestFirewallMemo
+	count  *requestCounter
 
 	reported sync.Map // UPIDs of failed tasks whose error was shown
 }
@@ -174,9 +174,4 @@ func (c *Client) IDFree(ctx context.Context, id int) (bool, error) {
 		return false, errors.Errorf("GET /cluster/nextid?vmid=%d answered %d", id, int(s))
 	}
 	return true, nil
-}
-
-// GuestPath is the API path of a guest on a node: /nodes/N/qemu/ID.
-func GuestPath(node, kind string, vmid int) string {
-	return fmt.Sprintf("/nodes/%s/%s/%d", url.PathEscape(node), kind, vmid)
 }

@@ -72,6 +72,11 @@ type guard struct {
 	// seen again: the reconciler's Create path re-reads the resource before
 	// it writes status, dropping conditions set during that Observe.
 	lost map[types.UID]xpv2.Condition
+	// ready remembers the resources seen Ready since they were last
+	// (re)created, so an object stopped and then deleted by hand (Ready
+	// went False first) still counts as lost; after a restart the
+	// persisted Ready condition is all there is.
+	ready map[types.UID]bool
 }
 
 type streak struct {
@@ -88,7 +93,7 @@ func newGuard(b Backoff, rec event.Recorder) *guard {
 	if b.Max < b.Base {
 		b.Max = max(b.Base, 2*time.Minute)
 	}
-	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}, lost: map[types.UID]xpv2.Condition{}}
+	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}, lost: map[types.UID]xpv2.Condition{}, ready: map[types.UID]bool{}}
 }
 
 // failed records a failure of mg and returns err with the retry schedule,
@@ -136,6 +141,7 @@ func (g *guard) forget(uid types.UID) {
 	delete(g.streaks, uid)
 	delete(g.drift, uid)
 	delete(g.lost, uid)
+	delete(g.ready, uid)
 	g.mu.Unlock()
 }
 
@@ -188,10 +194,18 @@ func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalO
 		return obs, c.guard.failed(mg, err)
 	}
 	deleting := meta.WasDeleted(mg)
+	uid := mg.GetUID()
 	c.guard.mu.Lock()
-	lost, wasLost := c.guard.lost[mg.GetUID()]
+	lost, wasLost := c.guard.lost[uid]
 	if wasLost && obs.ResourceExists {
-		delete(c.guard.lost, mg.GetUID())
+		delete(c.guard.lost, uid)
+	}
+	if obs.ResourceExists && mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue {
+		c.guard.ready[uid] = true
+	}
+	wasReady = wasReady || c.guard.ready[uid]
+	if !obs.ResourceExists {
+		delete(c.guard.ready, uid)
 	}
 	c.guard.mu.Unlock()
 	switch {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 )
 
 // An IntentRecorder is told about an external change before it is made. When it
@@ -34,4 +36,10 @@ type Options struct {
 	// DriftInterval is how often each guest's whole config and firewall are
 	// read from PVE even when the cluster view shows no change (default 5m).
 	DriftInterval time.Duration
+
+	// Proxmox is the registry of Proxmox site clients every Proxmox kind
+	// shares (one client, cluster view and memo per site). Built once by the
+	// process (cmd/provider); when nil, the Proxmox backend's Setup builds
+	// one for the manager it sets up.
+	Proxmox *proxmox.Registry
 }

@@ -5,19 +5,23 @@ package proxmox
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/container"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/containertemplate"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallsecuritygroup"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/pool"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 )
 
 // Setup adds the VirtualMachine, FirewallSecurityGroup, Pool,
-// ContainerTemplate and Container controllers to mgr. The VM controller goes
-// first: it creates the process-wide Proxmox client registry with the view
-// settings derived from the poll interval.
+// ContainerTemplate and Container controllers to mgr; they share o.Proxmox,
+// the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
+	if o.Proxmox == nil {
+		o.Proxmox = proxmox.NewRegistry(site.RegistryOptions(o))
+	}
 	for _, setup := range []func(ctrl.Manager, options.Options) error{
 		virtualmachine.Setup,
 		firewallsecuritygroup.Setup,

@@ -2,16 +2,9 @@ package container
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -22,39 +15,33 @@ import (
 )
 
 const (
-	errView      = "cannot read the cluster view"
-	errConfig    = "cannot read the container config"
-	errExternal  = "external name %q is not a container id"
-	errNotLXC    = "guest %d is a %s, not an LXC container"
-	reasonLocked = "container is locked (%s)"
-	connIP       = "ipAddress"
-	connVMID     = "vmid"
-	connNode     = "node"
+	errNoTemplate = "spec.forProvider.osTemplate is not set: its ContainerTemplate reference is not resolved yet"
+	errUpdate     = "cannot update container %d"
+	errResize     = "cannot grow the root volume of container %d"
+	errConvert    = "cannot convert container %d to a template"
 )
 
-type external struct {
-	c    *proxmox.Client
-	kube client.Client
+// kind is what Containers add to the shared guest lifecycle: an LXC guest
+// created from a template file, its config mapping, root volume, firewall,
+// power, interfaces and conversion to a template.
+type kind struct{}
+
+func (kind) Type() string                         { return "lxc" }
+func (kind) Name(mg *v1alpha1.Container) string   { return hostname(mg) }
+func (kind) SpecID(mg *v1alpha1.Container) *int64 { return mg.Spec.ForProvider.VMID }
+func (kind) Status(mg *v1alpha1.Container) guest.Status {
+	o := &mg.Status.AtProvider
+	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified}
 }
 
-func (e *external) Disconnect(context.Context) error { return nil }
+func (kind) Seen(mg *v1alpha1.Container, g *proxmox.Guest) {
+	o := &mg.Status.AtProvider
+	o.VMID, o.Node, o.Status, o.Lock, o.Template = int64(g.VMID), g.Node, g.Status, g.Lock, g.Template == 1
+}
 
 // ownerTag is the owner tag of every guest kind, so an id
 // taken by any of the provider's resources is recognised as not ours.
 func ownerTag(mg *v1alpha1.Container) string { return guest.OwnerTag(string(mg.GetUID())) }
-
-// ctid is the container's id from the external name, or 0 when none is set yet.
-func ctid(mg *v1alpha1.Container) (int, error) {
-	en := meta.GetExternalName(mg)
-	if en == "" || en == mg.GetName() {
-		return 0, nil
-	}
-	id, err := strconv.Atoi(en)
-	if err != nil || id < 100 {
-		return 0, errors.Errorf(errExternal, en)
-	}
-	return id, nil
-}
 
 func hostname(mg *v1alpha1.Container) string {
 	if n := mg.Spec.ForProvider.Hostname; n != nil {
@@ -81,46 +68,36 @@ func wantRunning(mg *v1alpha1.Container) bool {
 	return mg.Spec.ForProvider.PowerState != v1alpha1.PowerStateStopped && !wantTemplate(mg)
 }
 
-func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed.ExternalObservation, error) {
-	done, lateInit, waiting, err := guest.CheckPending(ctx, e.c, mg, &mg.Status.AtProvider.PendingTask, &mg.Status.AtProvider.LastTaskError)
-	if !done || err != nil {
-		return waiting, err
+// Create starts the create task with the whole config: the settings that
+// can change later plus those fixed at creation (template, root volume,
+// privileges, pool).
+func (kind) Create(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Container, id int) (string, error) {
+	p := mg.Spec.ForProvider
+	if p.OSTemplate == nil || *p.OSTemplate == "" {
+		return "", errors.New(errNoTemplate)
 	}
+	return c.CreateGuest(ctx, p.Node, "lxc", id, createParams(mg))
+}
 
-	id, err := ctid(mg)
-	if err != nil {
-		return managed.ExternalObservation{}, err
+func createParams(mg *v1alpha1.Container) proxmox.Params {
+	p := mg.Spec.ForProvider
+	params := proxmox.Params{"ostemplate": *p.OSTemplate,
+		"rootfs":       proxmox.NewVolume(p.RootFS.Storage, p.RootFS.SizeGiB),
+		"unprivileged": proxmox.Bool(p.Unprivileged == nil || *p.Unprivileged)}
+	for k, v := range wantConfig(p, hostname(mg), ownerTag(mg)).config {
+		params[k] = v
 	}
-	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, guest.ExplicitID(mg.Spec.ForProvider.VMID, id), hostname(mg), reasonLocked)
-	if err != nil {
-		return managed.ExternalObservation{}, err
+	if p.Pool != nil {
+		params["pool"] = *p.Pool
 	}
-	if end != nil {
-		end.ResourceLateInitialized = end.ResourceLateInitialized || lateInit
-		return *end, nil
-	}
-	lateInit = lateInit || adopted
-	if g == nil {
-		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
-	}
-	if g.Type != "lxc" {
-		return managed.ExternalObservation{}, errors.Errorf(errNotLXC, int(g.VMID), g.Type)
-	}
+	return params
+}
 
+func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Container, g *proxmox.Guest, cfg map[string]any, fresh bool) (managed.ExternalObservation, error) {
 	obs := &mg.Status.AtProvider
-	obs.VMID, obs.Node, obs.Status, obs.Lock, obs.Template = int64(g.VMID), g.Node, g.Status, g.Lock, g.Template == 1
-	if g.Lock != "" {
-		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
-		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
-	}
-	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
-	if err != nil {
-		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
-	}
-	obs.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
 	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
 	// The firewall is read only when the config was (fresh): see guestfw.
-	fwDiff, err := guestfw.Diff(ctx, e.c, fwSpec(mg), g, fresh)
+	fwDiff, err := guestfw.Diff(ctx, c, fwSpec(mg), g, fresh)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
@@ -129,7 +106,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	templateOK := !wantTemplate(mg) || obs.Template
 	if running {
 		if len(obs.IPAddresses) == 0 || fresh {
-			obs.IPAddresses = e.ips(ctx, g)
+			obs.IPAddresses = ips(ctx, c, g)
 		}
 	} else {
 		obs.IPAddresses = nil
@@ -139,30 +116,28 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.Container) (managed
 	} else {
 		mg.SetConditions(xpv2.Unavailable().WithMessage("container is " + g.Status))
 	}
-	cd := managed.ConnectionDetails{connVMID: []byte(strconv.Itoa(int(g.VMID))), connNode: []byte(g.Node)}
-	if len(obs.IPAddresses) > 0 {
-		cd[connIP] = []byte(obs.IPAddresses[0])
+	var extra []string
+	if grow > 0 {
+		extra = append(extra, "rootfs size")
+	}
+	if !powerOK {
+		extra = append(extra, "power state")
+	}
+	if !templateOK {
+		extra = append(extra, "template conversion")
 	}
 	return managed.ExternalObservation{
-		ResourceExists:          true,
-		ResourceUpToDate:        powerOK && templateOK && len(set) == 0 && grow == 0 && fwDiff == "",
-		ResourceLateInitialized: lateInit,
-		ConnectionDetails:       cd,
-		Diff:                    guestfw.JoinDiff(diffText(set, grow, powerOK, templateOK), fwDiff),
+		ResourceUpToDate:  powerOK && templateOK && len(set) == 0 && grow == 0 && fwDiff == "",
+		ConnectionDetails: guest.Connection(g, obs.IPAddresses),
+		Diff:              guestfw.JoinDiff(guest.DiffText(set, extra...), fwDiff),
 	}, nil
-}
-
-// iface is one entry of GET .../lxc/{vmid}/interfaces.
-type iface struct {
-	Name string `json:"name"`
-	Inet string `json:"inet"`
 }
 
 // ips reads a running container's IPv4 addresses (loopback left out); a
 // container that cannot answer yet simply has none.
-func (e *external) ips(ctx context.Context, g *proxmox.Guest) []string {
-	var list []iface
-	if err := e.c.Get(ctx, proxmox.GuestPath(g.Node, "lxc", int(g.VMID))+"/interfaces", &list); err != nil {
+func ips(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) []string {
+	list, err := c.ContainerInterfaces(ctx, g.Ref())
+	if err != nil {
 		return nil
 	}
 	var out []string
@@ -176,34 +151,29 @@ func (e *external) ips(ctx context.Context, g *proxmox.Guest) []string {
 	return out
 }
 
-func owner(mg *v1alpha1.Container, g *proxmox.Guest) guest.Ownership {
-	return guest.Owner(mg, g, hostname(mg))
-}
-
-func pendingTask(mg *v1alpha1.Container) string {
-	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
-}
-
-func clearPendingTask(mg *v1alpha1.Container) bool {
-	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
-}
-
-func diffText(set map[string]any, grow int64, powerOK, templateOK bool) string {
-	var parts []string
-	for k := range set {
-		parts = append(parts, k)
+func (kind) Update(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Container, g *proxmox.Guest, cfg map[string]any) (string, error) {
+	id := int(g.VMID)
+	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
+	if len(set) > 0 {
+		// The digest makes PVE refuse the change if the config changed
+		// since it was read; the next reconcile re-reads it.
+		if err := c.UpdateGuestConfig(ctx, g.Ref(), guest.Params(set), proxmox.String(cfg["digest"])); err != nil {
+			return "", errors.Wrapf(err, errUpdate, id)
+		}
+	}
+	if err := guestfw.Apply(ctx, c, fwSpec(mg), g); err != nil {
+		return "", err
 	}
 	if grow > 0 {
-		parts = append(parts, "rootfs size")
+		if upid, err := c.Resize(ctx, g.Ref(), "rootfs", grow); err != nil || upid != "" {
+			return upid, errors.Wrapf(err, errResize, id)
+		}
 	}
-	if !powerOK {
-		parts = append(parts, "power state")
+	if wantTemplate(mg) && g.Template != 1 && g.Status != "running" {
+		upid, err := c.ConvertToTemplate(ctx, g.Ref())
+		return upid, errors.Wrapf(err, errConvert, id)
 	}
-	if !templateOK {
-		parts = append(parts, "template conversion")
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "differs from spec: " + strings.Join(parts, ", ")
+	// PVE converts only a stopped container: wantRunning is false for a
+	// container to become a template, so it is shut down first.
+	return guest.SetPower(ctx, c, g, wantRunning(mg))
 }

@@ -23,7 +23,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 	return site.Setup(mgr, o, v1alpha1.ContainerGroupVersionKind,
 		func() *v1alpha1.Container { return &v1alpha1.Container{} },
 		func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[*v1alpha1.Container] {
-			return &external{c: c, kube: kube}
+			return guest.NewExternal[*v1alpha1.Container](c, kube, kind{})
 		},
 		// Creation is safe to retry: the id is saved before the create and
 		// an owner tag marks the container, so a lost response is adopted.
@@ -38,5 +38,5 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 // busy tells whether a container has a task running or is locked by PVE.
 func busy(mg resource.Managed) bool {
 	x, ok := mg.(*v1alpha1.Container)
-	return ok && (pendingTask(x) != "" || x.Status.AtProvider.Lock != "")
+	return ok && guest.Busy(guest.PendingTask(x, x.Status.AtProvider.PendingTask), x.Status.AtProvider.Lock)
 }

@@ -3,7 +3,6 @@ package containertemplate
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -17,13 +16,10 @@ import (
 )
 
 const (
-	errBadVolID   = "external name %q is not a container template volid (storage:vztmpl/file)"
-	errList       = "cannot list the vztmpl content of storage %s on node %s"
-	errTask       = "cannot read task %s"
-	errTaskFailed = "task %s failed: %s"
-	errDownload   = "cannot download appliance %s into storage %s on node %s"
-	errDelete     = "cannot delete %s on node %s"
-	reasonTask    = "task %s is running"
+	errBadVolID = "external name %q is not a container template volid (storage:vztmpl/file)"
+	errList     = "cannot list the vztmpl content of storage %s on node %s"
+	errDownload = "cannot download appliance %s into storage %s on node %s"
+	errDelete   = "cannot delete %s on node %s"
 )
 
 type external struct{ c *proxmox.Client }
@@ -57,17 +53,10 @@ func volID(mg *v1alpha1.ContainerTemplate) (volid, storage string, err error) {
 }
 
 // content is one entry of a storage's content listing.
-type content struct {
-	VolID  string `json:"volid"`
-	Format string `json:"format"`
-	Size   int64  `json:"size"`
-}
-
 // find looks volid up in the node's storage; nil when it is not there.
-func (e *external) find(ctx context.Context, node, storage, volid string) (*content, error) {
-	var list []content
-	path := fmt.Sprintf("/nodes/%s/storage/%s/content?content=vztmpl", url.PathEscape(node), url.PathEscape(storage))
-	if err := e.c.Get(ctx, path, &list); err != nil {
+func (e *external) find(ctx context.Context, node, storage, volid string) (*proxmox.Volume, error) {
+	list, err := e.c.StorageContent(ctx, node, storage, "vztmpl")
+	if err != nil {
 		return nil, errors.Wrapf(err, errList, storage, node)
 	}
 	for i := range list {
@@ -79,30 +68,11 @@ func (e *external) find(ctx context.Context, node, storage, volid string) (*cont
 }
 
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.ContainerTemplate) (managed.ExternalObservation, error) {
-	lateInit := false
-	if upid := pendingTask(mg); upid != "" {
-		t, err := e.c.Task(ctx, upid)
-		switch {
-		case proxmox.IsTaskGone(err):
-			// PVE no longer knows the task: what it left behind (the
-			// file, or none) is all there is to observe.
-			t = &proxmox.TaskStatus{Status: "stopped", ExitStatus: "OK"}
-		case err != nil:
-			return managed.ExternalObservation{}, errors.Wrapf(err, errTask, upid)
-		}
-		if t.Running() {
-			mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
-			return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
-		}
-		if t.Failed() {
-			mg.Status.AtProvider.LastTaskError = t.ExitStatus
-			// Show PVE's error once; the next Observe finds no file and
-			// the download is tried again.
-			if e.c.ReportOnce(upid) {
-				return managed.ExternalObservation{}, errors.Errorf(errTaskFailed, upid, t.ExitStatus)
-			}
-		}
-		lateInit = clearPendingTask(mg)
+	// A download or delete task still running is waited for without
+	// blocking a worker; a failed one shows PVE's error once.
+	done, lateInit, waiting, err := guest.CheckPending(ctx, e.c, mg, &mg.Status.AtProvider.PendingTask, &mg.Status.AtProvider.LastTaskError)
+	if !done || err != nil {
+		return waiting, err
 	}
 	volid, storage, err := volID(mg)
 	if err != nil {
@@ -133,9 +103,8 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ContainerTemplate) 
 
 func (e *external) Create(ctx context.Context, mg *v1alpha1.ContainerTemplate) (managed.ExternalCreation, error) {
 	p := mg.Spec.ForProvider
-	var upid string
-	params := map[string]any{"storage": storageOf(p), "template": p.Template}
-	if err := e.c.Post(ctx, fmt.Sprintf("/nodes/%s/aplinfo", url.PathEscape(p.Node)), params, &upid); err != nil {
+	upid, err := e.c.DownloadAppliance(ctx, p.Node, storageOf(p), p.Template)
+	if err != nil {
 		return managed.ExternalCreation{}, errors.Wrapf(err, errDownload, p.Template, storageOf(p), p.Node)
 	}
 	meta.SetExternalName(mg, specVolID(p))
@@ -159,11 +128,8 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.ContainerTemplate) (
 		return managed.ExternalDelete{}, err
 	}
 	node := mg.Spec.ForProvider.Node
-	// PVE takes the rest of the URI as the volume, so the volid's '/'
-	// needs no escaping (go-proxmox sends it the same way).
-	path := fmt.Sprintf("/nodes/%s/storage/%s/content/%s", url.PathEscape(node), url.PathEscape(storage), volid)
-	var upid string
-	if err := e.c.Delete(ctx, path, nil, &upid); err != nil {
+	upid, err := e.c.DeleteVolume(ctx, node, storage, volid)
+	if err != nil {
 		return managed.ExternalDelete{}, errors.Wrapf(err, errDelete, volid, node)
 	}
 	mg.Status.AtProvider.PendingTask = upid
@@ -172,8 +138,4 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.ContainerTemplate) (
 
 func pendingTask(mg *v1alpha1.ContainerTemplate) string {
 	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
-}
-
-func clearPendingTask(mg *v1alpha1.ContainerTemplate) bool {
-	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
 }

@@ -2,10 +2,7 @@ package firewallsecuritygroup
 
 import (
 	"context"
-	"net/url"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,7 +26,6 @@ const (
 	errRewrite = "cannot rewrite the rules of security group %q (%s)"
 	errDelRule = "cannot delete rule %d of security group %q"
 	errDelete  = "cannot delete security group %q"
-	groupsPath = "/cluster/firewall/groups"
 )
 
 // groupName is PVE's pve-security-group-name.
@@ -42,13 +38,6 @@ type external struct {
 
 func (e *external) Disconnect(context.Context) error { return nil }
 
-func pos(r map[string]any) int {
-	p, _ := strconv.Atoi(proxmox.String(r["pos"]))
-	return p
-}
-
-func itoa(i int) string { return strconv.Itoa(i) }
-
 func name(mg *v1alpha1.FirewallSecurityGroup) (string, error) {
 	n := meta.GetExternalName(mg)
 	if n == "" {
@@ -60,38 +49,35 @@ func name(mg *v1alpha1.FirewallSecurityGroup) (string, error) {
 	return n, nil
 }
 
-func groupPath(n string) string { return groupsPath + "/" + url.PathEscape(n) }
-
 // rules reads a group's rules in order with their digest; ok is false when
-// the group does not exist.
+// PVE says the group does not exist.
 func (e *external) rules(ctx context.Context, n string) (rs []rule, digest string, ok bool, err error) {
-	var raw []map[string]any
-	if err := e.c.Get(ctx, groupPath(n), &raw); err != nil {
+	raw, digest, err := e.c.Rules(ctx, proxmox.GroupRules(n))
+	if err != nil {
 		if proxmox.IsNotFound(err) {
 			return nil, "", false, nil
 		}
 		return nil, "", false, errors.Wrapf(err, errRules, n)
 	}
-	sort.SliceStable(raw, func(i, j int) bool { return pos(raw[i]) < pos(raw[j]) })
 	rs = make([]rule, 0, len(raw))
 	for _, r := range raw {
-		rs = append(rs, gotRule(r))
-		digest = proxmox.String(r["digest"])
+		m := make(map[string]any, len(r))
+		for k, v := range r {
+			m[k] = v
+		}
+		rs = append(rs, gotRule(m))
 	}
 	return rs, digest, true, nil
 }
 
 // comment reads the group's comment from the group list.
 func (e *external) comment(ctx context.Context, n string) (string, error) {
-	var groups []struct {
-		Group   string `json:"group"`
-		Comment string `json:"comment"`
-	}
-	if err := e.c.Get(ctx, groupsPath, &groups); err != nil {
+	groups, err := e.c.SecurityGroups(ctx)
+	if err != nil {
 		return "", errors.Wrap(err, errList)
 	}
 	for _, g := range groups {
-		if g.Group == n {
+		if g.Name == n {
 			return g.Comment, nil
 		}
 	}
@@ -138,16 +124,16 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	params := map[string]any{"group": n}
-	if c := mg.Spec.ForProvider.Comment; c != nil && *c != "" {
-		params["comment"] = *c
+	comment := ""
+	if c := mg.Spec.ForProvider.Comment; c != nil {
+		comment = *c
 	}
-	if err := e.c.Post(ctx, groupsPath, params, nil); err != nil {
+	if err := e.c.CreateSecurityGroup(ctx, n, comment); err != nil {
 		return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, n)
 	}
 	want := wantRules(mg.Spec.ForProvider)
 	for i := len(want) - 1; i >= 0; i-- {
-		if err := e.c.Post(ctx, groupPath(n), want[i].params(), nil); err != nil {
+		if err := e.c.CreateRule(ctx, proxmox.GroupRules(n), toParams(want[i].params())); err != nil {
 			return managed.ExternalCreation{}, errors.Wrapf(err, errAddRule, i, n)
 		}
 	}
@@ -178,7 +164,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 		}
 		if strings.TrimSpace(*c) != strings.TrimSpace(have) {
 			// rename = group updates the comment in place (PVE's documented way).
-			if err := e.c.Post(ctx, groupsPath, map[string]any{"group": n, "rename": n, "comment": *c}, nil); err != nil {
+			if err := e.c.SetSecurityGroupComment(ctx, n, *c); err != nil {
 				return managed.ExternalUpdate{}, errors.Wrapf(err, errComment, n)
 			}
 		}
@@ -187,18 +173,27 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 }
 
 func (e *external) apply(ctx context.Context, n string, o op) error {
+	change := toParams(o.params)
+	digest := change["digest"]
+	delete(change, "digest")
+	l := proxmox.GroupRules(n)
 	switch o.method {
 	case "POST":
-		return e.c.Post(ctx, groupPath(n), o.params, nil)
+		return e.c.CreateRule(ctx, l, change)
 	case "PUT":
-		return e.c.Put(ctx, groupPath(n)+"/"+itoa(o.pos), o.params, nil)
+		return e.c.UpdateRule(ctx, l, o.pos, change, digest)
 	default:
-		q := map[string]string{}
-		for k, v := range o.params {
-			q[k] = proxmox.String(v)
-		}
-		return e.c.Delete(ctx, groupPath(n)+"/"+itoa(o.pos), q, nil)
+		return e.c.DeleteRule(ctx, l, o.pos, digest)
 	}
+}
+
+// toParams renders a rule's parameters in PVE's string forms.
+func toParams(p map[string]any) proxmox.Params {
+	out := make(proxmox.Params, len(p))
+	for k, v := range p {
+		out[k] = proxmox.String(v)
+	}
+	return out
 }
 
 // Delete removes the group's rules, last first, then the group. PVE deletes
@@ -216,14 +211,17 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	if err := linkedInPVE(ctx, e.c, n); err != nil {
 		return managed.ExternalDelete{}, err
 	}
-	got, _, ok, err := e.rules(ctx, n)
+	got, digest, ok, err := e.rules(ctx, n)
 	if err != nil || !ok {
 		return managed.ExternalDelete{}, err
 	}
 	for i := len(got) - 1; i >= 0; i-- {
-		if err := e.c.Delete(ctx, groupPath(n)+"/"+itoa(i), nil, nil); err != nil {
+		// Only the first delete can carry the digest read above; each
+		// delete changes the list's digest.
+		if err := e.c.DeleteRule(ctx, proxmox.GroupRules(n), i, digest); err != nil {
 			return managed.ExternalDelete{}, errors.Wrapf(err, errDelRule, i, n)
 		}
+		digest = ""
 	}
-	return managed.ExternalDelete{}, errors.Wrapf(e.c.Delete(ctx, groupPath(n), nil, nil), errDelete, n)
+	return managed.ExternalDelete{}, errors.Wrapf(e.c.DeleteSecurityGroup(ctx, n), errDelete, n)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -25,30 +26,26 @@ const (
 	scanParallel   = 8
 )
 
-// linkedBy refuses the deletion of group n while a VirtualMachine or
-// Container of the same site links it, the way a cloud refuses to delete a
-// security group in use. PVE itself only refuses non-empty groups. Guests
-// linked by hand, outside this provider, are not seen.
+// linkedBy refuses the deletion of group n while a managed guest of any
+// kind (every kind that registers as a SecurityGroupLinker: VMs,
+// containers, ...) of the same site links it, the way a cloud refuses to
+// delete a security group in use. PVE itself only refuses non-empty groups;
+// links made outside the provider are found by linkedInPVE.
 func linkedBy(ctx context.Context, kube client.Reader, mg *v1alpha1.FirewallSecurityGroup, n string) error {
-	vms := &v1alpha1.VirtualMachineList{}
-	if err := kube.List(ctx, vms); err != nil {
-		return errors.Wrapf(err, errListGuests, "VirtualMachines", n)
-	}
-	cts := &v1alpha1.ContainerList{}
-	if err := kube.List(ctx, cts); err != nil {
-		return errors.Wrapf(err, errListGuests, "Containers", n)
-	}
 	var users []string
-	for i := range vms.Items {
-		vm := &vms.Items[i]
-		if fw := vm.Spec.ForProvider.Firewall; fw != nil && slices.Contains(fw.SecurityGroups, n) && sameSite(mg, vm) {
-			users = append(users, "VirtualMachine "+vm.GetNamespace()+"/"+vm.GetName())
+	for _, list := range v1alpha1.SecurityGroupLinkerLists() {
+		if err := kube.List(ctx, list); err != nil {
+			return errors.Wrapf(err, errListGuests, fmt.Sprintf("%T", list), n)
 		}
-	}
-	for i := range cts.Items {
-		ct := &cts.Items[i]
-		if fw := ct.Spec.ForProvider.Firewall; fw != nil && slices.Contains(fw.SecurityGroups, n) && sameSite(mg, ct) {
-			users = append(users, "Container "+ct.GetNamespace()+"/"+ct.GetName())
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return errors.Wrapf(err, errListGuests, fmt.Sprintf("%T", list), n)
+		}
+		for _, o := range items {
+			g, ok := o.(linker)
+			if ok && slices.Contains(g.SecurityGroupNames(), n) && sameSite(mg, g) {
+				users = append(users, kindOf(g)+" "+g.GetNamespace()+"/"+g.GetName())
+			}
 		}
 	}
 	if len(users) == 0 {
@@ -56,6 +53,19 @@ func linkedBy(ctx context.Context, kube client.Reader, mg *v1alpha1.FirewallSecu
 	}
 	sort.Strings(users)
 	return errors.Errorf(errLinked, n, strings.Join(users, ", "))
+}
+
+// A linker is a managed guest whose spec links security groups.
+type linker interface {
+	client.Object
+	SecurityGroupNames() []string
+	GetProviderConfigReference() *xpv2.ProviderConfigReference
+}
+
+// kindOf names an object's kind ("VirtualMachine") from its Go type.
+func kindOf(o any) string {
+	t := fmt.Sprintf("%T", o)
+	return t[strings.LastIndex(t, ".")+1:]
 }
 
 // sameSite tells whether two resources use the same provider config: the
@@ -99,11 +109,7 @@ func linkedInPVE(ctx context.Context, c *proxmox.Client, n string) error {
 		sem <- struct{}{}
 		go func(g *proxmox.Guest) {
 			defer func() { <-sem; wg.Done() }()
-			var rules []struct {
-				Type   string `json:"type"`
-				Action string `json:"action"`
-			}
-			err := c.Get(ctx, proxmox.GuestPath(g.Node, g.Type, int(g.VMID))+"/firewall/rules", &rules)
+			rules, _, err := c.Rules(ctx, proxmox.GuestRules(g.Ref()))
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -113,7 +119,7 @@ func linkedInPVE(ctx context.Context, c *proxmox.Client, n string) error {
 				return
 			}
 			for _, r := range rules {
-				if r.Type == "group" && r.Action == n {
+				if r["type"] == "group" && r["action"] == n {
 					users = append(users, fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name))
 					return
 				}

@@ -24,13 +24,13 @@ func TestLinkedByVMsAndContainers(t *testing.T) {
 	vm := func(name string, ref *xpv2.ProviderConfigReference, groups ...string) *v1alpha1.VirtualMachine {
 		o := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: name}}
 		o.Spec.ProviderConfigReference = ref
-		o.Spec.ForProvider.Firewall = &v1alpha1.VirtualMachineFirewall{SecurityGroups: groups}
+		o.Spec.ForProvider.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: groups}
 		return o
 	}
 	ct := func(name string, ref *xpv2.ProviderConfigReference, groups ...string) *v1alpha1.Container {
 		o := &v1alpha1.Container{ObjectMeta: metav1.ObjectMeta{Namespace: "b", Name: name}}
 		o.Spec.ProviderConfigReference = ref
-		o.Spec.ForProvider.Firewall = &v1alpha1.ContainerFirewall{SecurityGroups: groups}
+		o.Spec.ForProvider.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: groups}
 		return o
 	}
 	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(

@@ -80,26 +80,17 @@ func Find(ctx context.Context, c *proxmox.Client, id int) (*proxmox.Guest, error
 	return g, nil
 }
 
-// Power starts a start/stop/shutdown task on the guest at path and returns its UPID.
-func Power(ctx context.Context, c *proxmox.Client, path, action string, params map[string]any) (string, error) {
-	var upid string
-	err := c.Post(ctx, path+"/status/"+action, params, &upid)
-	return upid, err
-}
-
 // Destroy moves guest g towards deletion and returns the task it started: a
 // running guest is stopped first (PVE refuses to destroy it; the next pass
 // deletes), a stopped one is destroyed with its disks and references purged.
 func Destroy(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) (string, error) {
 	id := int(g.VMID)
 	defer func() { c.Forget(id); c.InvalidateView() }()
-	path := proxmox.GuestPath(g.Node, g.Type, id)
 	if g.Status == "running" {
-		upid, err := Power(ctx, c, path, "stop", nil)
+		upid, err := c.SetPower(ctx, g.Ref(), proxmox.PowerStop, 0)
 		return upid, errors.Wrapf(err, errDestroy, id)
 	}
-	var upid string
-	err := c.Delete(ctx, path, map[string]string{"purge": "1", "destroy-unreferenced-disks": "1"}, &upid)
+	upid, err := c.Destroy(ctx, g.Ref())
 	return upid, errors.Wrapf(err, errDestroy, id)
 }
 

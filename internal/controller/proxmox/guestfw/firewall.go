@@ -6,10 +6,7 @@ package guestfw
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
@@ -32,14 +29,6 @@ type Spec struct {
 	SecurityGroups []string
 }
 
-// fwState is a guest's firewall as last read: its options and rules (by
-// position), each with PVE's digest.
-type fwState struct {
-	options     map[string]any
-	rules       []fwRule
-	rulesDigest string
-}
-
 // fwRule is the part of a guest firewall rule the provider looks at.
 type fwRule struct {
 	typ    string
@@ -47,69 +36,19 @@ type fwRule struct {
 	enable bool
 }
 
-// fwMemo keeps each guest's firewall as read together with its config. The
-// firewall is re-read exactly when GuestConfig re-reads the config (the view
-// shows a change, the spec changed, the drift interval passed, or the
-// provider changed the guest), so steady-state requests stay one cluster
-// view per poll whatever the number of guests. Firewall drift made by hand is
-// therefore found within the drift interval, like config drift that the
-// view does not show.
-var fwMemo = struct {
-	sync.Mutex
-	m map[fwKey]*fwState
-}{m: map[fwKey]*fwState{}}
-
-type fwKey struct {
-	c    *proxmox.Client
-	vmid int
-}
-
-// firewall returns the guest's firewall, read now when its config was
-// (fresh) or when none was read before.
-func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bool) (*fwState, error) {
-	key := fwKey{c: c, vmid: int(g.VMID)}
-	fwMemo.Lock()
-	st, ok := fwMemo.m[key]
-	fwMemo.Unlock()
-	if ok && !fresh {
-		return st, nil
-	}
-	path := proxmox.GuestPath(g.Node, g.Type, int(g.VMID)) + "/firewall"
-	st = &fwState{}
-	var raw []map[string]any
-	err := c.Get(ctx, path+"/options", &st.options)
-	if err == nil {
-		err = c.Get(ctx, path+"/rules", &raw)
-	}
+// firewall returns the guest's firewall (read now when its config was,
+// fresh, else as last read: see proxmox.ReadGuestFirewall) and its rules in
+// the form the link plan works on.
+func firewall(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, fresh bool) (*proxmox.GuestFirewall, []fwRule, error) {
+	st, err := c.ReadGuestFirewall(ctx, g, fresh)
 	if err != nil {
-		// Make the next Observe read config and firewall again rather than
-		// compare against an older firewall.
-		c.Forget(int(g.VMID))
-		return nil, errors.Wrapf(err, errFirewallRead, int(g.VMID))
+		return nil, nil, errors.Wrapf(err, errFirewallRead, int(g.VMID))
 	}
-	sort.SliceStable(raw, func(i, j int) bool { return atoi(raw[i]["pos"]) < atoi(raw[j]["pos"]) })
-	for _, r := range raw {
-		st.rules = append(st.rules, fwRule{typ: proxmox.String(r["type"]), action: proxmox.String(r["action"]), enable: proxmox.Flag(proxmox.String(r["enable"])) == "1"})
-		st.rulesDigest = proxmox.String(r["digest"])
+	rules := make([]fwRule, 0, len(st.Rules))
+	for _, r := range st.Rules {
+		rules = append(rules, fwRule{typ: r["type"], action: r["action"], enable: proxmox.Flag(r["enable"]) == "1"})
 	}
-	// PVE gives the options and the rule list digests of their own
-	// (pve-firewall copy_opject_with_digest, copy_list_with_digest). With
-	// no rules there is no rule digest, and none is needed: the plan then
-	// only creates rules, which create_rule places without one. The
-	// options always carry theirs; without it nothing is written.
-	if proxmox.String(st.options["digest"]) == "" {
-		c.Forget(int(g.VMID))
-		return nil, errors.Errorf(errNoDigest, int(g.VMID))
-	}
-	fwMemo.Lock()
-	fwMemo.m[key] = st
-	fwMemo.Unlock()
-	return st, nil
-}
-
-func atoi(v any) int {
-	n, _ := strconv.Atoi(proxmox.String(v))
-	return n
+	return st, rules, nil
 }
 
 // wantOptions are the firewall options the spec manages, as PVE stores them.
@@ -243,17 +182,17 @@ func Diff(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest, fr
 	if fw == nil {
 		return "", nil
 	}
-	st, err := firewall(ctx, c, g, fresh)
+	st, rules, err := firewall(ctx, c, g, fresh)
 	if err != nil {
 		return "", err
 	}
 	var parts []string
-	if len(optionsDiff(wantOptions(fw), st.options)) > 0 {
+	if len(optionsDiff(wantOptions(fw), st.Options)) > 0 {
 		parts = append(parts, "firewall options")
 	}
-	if len(linkPlan(fw.SecurityGroups, st.rules, "")) > 0 {
+	if len(linkPlan(fw.SecurityGroups, rules, "")) > 0 {
 		parts = append(parts, fmt.Sprintf("security groups [%s] (linked: [%s])",
-			strings.Join(fw.SecurityGroups, ","), strings.Join(linkedGroups(st.rules), ",")))
+			strings.Join(fw.SecurityGroups, ","), strings.Join(linkedGroups(rules), ",")))
 	}
 	return strings.Join(parts, ", "), nil
 }
@@ -266,34 +205,39 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 		return nil
 	}
 	id := int(g.VMID)
-	st, err := firewall(ctx, c, g, false)
+	st, rules, err := firewall(ctx, c, g, false)
 	if err != nil {
 		return err
 	}
-	path := proxmox.GuestPath(g.Node, g.Type, id) + "/firewall"
-	if set := optionsDiff(wantOptions(fw), st.options); len(set) > 0 {
-		set["digest"] = proxmox.String(st.options["digest"])
-		if err := c.Put(ctx, path+"/options", set, nil); err != nil {
+	if set := optionsDiff(wantOptions(fw), st.Options); len(set) > 0 {
+		change := proxmox.Params{}
+		for k, v := range set {
+			change[k] = proxmox.String(v)
+		}
+		if err := c.SetGuestFirewallOptions(ctx, g.Ref(), change, proxmox.String(st.Options["digest"])); err != nil {
 			return errors.Wrapf(err, errFirewallOpts, id)
 		}
 		// Re-read, so the memo and the rule digest are current.
-		if st, err = firewall(ctx, c, g, true); err != nil {
+		if st, rules, err = firewall(ctx, c, g, true); err != nil {
 			return err
 		}
 	}
-	for _, o := range linkPlan(fw.SecurityGroups, st.rules, st.rulesDigest) {
+	list := proxmox.GuestRules(g.Ref())
+	for _, o := range linkPlan(fw.SecurityGroups, rules, st.RulesDigest) {
+		change := proxmox.Params{}
+		for k, v := range o.params {
+			change[k] = proxmox.String(v)
+		}
+		digest := change["digest"]
+		delete(change, "digest")
 		var err error
 		switch o.method {
 		case "POST":
-			err = c.Post(ctx, path+"/rules", o.params, nil)
+			err = c.CreateRule(ctx, list, change)
 		case "PUT":
-			err = c.Put(ctx, path+"/rules/"+strconv.Itoa(o.pos), o.params, nil)
+			err = c.UpdateRule(ctx, list, o.pos, change, digest)
 		default:
-			q := map[string]string{}
-			for k, v := range o.params {
-				q[k] = proxmox.String(v)
-			}
-			err = c.Delete(ctx, path+"/rules/"+strconv.Itoa(o.pos), q, nil)
+			err = c.DeleteRule(ctx, list, o.pos, digest)
 		}
 		if err != nil {
 			return errors.Wrapf(err, errFirewallLink, id, o)

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -44,34 +43,13 @@ func id(mg *v1alpha1.Pool) (string, error) {
 	return n, nil
 }
 
-// member is one entry of a pool's member list.
-type member struct {
-	Type    string `json:"type"`
-	VMID    any    `json:"vmid"`
-	Storage string `json:"storage"`
-}
-
-type poolInfo struct {
-	PoolID  string   `json:"poolid"`
-	Comment string   `json:"comment"`
-	Members []member `json:"members"`
-}
+// poolInfo is a pool as PVE lists it.
+type poolInfo = proxmox.ResourcePool
 
 // read returns the pool with its members; ok is false when it does not exist.
 func (e *external) read(ctx context.Context, pid string) (poolInfo, bool, error) {
-	var list []poolInfo
-	if err := e.c.Get(ctx, "/pools?poolid="+url.QueryEscape(pid), &list); err != nil {
-		if proxmox.IsNotFound(err) {
-			return poolInfo{}, false, nil
-		}
-		return poolInfo{}, false, errors.Wrapf(err, errRead, pid)
-	}
-	for _, p := range list {
-		if p.PoolID == pid {
-			return p, true, nil
-		}
-	}
-	return poolInfo{}, false, nil
+	p, ok, err := e.c.Pool(ctx, pid)
+	return p, ok, errors.Wrapf(err, errRead, pid)
 }
 
 // observe fills the status from a pool: guests by id, storages once each
@@ -125,11 +103,11 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.Pool) (managed.Exter
 	if err != nil {
 		return managed.ExternalCreation{}, err
 	}
-	params := map[string]any{"poolid": pid}
-	if c := mg.Spec.ForProvider.Comment; c != nil && *c != "" {
-		params["comment"] = *c
+	comment := ""
+	if c := mg.Spec.ForProvider.Comment; c != nil {
+		comment = *c
 	}
-	return managed.ExternalCreation{}, errors.Wrapf(e.c.Post(ctx, "/pools", params, nil), errCreate, pid)
+	return managed.ExternalCreation{}, errors.Wrapf(e.c.CreatePool(ctx, pid, comment), errCreate, pid)
 }
 
 func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.ExternalUpdate, error) {
@@ -137,7 +115,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Pool) (managed.Exter
 	if err != nil || mg.Spec.ForProvider.Comment == nil {
 		return managed.ExternalUpdate{}, err
 	}
-	err = e.c.Put(ctx, "/pools", map[string]any{"poolid": pid, "comment": *mg.Spec.ForProvider.Comment}, nil)
+	err = e.c.SetPoolComment(ctx, pid, *mg.Spec.ForProvider.Comment)
 	return managed.ExternalUpdate{}, errors.Wrapf(err, errUpdate, pid)
 }
 
@@ -149,7 +127,7 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.Pool) (managed.Exter
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
-	err = e.c.Delete(ctx, "/pools", map[string]string{"poolid": pid}, nil)
+	err = e.c.DeletePool(ctx, pid)
 	if proxmox.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil
 	}

@@ -5,7 +5,6 @@ package site
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -22,14 +21,15 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
-const errNoProxmox = "the provider config has no proxmox section"
+const errNoRegistry = "no Proxmox client registry in the controller options"
 
-// Clients returns the process-wide registry of Proxmox clients for o's
-// settings (one per distinct setting, so managers of different settings in
-// one process, as in tests, each get theirs). One cluster view serves a little
-// less than a poll interval, so every poll of a site's guests costs one GET
-// /cluster/resources.
-func Clients(o options.Options) *proxmox.Registry {
+// DefaultDriftInterval is the drift interval when options leave it unset.
+const DefaultDriftInterval = 5 * time.Minute
+
+// RegistryOptions are the client settings o implies: one cluster view serves
+// a little less than a poll interval, so every poll of a site's guests
+// costs one GET /cluster/resources.
+func RegistryOptions(o options.Options) proxmox.Options {
 	ttl := o.PollInterval * 9 / 10
 	if ttl <= 0 {
 		ttl = 10 * time.Second
@@ -38,37 +38,22 @@ func Clients(o options.Options) *proxmox.Registry {
 	if drift <= 0 {
 		drift = DefaultDriftInterval
 	}
-	key := proxmox.Options{ViewTTL: ttl, DriftInterval: drift}
-	registries.Lock()
-	defer registries.Unlock()
-	r, ok := registries.m[key]
-	if !ok {
-		r = proxmox.NewRegistry(key)
-		registries.m[key] = r
-	}
-	return r
+	return proxmox.Options{ViewTTL: ttl, DriftInterval: drift}
 }
-
-// DefaultDriftInterval is the drift interval when options leave it unset.
-const DefaultDriftInterval = 5 * time.Minute
-
-var registries = struct {
-	sync.Mutex
-	m map[proxmox.Options]*proxmox.Registry
-}{m: map[proxmox.Options]*proxmox.Registry{}}
 
 // Setup registers a Proxmox kind's controller: the kind supplies only how to
 // build its external client from the site's shared client (and the API
 // server client, for kinds that must persist something before a write).
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T,
 	external func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[T], ropts ...managed.ReconcilerOption) error {
-	clients := Clients(o)
+	clients := o.Proxmox
+	if clients == nil {
+		return errors.New(errNoRegistry)
+	}
 	kube := mgr.GetClient()
 	return generic.Setup(mgr, o, gvk, newFn,
 		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
-			if s.Proxmox == nil {
-				return nil, errors.New(errNoProxmox)
-			}
+			// The resolver asked for the proxmox section: s.Proxmox is set.
 			c, err := clients.Client(s)
 			if err != nil {
 				return nil, err

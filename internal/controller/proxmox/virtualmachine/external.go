@@ -2,13 +2,7 @@ package virtualmachine
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 	"strings"
-	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
@@ -18,46 +12,33 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guestfw"
 )
 
 const (
-	errView       = "cannot read the cluster view"
-	errConfig     = "cannot read the VM config"
-	errExternal   = "external name %q is not a VM id"
-	errNotQemu    = "guest %d is a %s, not a QEMU VM"
-	errNextID     = "cannot get a free VM id"
-	errReserve    = "cannot save the VM id before creating it"
-	errCreate     = "cannot create VM %d"
-	errUpdate     = "cannot update VM %d"
-	errResize     = "cannot grow disk %s of VM %d"
-	errPower      = "cannot %s VM %d"
-	errTooManyIDs = "VM ids %v were all taken by other writers"
-	errDiskLost   = "VM %d: the volume of disk %s is neither attached nor kept as unused: it was removed by hand; the provider will not put a blank disk in its place (restore the volume, or remove the disk from spec.forProvider.disks)"
-	maxIDAttempts = 3
-	reasonLocked  = "VM is locked (%s)"
-	connIP        = "ipAddress"
-	connVMID      = "vmid"
-	connNode      = "node"
+	errView        = "cannot read the cluster view"
+	errCloneSource = "clone source VM %d not found in the cluster"
+	errUpdate      = "cannot update VM %d"
+	errResize      = "cannot grow disk %s of VM %d"
+	errDiskLost    = "VM %d: the volume of disk %s is neither attached nor kept as unused: it was removed by hand; the provider will not put a blank disk in its place (restore the volume, or remove the disk from spec.forProvider.disks)"
 )
 
-type external struct {
-	c    *proxmox.Client
-	kube client.Client
+// kind is what VirtualMachines add to the shared guest lifecycle: a QEMU
+// guest cloned from a template (or created empty), its config mapping,
+// disks, firewall, power and guest-agent addresses.
+type kind struct{}
+
+func (kind) Type() string                              { return "qemu" }
+func (kind) Name(mg *v1alpha1.VirtualMachine) string   { return vmName(mg) }
+func (kind) SpecID(mg *v1alpha1.VirtualMachine) *int64 { return mg.Spec.ForProvider.VMID }
+func (kind) Status(mg *v1alpha1.VirtualMachine) guest.Status {
+	o := &mg.Status.AtProvider
+	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified}
 }
 
-func (e *external) Disconnect(context.Context) error { return nil }
-
-// vmid is the VM's id from the external name, or 0 when none is set yet.
-func vmid(mg *v1alpha1.VirtualMachine) (int, error) {
-	en := meta.GetExternalName(mg)
-	if en == "" || en == mg.GetName() {
-		return 0, nil
-	}
-	id, err := strconv.Atoi(en)
-	if err != nil || id < 100 {
-		return 0, errors.Errorf(errExternal, en)
-	}
-	return id, nil
+func (kind) Seen(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) {
+	o := &mg.Status.AtProvider
+	o.VMID, o.Node, o.Status, o.Lock, o.HAState = int64(g.VMID), g.Node, g.Status, g.Lock, g.HAState
 }
 
 func vmName(mg *v1alpha1.VirtualMachine) string {
@@ -67,62 +48,89 @@ func vmName(mg *v1alpha1.VirtualMachine) string {
 	return mg.GetName()
 }
 
-func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (managed.ExternalObservation, error) {
-	// A task of ours still running (clone, start, delete, ...): wait for it
-	// without blocking a worker; the next poll checks again.
-	done, lateInit, waiting, err := guest.CheckPending(ctx, e.c, mg, &mg.Status.AtProvider.PendingTask, &mg.Status.AtProvider.LastTaskError)
-	if !done || err != nil {
-		return waiting, err
-	}
+func wantRunning(mg *v1alpha1.VirtualMachine) bool {
+	return mg.Spec.ForProvider.PowerState != v1alpha1.PowerStateStopped
+}
 
-	id, err := vmid(mg)
-	if err != nil {
-		return managed.ExternalObservation{}, err
-	}
-	g, adopted, end, err := guest.Locate(ctx, e.c, mg, id, guest.ExplicitID(mg.Spec.ForProvider.VMID, id), vmName(mg), reasonLocked)
-	if err != nil {
-		return managed.ExternalObservation{}, err
-	}
-	if end != nil {
-		end.ResourceLateInitialized = end.ResourceLateInitialized || lateInit
-		return *end, nil
-	}
-	lateInit = lateInit || adopted
-	if g == nil {
-		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
-	}
-	if g.Type != "qemu" {
-		return managed.ExternalObservation{}, errors.Errorf(errNotQemu, int(g.VMID), g.Type)
-	}
+// want is the config the spec asks for, with the volumes last seen in its disk slots.
+func want(mg *v1alpha1.VirtualMachine) desired {
+	d := wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID())))
+	d.known = mg.Status.AtProvider.Disks
+	return d
+}
 
+// fwSpec is the VM's firewall spec in the form guestfw manages (nil when
+// the spec leaves the firewall alone).
+func fwSpec(mg *v1alpha1.VirtualMachine) *guestfw.Spec {
+	fw := mg.Spec.ForProvider.Firewall
+	if fw == nil {
+		return nil
+	}
+	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups}
+}
+
+func agentOn(cfg map[string]any) bool {
+	v, ok := cfg["agent"]
+	return ok && proxmox.Flag(proxmox.String(v)) == "1"
+}
+
+// Create clones the template (the clone gets its config by Update once the
+// task is done) or creates an empty VM with its whole config.
+func (kind) Create(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualMachine, id int) (string, error) {
+	p := mg.Spec.ForProvider
+	if cl := p.Clone; cl != nil {
+		view, err := c.View(ctx)
+		if err != nil {
+			return "", errors.Wrap(err, errView)
+		}
+		src, ok := view.Guest(int(cl.SourceVMID))
+		if !ok {
+			return "", errors.Errorf(errCloneSource, cl.SourceVMID)
+		}
+		return c.CloneVM(ctx, proxmox.CloneRequest{Source: src.Ref(), NewID: id, Name: vmName(mg), Target: p.Node,
+			Full: cl.Full == nil || *cl.Full, Storage: deref(cl.Storage), Pool: deref(p.Pool)})
+	}
+	w := want(mg)
+	params := guest.Params(setAll(w))
+	for _, d := range w.disks {
+		params[d.Slot] = proxmox.NewVolume(d.Storage, d.SizeGiB)
+	}
+	if p.Pool != nil {
+		params["pool"] = *p.Pool
+	}
+	return c.CreateGuest(ctx, p.Node, "qemu", id, params)
+}
+
+// setAll is every config key of w in the form the API takes.
+func setAll(w desired) map[string]any {
+	set, _ := diff(desired{config: w.config}, map[string]any{})
+	return set
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualMachine, g *proxmox.Guest, cfg map[string]any, fresh bool) (managed.ExternalObservation, error) {
 	obs := &mg.Status.AtProvider
-	obs.VMID, obs.Node, obs.Status, obs.Lock, obs.HAState = int64(g.VMID), g.Node, g.Status, g.Lock, g.HAState
-	if g.Lock != "" {
-		// Proxmox is working on the VM (clone, migrate, backup): don't fight it.
-		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
-		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
-	}
-	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
-	if err != nil {
-		return managed.ExternalObservation{}, errors.Wrap(err, errConfig)
-	}
-	obs.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
-	want := e.want(mg)
-	if lost := lostDisks(want, cfg); len(lost) > 0 && !meta.WasDeleted(mg) {
+	w := want(mg)
+	if lost := lostDisks(w, cfg); len(lost) > 0 && !meta.WasDeleted(mg) {
 		return managed.ExternalObservation{}, errors.Errorf(errDiskLost, int(g.VMID), strings.Join(lost, ", "))
 	}
-	obs.Disks = seenDisks(want, cfg)
-	set, grow := diff(want, cfg)
+	obs.Disks = seenDisks(w, cfg)
+	set, grow := diff(w, cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
 	// The firewall is read only when the config was (fresh): see guestfw.
-	fwDiff, err := e.firewallDiff(ctx, mg, g, fresh)
+	fwDiff, err := guestfw.Diff(ctx, c, fwSpec(mg), g, fresh)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-
 	if g.Status == "running" && agentOn(cfg) {
 		if len(obs.IPAddresses) == 0 || fresh {
-			obs.IPAddresses = e.c.GuestIPs(ctx, g)
+			obs.IPAddresses = c.GuestIPs(ctx, g)
 		}
 	} else {
 		obs.IPAddresses = nil
@@ -134,60 +142,38 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.VirtualMachine) (ma
 	} else {
 		mg.SetConditions(xpv2.Unavailable().WithMessage("VM is " + g.Status))
 	}
-	cd := managed.ConnectionDetails{connVMID: []byte(strconv.Itoa(int(g.VMID))), connNode: []byte(g.Node)}
-	if len(obs.IPAddresses) > 0 {
-		cd[connIP] = []byte(obs.IPAddresses[0])
+	var extra []string
+	for _, r := range grow {
+		extra = append(extra, r.slot+" size")
+	}
+	if !powerOK {
+		extra = append(extra, "power state")
 	}
 	return managed.ExternalObservation{
-		ResourceExists:          true,
-		ResourceUpToDate:        powerOK && len(set) == 0 && len(grow) == 0 && fwDiff == "",
-		ResourceLateInitialized: lateInit,
-		ConnectionDetails:       cd,
-		Diff:                    joinDiff(diffText(set, grow, powerOK), fwDiff),
+		ResourceUpToDate:  powerOK && len(set) == 0 && len(grow) == 0 && fwDiff == "",
+		ConnectionDetails: guest.Connection(g, obs.IPAddresses),
+		Diff:              guestfw.JoinDiff(guest.DiffText(set, extra...), fwDiff),
 	}, nil
 }
 
-// want is the config the spec asks for, with the volumes last seen in its disk slots.
-func (e *external) want(mg *v1alpha1.VirtualMachine) desired {
-	d := wantConfig(mg.Spec.ForProvider, vmName(mg), guest.OwnerTag(string(mg.GetUID())))
-	d.known = mg.Status.AtProvider.Disks
-	return d
-}
-
-func owner(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) guest.Ownership {
-	return guest.Owner(mg, g, vmName(mg))
-}
-
-func pendingTask(mg *v1alpha1.VirtualMachine) string {
-	return guest.PendingTask(mg, mg.Status.AtProvider.PendingTask)
-}
-
-func clearPendingTask(mg *v1alpha1.VirtualMachine) bool {
-	return guest.ClearPendingTask(mg, &mg.Status.AtProvider.PendingTask)
-}
-
-func wantRunning(mg *v1alpha1.VirtualMachine) bool {
-	return mg.Spec.ForProvider.PowerState != v1alpha1.PowerStateStopped
-}
-
-func agentOn(cfg map[string]any) bool {
-	v, ok := cfg["agent"]
-	return ok && proxmox.Flag(proxmox.String(v)) == "1"
-}
-
-func diffText(set map[string]any, grow []resize, powerOK bool) string {
-	var parts []string
-	for k := range set {
-		parts = append(parts, k)
+func (kind) Update(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualMachine, g *proxmox.Guest, cfg map[string]any) (string, error) {
+	id := int(g.VMID)
+	set, grow := diff(want(mg), cfg)
+	if len(set) > 0 {
+		// The digest makes PVE refuse the change if someone else changed
+		// the config since it was read; the next reconcile re-reads it.
+		if err := c.UpdateGuestConfig(ctx, g.Ref(), guest.Params(set), proxmox.String(cfg["digest"])); err != nil {
+			return "", errors.Wrapf(err, errUpdate, id)
+		}
+	}
+	if err := guestfw.Apply(ctx, c, fwSpec(mg), g); err != nil {
+		return "", err
 	}
 	for _, r := range grow {
-		parts = append(parts, r.slot+" size")
+		upid, err := c.Resize(ctx, g.Ref(), r.slot, r.sizeGiB)
+		if err != nil || upid != "" {
+			return upid, errors.Wrapf(err, errResize, r.slot, id)
+		}
 	}
-	if !powerOK {
-		parts = append(parts, "power state")
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return "differs from spec: " + strings.Join(parts, ", ")
+	return guest.SetPower(ctx, c, g, wantRunning(mg))
 }

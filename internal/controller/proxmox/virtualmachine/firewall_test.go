@@ -14,6 +14,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
@@ -52,7 +53,7 @@ func TestFirewallReadWithConfigOnly(t *testing.T) {
 		}
 		vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Name: g.Name, Namespace: "fw", UID: types.UID(fmt.Sprintf("uid-%d", id)), Generation: 1}}
 		vm.Spec.ForProvider = v1alpha1.VirtualMachineParameters{Node: g.Node, PowerState: v1alpha1.PowerStateStopped,
-			Firewall: &v1alpha1.VirtualMachineFirewall{SecurityGroups: []string{"web"}}}
+			Firewall: &v1alpha1.GuestFirewall{SecurityGroups: []string{"web"}}}
 		meta.SetExternalName(vm, strconv.Itoa(id))
 		vms = append(vms, vm)
 	}
@@ -63,7 +64,7 @@ func TestFirewallReadWithConfigOnly(t *testing.T) {
 		before := c.Requests()
 		c.InvalidateView()
 		for _, vm := range vms {
-			o, err := (&external{c: c}).Observe(ctx, vm)
+			o, err := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{}).Observe(ctx, vm)
 			if err != nil || !o.ResourceExists {
 				t.Fatalf("Observe %s: exists=%v err=%v", vm.GetName(), o.ResourceExists, err)
 			}

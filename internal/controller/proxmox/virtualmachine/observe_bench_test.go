@@ -14,6 +14,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
@@ -34,7 +35,7 @@ func BenchmarkObservePoll(b *testing.B) {
 
 		b.Run(fmt.Sprintf("shared/vms=%d", n), func(b *testing.B) {
 			c := mustClient(b, site)
-			e := &external{c: c}
+			e := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{})
 			ctx := context.Background()
 			observeAll(b, ctx, e, vms) // first poll reads every config once
 			before := c.Requests()
@@ -70,7 +71,7 @@ func BenchmarkObservePoll(b *testing.B) {
 	}
 }
 
-func observeAll(b *testing.B, ctx context.Context, e *external, vms []*v1alpha1.VirtualMachine) {
+func observeAll(b *testing.B, ctx context.Context, e *guest.External[*v1alpha1.VirtualMachine], vms []*v1alpha1.VirtualMachine) {
 	for _, vm := range vms {
 		o, err := e.Observe(ctx, vm)
 		if err != nil || !o.ResourceExists {

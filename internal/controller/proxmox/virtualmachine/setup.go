@@ -23,7 +23,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 	return site.Setup(mgr, o, v1alpha1.VirtualMachineGroupVersionKind,
 		func() *v1alpha1.VirtualMachine { return &v1alpha1.VirtualMachine{} },
 		func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[*v1alpha1.VirtualMachine] {
-			return &external{c: c, kube: kube}
+			return guest.NewExternal[*v1alpha1.VirtualMachine](c, kube, kind{})
 		},
 		// Creation is safe to retry: the VM id is saved before the clone and
 		// an owner tag marks the guest, so a lost response is adopted, not repeated.
@@ -40,5 +40,5 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 // busy tells whether a VM has a task running or is locked by PVE.
 func busy(mg resource.Managed) bool {
 	vm, ok := mg.(*v1alpha1.VirtualMachine)
-	return ok && (pendingTask(vm) != "" || vm.Status.AtProvider.Lock != "")
+	return ok && guest.Busy(guest.PendingTask(vm, vm.Status.AtProvider.PendingTask), vm.Status.AtProvider.Lock)
 }

@@ -1,0 +1,87 @@
+package v1alpha1
+
+import (
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+)
+
+// GuestFirewall is a guest's own firewall (a VM's or a container's): its
+// options and its linked security groups.
+type GuestFirewall struct {
+	// Enabled switches the guest's firewall on (the default) or off.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// PolicyIn is what happens to incoming traffic no rule matches.
+	// Left as it is when unset (PVE's default is DROP).
+	// +optional
+	// +kubebuilder:validation:Enum=ACCEPT;DROP;REJECT
+	PolicyIn *string `json:"policyIn,omitempty"`
+
+	// PolicyOut is what happens to outgoing traffic no rule matches.
+	// Left as it is when unset (PVE's default is ACCEPT).
+	// +optional
+	// +kubebuilder:validation:Enum=ACCEPT;DROP;REJECT
+	PolicyOut *string `json:"policyOut,omitempty"`
+
+	// SecurityGroups are the names of the cluster security groups the guest
+	// links, in evaluation order. The guest's rules of type group are exactly
+	// these; its other rules are left alone. Filled from
+	// securityGroupRefs or securityGroupSelector when those are set.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Pattern=`^[A-Za-z][A-Za-z0-9_-]+$`
+	// +kubebuilder:validation:items:MaxLength=18
+	// +kubebuilder:validation:XValidation:rule="self.all(g, self.exists_one(h, h == g))",message="spec.forProvider.firewall.securityGroups must not name a group twice"
+	// +crossplane:generate:reference:type=FirewallSecurityGroup
+	// +crossplane:generate:reference:refFieldName=SecurityGroupRefs
+	// +crossplane:generate:reference:selectorFieldName=SecurityGroupSelector
+	SecurityGroups []string `json:"securityGroups,omitempty"`
+
+	// SecurityGroupRefs reference FirewallSecurityGroups in the guest's
+	// namespace; their order is the evaluation order. Crossplane keeps the
+	// names it resolved first: give a reference policy.resolve Always so
+	// that editing the references relinks the guest.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	SecurityGroupRefs []xpv2.NamespacedReference `json:"securityGroupRefs,omitempty"`
+
+	// SecurityGroupSelector selects FirewallSecurityGroups by label; the
+	// selected groups are linked in the order of their names (with
+	// policy.resolve Always, groups labelled later are linked too).
+	// +optional
+	SecurityGroupSelector *xpv2.NamespacedSelector `json:"securityGroupSelector,omitempty"`
+}
+
+// SecurityGroupNames are the security groups a VM's spec links.
+func (mg *VirtualMachine) SecurityGroupNames() []string {
+	if fw := mg.Spec.ForProvider.Firewall; fw != nil {
+		return fw.SecurityGroups
+	}
+	return nil
+}
+
+// SecurityGroupNames are the security groups a container's spec links.
+func (mg *Container) SecurityGroupNames() []string {
+	if fw := mg.Spec.ForProvider.Firewall; fw != nil {
+		return fw.SecurityGroups
+	}
+	return nil
+}
+
+// linkerLists are the list types of the kinds that link security groups;
+// a guest kind adds its own where it registers with the scheme.
+var linkerLists []func() client.ObjectList
+
+// SecurityGroupLinkerLists returns a new empty list of each kind whose
+// items link security groups (they have SecurityGroupNames): what a
+// security group's in-use check lists.
+func SecurityGroupLinkerLists() []client.ObjectList {
+	out := make([]client.ObjectList, 0, len(linkerLists))
+	for _, l := range linkerLists {
+		out = append(out, l())
+	}
+	return out
+}

@@ -1,0 +1,321 @@
+package guest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+)
+
+const (
+	errExternal   = "external name %q is not a guest id"
+	errWrongType  = "guest %d is a %s, not a %s"
+	errConfig     = "cannot read the config of guest %d"
+	errNextID     = "cannot get a free guest id"
+	errReserve    = "cannot save the guest id before creating it"
+	errCreate     = "cannot create guest %d"
+	errTooManyIDs = "guest ids %v were all taken by other writers"
+	maxIDAttempts = 3
+	reasonLocked  = "guest is locked (%s)"
+	errPower      = "cannot %s guest %d"
+)
+
+// Status is what the shared lifecycle keeps in a kind's status.atProvider.
+type Status struct {
+	PendingTask   *string
+	LastTaskError *string
+	LastVerified  **metav1.Time
+}
+
+// A Kind is what one guest kind (VMs, containers) supplies to the shared
+// lifecycle: its PVE type, names, status fields, its create call, and the
+// mapping between its spec and a guest's config.
+type Kind[T resource.Managed] interface {
+	// Type is the guest type in PVE: qemu or lxc.
+	Type() string
+	// Name is the guest's name (VMs) or hostname (containers).
+	Name(mg T) string
+	// SpecID is spec.forProvider.vmid (nil when PVE picks the id).
+	SpecID(mg T) *int64
+	// Status points at the status fields the lifecycle keeps.
+	Status(mg T) Status
+	// Seen records what the cluster view shows of the guest in mg's status.
+	Seen(mg T, g *proxmox.Guest)
+	// Create starts the create (or clone) task of guest id and returns its UPID.
+	Create(ctx context.Context, c *proxmox.Client, mg T, id int) (string, error)
+	// Compare observes an unlocked guest whose config was read (fresh says
+	// now; the firewall is read only then): it sets mg's conditions and
+	// returns whether it is up to date, the diff and connection details.
+	Compare(ctx context.Context, c *proxmox.Client, mg T, g *proxmox.Guest, cfg map[string]any, fresh bool) (managed.ExternalObservation, error)
+	// Update makes the guest match the spec from its config cfg; a task it
+	// started (resize, power, template) is returned to wait for.
+	Update(ctx context.Context, c *proxmox.Client, mg T, g *proxmox.Guest, cfg map[string]any) (string, error)
+}
+
+// External is the lifecycle every guest kind shares: pending tasks checked
+// without blocking, the guest located by saved id or adopted by owner tag,
+// exactly-once create (the id saved before the create call), update from
+// the config read with its digest, power and delete.
+type External[T resource.Managed] struct {
+	c    *proxmox.Client
+	kube client.Client
+	kind Kind[T]
+}
+
+// NewExternal returns the lifecycle of kind on the site client c.
+func NewExternal[T resource.Managed](c *proxmox.Client, kube client.Client, kind Kind[T]) *External[T] {
+	return &External[T]{c: c, kube: kube, kind: kind}
+}
+
+// Disconnect does nothing: the site client is shared.
+func (e *External[T]) Disconnect(context.Context) error { return nil }
+
+// ID is mg's guest id from the external name, or 0 when none is set yet.
+func ID(mg resource.Managed) (int, error) {
+	en := meta.GetExternalName(mg)
+	if en == "" || en == mg.GetName() {
+		return 0, nil
+	}
+	id, err := strconv.Atoi(en)
+	if err != nil || id < 100 {
+		return 0, errors.Errorf(errExternal, en)
+	}
+	return id, nil
+}
+
+// Observe implements the managed external client.
+func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
+	st := e.kind.Status(mg)
+	// A task of ours still running (clone, start, delete, ...): wait for it
+	// without blocking a worker; the next poll checks again.
+	done, lateInit, waiting, err := CheckPending(ctx, e.c, mg, st.PendingTask, st.LastTaskError)
+	if !done || err != nil {
+		return waiting, err
+	}
+	id, err := ID(mg)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	g, adopted, end, err := Locate(ctx, e.c, mg, id, ExplicitID(e.kind.SpecID(mg), id), e.kind.Name(mg), reasonLocked)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	if end != nil {
+		end.ResourceLateInitialized = end.ResourceLateInitialized || lateInit
+		return *end, nil
+	}
+	lateInit = lateInit || adopted
+	if g == nil {
+		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
+	}
+	if g.Type != e.kind.Type() {
+		return managed.ExternalObservation{}, errors.Errorf(errWrongType, int(g.VMID), g.Type, e.kind.Type())
+	}
+	e.kind.Seen(mg, g)
+	if g.Lock != "" {
+		// Proxmox is working on the guest (clone, migrate, backup): don't fight it.
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+	}
+	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalObservation{}, errors.Wrapf(err, errConfig, int(g.VMID))
+	}
+	*st.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
+	obs, err := e.kind.Compare(ctx, e.c, mg, g, cfg, fresh)
+	if err != nil {
+		return managed.ExternalObservation{}, err
+	}
+	obs.ResourceExists = true
+	obs.ResourceLateInitialized = obs.ResourceLateInitialized || lateInit
+	return obs, nil
+}
+
+// Create implements the managed external client: the id (saved by an
+// earlier attempt, named by the spec, or allocated) is saved as external
+// name before the create call, so after a crash or a lost answer the next
+// Observe finds the guest by it instead of creating another.
+func (e *External[T]) Create(ctx context.Context, mg T) (managed.ExternalCreation, error) {
+	id, err := ID(mg)
+	if err != nil {
+		return managed.ExternalCreation{}, err
+	}
+	spec := e.kind.SpecID(mg)
+	if spec != nil {
+		id = int(*spec)
+	}
+	// Whatever happens below (a lost answer included), the next Observe
+	// must see the cluster as it is now, not a view from before the write.
+	defer e.c.InvalidateView()
+	var taken []int
+	for range maxIDAttempts {
+		if id == 0 {
+			if id, err = e.c.NextID(ctx); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errNextID)
+			}
+		}
+		if meta.GetExternalName(mg) != strconv.Itoa(id) {
+			meta.SetExternalName(mg, strconv.Itoa(id))
+			if err := e.kube.Update(ctx, mg); err != nil {
+				return managed.ExternalCreation{}, errors.Wrap(err, errReserve)
+			}
+		}
+		upid, err := e.kind.Create(ctx, e.c, mg, id)
+		if err == nil {
+			st := e.kind.Status(mg)
+			meta.AddAnnotations(mg, map[string]string{AnnotationPendingTask: upid})
+			*st.PendingTask, *st.LastTaskError = upid, ""
+			return managed.ExternalCreation{}, nil
+		}
+		if !proxmox.IsAlreadyExists(err) {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		// The id is in use: by our own earlier attempt whose answer was
+		// lost (then it is ours to keep), or by another writer (nextid is
+		// only a hint).
+		if mine, err := e.ownsID(ctx, mg, id); err != nil || mine {
+			return managed.ExternalCreation{}, err
+		}
+		if spec != nil {
+			return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, id)
+		}
+		taken = append(taken, id)
+		id = 0
+	}
+	return managed.ExternalCreation{}, errors.Errorf(errTooManyIDs, taken)
+}
+
+// ownsID tells whether the guest that holds id, seen in a fresh view, is mg's.
+func (e *External[T]) ownsID(ctx context.Context, mg T, id int) (bool, error) {
+	e.c.InvalidateView()
+	view, err := e.c.View(ctx)
+	if err != nil {
+		return false, errors.Wrap(err, errView)
+	}
+	g, ok := view.Guest(id)
+	return ok && Owner(mg, g, e.kind.Name(mg)) != NotOurs, nil
+}
+
+// Update implements the managed external client.
+func (e *External[T]) Update(ctx context.Context, mg T) (managed.ExternalUpdate, error) {
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalUpdate{}, err
+	}
+	id := int(g.VMID)
+	defer func() { e.c.Forget(id); e.c.InvalidateView() }()
+	cfg, _, _, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	if err != nil {
+		return managed.ExternalUpdate{}, errors.Wrapf(err, errConfig, id)
+	}
+	upid, err := e.kind.Update(ctx, e.c, mg, g, cfg)
+	if upid != "" {
+		*e.kind.Status(mg).PendingTask = upid
+	}
+	return managed.ExternalUpdate{}, err
+}
+
+// Delete implements the managed external client: the guest is stopped,
+// then destroyed; Observe declares it gone only once PVE confirms it.
+func (e *External[T]) Delete(ctx context.Context, mg T) (managed.ExternalDelete, error) {
+	st := e.kind.Status(mg)
+	if PendingTask(mg, *st.PendingTask) != "" {
+		return managed.ExternalDelete{}, nil // Observe waits for it first.
+	}
+	g, err := e.guest(ctx, mg)
+	if err != nil || g == nil {
+		return managed.ExternalDelete{}, err
+	}
+	upid, err := Destroy(ctx, e.c, g)
+	if err != nil {
+		return managed.ExternalDelete{}, err
+	}
+	*st.PendingTask = upid
+	return managed.ExternalDelete{}, nil
+}
+
+// guest finds mg's guest in the cluster view; nil when it is gone.
+func (e *External[T]) guest(ctx context.Context, mg T) (*proxmox.Guest, error) {
+	id, err := ID(mg)
+	if err != nil {
+		return nil, err
+	}
+	return Find(ctx, e.c, id)
+}
+
+// Busy tells whether a guest resource has a task running or is locked: the
+// poll hook then looks again after TaskPoll.
+func Busy(pending, lock string) bool { return pending != "" || lock != "" }
+
+// Params turns a config diff into request parameters in PVE's string forms.
+func Params(set map[string]any) proxmox.Params {
+	out := make(proxmox.Params, len(set))
+	for k, v := range set {
+		out[k] = proxmox.String(v)
+	}
+	return out
+}
+
+// DiffText names what differs for the Synced condition: config keys, then
+// the extra items the kind lists (a disk size, the power state).
+func DiffText(set map[string]any, extra ...string) string {
+	parts := make([]string, 0, len(set)+len(extra))
+	for k := range set {
+		parts = append(parts, k)
+	}
+	sort.Strings(parts)
+	for _, x := range extra {
+		if x != "" {
+			parts = append(parts, x)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "differs from spec: " + strings.Join(parts, ", ")
+}
+
+// Connection details every guest kind publishes.
+const (
+	ConnIP   = "ipAddress"
+	ConnVMID = "vmid"
+	ConnNode = "node"
+)
+
+// Connection is a guest's connection details: its id, node and first IP.
+func Connection(g *proxmox.Guest, ips []string) managed.ConnectionDetails {
+	cd := managed.ConnectionDetails{ConnVMID: []byte(strconv.Itoa(int(g.VMID))), ConnNode: []byte(g.Node)}
+	if len(ips) > 0 {
+		cd[ConnIP] = []byte(ips[0])
+	}
+	return cd
+}
+
+// SetPower starts the power task that takes a guest from running to want
+// (start, or a shutdown that stops it after 60s) and returns its UPID; ""
+// when it already is in that state.
+func SetPower(ctx context.Context, c *proxmox.Client, g *proxmox.Guest, want bool) (string, error) {
+	running := g.Status == "running"
+	action := proxmox.PowerStart
+	switch {
+	case want == running:
+		return "", nil
+	case running:
+		action = proxmox.PowerShutdown
+	}
+	upid, err := c.SetPower(ctx, g.Ref(), action, 60)
+	return upid, errors.Wrapf(err, errPower, action, int(g.VMID))
+}
