@@ -29,7 +29,7 @@ func connectorBinary(t *testing.T) string {
 		return b
 	}
 	bin := filepath.Join(t.TempDir(), "provenance-connector")
-	out, err := exec.Command("go", "build", "-tags", "pacific", "-o", bin,
+	out, err := exec.Command("go", "build", "-tags", "pacific", "-o", bin, //nolint:gosec // builds our own connector
 		"github.com/microcloud-dev/provider-microcloud/cmd/provenance-connector").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
 	return bin
@@ -42,7 +42,7 @@ type process struct {
 
 func startConnector(t *testing.T, bin, envFile, sock, walPath, logPath string) *process {
 	t.Helper()
-	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600) //nolint:gosec // test file
 	require.NoError(t, err)
 	cmd := exec.Command(bin, "serve", "--fabric-env", envFile, "--listen", sock, "--wal", walPath, //nolint:gosec // test binary
 		"--batch-size", "50", "--metrics-addr", "")
