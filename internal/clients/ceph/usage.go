@@ -23,6 +23,12 @@ type PoolContents struct {
 	Objects int
 	// Truncated is true when listing stopped at the limit (there are more objects).
 	Truncated bool
+	// Listed counts every object the listing saw, bookkeeping included (up to the limit).
+	Listed int
+	// StatsObjects is the pool's object count in its stats (the mgr's digest): it lags behind
+	// writes and removals by seconds, but also counts what a listing does not show (snapshot
+	// clones).
+	StatsObjects uint64
 }
 
 // Empty tells whether the pool holds neither images nor objects.
@@ -51,18 +57,24 @@ func (c *Client) PoolContents(pool string, limit int) (PoolContents, error) {
 		}
 		defer it.Close()
 		for it.Next() {
-			if it.Namespace() == "" && rbdBookkeeping[it.Value()] {
-				continue
-			}
-			if pc.Objects >= limit {
+			if pc.Listed >= limit {
 				pc.Truncated = true
 				break
+			}
+			pc.Listed++
+			if it.Namespace() == "" && rbdBookkeeping[it.Value()] {
+				continue
 			}
 			pc.Objects++
 		}
 		if err := it.Err(); err != nil {
 			return pc, newError("rados ls "+pool, "", err)
 		}
+		st, err := io.GetPoolStats()
+		if err != nil {
+			return pc, newError("rados df "+pool, "", err)
+		}
+		pc.StatsObjects = st.Num_objects
 		return pc, nil
 	})
 }

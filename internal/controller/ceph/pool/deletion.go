@@ -37,25 +37,37 @@ func (e *external) holdsData(ctx context.Context, mg *v1alpha1.Pool, name string
 	if err != nil {
 		return "", errors.Wrap(err, errListImages)
 	}
-	var why []string
-	if len(pc.Images) > 0 {
-		why = append(why, fmt.Sprintf("%d RBD image(s): %s", len(pc.Images), site.Names(pc.Images, shown)))
-	}
-	if pc.Objects > 0 {
-		more := ""
-		if pc.Truncated {
-			more = " or more"
-		}
-		why = append(why, fmt.Sprintf("%d%s RADOS object(s)", pc.Objects, more))
-	}
-	if len(refs) > 0 {
-		why = append(why, fmt.Sprintf("RBDImage resource(s) naming it: %s", site.Names(refs, shown)))
-	}
+	why := dataReasons(pc, refs)
 	if len(why) == 0 {
 		return "", nil
 	}
 	return fmt.Sprintf("pool %q is not deleted because it holds data or is in use: %s; set spec.forProvider.allowDeleteWithData to true "+
 		"to delete it with its data, or remove Delete from spec.managementPolicies to keep the pool", name, strings.Join(why, "; ")), nil
+}
+
+// dataReasons lists what keeps a pool from being deleted: its images, its objects (or, when the
+// listing finds none, objects only the pool stats count) and the RBDImages naming it.
+func dataReasons(pc ceph.PoolContents, refs []string) []string {
+	var why []string
+	if len(pc.Images) > 0 {
+		why = append(why, fmt.Sprintf("%d RBD image(s): %s", len(pc.Images), site.Names(pc.Images, shown)))
+	}
+	switch {
+	case pc.Objects > 0:
+		more := ""
+		if pc.Truncated {
+			more = " or more"
+		}
+		why = append(why, fmt.Sprintf("%d%s RADOS object(s)", pc.Objects, more))
+	case pc.StatsObjects > uint64(pc.Listed):
+		// what the listing cannot see: snapshot clones, or removals the stats have not caught up with
+		why = append(why, fmt.Sprintf("pool stats count %d object(s) where the listing finds %d (snapshot clones, or a removal not yet counted)",
+			pc.StatsObjects, pc.Listed))
+	}
+	if len(refs) > 0 {
+		why = append(why, fmt.Sprintf("RBDImage resource(s) naming it: %s", site.Names(refs, shown)))
+	}
+	return why
 }
 
 // referencingImages lists (as namespace/name) the RBDImages whose pool or data pool is this pool
