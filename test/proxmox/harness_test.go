@@ -31,6 +31,7 @@ import (
 	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim/pvesimtest"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
 
@@ -58,16 +59,8 @@ func newSite(t *testing.T, simOpts pvesim.Options) *site {
 	if simOpts.TaskDuration == 0 {
 		simOpts.TaskDuration = 100 * time.Millisecond
 	}
-	simOpts.CADir = t.TempDir()
-	sim, err := pvesim.New(simOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
+	srv := pvesimtest.Start(t, simOpts)
+	sim := srv.Simulator
 	s := &site{env: env, ns: env.Namespace(t), sim: srv}
 	s.pve = goproxmox.NewClient(srv.URL, goproxmox.WithHTTPClient(srv.HTTPClient()), goproxmox.WithAPIToken(sim.TokenID, sim.Secret))
 

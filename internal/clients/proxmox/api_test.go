@@ -7,26 +7,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim/pvesimtest"
 )
 
 // simClient starts a simulator and returns a client of it.
 func simClient(t *testing.T) (*Client, *pvesim.Server) {
 	t.Helper()
-	sim, err := pvesim.New(pvesim.Options{CADir: t.TempDir(), TaskDuration: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	c, err := newClient("test", &providerconfig.ProxmoxSite{
-		Endpoint: "https://" + srv.Addr, Token: sim.TokenID + "=" + sim.Secret,
-		CABundle: srv.CACertPEM, RequestTimeout: 2 * time.Second,
-	}, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
+	srv := pvesimtest.Start(t, pvesim.Options{TaskDuration: 20 * time.Millisecond})
+	c, err := newClient("test", pvesimtest.Site(srv, "test", 2*time.Second).Proxmox, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}

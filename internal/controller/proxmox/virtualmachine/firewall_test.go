@@ -15,8 +15,8 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
-	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim/pvesimtest"
 )
 
 // TestFirewallReadWithConfigOnly checks the request budget of VMs with a
@@ -25,17 +25,8 @@ import (
 // of VMs, and a spec change re-reads that VM's config and firewall only.
 func TestFirewallReadWithConfigOnly(t *testing.T) {
 	const n = 20
-	sim, err := pvesim.New(pvesim.Options{SeedGuests: n * 2, CADir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	site := &providerconfig.Site{Ref: "fw", Key: "fw", Proxmox: &providerconfig.ProxmoxSite{
-		Endpoint: "https://" + srv.Addr, Token: sim.TokenID + "=" + sim.Secret, CABundle: srv.CACertPEM, RequestTimeout: 30 * time.Second}}
+	srv := pvesimtest.Start(t, pvesim.Options{SeedGuests: n * 2})
+	site := pvesimtest.Site(srv, "fw", 30*time.Second)
 	c, err := proxmox.NewRegistry(proxmox.Options{ViewTTL: time.Hour}).Client(site)
 	if err != nil {
 		t.Fatal(err)
