@@ -33,8 +33,8 @@ import (
 
 const (
 	numVMs          = 30
-	numChurn        = 8 // VMs per churn round, created at once
-	churnRounds     = 4
+	numChurn        = 10 // VMs per churn round, created at once
+	churnRounds     = 6
 	defaultKills    = 8 // per phase: 24 kills in all
 	convergeTimeout = 100 * time.Second
 	settleTimeout   = 20 * time.Second
@@ -79,7 +79,7 @@ func (w *world) resources() []res {
 func vmName(i int) string { return fmt.Sprintf("crash-%02d", i) }
 
 // TestProviderSurvivesSIGKILL creates, updates and deletes 30 VMs, then
-// creates and quickly deletes 4 bursts of 8 more, while the provider process is
+// creates 6 bursts of 10 more and deletes half of them at once, while the provider process is
 // SIGKILLed at random moments, and checks the simulator after each phase and
 // at every sample during it.
 func TestProviderSurvivesSIGKILL(t *testing.T) {
@@ -218,10 +218,12 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 	}, w.allGone, w.noneLeft)
 
 	// Phase 4: churn. Bursts of VMs created at once (their clones race for
-	// the ids /cluster/nextid hands out), each deleted 0.3-3 s later, while
-	// clones may still run: a delete must never touch another VM's guest.
+	// the ids /cluster/nextid hands out), half of them deleted 0.3-3 s
+	// later while clones may still run, the other half at the end: a delete
+	// must never touch another VM's guest (the sampler's "vanished" check).
 	w.phase("churn", chaosRNG, func() {
 		var wg sync.WaitGroup
+		var survivors []*v1alpha1.VirtualMachine
 		for round := range churnRounds {
 			for i := range numChurn {
 				vm := &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: w.ns, Name: fmt.Sprintf("churn-%d-%02d", round, i)}}
@@ -235,6 +237,10 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 				w.mu.Lock()
 				w.known[vm.Name] = res{name: vm.Name, uid: string(vm.UID), tag: guest.OwnerTag(string(vm.UID))}
 				w.mu.Unlock()
+				if i%2 == 1 {
+					survivors = append(survivors, vm)
+					continue
+				}
 				after := 300*time.Millisecond + time.Duration(rng.Int64N(int64(2700*time.Millisecond)))
 				wg.Add(1)
 				go func() {
@@ -248,6 +254,13 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 			time.Sleep(4 * time.Second)
 		}
 		wg.Wait()
+		// The survivors' guests must have outlived their neighbours' deletes.
+		time.Sleep(3 * time.Second)
+		for _, vm := range survivors {
+			if err := w.kube.Delete(ctx, vm); err != nil {
+				t.Fatalf("cannot delete VM %s: %v", vm.Name, err)
+			}
+		}
 	}, w.allGone, w.noneLeft)
 }
 
@@ -537,7 +550,7 @@ func (s *sampler) once() {
 					en := strconv.Itoa(id)
 					s.record(fmt.Sprintf("vanished/%s/%d", r.name, id), fmt.Sprintf(
 						"at %s guest %d of VM %s vanished from the simulator while %s is not being deleted; last seen:%s\n"+
-							"  VMs whose external name is %d now: %v; the provider's deletions of guest %d (with MICROCLOUD_CRASHLOOP_DEBUG=1):\n    %s",
+							"  VMs whose external name is %d now: %v; the provider's deletions of guest %d:\n    %s",
 						snap.at.Format("15:04:05.000"), id, r.name, r.name, last, id, claims[en], id,
 						strings.Join(w.p.logLines(5, `"external-name":"`+en+`","deletion-timestamp"`), "\n    ")))
 					delete(s.settled[r.name], id)

@@ -116,9 +116,7 @@ func (p *provider) start() error {
 		"--leader-election=false",
 		"--metrics-bind-address=" + metrics,
 		"--health-probe-bind-address=" + health,
-	}
-	if os.Getenv("MICROCLOUD_CRASHLOOP_DEBUG") == "1" {
-		args = append(args, "--debug") // every reconcile in the log
+		"--debug", // every reconcile in the log, the evidence of a failure
 	}
 	cmd := exec.Command(p.bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
