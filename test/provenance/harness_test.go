@@ -33,9 +33,11 @@ import (
 	pvev1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
 	pcconfig "github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/changelog"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/connector"
@@ -259,6 +261,7 @@ func (p *provider) startManager() {
 		Features:                &feature.Flags{},
 		ChangeLogOptions:        &controller.ChangeLogOptions{ChangeLogger: p.l},
 	}, Intent: p.l}
+	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o)) // one per manager, as cmd/provider builds one per process
 	setups := []func(ctrl.Manager, options.Options) error{pcconfig.Setup, virtualmachine.Setup}
 	if p.w.ceph != nil {
 		setups = append(setups, pool.Setup)
