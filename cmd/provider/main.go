@@ -28,8 +28,10 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/microcloud-dev/provider-microcloud/apis"
+	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	mcctrl "github.com/microcloud-dev/provider-microcloud/internal/controller"
+	cephsite "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/version"
@@ -184,6 +186,7 @@ func run(ctx context.Context, f *flags) error {
 	// One registry of Proxmox site clients for the whole process: every
 	// Proxmox kind of a site shares one client, cluster view and memo.
 	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o))
+	o.Ceph = cephclient.NewClients(cephsite.SnapshotAge(o.PollInterval))
 	closeProvenance, err := setupProvenance(ctx, f, log, &o)
 	if err != nil {
 		return err

@@ -83,12 +83,12 @@ func (in *injector) spent(r *faultRule) (bool, string) {
 	return r.left <= 0, strings.Join(r.hits, ", ")
 }
 
-// faults installs an injector on the Ceph client the controllers share (the process-wide registry,
+// faults installs an injector on the Ceph client the controllers share (the harness's registry,
 // same site key as the ProviderConfig's), removed when the test ends.
 func (h *harness) faults() (*injector, *cephclient.Client) {
 	h.t.Helper()
 	cfg := cephclient.Config{Monitors: h.cfg.Monitors, ClientName: "admin", Key: strings.TrimSpace(h.cfg.Key)}
-	c, err := cephclient.Shared(pollInterval*9/10).Get(context.Background(), cfg)
+	c, err := h.clients.Get(context.Background(), cfg)
 	if err != nil {
 		h.t.Fatalf("cannot get the controllers' Ceph client: %v", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	cephctl "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
@@ -40,7 +41,9 @@ type harness struct {
 	ns   string
 	conf string
 	ceph *cephclient.Client
-	cfg  cephclient.Config
+	// clients are the controllers' shared Ceph clients.
+	clients *cephclient.Clients
+	cfg     cephclient.Config
 	// ref points MRs at the namespaced ProviderConfig of this test.
 	ref *xpv2.ProviderConfigReference
 	// cleanups remove Ceph objects after the manager stopped, so no controller recreates them.
@@ -86,13 +89,15 @@ func newHarness(t *testing.T) *harness {
 			h.cleanups[i]()
 		}
 	})
+	// the controllers' Ceph clients, which tests that count commands or inject faults look at
+	h.clients = cephclient.NewClients(site.SnapshotAge(pollInterval))
 	env.StartManager(t, func(mgr ctrl.Manager) error {
 		return cephctl.Setup(mgr, options.Options{Options: controller.Options{
 			Logger:                  testLogger(),
 			PollInterval:            pollInterval,
 			MaxConcurrentReconciles: 4,
 			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
-		}})
+		}, Ceph: h.clients})
 	})
 	// runs before the manager stops (LIFO)
 	t.Cleanup(h.deleteMRs)

@@ -9,7 +9,6 @@ import (
 
 	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
-	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 )
 
 // Many pools, one observation per poll: the controllers' shared client sends about one
@@ -29,7 +28,7 @@ func TestOneObservationPerPoll(t *testing.T) {
 	}
 	// the client the controllers share for this site (same monitors, user and key text as the
 	// ProviderConfig resolves to)
-	shared, err := site.Clients(pollInterval).Get(context.Background(), cephclient.Config{
+	shared, err := h.clients.Get(context.Background(), cephclient.Config{
 		Monitors: h.cfg.Monitors, ClientName: "admin", Key: strings.TrimSpace(h.cfg.Key)})
 	if err != nil {
 		t.Fatal(err)

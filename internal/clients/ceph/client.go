@@ -183,17 +183,6 @@ func NewClients(snapshotMaxAge time.Duration) *Clients {
 	return &Clients{maxAge: snapshotMaxAge, m: map[string]*Client{}, connecting: map[string]*connectCall{}}
 }
 
-var (
-	sharedOnce sync.Once
-	shared     *Clients
-)
-
-// Shared returns the process-wide registry; the first caller fixes the snapshot age.
-func Shared(snapshotMaxAge time.Duration) *Clients {
-	sharedOnce.Do(func() { shared = NewClients(snapshotMaxAge) })
-	return shared
-}
-
 // Get returns the client for cfg, connecting on first use. Connections whose key changed are
 // replaced (the old one is closed once nothing new is handed out on it).
 func (r *Clients) Get(ctx context.Context, cfg Config) (*Client, error) {

@@ -4,16 +4,22 @@ package ceph
 import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
+	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushrule"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/erasurecodeprofile"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/rbdimage"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
-// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket and RBDImage controllers to mgr.
+// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket and RBDImage controllers to mgr;
+// they share o.Ceph, the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
+	if o.Ceph == nil {
+		o.Ceph = cephclient.NewClients(site.SnapshotAge(o.PollInterval))
+	}
 	for _, setup := range []func(ctrl.Manager, options.Options) error{
 		erasurecodeprofile.Setup,
 		crushrule.Setup,

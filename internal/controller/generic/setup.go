@@ -6,7 +6,6 @@ package generic
 
 import (
 	"context"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -31,11 +30,13 @@ const (
 type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *providerconfig.Site) (managed.TypedExternalClient[T], error)
 
 // Setup registers a managed reconciler for the kind gvk with mgr.
-func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
+// section is the part of a ProviderConfig the kind's backend needs (only
+// that part is resolved, and a config without it is an error).
+func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, section providerconfig.Section, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
 	g := newGuard(Backoff{Base: o.RetryBase, Max: o.RetryMax}, rec)
-	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: sectionOf(gvk), connect: connect, intent: o.Intent, guard: g}
+	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: section, connect: connect, intent: o.Intent, guard: g}
 
 	ropts := []managed.ReconcilerOption{
 		managed.WithTypedExternalConnector[T](c),
@@ -92,14 +93,6 @@ func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternal
 		ext = &intentClient[T]{TypedExternalClient: ext, intent: c.intent}
 	}
 	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard}, nil
-}
-
-// sectionOf tells which part of a site a kind needs, from its API group.
-func sectionOf(gvk schema.GroupVersionKind) providerconfig.Section {
-	if strings.HasPrefix(gvk.Group, "ceph.") {
-		return providerconfig.SectionCeph
-	}
-	return providerconfig.SectionProxmox
 }
 
 // addStateMetrics runs crossplane-runtime's recorder of how many resources of

@@ -10,6 +10,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 )
 
@@ -42,4 +43,9 @@ type Options struct {
 	// process (cmd/provider); when nil, the Proxmox backend's Setup builds
 	// one for the manager it sets up.
 	Proxmox *proxmox.Registry
+
+	// Ceph is the registry of Ceph site clients every Ceph kind shares (one
+	// connection and observation snapshot per cluster). Built once by the
+	// process; when nil, the Ceph backend's Setup builds one.
+	Ceph *ceph.Clients
 }

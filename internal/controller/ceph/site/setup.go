@@ -7,6 +7,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
@@ -16,6 +17,8 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
+
+const errNoRegistry = "no Ceph client registry in the controller options"
 
 // Deps is what a Ceph kind's external client is built from.
 type Deps struct {
@@ -35,14 +38,17 @@ type Deps struct {
 // build its external client from the site's shared Ceph client.
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T,
 	external func(d Deps) managed.TypedExternalClient[T]) error {
-	clients := Clients(o.PollInterval)
+	clients := o.Ceph
+	if clients == nil {
+		return errors.New(errNoRegistry)
+	}
 	resolver := providerconfig.NewResolver(mgr.GetClient())
 	name := managed.ControllerName(gvk.GroupKind().String())
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
 	resolve := func(ctx context.Context, mg resource.ModernManaged) (*providerconfig.Site, error) {
 		return resolver.Resolve(ctx, mg, providerconfig.SectionCeph)
 	}
-	return generic.Setup(mgr, o, gvk, newFn,
+	return generic.Setup(mgr, o, gvk, providerconfig.SectionCeph, newFn,
 		func(ctx context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
 			c, err := Connect(ctx, clients, s)
 			if err != nil {

@@ -18,7 +18,6 @@ import (
 )
 
 const (
-	errNoCeph  = "the provider config has no ceph section"
 	errClient  = "cannot connect to Ceph"
 	errBadName = "invalid Ceph name %q: use letters, digits, '.', '_' and '-' only (at most 100 characters)"
 )
@@ -31,21 +30,20 @@ func ReconcilerOptions() []managed.ReconcilerOption {
 	return []managed.ReconcilerOption{managed.WithCreationGracePeriod(time.Second)}
 }
 
-// Clients returns the process-wide registry of Ceph clients. Snapshots live a little less than
-// one poll interval, so each poll of a site's resources triggers one fresh observation.
-func Clients(pollInterval time.Duration) *ceph.Clients {
+// SnapshotAge is how long one observation snapshot of a cluster serves: a
+// little less than one poll interval, so each poll of a site's resources
+// triggers one fresh observation.
+func SnapshotAge(pollInterval time.Duration) time.Duration {
 	age := pollInterval * 9 / 10
 	if age <= 0 {
 		age = 30 * time.Second
 	}
-	return ceph.Shared(age)
+	return age
 }
 
-// Connect returns the shared client of the site's Ceph part.
+// Connect returns the shared client of the site's Ceph part (the resolver
+// was asked for the ceph section, so s.Ceph is set).
 func Connect(ctx context.Context, r *ceph.Clients, s *providerconfig.Site) (*ceph.Client, error) {
-	if s == nil || s.Ceph == nil {
-		return nil, errors.New(errNoCeph)
-	}
 	c, err := r.Get(ctx, ceph.Config{Monitors: s.Ceph.Monitors, ClientName: s.Ceph.ClientName, Key: s.Ceph.Key})
 	return c, errors.Wrap(err, errClient)
 }

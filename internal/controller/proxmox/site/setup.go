@@ -51,7 +51,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		return errors.New(errNoRegistry)
 	}
 	kube := mgr.GetClient()
-	return generic.Setup(mgr, o, gvk, newFn,
+	return generic.Setup(mgr, o, gvk, providerconfig.SectionProxmox, newFn,
 		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
 			// The resolver asked for the proxmox section: s.Proxmox is set.
 			c, err := clients.Client(s)
