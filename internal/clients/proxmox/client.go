@@ -80,7 +80,11 @@ type Client struct {
 	view   viewCache
 	memo   configMemo
 	fwMemo guestFirewallMemo
-	count  *requestCounter
+	ids    struct {
+		mu sync.Mutex
+		m  map[int]time.Time // ids handed out by AllocateID, when
+	}
+	count *requestCounter
 
 	reported sync.Map // UPIDs of failed tasks whose error was shown
 }
@@ -174,4 +178,60 @@ func (c *Client) IDFree(ctx context.Context, id int) (bool, error) {
 		return false, errors.Errorf("GET /cluster/nextid?vmid=%d answered %d", id, int(s))
 	}
 	return true, nil
+}
+
+// idReservation is how long an id handed out by AllocateID stays reserved
+// in this process: long enough for the create that uses it to show in the
+// cluster view.
+const idReservation = 2 * time.Minute
+
+// AllocateID returns a free guest id that no other create of this process
+// was handed in the last idReservation: PVE's nextid answers the same id to
+// concurrent callers, so creates started together would race for it (the
+// losers retry after a backoff). Ids taken by other writers are still
+// possible; the create then fails with "already exists" and tries again.
+func (c *Client) AllocateID(ctx context.Context) (int, error) {
+	id, err := c.NextID(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for tries := 0; ; tries++ {
+		c.ids.mu.Lock()
+		now := time.Now()
+		for k, at := range c.ids.m {
+			if now.Sub(at) > idReservation {
+				delete(c.ids.m, k)
+			}
+		}
+		_, taken := c.ids.m[id]
+		if !taken {
+			if c.ids.m == nil {
+				c.ids.m = map[int]time.Time{}
+			}
+			c.ids.m[id] = now
+		}
+		c.ids.mu.Unlock()
+		if !taken {
+			return id, nil
+		}
+		if tries >= 1000 {
+			return 0, errors.Errorf("no free guest id after %d", id)
+		}
+		// The next id not reserved here, confirmed free by PVE.
+		for id++; ; id++ {
+			c.ids.mu.Lock()
+			_, reserved := c.ids.m[id]
+			c.ids.mu.Unlock()
+			if reserved {
+				continue
+			}
+			free, err := c.IDFree(ctx, id)
+			if err != nil {
+				return 0, err
+			}
+			if free {
+				break
+			}
+		}
+	}
 }

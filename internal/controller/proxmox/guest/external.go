@@ -21,16 +21,17 @@ import (
 )
 
 const (
-	errExternal   = "external name %q is not a guest id"
-	errWrongType  = "guest %d is a %s, not a %s"
-	errConfig     = "cannot read the config of guest %d"
-	errNextID     = "cannot get a free guest id"
-	errReserve    = "cannot save the guest id before creating it"
-	errCreate     = "cannot create guest %d"
-	errTooManyIDs = "guest ids %v were all taken by other writers"
-	maxIDAttempts = 3
-	reasonLocked  = "guest is locked (%s)"
-	errPower      = "cannot %s guest %d"
+	errExternal        = "external name %q is not a guest id"
+	errWrongType       = "guest %d is a %s, not a %s"
+	errConfig          = "cannot read the config of guest %d"
+	errNextID          = "cannot get a free guest id"
+	errReserve         = "cannot save the guest id before creating it"
+	errCreate          = "cannot create guest %d"
+	errTooManyIDs      = "guest ids %v were all taken by other writers"
+	maxIDAttempts      = 3
+	reasonLocked       = "guest is locked (%s)"
+	errPower           = "cannot %s guest %d"
+	errNotOursToDelete = "guest %d (name %q, lock %q) is not known to be this resource's, so it is not destroyed"
 )
 
 // Status is what the shared lifecycle keeps in a kind's status.atProvider.
@@ -163,7 +164,7 @@ func (e *External[T]) Create(ctx context.Context, mg T) (managed.ExternalCreatio
 	var taken []int
 	for range maxIDAttempts {
 		if id == 0 {
-			if id, err = e.c.NextID(ctx); err != nil {
+			if id, err = e.c.AllocateID(ctx); err != nil {
 				return managed.ExternalCreation{}, errors.Wrap(err, errNextID)
 			}
 		}
@@ -206,7 +207,10 @@ func (e *External[T]) ownsID(ctx context.Context, mg T, id int) (bool, error) {
 		return false, errors.Wrap(err, errView)
 	}
 	g, ok := view.Guest(id)
-	return ok && Owner(mg, g, e.kind.Name(mg)) != NotOurs, nil
+	// Only a guest known to be ours is kept: one still locked by another
+	// writer's create (Undecided) is theirs until it says otherwise, and
+	// claiming it would make two resources share one guest.
+	return ok && Owner(mg, g, e.kind.Name(mg)) == Ours, nil
 }
 
 // Update implements the managed external client.
@@ -238,6 +242,12 @@ func (e *External[T]) Delete(ctx context.Context, mg T) (managed.ExternalDelete,
 	g, err := e.guest(ctx, mg)
 	if err != nil || g == nil {
 		return managed.ExternalDelete{}, err
+	}
+	// Only our own guest is ever destroyed: the id may name another
+	// writer's guest (a lost id race, a guest still locked by someone
+	// else's create). Observe then forgets the id or waits.
+	if o := Owner(mg, g, e.kind.Name(mg)); o != Ours {
+		return managed.ExternalDelete{}, errors.Errorf(errNotOursToDelete, int(g.VMID), g.Name, g.Lock)
 	}
 	upid, err := Destroy(ctx, e.c, g)
 	if err != nil {

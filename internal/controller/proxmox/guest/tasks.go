@@ -124,9 +124,14 @@ func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int,
 		if explicit {
 			return nil, false, nil, errors.Errorf(errIDTaken, id, g.Name, g.Tags)
 		}
-		// Our saved id now names another writer's guest (ours failed and
-		// the id was handed out again): forget it and create anew.
+		// Our saved id now names another writer's guest (ours failed, or
+		// lost an id race, and the id went to someone else): forget it; a
+		// guest of ours under another id is adopted by its owner tag, else
+		// the resource is created anew.
 		meta.SetExternalName(mg, "")
+		if own, _, _, err := adopt(ctx, c, mg, view); err != nil || own != nil {
+			return own, true, nil, err
+		}
 		return nil, false, &managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
 	case Undecided:
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(locked, g.Lock)))
