@@ -144,10 +144,10 @@ func (s *Simulator) vmstatus(g *guest, full bool) map[string]any {
 		"pbs-dirty-bitmap": true, "pbs-dirty-bitmap-migration": true, "pbs-dirty-bitmap-savevm": true,
 		"pbs-library-version": "2.0.1 (UNKNOWN)", "pbs-masterkey": true, "query-bitmap-info": true}
 	if g.Conf["balloon"] != "0" { // the balloon device is there unless balloon=0
-		max := res.MaxMem
+		maxMem := res.MaxMem
 		used := *res.Mem
-		m["maxmem"], m["balloon"], m["mem"], m["freemem"] = max, max, used, max-used
-		m["ballooninfo"] = map[string]any{"actual": max, "max_mem": max, "total_mem": max, "free_mem": max - used,
+		m["maxmem"], m["balloon"], m["mem"], m["freemem"] = maxMem, maxMem, used, maxMem-used
+		m["ballooninfo"] = map[string]any{"actual": maxMem, "max_mem": maxMem, "total_mem": maxMem, "free_mem": maxMem - used,
 			"mem_swapped_in": 0, "mem_swapped_out": 0, "major_page_faults": 120, "minor_page_faults": 45000,
 			"last_update": nowUnix()}
 	}

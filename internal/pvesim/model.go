@@ -4,7 +4,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -231,7 +230,5 @@ func propSet(s, k, v string) string {
 }
 
 func nowUnix() int64 { return time.Now().Unix() }
-
-func sortInts(v []int) { sort.Ints(v) }
 
 func timeMul(n int) time.Duration { return time.Duration(n) }

@@ -211,8 +211,8 @@ func (p *provider) chaos(rng *rand.Rand, kills int, beforeKill func()) error {
 }
 
 // logLines returns the provider log lines (across all restarts) that
-// contain any of the needles, at most max of them, the last ones.
-func (p *provider) logLines(max int, needles ...string) []string {
+// contain any of the needles, at most limit of them, the last ones.
+func (p *provider) logLines(limit int, needles ...string) []string {
 	b, err := os.ReadFile(p.log.Name())
 	if err != nil {
 		return []string{err.Error()}
@@ -227,8 +227,8 @@ func (p *provider) logLines(max int, needles ...string) []string {
 			}
 		}
 	}
-	if len(out) > max {
-		out = out[len(out)-max:]
+	if len(out) > limit {
+		out = out[len(out)-limit:]
 	}
 	return out
 }

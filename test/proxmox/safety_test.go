@@ -446,8 +446,8 @@ func TestFailingResourceBacksOffExponentially(t *testing.T) {
 	// The backoff is a lower bound (load only delays a retry): the n-th gap
 	// is at least base·2^n, less the jitter and the sampling.
 	for i, g := range gaps {
-		if min := time.Duration(0.85 * float64(500*time.Millisecond) * float64(int(1)<<i)); g < min && min <= 8*time.Second {
-			t.Errorf("gap %d is %s, want at least %s (gaps %v)", i, g, min, gaps)
+		if least := time.Duration(0.85 * float64(500*time.Millisecond) * float64(int(1)<<i)); g < least && least <= 8*time.Second {
+			t.Errorf("gap %d is %s, want at least %s (gaps %v)", i, g, least, gaps)
 		}
 	}
 	sy := s.get(t, "backoff-1").GetCondition(xpv2.TypeSynced)

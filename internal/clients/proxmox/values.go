@@ -158,3 +158,27 @@ func (p Props) String() string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// With appends key=value when value is set.
+func (p Props) With(key string, value *string) Props {
+	if value == nil {
+		return p
+	}
+	return append(p, Prop{Key: key, Value: *value})
+}
+
+// WithFlag appends key=1 or key=0 when b is set.
+func (p Props) WithFlag(key string, b *bool) Props {
+	if b == nil {
+		return p
+	}
+	return append(p, Prop{Key: key, Value: Bool(*b)})
+}
+
+// WithInt appends key=n when n is set.
+func (p Props) WithInt(key string, n *int64) Props {
+	if n == nil {
+		return p
+	}
+	return append(p, Prop{Key: key, Value: strconv.FormatInt(*n, 10)})
+}

@@ -136,15 +136,6 @@ func (g *guard) wait(mg resource.Managed) time.Duration {
 	return time.Until(s.until)
 }
 
-func (g *guard) forget(uid types.UID) {
-	g.mu.Lock()
-	delete(g.streaks, uid)
-	delete(g.drift, uid)
-	delete(g.lost, uid)
-	delete(g.ready, uid)
-	g.mu.Unlock()
-}
-
 // gate is a reconciler that holds back a resource during its backoff. Events
 // that do not change the spec (the crossplane reconciler's own annotation
 // updates after a failed create, status churn) would otherwise retry it at

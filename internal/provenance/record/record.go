@@ -76,11 +76,9 @@ type Record struct {
 // version is left out so a chain survives a version bump; the UID is left out so the
 // history of a name survives deletion and re-creation.
 func ResourceKey(apiVersion, kind, namespace, name string) string {
-	group := apiVersion
+	group := "core" // "v1": the core group has no name
 	if i := lastSlash(apiVersion); i >= 0 {
 		group = apiVersion[:i]
-	} else {
-		group = "core" // "v1": the core group has no name
 	}
 	if namespace == "" {
 		return kind + "." + group + "/" + name

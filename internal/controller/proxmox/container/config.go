@@ -77,20 +77,8 @@ func netString(n v1alpha1.ContainerNetwork) string {
 	if bridge == "" {
 		bridge = "vmbr0"
 	}
-	s := "name=" + n.Name + ",bridge=" + bridge
-	if n.IP != nil {
-		s += ",ip=" + *n.IP
-	}
-	if n.Gateway != nil {
-		s += ",gw=" + *n.Gateway
-	}
-	if n.Firewall != nil {
-		s += ",firewall=" + proxmox.Bool(*n.Firewall)
-	}
-	if n.VLAN != nil {
-		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
-	}
-	return s
+	return proxmox.Props{{Key: "name", Value: n.Name}, {Key: "bridge", Value: bridge}}.
+		With("ip", n.IP).With("gw", n.Gateway).WithFlag("firewall", n.Firewall).WithInt("tag", n.VLAN).String()
 }
 
 // normNet reduces an interface to the settings the spec manages: name,

@@ -31,7 +31,7 @@ func (kind) Name(mg *v1alpha1.Container) string   { return hostname(mg) }
 func (kind) SpecID(mg *v1alpha1.Container) *int64 { return mg.Spec.ForProvider.VMID }
 func (kind) Status(mg *v1alpha1.Container) guest.Status {
 	o := &mg.Status.AtProvider
-	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified}
+	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified, Lock: &o.Lock}
 }
 
 func (kind) Seen(mg *v1alpha1.Container, g *proxmox.Guest) {

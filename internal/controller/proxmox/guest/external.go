@@ -39,6 +39,7 @@ type Status struct {
 	PendingTask   *string
 	LastTaskError *string
 	LastVerified  **metav1.Time
+	Lock          *string // PVE's lock on the guest, as last seen
 }
 
 // A Kind is what one guest kind (VMs, containers) supplies to the shared

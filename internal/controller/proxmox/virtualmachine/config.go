@@ -183,14 +183,8 @@ func netString(n v1alpha1.NetworkInterface) string {
 	if bridge == "" {
 		bridge = "vmbr0"
 	}
-	s := model + ",bridge=" + bridge
-	if n.Firewall != nil {
-		s += ",firewall=" + proxmox.Bool(*n.Firewall)
-	}
-	if n.VLAN != nil {
-		s += ",tag=" + strconv.FormatInt(*n.VLAN, 10)
-	}
-	return s
+	return proxmox.Props{{Key: model}, {Key: "bridge", Value: bridge}}.
+		WithFlag("firewall", n.Firewall).WithInt("tag", n.VLAN).String()
 }
 
 // normNet reduces a NIC to the settings the spec manages: model, bridge,

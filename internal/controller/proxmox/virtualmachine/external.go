@@ -33,7 +33,7 @@ func (kind) Name(mg *v1alpha1.VirtualMachine) string   { return vmName(mg) }
 func (kind) SpecID(mg *v1alpha1.VirtualMachine) *int64 { return mg.Spec.ForProvider.VMID }
 func (kind) Status(mg *v1alpha1.VirtualMachine) guest.Status {
 	o := &mg.Status.AtProvider
-	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified}
+	return guest.Status{PendingTask: &o.PendingTask, LastTaskError: &o.LastTaskError, LastVerified: &o.LastVerified, Lock: &o.Lock}
 }
 
 func (kind) Seen(mg *v1alpha1.VirtualMachine, g *proxmox.Guest) {

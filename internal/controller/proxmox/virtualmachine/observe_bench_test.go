@@ -37,12 +37,12 @@ func BenchmarkObservePoll(b *testing.B) {
 			c := mustClient(b, site)
 			e := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{})
 			ctx := context.Background()
-			observeAll(b, ctx, e, vms) // first poll reads every config once
+			observeAll(ctx, b, e, vms) // first poll reads every config once
 			before := c.Requests()
 			b.ResetTimer()
 			for range b.N {
 				c.InvalidateView() // a new poll interval: the view is refreshed once
-				observeAll(b, ctx, e, vms)
+				observeAll(ctx, b, e, vms)
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(c.Requests()-before)/float64(b.N), "requests/poll")
@@ -71,7 +71,7 @@ func BenchmarkObservePoll(b *testing.B) {
 	}
 }
 
-func observeAll(b *testing.B, ctx context.Context, e *guest.External[*v1alpha1.VirtualMachine], vms []*v1alpha1.VirtualMachine) {
+func observeAll(ctx context.Context, b *testing.B, e *guest.External[*v1alpha1.VirtualMachine], vms []*v1alpha1.VirtualMachine) {
 	for _, vm := range vms {
 		o, err := e.Observe(ctx, vm)
 		if err != nil || !o.ResourceExists {
