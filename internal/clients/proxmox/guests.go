@@ -179,3 +179,24 @@ func (c *Client) task(ctx context.Context, method, path string, p Params) (strin
 	}
 	return upid, nil
 }
+
+// WithDigest returns a copy of p that carries digest (the digest of what a
+// change was computed from; PVE refuses the change when it no longer matches).
+func (p Params) WithDigest(digest string) Params {
+	out := Params{"digest": digest}
+	for k, v := range p {
+		out[k] = v
+	}
+	return out
+}
+
+// SplitDigest returns p without its digest, and the digest ("" when none).
+func (p Params) SplitDigest() (Params, string) {
+	out := make(Params, len(p))
+	for k, v := range p {
+		out[k] = v
+	}
+	d := out["digest"]
+	delete(out, "digest")
+	return out, d
+}

@@ -133,7 +133,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	}
 	want := wantRules(mg.Spec.ForProvider)
 	for i := len(want) - 1; i >= 0; i-- {
-		if err := e.c.CreateRule(ctx, proxmox.GroupRules(n), toParams(want[i].params())); err != nil {
+		if err := e.c.CreateRule(ctx, proxmox.GroupRules(n), want[i].params()); err != nil {
 			return managed.ExternalCreation{}, errors.Wrapf(err, errAddRule, i, n)
 		}
 	}
@@ -173,9 +173,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 }
 
 func (e *external) apply(ctx context.Context, n string, o op) error {
-	change := toParams(o.params)
-	digest := change["digest"]
-	delete(change, "digest")
+	change, digest := o.params.SplitDigest()
 	l := proxmox.GroupRules(n)
 	switch o.method {
 	case "POST":
@@ -185,15 +183,6 @@ func (e *external) apply(ctx context.Context, n string, o op) error {
 	default:
 		return e.c.DeleteRule(ctx, l, o.pos, digest)
 	}
-}
-
-// toParams renders a rule's parameters in PVE's string forms.
-func toParams(p map[string]any) proxmox.Params {
-	out := make(proxmox.Params, len(p))
-	for k, v := range p {
-		out[k] = proxmox.String(v)
-	}
-	return out
 }
 
 // Delete removes the group's rules, last first, then the group. PVE deletes

@@ -98,15 +98,12 @@ func (r rule) equal(o rule) bool {
 }
 
 // params is the rule in the form the API takes; enable is always sent.
-func (r rule) params() map[string]any {
-	p := map[string]any{}
+func (r rule) params() proxmox.Params {
+	p := proxmox.Params{}
 	for _, k := range ruleKeys {
 		if v, ok := r[k]; ok {
 			p[k] = v
 		}
-	}
-	if e, err := strconv.Atoi(r["enable"]); err == nil {
-		p["enable"] = e
 	}
 	return p
 }
@@ -115,7 +112,7 @@ func (r rule) params() map[string]any {
 type op struct {
 	method string // PUT, DELETE or POST
 	pos    int    // the rule position PUT and DELETE address
-	params map[string]any
+	params proxmox.Params
 }
 
 func (o op) String() string {
@@ -171,21 +168,13 @@ func plan(want, got []rule, digest string) []op {
 		ops = append(ops, op{method: "POST", params: want[i].params()})
 		if i > 0 {
 			// The new rule is at the top of i+1 rules: move it past the last.
-			ops = append(ops, op{method: "PUT", pos: 0, params: map[string]any{"moveto": i + 1}})
+			ops = append(ops, op{method: "PUT", pos: 0, params: proxmox.Params{"moveto": strconv.Itoa(i + 1)}})
 		}
 	}
 	if digest != "" {
-		ops[0].params = withDigest(ops[0].params, digest)
+		ops[0].params = ops[0].params.WithDigest(digest)
 	}
 	return ops
-}
-
-func withDigest(p map[string]any, digest string) map[string]any {
-	out := map[string]any{"digest": digest}
-	for k, v := range p {
-		out[k] = v
-	}
-	return out
 }
 
 // observed turns normalised rules into the status form.

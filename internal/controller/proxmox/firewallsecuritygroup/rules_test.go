@@ -2,6 +2,7 @@ package firewallsecuritygroup
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -66,7 +67,11 @@ func pveApply(rules []map[string]string, ops []op) ([]map[string]string, error) 
 				return nil, fmt.Errorf("no rule at position %d", o.pos)
 			}
 			if to, ok := o.params["moveto"]; ok {
-				rules = moveTo(rules, o.pos, to.(int))
+				n, err := strconv.Atoi(to)
+				if err != nil {
+					return nil, err
+				}
+				rules = moveTo(rules, o.pos, n)
 				continue
 			}
 			r := rules[o.pos]
@@ -76,7 +81,7 @@ func pveApply(rules []map[string]string, ops []op) ([]map[string]string, error) 
 				}
 			}
 			if d, ok := o.params["delete"]; ok {
-				for _, k := range strings.Split(d.(string), ",") {
+				for _, k := range strings.Split(d, ",") {
 					delete(r, k)
 				}
 			}

@@ -6,6 +6,7 @@ package guestfw
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -85,7 +86,7 @@ func optionsDiff(want map[string]string, have map[string]any) map[string]any {
 type fwOp struct {
 	method string // PUT, DELETE or POST
 	pos    int
-	params map[string]any
+	params proxmox.Params
 }
 
 func (o fwOp) String() string { return fmt.Sprintf("%s %d %v", o.method, o.pos, o.params) }
@@ -110,7 +111,7 @@ func linkPlan(want []string, rules []fwRule, digest string) []fwOp {
 	var ops []fwOp
 	for k := 0; k < min(len(idx), len(want)); k++ {
 		if r := model[idx[k]]; r.action != want[k] || !r.enable {
-			ops = append(ops, fwOp{method: "PUT", pos: idx[k], params: map[string]any{"action": want[k], "enable": 1}})
+			ops = append(ops, fwOp{method: "PUT", pos: idx[k], params: proxmox.Params{"action": want[k], "enable": "1"}})
 			model[idx[k]] = fwRule{typ: "group", action: want[k], enable: true}
 		}
 	}
@@ -119,17 +120,17 @@ func linkPlan(want []string, rules []fwRule, digest string) []fwOp {
 		model = append(model[:idx[k]], model[idx[k]+1:]...)
 	}
 	for k := len(idx); k < len(want); k++ {
-		ops = append(ops, fwOp{method: "POST", params: map[string]any{"type": "group", "action": want[k], "enable": 1}})
+		ops = append(ops, fwOp{method: "POST", params: proxmox.Params{"type": "group", "action": want[k], "enable": "1"}})
 		model = append([]fwRule{{typ: "group", action: want[k], enable: true}}, model...)
 		if k == 0 {
 			continue
 		}
 		prev := links()[k] // links()[0] is the new rule; the k-th is link k-1
-		ops = append(ops, fwOp{method: "PUT", pos: 0, params: map[string]any{"moveto": prev + 1}})
+		ops = append(ops, fwOp{method: "PUT", pos: 0, params: proxmox.Params{"moveto": strconv.Itoa(prev + 1)}})
 		model = moveTo(model, 0, prev+1)
 	}
 	if len(ops) > 0 && digest != "" {
-		ops[0].params = withDigest(ops[0].params, digest)
+		ops[0].params = ops[0].params.WithDigest(digest)
 	}
 	return ops
 }
@@ -152,14 +153,6 @@ func moveTo[T any](rules []T, pos, to int) []T {
 	}
 	if to >= len(rules) {
 		out = append(out, rules[pos])
-	}
-	return out
-}
-
-func withDigest(p map[string]any, digest string) map[string]any {
-	out := map[string]any{"digest": digest}
-	for k, v := range p {
-		out[k] = v
 	}
 	return out
 }
@@ -224,12 +217,7 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 	}
 	list := proxmox.GuestRules(g.Ref())
 	for _, o := range linkPlan(fw.SecurityGroups, rules, st.RulesDigest) {
-		change := proxmox.Params{}
-		for k, v := range o.params {
-			change[k] = proxmox.String(v)
-		}
-		digest := change["digest"]
-		delete(change, "digest")
+		change, digest := o.params.SplitDigest()
 		var err error
 		switch o.method {
 		case "POST":

@@ -3,6 +3,7 @@ package guestfw
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"testing"
 
 	"k8s.io/utils/ptr"
@@ -18,14 +19,18 @@ func applyLinks(rules []fwRule, ops []fwOp) ([]fwRule, error) {
 		}
 		switch o.method {
 		case "POST":
-			rules = append([]fwRule{{typ: o.params["type"].(string), action: o.params["action"].(string), enable: o.params["enable"] == 1}}, rules...)
+			rules = append([]fwRule{{typ: o.params["type"], action: o.params["action"], enable: o.params["enable"] == "1"}}, rules...)
 		case "PUT":
 			if to, ok := o.params["moveto"]; ok {
-				rules = moveTo(rules, o.pos, to.(int))
+				n, err := strconv.Atoi(to)
+				if err != nil {
+					return nil, err
+				}
+				rules = moveTo(rules, o.pos, n)
 				continue
 			}
-			rules[o.pos].action = o.params["action"].(string)
-			rules[o.pos].enable = o.params["enable"] == 1
+			rules[o.pos].action = o.params["action"]
+			rules[o.pos].enable = o.params["enable"] == "1"
 		case "DELETE":
 			rules = append(rules[:o.pos], rules[o.pos+1:]...)
 		}
