@@ -10,12 +10,6 @@ import (
 	"testing"
 	"time"
 
-	changelogs "github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
-	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
-	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 	goproxmox "github.com/luthermonson/go-proxmox"
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
@@ -29,12 +23,20 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	changelogs "github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/controller"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/feature"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
 	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	pvev1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	mcv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
+	cephsite "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	pcconfig "github.com/microcloud-dev/provider-microcloud/internal/controller/config"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
@@ -261,7 +263,9 @@ func (p *provider) startManager() {
 		Features:                &feature.Flags{},
 		ChangeLogOptions:        &controller.ChangeLogOptions{ChangeLogger: p.l},
 	}, Intent: p.l}
-	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o)) // one per manager, as cmd/provider builds one per process
+	// one registry per backend and manager, as cmd/provider builds one per process
+	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o))
+	o.Ceph = cephclient.NewClients(cephsite.SnapshotAge(o.PollInterval))
 	setups := []func(ctrl.Manager, options.Options) error{pcconfig.Setup, virtualmachine.Setup}
 	if p.w.ceph != nil {
 		setups = append(setups, pool.Setup)
