@@ -166,6 +166,10 @@ func runFaultCell(t *testing.T, cell faultCell) string {
 	if cell.op == "create" {
 		arm()
 	}
+	// The cell's resources go when the test ends (before its simulator
+	// does): left behind, hundreds of them would be reconciled against dead
+	// simulators by every later test's manager of this package.
+	t.Cleanup(func() { forget(kube, objs) })
 	for _, o := range objs {
 		if err := kube.Create(ctx, o); err != nil {
 			return "create: " + err.Error()
@@ -174,6 +178,7 @@ func runFaultCell(t *testing.T, cell faultCell) string {
 	if cell.kind == "FirewallSecurityGroup" && cell.op == "delete" {
 		// a guest whose firewall the in-use scan reads
 		vm := s.vm("scan", cloneOf(9000))
+		t.Cleanup(func() { forget(kube, []client.Object{vm}) })
 		if err := kube.Create(ctx, vm); err != nil {
 			return err.Error()
 		}
@@ -238,6 +243,26 @@ func report(t *testing.T, name, text string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 		t.Errorf("cannot write the report: %v", err)
+	}
+}
+
+// forget removes objects from the API server without waiting for their
+// controllers: deleted (so no finalizer is added again), then their
+// finalizers dropped; what they manage is left to the simulator, which goes
+// with the test.
+func forget(kube client.Client, objs []client.Object) {
+	ctx := context.Background()
+	for _, o := range objs {
+		if err := kube.Delete(ctx, o); err != nil {
+			continue // gone already
+		}
+		_ = retryOnConflict(func() error {
+			if err := kube.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+				return client.IgnoreNotFound(err)
+			}
+			o.SetFinalizers(nil)
+			return client.IgnoreNotFound(kube.Update(ctx, o))
+		})
 	}
 }
 
