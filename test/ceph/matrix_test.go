@@ -226,9 +226,9 @@ func (h *harness) requireSingle(n string, want int) {
 	}
 }
 
-func (h *harness) cellPool(op, n string, arm, waitSpent func()) {
-	h.cleanup(func() { _ = h.ceph.DeletePool(n) })
-	mg := h.pool(n, cephv1alpha1.PoolParameters{Size: ptr(int32(2)), PGNum: ptr(int32(4)), Application: ptr("rbd")})
+// createCell creates a cell's resource (the faults armed first when the
+// cell is a create, and waited until spent) and waits until it is Ready.
+func (h *harness) createCell(op string, mg conditioned, arm, waitSpent func()) {
 	if op == "create" {
 		arm()
 	}
@@ -237,6 +237,12 @@ func (h *harness) cellPool(op, n string, arm, waitSpent func()) {
 		waitSpent()
 	}
 	h.waitReady(mg)
+}
+
+func (h *harness) cellPool(op, n string, arm, waitSpent func()) {
+	h.cleanup(func() { _ = h.ceph.DeletePool(n) })
+	mg := h.pool(n, cephv1alpha1.PoolParameters{Size: ptr(int32(2)), PGNum: ptr(int32(4)), Application: ptr("rbd")})
+	h.createCell(op, mg, arm, waitSpent)
 	switch op {
 	case "update":
 		arm()
@@ -276,14 +282,7 @@ func (h *harness) cellPool(op, n string, arm, waitSpent func()) {
 func (h *harness) cellProfile(op, n string, arm, waitSpent func()) {
 	h.cleanup(func() { _ = h.ceph.RemoveErasureCodeProfile(n) })
 	mg := h.ecProfile(n, cephv1alpha1.ErasureCodeProfileParameters{K: 2, M: 1, FailureDomain: ptr("osd")})
-	if op == "create" {
-		arm()
-	}
-	h.create(mg)
-	if op == "create" {
-		waitSpent()
-	}
-	h.waitReady(mg)
+	h.createCell(op, mg, arm, waitSpent)
 	switch op {
 	case "update": // drift by hand; the provider removes and sets the profile again
 		arm()
@@ -313,14 +312,7 @@ func (h *harness) cellProfile(op, n string, arm, waitSpent func()) {
 func (h *harness) cellRule(op, n string, arm, waitSpent func()) {
 	h.cleanup(func() { _ = h.ceph.RemoveCrushRule(n) })
 	mg := h.crushRule(n, cephv1alpha1.CrushRuleParameters{FailureDomain: ptr("host")})
-	if op == "create" {
-		arm()
-	}
-	h.create(mg)
-	if op == "create" {
-		waitSpent()
-	}
-	h.waitReady(mg)
+	h.createCell(op, mg, arm, waitSpent)
 	want := "host"
 	switch op {
 	case "update":
@@ -368,14 +360,7 @@ func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
 		_ = h.ceph.RemoveCrushBucket(r2)
 	})
 	mg := h.bucket(n, cephv1alpha1.CrushBucketParameters{Type: "rack", Parent: ptr(r1)})
-	if op == "create" {
-		arm()
-	}
-	h.create(mg)
-	if op == "create" {
-		waitSpent()
-	}
-	h.waitReady(mg)
+	h.createCell(op, mg, arm, waitSpent)
 	want := r1
 	switch op {
 	case "update":
@@ -405,14 +390,7 @@ func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
 func (h *harness) cellImage(op, n, pool string, arm, waitSpent func()) {
 	h.cleanup(func() { _ = h.ceph.RemoveImage(pool, n) })
 	mg := h.image(n, cephv1alpha1.RBDImageParameters{Pool: ptr(pool), SizeMiB: 8})
-	if op == "create" {
-		arm()
-	}
-	h.create(mg)
-	if op == "create" {
-		waitSpent()
-	}
-	h.waitReady(mg)
+	h.createCell(op, mg, arm, waitSpent)
 	want := uint64(8 << 20)
 	switch op {
 	case "update":
