@@ -539,7 +539,16 @@ install_cc() { # operator|auditor package-name: install on that organisation's p
     info "$2 installed on the $1 peer"
   else
     info "installing $2 on the $1 peer"
-    "$BIN/peer" lifecycle chaincode install "$pkg" >>"$NET/logs/admin-$1.log" 2>&1 || die "install failed; see $NET/logs/admin-$1.log"
+    # queryinstalled can miss a package right after a peer restart, or while another run installs
+    # it: a peer that already has it answers "already successfully installed", which is success
+    local out
+    if ! out=$("$BIN/peer" lifecycle chaincode install "$pkg" 2>&1); then
+      printf '%s\n' "$out" >>"$NET/logs/admin-$1.log"
+      grep -qF "chaincode already successfully installed" <<<"$out" || die "install failed; see $NET/logs/admin-$1.log"
+      info "$2 was installed on the $1 peer already"
+    else
+      printf '%s\n' "$out" >>"$NET/logs/admin-$1.log"
+    fi
   fi
   )
 }
