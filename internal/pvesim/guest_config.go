@@ -249,6 +249,13 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 	if workerErr != nil {
 		return workerErr
 	}
+	if _, given := set["boot"]; g.Kind == kindQemu && !given {
+		if order, changed := bootOrderWithout(g, dels); changed && order != "" {
+			set["boot"] = "order=" + order
+		} else if changed {
+			dels = append(dels, "boot")
+		}
+	}
 	for _, k := range reverts {
 		delete(g.Pending, k)
 		g.PendingDelete = slices.DeleteFunc(g.PendingDelete, func(x string) bool { return x == k })
@@ -301,6 +308,25 @@ func (s *Simulator) updateConfig(r *request, g *guest) error {
 	dropReusedUnused(g)
 	s.changed()
 	return nil
+}
+
+// bootOrderWithout is the boot order once the deleted devices that are set
+// are taken out of it, as update_vm_api (qemu-server API2/Qemu.pm) does:
+// a NIC or disk deleted is no longer booted from. changed is false when
+// none of them was in the order (or the order is the legacy form).
+func bootOrderWithout(g *guest, dels []string) (order string, changed bool) {
+	devs := splitList(propGet(g.Conf["boot"], "order", ""))
+	kept := devs[:0:0]
+	for _, d := range devs {
+		_, inConf := g.Conf[d]
+		_, inPending := g.Pending[d]
+		if slices.Contains(dels, d) && (inConf || inPending) {
+			changed = true
+			continue
+		}
+		kept = append(kept, d)
+	}
+	return strings.Join(kept, ";"), changed
 }
 
 // detachDisk removes a disk from the config the way

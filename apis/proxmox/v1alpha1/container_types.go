@@ -78,7 +78,10 @@ type ContainerParameters struct {
 	// RootFS is the container's root volume.
 	RootFS ContainerRootFS `json:"rootfs"`
 
-	// Networks are the container's interfaces, net0 first.
+	// Networks are the container's interfaces, net0 first: entry i is netI.
+	// A netN the provider set that the list no longer reaches is deleted
+	// from the container (removing an entry in the middle shifts the later
+	// ones down).
 	// +optional
 	// +kubebuilder:validation:MaxItems=8
 	Networks []ContainerNetwork `json:"networks,omitempty"`
@@ -205,6 +208,10 @@ type ContainerObservation struct {
 	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
 	// cloud-init, firewall) is verified at least every --drift-interval.
 	LastVerified *metav1.Time `json:"lastVerified,omitempty"`
+	// NICs are the netN keys the provider set from spec.forProvider.networks.
+	// One the spec no longer lists is deleted from the container; interfaces
+	// it never set (added by hand) are left alone.
+	NICs []string `json:"nics,omitempty"`
 }
 
 // A ContainerSpec defines the desired state of a Container.

@@ -108,7 +108,9 @@ type VirtualMachineParameters struct {
 	// +kubebuilder:validation:MaxItems=16
 	Disks []Disk `json:"disks,omitempty"`
 
-	// Networks are the VM's NICs, net0 first.
+	// Networks are the VM's NICs, net0 first: entry i is netI. A netN the
+	// provider set that the list no longer reaches is deleted from the VM
+	// (removing an entry in the middle shifts the later ones down).
 	// +optional
 	// +kubebuilder:validation:MaxItems=8
 	Networks []NetworkInterface `json:"networks,omitempty"`
@@ -256,6 +258,10 @@ type VirtualMachineObservation struct {
 	// volume is re-attached when it sits in an unusedN entry, else the
 	// resource reports the loss.
 	Disks map[string]string `json:"disks,omitempty"`
+	// NICs are the netN keys the provider set from spec.forProvider.networks.
+	// One the spec no longer lists is deleted from the VM; NICs it never set
+	// (the template's beyond the spec, added by hand) are left alone.
+	NICs []string `json:"nics,omitempty"`
 }
 
 // A VirtualMachineSpec defines the desired state of a VirtualMachine.

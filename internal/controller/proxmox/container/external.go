@@ -95,7 +95,10 @@ func createParams(mg *v1alpha1.Container) proxmox.Params {
 
 func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Container, g *proxmox.Guest, cfg map[string]any, fresh bool) (managed.ExternalObservation, error) {
 	obs := &mg.Status.AtProvider
-	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
+	w := wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg))
+	set, grow := diff(w, cfg)
+	var remove []string
+	obs.NICs, remove = guest.NICs(w.config, obs.NICs, cfg)
 	// The firewall is read only when the config was (fresh): see guestfw.
 	fwDiff, err := guestfw.Diff(ctx, c, fwSpec(mg), g, fresh)
 	if err != nil {
@@ -116,7 +119,7 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Contain
 	} else {
 		mg.SetConditions(xpv2.Unavailable().WithMessage("container is " + g.Status))
 	}
-	var extra []string
+	extra := guest.Removed(remove)
 	if grow > 0 {
 		extra = append(extra, "rootfs size")
 	}
@@ -127,7 +130,7 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Contain
 		extra = append(extra, "template conversion")
 	}
 	return managed.ExternalObservation{
-		ResourceUpToDate:  powerOK && templateOK && len(set) == 0 && grow == 0 && fwDiff == "",
+		ResourceUpToDate:  powerOK && templateOK && len(set) == 0 && len(remove) == 0 && grow == 0 && fwDiff == "",
 		ConnectionDetails: guest.Connection(g, obs.IPAddresses),
 		Diff:              guestfw.JoinDiff(guest.DiffText(set, extra...), fwDiff),
 	}, nil
@@ -153,11 +156,15 @@ func ips(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) []string {
 
 func (kind) Update(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Container, g *proxmox.Guest, cfg map[string]any) (string, error) {
 	id := int(g.VMID)
-	set, grow := diff(wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg)), cfg)
-	if len(set) > 0 {
+	w := wantConfig(mg.Spec.ForProvider, hostname(mg), ownerTag(mg))
+	set, grow := diff(w, cfg)
+	_, remove := guest.NICs(w.config, mg.Status.AtProvider.NICs, cfg)
+	if len(set) > 0 || len(remove) > 0 {
+		params := guest.Params(set)
+		guest.WithDelete(params, remove)
 		// The digest makes PVE refuse the change if the config changed
 		// since it was read; the next reconcile re-reads it.
-		if err := c.UpdateGuestConfig(ctx, g.Ref(), guest.Params(set), proxmox.String(cfg["digest"])); err != nil {
+		if err := c.UpdateGuestConfig(ctx, g.Ref(), params, proxmox.String(cfg["digest"])); err != nil {
 			return "", errors.Wrapf(err, errUpdate, id)
 		}
 	}

@@ -121,6 +121,8 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 		return managed.ExternalObservation{}, errors.Errorf(errDiskLost, int(g.VMID), strings.Join(lost, ", "))
 	}
 	obs.Disks = seenDisks(w, cfg)
+	var remove []string
+	obs.NICs, remove = guest.NICs(w.config, obs.NICs, cfg)
 	set, grow := diff(w, cfg)
 	powerOK := wantRunning(mg) == (g.Status == "running")
 	// The firewall is read only when the config was (fresh): see guestfw.
@@ -142,7 +144,7 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 	} else {
 		mg.SetConditions(xpv2.Unavailable().WithMessage("VM is " + g.Status))
 	}
-	var extra []string
+	extra := guest.Removed(remove)
 	for _, r := range grow {
 		extra = append(extra, r.slot+" size")
 	}
@@ -150,7 +152,7 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 		extra = append(extra, "power state")
 	}
 	return managed.ExternalObservation{
-		ResourceUpToDate:  powerOK && len(set) == 0 && len(grow) == 0 && fwDiff == "",
+		ResourceUpToDate:  powerOK && len(set) == 0 && len(remove) == 0 && len(grow) == 0 && fwDiff == "",
 		ConnectionDetails: guest.Connection(g, obs.IPAddresses),
 		Diff:              guestfw.JoinDiff(guest.DiffText(set, extra...), fwDiff),
 	}, nil
@@ -158,11 +160,15 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 
 func (kind) Update(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualMachine, g *proxmox.Guest, cfg map[string]any) (string, error) {
 	id := int(g.VMID)
-	set, grow := diff(want(mg), cfg)
-	if len(set) > 0 {
+	w := want(mg)
+	set, grow := diff(w, cfg)
+	_, remove := guest.NICs(w.config, mg.Status.AtProvider.NICs, cfg)
+	if len(set) > 0 || len(remove) > 0 {
+		params := guest.Params(set)
+		guest.WithDelete(params, remove)
 		// The digest makes PVE refuse the change if someone else changed
 		// the config since it was read; the next reconcile re-reads it.
-		if err := c.UpdateGuestConfig(ctx, g.Ref(), guest.Params(set), proxmox.String(cfg["digest"])); err != nil {
+		if err := c.UpdateGuestConfig(ctx, g.Ref(), params, proxmox.String(cfg["digest"])); err != nil {
 			return "", errors.Wrapf(err, errUpdate, id)
 		}
 	}
