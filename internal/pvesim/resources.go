@@ -58,6 +58,16 @@ var (
 // list. Stopped guests share their zero counters so that listing 10,000
 // guests allocates little.
 func (s *Simulator) guestResource(g *guest) resource {
+	if s.st.Offline[g.Node] {
+		// No statistics from the node: extract_vm_stats (pve-manager
+		// PVE/API2Tools.pm) leaves only id, vmid, node, type and status
+		// unknown; Cluster.pm adds lock, tags and pool (cluster-wide
+		// config) and the HA state.
+		res := resource{ID: g.Kind + "/" + strconv.Itoa(g.VMID), Type: g.Kind, VMID: g.VMID, Node: g.Node,
+			Status: "unknown", Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"]}
+		s.setHAState(&res, g)
+		return res
+	}
 	res := resource{ID: g.Kind + "/" + strconv.Itoa(g.VMID), Type: g.Kind, VMID: g.VMID, Node: g.Node,
 		Status: g.status(), Template: &zeroI, Tags: g.Conf["tags"], Pool: g.Pool, Lock: g.Conf["lock"],
 		MaxMem: guestMaxMem(g), MaxCPU: guestCPUs(g), MaxDisk: s.guestMaxDisk(g),
@@ -66,26 +76,28 @@ func (s *Simulator) guestResource(g *guest) resource {
 	if g.isTemplate() {
 		res.Template = &oneI
 	}
-	if s.st.Offline[g.Node] {
-		res.Status = "unknown" // pvestatd on that node no longer reports
-	}
 	res.Name = guestName(g)
 	if g.Running {
 		up := max(nowUnix()-g.Started, 1) // a running process has been up a moment
 		mem := res.MaxMem / 3
 		res.Uptime, res.Mem, res.CPU, res.MemHost = &up, &mem, &idleCPU, &mem
 	}
-	if len(s.st.HAResources) > 0 {
-		// The manager's service state; an ignored resource has none and
-		// falls back to the configured state (Cluster.pm resources).
-		if ha := s.st.HAResources[haSID(g)]; ha != nil {
-			res.HAState = ha.State
-			if ha.State != "ignored" {
-				res.HAState = ha.managerState(g)
-			}
+	s.setHAState(&res, g)
+	return res
+}
+
+// setHAState adds the manager's service state; an ignored resource has none
+// and falls back to the configured state (Cluster.pm resources).
+func (s *Simulator) setHAState(res *resource, g *guest) {
+	if len(s.st.HAResources) == 0 {
+		return
+	}
+	if ha := s.st.HAResources[haSID(g)]; ha != nil {
+		res.HAState = ha.State
+		if ha.State != "ignored" {
+			res.HAState = ha.managerState(g)
 		}
 	}
-	return res
 }
 
 func guestName(g *guest) string {
@@ -200,7 +212,7 @@ func (s *Simulator) resourceList(typ string) []resource {
 	if typ == "" || typ == "vm" {
 		for _, id := range s.vmidsAsStrings() {
 			res := s.guestResource(s.st.Guests[id])
-			if i, ok := pools[res.Pool]; ok && *res.Uptime > 0 {
+			if i, ok := pools[res.Pool]; ok && res.Uptime != nil && *res.Uptime > 0 {
 				addToPool(&out[i], &res)
 			}
 			out = append(out, res)

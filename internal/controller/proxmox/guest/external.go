@@ -30,9 +30,15 @@ const (
 	errTooManyIDs      = "guest ids %v were all taken by other writers"
 	maxIDAttempts      = 3
 	reasonLocked       = "guest is locked (%s)"
+	reasonNodeSilent   = "node %s does not report: PVE shows guest %d's status as unknown (the node is offline or its pvestatd is down); waiting for it to come back"
 	errPower           = "cannot %s guest %d"
 	errNotOursToDelete = "guest %d (name %q, lock %q) is not known to be this resource's, so it is not destroyed"
 )
+
+// StatusUnknown is a guest's status in /cluster/resources when its node
+// sends no statistics (pve-manager PVE/API2Tools.pm extract_vm_stats): the
+// node is offline or its pvestatd is down.
+const StatusUnknown = "unknown"
 
 // Status is what the shared lifecycle keeps in a kind's status.atProvider.
 type Status struct {
@@ -127,6 +133,12 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 		return managed.ExternalObservation{}, errors.Errorf(errWrongType, int(g.VMID), g.Type, e.kind.Type())
 	}
 	e.kind.Seen(mg, g)
+	if g.Status == StatusUnknown {
+		// Its node does not report: nothing can be read or done there, and
+		// nothing is created elsewhere (the guest still exists).
+		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonNodeSilent, g.Node, int(g.VMID))))
+		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
+	}
 	if g.Lock != "" {
 		// Proxmox is working on the guest (clone, migrate, backup): don't fight it.
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
