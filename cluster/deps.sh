@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # deps.sh - install the Debian packages the provider's build, tests and local run need, only when
 # something is missing: etcd (test API server), Ceph 16 daemons and client libraries (go-ceph is
-# cgo against librados/librbd), and the small tools the cluster scripts use.
+# cgo against librados/librbd/libcephfs), and the small tools the cluster scripts use.
 set -euo pipefail
 # shellcheck source=cluster/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
-for p in etcd-server ceph-mon ceph-osd ceph-mgr librados-dev librbd-dev gcc libc6-dev openssl bc uuid-runtime curl; do
+for p in etcd-server ceph-mon ceph-osd ceph-mgr ceph-mds radosgw librados-dev librbd-dev libcephfs-dev gcc libc6-dev openssl bc uuid-runtime curl; do
   have "$p" || need+=("$p")
 done
 if [ ${#need[@]} -eq 0 ]; then
