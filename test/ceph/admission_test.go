@@ -45,6 +45,13 @@ func TestAdmission(t *testing.T) {
 	image := func(n string, p cephv1alpha1.RBDImageParameters) *cephv1alpha1.RBDImage {
 		return &cephv1alpha1.RBDImage{ObjectMeta: meta(n), Spec: cephv1alpha1.RBDImageSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
+	group := func(n string, p cephv1alpha1.SubvolumeGroupParameters) *cephv1alpha1.SubvolumeGroup {
+		return &cephv1alpha1.SubvolumeGroup{ObjectMeta: meta(n), Spec: cephv1alpha1.SubvolumeGroupSpec{ManagedResourceSpec: mr, ForProvider: p}}
+	}
+	subvol := func(n string, p cephv1alpha1.SubvolumeParameters) *cephv1alpha1.Subvolume {
+		return &cephv1alpha1.Subvolume{ObjectMeta: meta(n), Spec: cephv1alpha1.SubvolumeSpec{ManagedResourceSpec: mr, ForProvider: p}}
+	}
+	long := strings.Repeat("s", 101)
 
 	creates := map[string]struct {
 		obj  client.Object
@@ -68,6 +75,17 @@ func TestAdmission(t *testing.T) {
 		"BucketRootWithParent":   {bucket("b2", cephv1alpha1.CrushBucketParameters{Type: "root", Parent: ptr("x")}), "spec.forProvider.parent must not be set when spec.forProvider.type is root"},
 		"ImageNoPool":            {image("i1", cephv1alpha1.RBDImageParameters{SizeMiB: 8}), "spec.forProvider.pool (or its reference or selector) is required"},
 		"ImageSizeZero":          {image("i2", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 0}), "spec.forProvider.sizeMiB must be at least 1"},
+		"GroupNegativeQuota":     {group("g1", cephv1alpha1.SubvolumeGroupParameters{Filesystem: "labfs", QuotaMiB: ptr(int64(-1))}), "spec.forProvider.quotaMiB must be a positive number of MiB"},
+		"GroupBadMode":           {group("g2", cephv1alpha1.SubvolumeGroupParameters{Filesystem: "labfs", Mode: ptr("rwx")}), "spec.forProvider.mode must be octal permission bits"},
+		"GroupBadFilesystem":     {group("g3", cephv1alpha1.SubvolumeGroupParameters{Filesystem: "lab fs"}), "spec.forProvider.filesystem must be 1-100 letters"},
+		"GroupNameTooLong":       {group(long, cephv1alpha1.SubvolumeGroupParameters{Filesystem: "labfs"}), "metadata.name (the group name) must be at most 100 characters"},
+		"GroupNegativeUID":       {group("g4", cephv1alpha1.SubvolumeGroupParameters{Filesystem: "labfs", UID: ptr(int64(-5))}), "spec.forProvider.uid must not be negative"},
+		"SubvolumeNegativeQuota": {subvol("s1", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", QuotaMiB: ptr(int64(-10))}), "spec.forProvider.quotaMiB must be a positive number of MiB"},
+		"SubvolumeZeroQuota":     {subvol("s2", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", QuotaMiB: ptr(int64(0))}), "spec.forProvider.quotaMiB must be a positive number of MiB"},
+		"SubvolumeBadGroup":      {subvol("s3", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", Group: ptr("a/b")}), "spec.forProvider.group must be 1-100 letters"},
+		"SubvolumeBadMode":       {subvol("s4", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", Mode: ptr("999")}), "spec.forProvider.mode must be octal permission bits"},
+		"SubvolumeNameTooLong":   {subvol(long, cephv1alpha1.SubvolumeParameters{Filesystem: "labfs"}), "metadata.name (the subvolume name) must be at most 100 characters"},
+		"SubvolumeNegativeGID":   {subvol("s5", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", GID: ptr(int64(-1))}), "spec.forProvider.gid must not be negative"},
 	}
 	for name, tc := range creates {
 		t.Run("Create"+name, func(t *testing.T) {
@@ -115,6 +133,12 @@ func TestAdmission(t *testing.T) {
 			func(o client.Object) { o.(*cephv1alpha1.RBDImage).Spec.ForProvider.Pool = ptr("other") }, "spec.forProvider.pool is immutable"},
 		"ImageDataPoolImmutable": {image("u10", cephv1alpha1.RBDImageParameters{Pool: ptr("rbd"), SizeMiB: 64, DataPool: ptr("ecdata")}),
 			func(o client.Object) { o.(*cephv1alpha1.RBDImage).Spec.ForProvider.DataPool = ptr("other") }, "spec.forProvider.dataPool is immutable"},
+		"GroupFilesystemImmutable": {group("u11", cephv1alpha1.SubvolumeGroupParameters{Filesystem: "labfs"}),
+			func(o client.Object) { o.(*cephv1alpha1.SubvolumeGroup).Spec.ForProvider.Filesystem = "other" }, "spec.forProvider.filesystem is immutable"},
+		"SubvolumeGroupImmutable": {subvol("u12", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", Group: ptr("a")}),
+			func(o client.Object) { o.(*cephv1alpha1.Subvolume).Spec.ForProvider.Group = ptr("b") }, "spec.forProvider.group is immutable"},
+		"SubvolumeIsolationImmutable": {subvol("u13", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", NamespaceIsolated: ptr(true)}),
+			func(o client.Object) { o.(*cephv1alpha1.Subvolume).Spec.ForProvider.NamespaceIsolated = ptr(false) }, "spec.forProvider.namespaceIsolated is immutable"},
 	}
 	for name, tc := range updates {
 		t.Run("Update"+name, func(t *testing.T) {
@@ -133,6 +157,20 @@ func TestAdmission(t *testing.T) {
 			}
 		})
 	}
+
+	// a subvolume's quota shrinks as well as grows
+	t.Run("SubvolumeShrinkAdmitted", func(t *testing.T) {
+		ctx := context.Background()
+		sv := subvol("shrink", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", QuotaMiB: ptr(int64(64))})
+		if err := env.Client.Create(ctx, sv); err != nil {
+			t.Fatal(err)
+		}
+		admitted = append(admitted, sv)
+		sv.Spec.ForProvider.QuotaMiB = ptr(int64(8))
+		if err := env.Client.Update(ctx, sv); err != nil {
+			t.Fatalf("shrinking refused: %v", err)
+		}
+	})
 
 	// and a valid grow is admitted
 	t.Run("ImageGrowAdmitted", func(t *testing.T) {

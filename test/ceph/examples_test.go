@@ -63,7 +63,7 @@ func readExamples(t *testing.T) map[string][]*unstructured.Unstructured {
 func TestExamples(t *testing.T) {
 	h := newHarness(t)
 	examples := readExamples(t)
-	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml"} {
+	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml", "subvolumegroup.yaml", "subvolume.yaml"} {
 		if len(examples[kind]) == 0 {
 			t.Fatalf("examples/ceph/%s is missing", kind)
 		}
@@ -123,11 +123,39 @@ func TestExamples(t *testing.T) {
 		t.Errorf("connection secret = %v", sec.Data)
 	}
 
-	// delete in reverse order of dependency, each gone from Ceph with its MR
+	sv, ok := h.fsCLI("tenant-a", "tenant-a-home")
+	if !ok || sv.quota() != 1<<30 || sv.PoolNamespace != "fsvolumens_tenant-a-home" {
+		t.Errorf("subvolume tenant-a/tenant-a-home in Ceph = %+v (exists %v)", sv, ok)
+	}
+	if g, ok := h.fsCLI("tenant-a", ""); !ok || g.quota() != 10<<30 || g.Mode&0o7777 != 0o2770 || g.UID != 1000 {
+		t.Errorf("subvolume group tenant-a in Ceph = %+v (exists %v)", g, ok)
+	}
+	fsSec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "tenant-a-home-cephfs"}}
+	h.eventually(30*time.Second, "subvolume connection secret", func() bool { return h.get(fsSec) == nil }, func() string { return "" })
+	if string(fsSec.Data["path"]) != sv.Path {
+		t.Errorf("subvolume connection secret = %v, Ceph's path %s", fsSec.Data, sv.Path)
+	}
+
+	// delete in reverse order of dependency, each gone from Ceph with its MR; a subvolume goes
+	// before its group (the files sort the other way)
+	var order []*unstructured.Unstructured
+	for _, u := range all {
+		if u.GetKind() == "Subvolume" {
+			order = append(order, u)
+		}
+	}
 	for i := len(all) - 1; i >= 0; i-- {
-		h.delete(all[i])
-		h.poke(all[i])
-		h.waitGone(all[i])
+		if all[i].GetKind() != "Subvolume" {
+			order = append(order, all[i])
+		}
+	}
+	for _, u := range order {
+		h.delete(u)
+		h.poke(u)
+		h.waitGone(u)
+	}
+	if _, ok := h.fsCLI("tenant-a", ""); ok {
+		t.Error("subvolume group tenant-a left in Ceph after its MR was deleted")
 	}
 	s = h.snapshot()
 	if s.Pools["mc-volumes"] != nil || s.Crush.Bucket("mc-root") != nil || s.Crush.Rule("ec-2-1-rule") != nil || s.Profiles["ec-2-1"] != nil {
@@ -147,6 +175,8 @@ func (h *harness) cleanExampleLeftovers() {
 	for _, b := range []string{"mc-node1", "mc-dc1-rack1", "mc-dc1-row1", "mc-dc1", "mc-root"} {
 		_ = c.RemoveCrushBucket(b)
 	}
+	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, "tenant-a-home", "--group_name", "tenant-a")
+	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolumegroup", "rm", labFS, "tenant-a")
 }
 
 func (h *harness) waitUnstructuredReady(u *unstructured.Unstructured) {

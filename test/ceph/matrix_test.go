@@ -14,7 +14,7 @@ import (
 
 // matrixCell is one (kind, operation, class of backend call, fault) of the fault matrix.
 type matrixCell struct {
-	kind  string // pool, ecp, rule, bucket, image
+	kind  string // pool, ecp, rule, bucket, image, subvol
 	op    string // create, update, delete
 	class cephclient.CallClass
 	fault cephclient.Fault
@@ -26,7 +26,8 @@ func (c matrixCell) String() string {
 
 // matrixClasses are the classes of backend call each kind's operation makes about its own
 // object: Pools use mon commands and read PG states from the mgr, and read their contents with
-// librados before a deletion; profiles, rules and buckets are mon commands only; images are rbd.
+// librados before a deletion; profiles, rules and buckets are mon commands only; images are rbd;
+// subvolumes are CephFS calls (the mgr's volumes module, and a libcephfs listing before a deletion).
 var matrixClasses = []struct {
 	kind, op string
 	classes  []cephclient.CallClass
@@ -46,6 +47,9 @@ var matrixClasses = []struct {
 	{"image", "create", []cephclient.CallClass{cephclient.ClassRBD}},
 	{"image", "update", []cephclient.CallClass{cephclient.ClassRBD}},
 	{"image", "delete", []cephclient.CallClass{cephclient.ClassRBD}},
+	{"subvol", "create", []cephclient.CallClass{cephclient.ClassFS}},
+	{"subvol", "update", []cephclient.CallClass{cephclient.ClassFS}},
+	{"subvol", "delete", []cephclient.CallClass{cephclient.ClassFS}},
 }
 
 // rules arms the faults of a cell about the object named target: the first write of the class
@@ -54,6 +58,17 @@ var matrixClasses = []struct {
 // the next PG read, whoever makes it.
 func (c matrixCell) rules(target string) []*faultRule {
 	switch {
+	case c.kind == "subvol" && c.op == "delete": // also the listing of its directory before fs subvolume rm
+		return []*faultRule{
+			{class: c.class, target: target, only: "write", fault: c.fault, left: 1},
+			{class: c.class, target: "/volumes/_nogroup/" + target, op: "readdir", fault: c.fault, left: 1},
+			{class: c.class, target: target, only: "read", fault: c.fault, left: 1},
+		}
+	case c.kind == "subvol":
+		return []*faultRule{
+			{class: c.class, target: target, only: "write", fault: c.fault, left: 1},
+			{class: c.class, target: target, only: "read", fault: c.fault, left: 1},
+		}
 	case c.class == cephclient.ClassMgr:
 		return []*faultRule{{class: c.class, target: "*", fault: c.fault, left: 1}}
 	case c.kind == "pool" && c.class == cephclient.ClassRBD:
@@ -200,6 +215,8 @@ func (h *harness) runCell(in *injector, c matrixCell, rbdPool string) string {
 		h.cellBucket(c.op, n, arm, waitSpent)
 	case "image":
 		h.cellImage(c.op, n, rbdPool, arm, waitSpent)
+	case "subvol":
+		h.cellSubvolume(c.op, n, arm, waitSpent)
 	}
 	return hits()
 }
@@ -438,4 +455,53 @@ func (h *harness) sub(t *testing.T) *harness {
 		}
 	})
 	return s
+}
+
+func (h *harness) cellSubvolume(op, n string, arm, waitSpent func()) {
+	h.cleanup(func() { _, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, n) })
+	mg := h.subvolume(n, cephv1alpha1.SubvolumeParameters{QuotaMiB: ptr(int64(8))})
+	h.createCell(op, mg, arm, waitSpent)
+	want := int64(8 << 20)
+	switch op {
+	case "update":
+		arm()
+		h.update(mg, func() { mg.Spec.ForProvider.QuotaMiB = ptr(int64(16)); mg.Spec.ForProvider.Mode = ptr("750") })
+		waitSpent()
+		want = 16 << 20
+		h.eventually(60*time.Second, n+" resized and chmod'ed", func() bool {
+			i, _ := h.fsCLI("", n)
+			return i.quota() == 16<<20 && i.Mode&0o7777 == 0o750
+		}, func() string { i, _ := h.fsCLI("", n); return toJSON(i) })
+		h.waitReady(mg)
+	case "delete":
+		// the subvolume holds a file: the deletion must be refused through every fault
+		i, _ := h.fsCLI("", n)
+		m := h.mountFS(i.Path)
+		if err := writeFile(m, "keep", 0); err != nil {
+			h.t.Fatal(err)
+		}
+		arm()
+		h.delete(mg)
+		h.waitBlocked(mg, "1 file(s) or directories (keep)")
+		if _, ok := h.fsCLI("", n); !ok {
+			h.t.Fatalf("subvolume %s holding a file was deleted", n)
+		}
+		if err := m.Unlink("keep"); err != nil {
+			h.t.Fatal(err)
+		}
+		h.poke(mg)
+		waitSpent()
+		h.waitGone(mg)
+		if _, ok := h.fsCLI("", n); ok {
+			h.t.Fatalf("subvolume %s exists after its deletion", n)
+		}
+		return
+	}
+	if i, ok := h.fsCLI("", n); !ok || i.quota() != want {
+		h.t.Fatalf("subvolume %s = %+v (exists %v); want a %d-byte quota", n, i, ok, want)
+	}
+	out := h.cli("ceph", "fs", "subvolume", "ls", labFS, "--format", "json")
+	if c := strings.Count(out, `"`+n+`"`); c != 1 {
+		h.t.Fatalf("subvolume %s listed %d times", n, c)
+	}
 }

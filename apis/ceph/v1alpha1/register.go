@@ -33,6 +33,10 @@ var (
 	CrushBucketGroupVersionKind        = SchemeGroupVersion.WithKind(CrushBucketKind)
 	RBDImageKind                       = reflect.TypeOf(RBDImage{}).Name()
 	RBDImageGroupVersionKind           = SchemeGroupVersion.WithKind(RBDImageKind)
+	SubvolumeGroupKind                 = reflect.TypeOf(SubvolumeGroup{}).Name()
+	SubvolumeGroupGroupVersionKind     = SchemeGroupVersion.WithKind(SubvolumeGroupKind)
+	SubvolumeKind                      = reflect.TypeOf(Subvolume{}).Name()
+	SubvolumeGroupVersionKind          = SchemeGroupVersion.WithKind(SubvolumeKind)
 )
 
 func init() {
@@ -41,4 +45,6 @@ func init() {
 	SchemeBuilder.Register(&CrushRule{}, &CrushRuleList{})
 	SchemeBuilder.Register(&CrushBucket{}, &CrushBucketList{})
 	SchemeBuilder.Register(&RBDImage{}, &RBDImageList{})
+	SchemeBuilder.Register(&SubvolumeGroup{}, &SubvolumeGroupList{})
+	SchemeBuilder.Register(&Subvolume{}, &SubvolumeList{})
 }

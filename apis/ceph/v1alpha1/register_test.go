@@ -13,10 +13,14 @@ var (
 	_ resource.ModernManaged = &CrushRule{}
 	_ resource.ModernManaged = &CrushBucket{}
 	_ resource.ModernManaged = &RBDImage{}
+	_ resource.ModernManaged = &SubvolumeGroup{}
+	_ resource.ModernManaged = &Subvolume{}
 
 	_ resource.ManagedList = &PoolList{}
 	_ resource.ManagedList = &ErasureCodeProfileList{}
 	_ resource.ManagedList = &CrushRuleList{}
 	_ resource.ManagedList = &CrushBucketList{}
 	_ resource.ManagedList = &RBDImageList{}
+	_ resource.ManagedList = &SubvolumeGroupList{}
+	_ resource.ManagedList = &SubvolumeList{}
 )

@@ -64,3 +64,21 @@ func (l *RBDImageList) GetItems() []resource.Managed {
 	}
 	return items
 }
+
+// GetItems of this SubvolumeGroupList.
+func (l *SubvolumeGroupList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this SubvolumeList.
+func (l *SubvolumeList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}

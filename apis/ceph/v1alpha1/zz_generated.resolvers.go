@@ -149,3 +149,74 @@ func (mg *RBDImage) ResolveReferences(ctx context.Context, c client.Reader) erro
 
 	return nil
 }
+
+// ResolveReferences of this Subvolume.
+func (mg *Subvolume) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var rsp reference.NamespacedResolutionResponse
+	var err error
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.Group),
+		Extract:      reference.ExternalName(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.GroupRef,
+		Selector:     mg.Spec.ForProvider.GroupSelector,
+		To: reference.To{
+			List:    &SubvolumeGroupList{},
+			Managed: &SubvolumeGroup{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.Group")
+	}
+	mg.Spec.ForProvider.Group = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.GroupRef = rsp.ResolvedReference
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.PoolLayout),
+		Extract:      reference.ExternalName(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.PoolLayoutRef,
+		Selector:     mg.Spec.ForProvider.PoolLayoutSelector,
+		To: reference.To{
+			List:    &PoolList{},
+			Managed: &Pool{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.PoolLayout")
+	}
+	mg.Spec.ForProvider.PoolLayout = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.PoolLayoutRef = rsp.ResolvedReference
+
+	return nil
+}
+
+// ResolveReferences of this SubvolumeGroup.
+func (mg *SubvolumeGroup) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var rsp reference.NamespacedResolutionResponse
+	var err error
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.PoolLayout),
+		Extract:      reference.ExternalName(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.PoolLayoutRef,
+		Selector:     mg.Spec.ForProvider.PoolLayoutSelector,
+		To: reference.To{
+			List:    &PoolList{},
+			Managed: &Pool{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.PoolLayout")
+	}
+	mg.Spec.ForProvider.PoolLayout = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.PoolLayoutRef = rsp.ResolvedReference
+
+	return nil
+}

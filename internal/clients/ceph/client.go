@@ -1,6 +1,7 @@
 // Package ceph is provider-microcloud's client for one Ceph site: a shared RADOS connection,
 // typed wrappers over the mon commands that manage pools, erasure-code profiles and the CRUSH map,
-// RBD images, and one cached observation of the cluster per poll interval that every Observe reads.
+// RBD images, CephFS subvolume groups and subvolumes (the mgr volumes module, through go-ceph's
+// cephfs/admin), and one cached observation of the cluster per poll interval that every Observe reads.
 package ceph
 
 import (
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ceph/go-ceph/cephfs"
 	"github.com/ceph/go-ceph/rados"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
@@ -103,6 +105,10 @@ type Client struct {
 
 	// hook injects faults in tests (SetFaultHook); nil in production.
 	hook atomic.Pointer[FaultHook]
+
+	// mounts are libcephfs mounts by filesystem name, made on first use (cephfsmount.go).
+	mountMu sync.Mutex
+	mounts  map[string]*cephfs.MountInfo
 }
 
 // Connect opens a new RADOS connection to the site. Most callers want Clients.Get instead.
@@ -158,8 +164,11 @@ func (c *Client) count(prefix string) {
 	v.(*atomic.Int64).Add(1)
 }
 
-// Close ends the connection.
-func (c *Client) Close() { c.conn.Shutdown() }
+// Close ends the connection and its CephFS mounts.
+func (c *Client) Close() {
+	c.closeMounts()
+	c.conn.Shutdown()
+}
 
 // Clients hands out one shared Client per site (monitors, client name and key).
 type Clients struct {

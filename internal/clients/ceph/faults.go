@@ -16,6 +16,10 @@ const (
 	ClassMgr CallClass = "mgr"
 	// ClassRBD is a librbd or librados I/O call (images, pool contents).
 	ClassRBD CallClass = "rbd"
+	// ClassFS is a CephFS call: a command of the mgr's volumes module (subvolume groups and
+	// subvolumes, whose Target is the group, the subvolume or group/subvolume) or a libcephfs call
+	// (whose Target is the directory).
+	ClassFS CallClass = "cephfs"
 )
 
 // Call describes one backend call about to be made, for a fault hook.

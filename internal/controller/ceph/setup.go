@@ -11,10 +11,13 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/rbdimage"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/subvolume"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/subvolumegroup"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
-// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket and RBDImage controllers to mgr;
+// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, SubvolumeGroup and
+// Subvolume controllers to mgr;
 // they share o.Ceph, the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Ceph == nil {
@@ -26,6 +29,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		crushbucket.Setup,
 		pool.Setup,
 		rbdimage.Setup,
+		subvolumegroup.Setup,
+		subvolume.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err
