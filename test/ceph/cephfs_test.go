@@ -358,3 +358,53 @@ func runTool(tool string, args ...string) (string, error) {
 	out, err := exec.Command(tool, args...).CombinedOutput() //nolint:gosec // test input
 	return string(out), err
 }
+
+// A subvolume laid out on a second data pool (a Pool by reference, added to the filesystem by
+// hand): its files' objects land in that pool, in the subvolume's own RADOS namespace, and a layout
+// changed back by hand is set again.
+func TestSubvolumePoolLayout(t *testing.T) {
+	h := newHarness(t)
+	pool, sub := h.name("fsdata"), h.name("laidout")
+	h.cleanup(func() {
+		_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, sub)
+		_, _ = runTool("ceph", "--conf", h.conf, "fs", "rm_data_pool", labFS, pool)
+		_ = h.ceph.DeletePool(pool)
+	})
+	mgPool := h.pool(pool, cephv1alpha1.PoolParameters{Size: ptr(int32(1)), PGNum: ptr(int32(4)), Application: ptr("cephfs"), AllowDeleteWithData: ptr(true)})
+	h.create(mgPool)
+	h.waitReady(mgPool)
+	h.cli("ceph", "fs", "add_data_pool", labFS, pool)
+
+	mg := h.subvolume(sub, cephv1alpha1.SubvolumeParameters{PoolLayoutRef: &xpv2.NamespacedReference{Name: pool}, NamespaceIsolated: ptr(true),
+		AllowDeleteWithData: ptr(true)})
+	h.create(mg)
+	h.waitReady(mg)
+	i, ok := h.fsCLI("", sub)
+	if !ok || i.DataPool != pool || i.PoolNamespace != "fsvolumens_"+sub {
+		t.Fatalf("subvolume in Ceph = %+v (exists %v)", i, ok)
+	}
+	m := h.mountFS(i.Path)
+	if err := writeFile(m, "obj.bin", 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	objs := h.cli("rados", "-p", pool, "-N", "fsvolumens_"+sub, "ls")
+	if strings.TrimSpace(objs) == "" {
+		t.Fatalf("no objects of the subvolume's file in pool %s namespace fsvolumens_%s", pool, sub)
+	}
+	t.Logf("objects in %s/fsvolumens_%s: %s", pool, sub, strings.Fields(objs))
+
+	// drift: the layout set back to the filesystem's first data pool by hand
+	h.waitInSync(mg)
+	if err := m.SetXattr("/", "ceph.dir.layout.pool", []byte("cephfs.labfs.data"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(60*time.Second, "pool layout restored", func() bool { i, _ := h.fsCLI("", sub); return i.DataPool == pool },
+		func() string { i, _ := h.fsCLI("", sub); return toJSON(i) })
+	t.Logf("event: %s", h.waitEvent(mg, "DriftRepaired", `poolLayout: want "`+pool+`", Ceph has "cephfs.labfs.data"`))
+
+	h.delete(mg)
+	h.waitGone(mg)
+	h.cli("ceph", "fs", "rm_data_pool", labFS, pool)
+	h.delete(mgPool)
+	h.waitGone(mgPool)
+}
