@@ -36,6 +36,11 @@ var (
 	ContainerGroupVersionKind         = SchemeGroupVersion.WithKind(ContainerKind)
 	ContainerTemplateKind             = reflect.TypeOf(ContainerTemplate{}).Name()
 	ContainerTemplateGroupVersionKind = SchemeGroupVersion.WithKind(ContainerTemplateKind)
+
+	HAResourceKind             = reflect.TypeOf(HAResource{}).Name()
+	HAResourceGroupVersionKind = SchemeGroupVersion.WithKind(HAResourceKind)
+	HARuleKind                 = reflect.TypeOf(HARule{}).Name()
+	HARuleGroupVersionKind     = SchemeGroupVersion.WithKind(HARuleKind)
 )
 
 func init() {
@@ -48,4 +53,6 @@ func init() {
 		func() client.ObjectList { return &VirtualMachineList{} },
 		func() client.ObjectList { return &ContainerList{} })
 	SchemeBuilder.Register(&ContainerTemplate{}, &ContainerTemplateList{})
+	SchemeBuilder.Register(&HAResource{}, &HAResourceList{})
+	SchemeBuilder.Register(&HARule{}, &HARuleList{})
 }

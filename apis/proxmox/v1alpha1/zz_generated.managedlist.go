@@ -47,6 +47,24 @@ func (l *FirewallSecurityGroupList) GetItems() []resource.Managed {
 	return items
 }
 
+// GetItems of this HAResourceList.
+func (l *HAResourceList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this HARuleList.
+func (l *HARuleList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this PoolList.
 func (l *PoolList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))

@@ -73,6 +73,33 @@ func (mg *Container) ResolveReferences(ctx context.Context, c client.Reader) err
 	return nil
 }
 
+// ResolveReferences of this HARule.
+func (mg *HARule) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var mrsp reference.MultiNamespacedResolutionResponse
+	var err error
+
+	mrsp, err = r.ResolveMultiple(ctx, reference.MultiNamespacedResolutionRequest{
+		CurrentValues: mg.Spec.ForProvider.Resources,
+		Extract:       reference.ExternalName(),
+		Namespace:     mg.GetNamespace(),
+		References:    mg.Spec.ForProvider.ResourceRefs,
+		Selector:      mg.Spec.ForProvider.ResourceSelector,
+		To: reference.To{
+			List:    &HAResourceList{},
+			Managed: &HAResource{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.Resources")
+	}
+	mg.Spec.ForProvider.Resources = mrsp.ResolvedValues
+	mg.Spec.ForProvider.ResourceRefs = mrsp.ResolvedReferences
+
+	return nil
+}
+
 // ResolveReferences of this VirtualMachine.
 func (mg *VirtualMachine) ResolveReferences(ctx context.Context, c client.Reader) error {
 	r := reference.NewAPINamespacedResolver(c, mg)

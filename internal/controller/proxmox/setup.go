@@ -10,13 +10,15 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/container"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/containertemplate"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallsecuritygroup"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/haresource"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/harule"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 )
 
 // Setup adds the VirtualMachine, FirewallSecurityGroup, Pool,
-// ContainerTemplate and Container controllers to mgr; they share o.Proxmox,
+// ContainerTemplate, Container, HAResource and HARule controllers to mgr; they share o.Proxmox,
 // the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Proxmox == nil {
@@ -28,6 +30,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		pool.Setup,
 		containertemplate.Setup,
 		container.Setup,
+		haresource.Setup,
+		harule.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err
