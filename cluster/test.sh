@@ -57,6 +57,12 @@ step "Crossplane CLI (render, beta validate) for the catalogue tests"
 CROSSPLANE_CLI=$(bash cluster/crossplane-cli.sh | tail -1)
 export CROSSPLANE_CLI
 
+step "Crossplane core and the provider and function packages (test/e2e installs them through core)"
+XP_CORE=$(bash cluster/crossplane-core.sh | tail -1)
+MICROCLOUD_PROVIDER_XPKG=$(bash cluster/package.sh provider | tail -1)
+MICROCLOUD_FUNCTION_XPKG=$(bash cluster/package.sh function | tail -1)
+export XP_CORE MICROCLOUD_PROVIDER_XPKG MICROCLOUD_FUNCTION_XPKG
+
 export MICROCLOUD_REQUIRE_INTEGRATION=1
 export MICROCLOUD_REPORT_DIR="$root/.cache/reports"
 rm -rf "$MICROCLOUD_REPORT_DIR"

@@ -33,7 +33,10 @@ const (
 var tagChars = regexp.MustCompile(`[^A-Za-z0-9_.-]`)
 
 func main() {
-	binary := flag.String("binary", "", "Provider executable to put at /provider (required).")
+	binary := flag.String("binary", "", "Executable to put at --entrypoint (required).")
+	entrypoint := flag.String("entrypoint", "/provider", "Path of the executable in the image, its entrypoint (/function for a composition function).")
+	title := flag.String("title", "provider-microcloud", "Image title label.")
+	description := flag.String("description", "Crossplane provider for Proxmox VE and Ceph with a Fabric provenance ledger", "Image description label.")
 	output := flag.String("output", "", "Image tarball to write (required).")
 	version := flag.String("version", "v0.0.0-dev", "Provider version, for the tag and the version label.")
 	repo := flag.String("repository", "xpkg.local/microcloud-dev/provider-microcloud", "Repository of the tag recorded in the tarball.")
@@ -48,7 +51,8 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(*binary, *output, *version, *repo, *source, *revision, *caBundle, pluginDirs, time.Unix(*created, 0)); err != nil {
+	if err := run(params{binary: *binary, entrypoint: *entrypoint, title: *title, description: *description, output: *output, version: *version,
+		repo: *repo, source: *source, revision: *revision, caBundle: *caBundle, pluginDirs: pluginDirs, created: time.Unix(*created, 0)}); err != nil {
 		fmt.Fprintln(os.Stderr, "imagebuild:", err)
 		os.Exit(1)
 	}
@@ -60,7 +64,16 @@ type multi []string
 func (m *multi) String() string     { return strings.Join(*m, ",") }
 func (m *multi) Set(v string) error { *m = append(*m, v); return nil }
 
-func run(binary, output, version, repo, source, revision, caBundle string, pluginDirs []string, created time.Time) error {
+// params are the flags of one build.
+type params struct {
+	binary, entrypoint, title, description, output, version, repo, source, revision, caBundle string
+	pluginDirs                                                                                []string
+	created                                                                                   time.Time
+}
+
+func run(p params) error {
+	binary, output, version, repo, source, revision, caBundle, pluginDirs, created :=
+		p.binary, p.output, p.version, p.repo, p.source, p.revision, p.caBundle, p.pluginDirs, p.created
 	if caBundle != "" {
 		if _, err := os.Stat(caBundle); err != nil {
 			fmt.Fprintf(os.Stderr, "imagebuild: no CA bundle at %s, the image gets none\n", caBundle)
@@ -71,7 +84,7 @@ func run(binary, output, version, repo, source, revision, caBundle string, plugi
 	if err != nil {
 		return err
 	}
-	bin, err := image.HostFile(binary, "/provider")
+	bin, err := image.HostFile(binary, p.entrypoint)
 	if err != nil {
 		return err
 	}
@@ -81,8 +94,8 @@ func run(binary, output, version, repo, source, revision, caBundle string, plugi
 		return err
 	}
 	labels := map[string]string{
-		"org.opencontainers.image.title":       "provider-microcloud",
-		"org.opencontainers.image.description": "Crossplane provider for Proxmox VE and Ceph with a Fabric provenance ledger",
+		"org.opencontainers.image.title":       p.title,
+		"org.opencontainers.image.description": p.description,
 		"org.opencontainers.image.version":     version,
 		"org.opencontainers.image.source":      source,
 		"org.opencontainers.image.licenses":    "Apache-2.0",

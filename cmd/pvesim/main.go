@@ -38,6 +38,7 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	password := fs.String("password", "", "root@pam password (default: random, printed)")
 	secret := fs.String("token-secret", "", "API token secret (default: random, printed)")
 	major := fs.Int("pve-major", 9, "PVE release to present: 9 or 8 (8.4: no HA rules API)")
+	tokenFile := fs.String("token-file", "", "write the API token (TOKENID=SECRET, as a ProviderConfig's token Secret holds it) to this file")
 	control := fs.String("control", "", "loopback host:port for the plain-HTTP control API (/_control/faults); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -64,6 +65,12 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 		return err
 	}
 	o := sim.Options()
+	if *tokenFile != "" {
+		if err := os.WriteFile(*tokenFile, []byte(srv.TokenID+"="+srv.Secret), 0o600); err != nil {
+			_ = srv.Close()
+			return err
+		}
+	}
 	fmt.Fprintf(out, "endpoint:     %s\n", srv.URL)
 	fmt.Fprintf(out, "token id:     %s\n", srv.TokenID)
 	fmt.Fprintf(out, "token secret: %s\n", srv.Secret)
