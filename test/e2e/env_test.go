@@ -226,14 +226,14 @@ func start(cephConf, fabricEnv string) (_ *world, err error) {
 	w.registry, w.runtimeBin, w.tag = vars["XP_REGISTRY"], vars["XP_RUNTIME"], vars["XP_TAG"]
 
 	// the site's credentials and the provider's runtime config, then the packages as examples/ has them
-	keyring, err := os.ReadFile(filepath.Join(filepath.Dir(cephConf), "client.admin.keyring"))
+	keyring, err := os.ReadFile(filepath.Join(filepath.Dir(cephConf), "client.admin.keyring")) //nolint:gosec // the test Ceph cluster's own keyring, named by CEPH_CONF
 	if err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(w.sim.TokenID+"="+w.sim.Secret), 0o600); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "keyring"), keyring, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "keyring"), keyring, 0o600); err != nil { //nolint:gosec // into the test's own temp dir
 		return nil, err
 	}
 	for _, args := range [][]string{
@@ -378,7 +378,6 @@ var (
 	gvrRBDImage     = schema.GroupVersionResource{Group: "ceph.microcloud.dev", Version: "v1alpha1", Resource: "rbdimages"}
 	gvrSG           = schema.GroupVersionResource{Group: "proxmox.microcloud.dev", Version: "v1alpha1", Resource: "firewallsecuritygroups"}
 	gvrProviderRev  = schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providerrevisions"}
-	gvrProvider     = schema.GroupVersionResource{Group: "pkg.crossplane.io", Version: "v1", Resource: "providers"}
 	gvrCRD          = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 )
 

@@ -57,7 +57,7 @@ func TestProviderUpgradeKeepsEverything(t *testing.T) {
 			t.Fatalf("%s has no top-level schema description to extend", f)
 		}
 		s := string(b[:i+len(at)]) + "          " + upgradeMark + "\n" + string(b[i+len(at):])
-		if err := os.WriteFile(f, []byte(s), 0o600); err != nil {
+		if err := os.WriteFile(f, []byte(s), 0o600); err != nil { //nolint:gosec // a copy of package/ in the test's temp dir
 			t.Fatal(err)
 		}
 	}
