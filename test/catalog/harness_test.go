@@ -187,11 +187,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// functionsFile is examples/catalog's Function object with the render annotations that make the
+// functionsFile is examples/packages's Function object with the render annotations that make the
 // CLI call the local process instead of pulling the package.
 func functionsFile(t *testing.T, addr string) string {
 	t.Helper()
-	objs := readObjects(t, filepath.Join(catalogDir, "functions", "function-microcloud.yaml"))
+	objs := readObjects(t, filepath.Join(repoRoot, "examples", "packages", "function-microcloud.yaml"))
 	fn := objs[0]
 	ann := fn.GetAnnotations()
 	if ann == nil {
