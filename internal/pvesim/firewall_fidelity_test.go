@@ -2,6 +2,7 @@ package pvesim
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -153,5 +154,26 @@ func TestFirewallGroupLinkReadsEnable(t *testing.T) {
 	rules := decode(t, raw(t, srv, "GET", base, "", "", "token").Body)["data"].([]any)
 	if len(rules) != 2 || rules[0].(map[string]any)["enable"] != float64(1) || rules[1].(map[string]any)["enable"] != float64(0) {
 		t.Fatalf("group links %v", rules)
+	}
+}
+
+// TestIPSetCommentByRename: create_ipset with rename equal to name changes
+// the comment in place; renaming onto another existing set is refused
+// (pve-firewall src/PVE/API2/Firewall/IPSet.pm, BaseIPSetList create).
+func TestIPSetCommentByRename(t *testing.T) {
+	srv := startSim(t, Options{})
+	form := "application/x-www-form-urlencoded"
+	for _, tc := range []struct{ body, want string }{
+		{"name=a1&comment=one", "200 OK"},
+		{"name=b1", "200 OK"},
+		{"name=a1&rename=a1&comment=two", "200 OK"},
+		{"name=b1&rename=a1", "400 Parameter verification failed."},
+	} {
+		if res := raw(t, srv, "POST", "/cluster/firewall/ipset", form, tc.body, "token"); res.Status != tc.want {
+			t.Errorf("POST %s: %s %s, want %s", tc.body, res.Status, res.Body, tc.want)
+		}
+	}
+	if res := raw(t, srv, "GET", "/cluster/firewall/ipset", "", "", "token"); !strings.Contains(string(res.Body), `"comment":"two"`) {
+		t.Errorf("comment not changed in place: %s", res.Body)
 	}
 }

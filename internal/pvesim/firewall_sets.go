@@ -74,7 +74,9 @@ func createIPSet(r *request, sets *map[string]*fwIPSet) (any, error) {
 		if set == nil {
 			return nil, paramErr("name", "IPSet '%s' does not exist", old)
 		}
-		if (*sets)[name] != nil {
+		// IPSet.pm create_ipset: renaming to the same name changes the
+		// comment in place.
+		if (*sets)[name] != nil && name != old {
 			return nil, paramErr("name", "IPSet '%s' does already exist", name)
 		}
 		delete(*sets, old)

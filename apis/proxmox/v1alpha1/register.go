@@ -29,6 +29,10 @@ var (
 
 	FirewallSecurityGroupKind             = reflect.TypeOf(FirewallSecurityGroup{}).Name()
 	FirewallSecurityGroupGroupVersionKind = SchemeGroupVersion.WithKind(FirewallSecurityGroupKind)
+	FirewallAliasKind                     = reflect.TypeOf(FirewallAlias{}).Name()
+	FirewallAliasGroupVersionKind         = SchemeGroupVersion.WithKind(FirewallAliasKind)
+	FirewallIPSetKind                     = reflect.TypeOf(FirewallIPSet{}).Name()
+	FirewallIPSetGroupVersionKind         = SchemeGroupVersion.WithKind(FirewallIPSetKind)
 	PoolKind                              = reflect.TypeOf(Pool{}).Name()
 	PoolGroupVersionKind                  = SchemeGroupVersion.WithKind(PoolKind)
 
@@ -55,4 +59,6 @@ func init() {
 	SchemeBuilder.Register(&ContainerTemplate{}, &ContainerTemplateList{})
 	SchemeBuilder.Register(&HAResource{}, &HAResourceList{})
 	SchemeBuilder.Register(&HARule{}, &HARuleList{})
+	SchemeBuilder.Register(&FirewallAlias{}, &FirewallAliasList{})
+	SchemeBuilder.Register(&FirewallIPSet{}, &FirewallIPSetList{})
 }

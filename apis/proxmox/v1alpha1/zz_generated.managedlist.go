@@ -38,6 +38,24 @@ func (l *ContainerTemplateList) GetItems() []resource.Managed {
 	return items
 }
 
+// GetItems of this FirewallAliasList.
+func (l *FirewallAliasList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this FirewallIPSetList.
+func (l *FirewallIPSetList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this FirewallSecurityGroupList.
 func (l *FirewallSecurityGroupList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))

@@ -9,6 +9,8 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/container"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/containertemplate"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallalias"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallipset"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallsecuritygroup"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/haresource"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/harule"
@@ -18,7 +20,8 @@ import (
 )
 
 // Setup adds the VirtualMachine, FirewallSecurityGroup, Pool,
-// ContainerTemplate, Container, HAResource and HARule controllers to mgr; they share o.Proxmox,
+// ContainerTemplate, Container, HAResource, HARule, FirewallAlias and
+// FirewallIPSet controllers to mgr; they share o.Proxmox,
 // the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Proxmox == nil {
@@ -32,6 +35,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		container.Setup,
 		haresource.Setup,
 		harule.Setup,
+		firewallalias.Setup,
+		firewallipset.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err

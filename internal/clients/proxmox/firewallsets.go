@@ -1,0 +1,247 @@
+package proxmox
+
+import (
+	"context"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// A FirewallAlias is a cluster firewall alias as PVE reports it; Digest is
+// the digest of the whole alias list, which updates and deletes carry.
+type FirewallAlias struct {
+	Name      string
+	CIDR      string
+	Comment   string
+	IPVersion int
+	Digest    string
+}
+
+func aliasPath(name string) string { return joinPath("cluster", "firewall", "aliases", name) }
+
+// FirewallAlias reads cluster alias name; found is false only when PVE says
+// it does not exist.
+func (c *Client) FirewallAlias(ctx context.Context, name string) (FirewallAlias, bool, error) {
+	var raw map[string]any
+	if err := c.do(ctx, "GET", aliasPath(name), nil, &raw); err != nil {
+		if IsNotFound(err) {
+			return FirewallAlias{}, false, nil
+		}
+		return FirewallAlias{}, false, err
+	}
+	return FirewallAlias{
+		Name: String(raw["name"]), CIDR: String(raw["cidr"]), Comment: String(raw["comment"]),
+		IPVersion: atoi(String(raw["ipversion"])), Digest: String(raw["digest"]),
+	}, true, nil
+}
+
+// CreateFirewallAlias creates cluster alias name for cidr.
+func (c *Client) CreateFirewallAlias(ctx context.Context, name, cidr, comment string) error {
+	p := map[string]any{"name": name, "cidr": cidr}
+	if comment != "" {
+		p["comment"] = comment
+	}
+	return c.do(ctx, "POST", joinPath("cluster", "firewall", "aliases"), p, nil)
+}
+
+// UpdateFirewallAlias sets an alias's cidr (PVE requires it with every
+// update) and comment; digest is the alias list's digest the change was
+// computed from.
+func (c *Client) UpdateFirewallAlias(ctx context.Context, name, cidr, comment, digest string) error {
+	p := map[string]any{"cidr": cidr, "comment": comment}
+	if digest != "" {
+		p["digest"] = digest
+	}
+	return c.do(ctx, "PUT", aliasPath(name), p, nil)
+}
+
+// DeleteFirewallAlias deletes cluster alias name. PVE does not look for
+// rules that use it (they are left dangling) and answers success for a
+// missing alias.
+func (c *Client) DeleteFirewallAlias(ctx context.Context, name, digest string) error {
+	var p map[string]any
+	if digest != "" {
+		p = map[string]any{"digest": digest}
+	}
+	return c.do(ctx, "DELETE", aliasPath(name), p, nil)
+}
+
+// A FirewallIPSet is a cluster IP set as PVE reports it: its comment (from
+// the set list) and entries in PVE's order; Digest is the entries' digest,
+// which entry updates and deletes carry.
+type FirewallIPSet struct {
+	Name    string
+	Comment string
+	Entries []IPSetEntry
+	Digest  string
+}
+
+// An IPSetEntry is one address or network of an IP set.
+type IPSetEntry struct {
+	CIDR    string
+	NoMatch bool
+	Comment string
+}
+
+func ipsetPath(elems ...string) string {
+	return joinPath(append([]string{"cluster", "firewall", "ipset"}, elems...)...)
+}
+
+// FirewallIPSet reads cluster IP set name with its entries; found is false
+// only when PVE says it does not exist.
+func (c *Client) FirewallIPSet(ctx context.Context, name string) (FirewallIPSet, bool, error) {
+	var raw []map[string]any
+	if err := c.do(ctx, "GET", ipsetPath(name), nil, &raw); err != nil {
+		if IsNotFound(err) {
+			return FirewallIPSet{}, false, nil
+		}
+		return FirewallIPSet{}, false, err
+	}
+	set := FirewallIPSet{Name: name, Entries: make([]IPSetEntry, 0, len(raw))}
+	for _, e := range raw {
+		set.Entries = append(set.Entries, IPSetEntry{
+			CIDR: String(e["cidr"]), NoMatch: String(e["nomatch"]) == "1", Comment: String(e["comment"]),
+		})
+		set.Digest = String(e["digest"])
+	}
+	var list []struct {
+		Name    string `json:"name"`
+		Comment string `json:"comment"`
+	}
+	if err := c.do(ctx, "GET", ipsetPath(), nil, &list); err != nil {
+		return FirewallIPSet{}, false, err
+	}
+	for _, s := range list {
+		if s.Name == name {
+			set.Comment = s.Comment
+		}
+	}
+	return set, true, nil
+}
+
+// CreateFirewallIPSet creates an empty cluster IP set.
+func (c *Client) CreateFirewallIPSet(ctx context.Context, name, comment string) error {
+	p := map[string]any{"name": name}
+	if comment != "" {
+		p["comment"] = comment
+	}
+	return c.do(ctx, "POST", ipsetPath(), p, nil)
+}
+
+// SetFirewallIPSetComment changes a set's comment in place (rename to the
+// same name, as IPSet.pm allows).
+func (c *Client) SetFirewallIPSetComment(ctx context.Context, name, comment string) error {
+	return c.do(ctx, "POST", ipsetPath(), map[string]any{"name": name, "rename": name, "comment": comment}, nil)
+}
+
+// DeleteFirewallIPSet deletes cluster IP set name; without force PVE
+// refuses a set with entries ("IPSet '<name>' is not empty"), with it the
+// entries go too. PVE does not look for rules that use it.
+func (c *Client) DeleteFirewallIPSet(ctx context.Context, name string, force bool) error {
+	var p map[string]any
+	if force {
+		p = map[string]any{"force": "1"}
+	}
+	return c.do(ctx, "DELETE", ipsetPath(name), p, nil)
+}
+
+// AddIPSetEntry adds an entry to set name.
+func (c *Client) AddIPSetEntry(ctx context.Context, name string, e IPSetEntry) error {
+	p := map[string]any{"cidr": e.CIDR}
+	if e.NoMatch {
+		p["nomatch"] = "1"
+	}
+	if e.Comment != "" {
+		p["comment"] = e.Comment
+	}
+	return c.do(ctx, "POST", ipsetPath(name), p, nil)
+}
+
+// UpdateIPSetEntry sets the nomatch flag and comment of an entry; digest is
+// the set's digest the change was computed from.
+func (c *Client) UpdateIPSetEntry(ctx context.Context, name string, e IPSetEntry, digest string) error {
+	p := map[string]any{"nomatch": Bool(e.NoMatch), "comment": e.Comment}
+	if digest != "" {
+		p["digest"] = digest
+	}
+	return c.do(ctx, "PUT", ipsetPath(name, e.CIDR), p, nil)
+}
+
+// DeleteIPSetEntry removes the entry cidr from set name.
+func (c *Client) DeleteIPSetEntry(ctx context.Context, name, cidr, digest string) error {
+	var p map[string]any
+	if digest != "" {
+		p = map[string]any{"digest": digest}
+	}
+	return c.do(ctx, "DELETE", ipsetPath(name, cidr), p, nil)
+}
+
+// RulesUsing lists the firewall rules of the site that use an alias or IP
+// set in source or dest (match tells whether one address term names it),
+// as "security group web, rule 2" or "qemu 100 (web-1), rule 0". PVE
+// itself never refuses to delete an alias or IP set in use, so this is the
+// only guard. It reads every security group and every guest's rules; a
+// list that cannot be read is an error, as the use cannot be ruled out.
+func (c *Client) RulesUsing(ctx context.Context, match func(term string) bool) ([]string, error) {
+	var users []string
+	scan := func(what string, rules []Rule) {
+		for _, r := range rules {
+			if ruleUses(r, match) {
+				users = append(users, what+", rule "+r["pos"])
+			}
+		}
+	}
+	groups, err := c.SecurityGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		rules, _, err := c.Rules(ctx, GroupRules(g.Name))
+		if err != nil {
+			return nil, err
+		}
+		scan("security group "+g.Name, rules)
+	}
+	c.InvalidateView()
+	view, err := c.View(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range view.Guests() {
+		rules, _, err := c.Rules(ctx, GuestRules(g.Ref()))
+		if err != nil {
+			return nil, err
+		}
+		scan(g.Type+" "+strconv.Itoa(int(g.VMID))+" ("+g.Name+")", rules)
+	}
+	sort.Strings(users)
+	return users, nil
+}
+
+// ruleUses tells whether one term of a rule's source or dest matches.
+func ruleUses(r Rule, match func(term string) bool) bool {
+	for _, k := range []string{"source", "dest"} {
+		for _, t := range strings.Split(r[k], ",") {
+			if t = strings.TrimSpace(t); t != "" && match(t) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// UsesAlias matches a rule term naming cluster alias name (PVE compares
+// alias names without case; dc/ is the explicit cluster scope).
+func UsesAlias(name string) func(string) bool {
+	return func(t string) bool {
+		return strings.EqualFold(strings.TrimPrefix(t, "dc/"), name)
+	}
+}
+
+// UsesIPSet matches a rule term naming cluster IP set name (+name or
+// +dc/name; a guest rule's +name falls back to the cluster set).
+func UsesIPSet(name string) func(string) bool {
+	return func(t string) bool {
+		return t == "+"+name || t == "+dc/"+name
+	}
+}
