@@ -298,3 +298,37 @@ func TestFirewallSetsAdmission(t *testing.T) {
 		})
 	}
 }
+
+// An alias named by an IP set entry (made by hand: a managed set's entries
+// are addresses) is not deleted until the entry is gone.
+func TestFirewallAliasUsedByIPSet(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	s.startProxmox(t)
+	ctx := context.Background()
+	a := s.alias("office", v1alpha1.FirewallAliasParameters{CIDR: "192.0.2.0/24"})
+	mustCreate(t, s.env.Client, a)
+	s.waitObjReady(t, a)
+	if err := s.pve.Post(ctx, "/cluster/firewall/ipset", map[string]any{"name": "byhand"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pve.Post(ctx, "/cluster/firewall/ipset/byhand", map[string]any{"cidr": "office"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.env.Client.Delete(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	s.waitObj(t, a, 20*time.Second, "deletion refused", func(_, sy xpv2.Condition) string {
+		if sy.Status != corev1.ConditionFalse || !strings.Contains(sy.Message, `firewall alias "office" is still used by IP set byhand, entry office`) {
+			return "no refusal"
+		}
+		return ""
+	})
+	eventually(t, 5*time.Second, "alias kept", s.aliasIs(t, "office", "192.0.2.0/24"))
+	if err := s.pve.Delete(ctx, "/cluster/firewall/ipset/byhand/office", nil); err != nil {
+		t.Fatal(err)
+	}
+	s.waitGone(t, a)
+	if _, ok := s.pveAlias(t, "office"); ok {
+		t.Error("alias still in PVE after its resource was deleted")
+	}
+}

@@ -245,3 +245,30 @@ func UsesIPSet(name string) func(string) bool {
 		return t == "+"+name || t == "+dc/"+name
 	}
 }
+
+// IPSetsUsing lists the cluster IP sets with an entry naming alias name
+// (an entry's cidr may be an alias), as "IP set admins, entry office".
+// PVE deletes an alias such an entry names without a word.
+func (c *Client) IPSetsUsing(ctx context.Context, name string) ([]string, error) {
+	var list []struct {
+		Name string `json:"name"`
+	}
+	if err := c.do(ctx, "GET", ipsetPath(), nil, &list); err != nil {
+		return nil, err
+	}
+	match := UsesAlias(name)
+	var users []string
+	for _, s := range list {
+		set, ok, err := c.FirewallIPSet(ctx, s.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range set.Entries {
+			if ok && match(e.CIDR) {
+				users = append(users, "IP set "+s.Name+", entry "+e.CIDR)
+			}
+		}
+	}
+	sort.Strings(users)
+	return users, nil
+}

@@ -93,6 +93,15 @@ func TestFirewallAliasesAndIPSets(t *testing.T) {
 	if users, err := c.RulesUsing(ctx, UsesIPSet("other")); err != nil || len(users) != 0 {
 		t.Errorf("RulesUsing(other) = %v, %v; want none", users, err)
 	}
+	if err := c.AddIPSetEntry(ctx, "admins", IPSetEntry{CIDR: "office"}); err != nil {
+		t.Fatal(err)
+	}
+	if users, err := c.IPSetsUsing(ctx, "office"); err != nil || strings.Join(users, ";") != "IP set admins, entry office" {
+		t.Errorf("IPSetsUsing(office) = %v, %v; want the admins entry", users, err)
+	}
+	if users, err := c.IPSetsUsing(ctx, "other"); err != nil || len(users) != 0 {
+		t.Errorf("IPSetsUsing(other) = %v, %v; want none", users, err)
+	}
 
 	if err := c.DeleteFirewallIPSet(ctx, "admins", false); err == nil || !strings.Contains(err.Error(), "IPSet 'admins' is not empty") {
 		t.Errorf("delete of a non-empty set: %v", err)

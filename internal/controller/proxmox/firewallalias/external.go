@@ -21,8 +21,8 @@ const (
 	errCreate  = "cannot create firewall alias %q"
 	errUpdate  = "cannot update firewall alias %q"
 	errDelete  = "cannot delete firewall alias %q"
-	errScan    = "cannot check the site's firewall rules for uses of alias %q, so it is kept"
-	errInUse   = "firewall alias %q is still used by %s; remove it from those rules first (PVE would delete it and leave the rules dangling)"
+	errScan    = "cannot check the site's firewall rules and IP sets for uses of alias %q, so it is kept"
+	errInUse   = "firewall alias %q is still used by %s; remove it from there first (PVE would delete it and leave them dangling)"
 	errGone    = "firewall alias %q does not exist"
 )
 
@@ -97,8 +97,9 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallAlias) (mana
 }
 
 // Delete deletes the alias, only one whose external name is set (one it
-// created or was told to manage), and only while no firewall rule of the
-// site uses it: PVE itself deletes a used alias without a word.
+// created or was told to manage), and only while no firewall rule or
+// cluster IP set entry of the site uses it: PVE itself deletes a used
+// alias without a word.
 func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallAlias) (managed.ExternalDelete, error) {
 	mg.SetConditions(xpv2.Deleting())
 	n, known := id(mg)
@@ -109,6 +110,11 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallAlias) (mana
 	if err != nil {
 		return managed.ExternalDelete{}, errors.Wrapf(err, errScan, n)
 	}
+	entries, err := e.c.IPSetsUsing(ctx, n)
+	if err != nil {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errScan, n)
+	}
+	users = append(users, entries...)
 	if len(users) > 0 {
 		return managed.ExternalDelete{}, errors.Errorf(errInUse, n, strings.Join(users, "; "))
 	}
