@@ -16,6 +16,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
@@ -330,5 +331,82 @@ func TestFirewallAliasUsedByIPSet(t *testing.T) {
 	s.waitGone(t, a)
 	if _, ok := s.pveAlias(t, "office"); ok {
 		t.Error("alias still in PVE after its resource was deleted")
+	}
+}
+
+// TestFirewallSetsFaults runs FirewallAlias and FirewallIPSet create,
+// update and delete with each of their routes failing in turn (haFaults'
+// kinds): every operation converges, and no alias, set or entry is left
+// behind or made twice.
+func TestFirewallSetsFaults(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	s.startProxmoxWith(t, func(o *options.Options) { o.PollInterval = 500 * time.Millisecond })
+	ctx := context.Background()
+
+	// Alias create (the POST, then observe's GET), update, delete.
+	done := s.setHAFaults(t, "POST /cluster/firewall/aliases", 0)
+	a := s.alias("f-office", v1alpha1.FirewallAliasParameters{CIDR: "192.0.2.0/24", Comment: ptr.To("one")})
+	mustCreate(t, s.env.Client, a)
+	s.waitObjReadyWithin(t, a, 90*time.Second)
+	done()
+	done = s.setHAFaults(t, "GET /cluster/firewall/aliases/{name}", 0)
+	b := s.alias("f-lab", v1alpha1.FirewallAliasParameters{CIDR: "198.51.100.1"})
+	mustCreate(t, s.env.Client, b)
+	s.waitObjReadyWithin(t, b, 90*time.Second)
+	done()
+	done = s.setHAFaults(t, "PUT /cluster/firewall/aliases/{name}", 1)
+	s.update(t, a, func() { a.Spec.ForProvider.CIDR = "192.0.2.0/25" })
+	eventually(t, 90*time.Second, "alias update through faults", s.aliasIs(t, "f-office", "192.0.2.0/25 one"))
+	done()
+
+	// IP set create (the set's POST, then an entry's), entry update and removal.
+	done = s.setHAFaults(t, "POST /cluster/firewall/ipset", 2)
+	set := s.ipset("f-admins", v1alpha1.FirewallIPSetParameters{Comment: ptr.To("c"), Entries: []v1alpha1.FirewallIPSetEntry{
+		{CIDR: "10.20.0.0/16"}, {CIDR: "10.20.5.9", NoMatch: true}}})
+	mustCreate(t, s.env.Client, set)
+	s.waitObjReadyWithin(t, set, 90*time.Second)
+	done()
+	done = s.setHAFaults(t, "POST /cluster/firewall/ipset/{name}", 3)
+	s.update(t, set, func() {
+		set.Spec.ForProvider.Entries = append(set.Spec.ForProvider.Entries, v1alpha1.FirewallIPSetEntry{CIDR: "10.30.0.1"})
+	})
+	eventually(t, 90*time.Second, "entry added through faults", s.ipsetIs(t, "f-admins", "c", "10.20.0.0/16", "10.20.5.9 nomatch", "10.30.0.1"))
+	done()
+	done = s.setHAFaults(t, "PUT /cluster/firewall/ipset/{name}/{cidr}", 4)
+	s.update(t, set, func() { set.Spec.ForProvider.Entries[1].NoMatch = false })
+	eventually(t, 90*time.Second, "entry changed through faults", s.ipsetIs(t, "f-admins", "c", "10.20.0.0/16", "10.20.5.9", "10.30.0.1"))
+	done()
+	done = s.setHAFaults(t, "DELETE /cluster/firewall/ipset/{name}/{cidr}", 5)
+	s.update(t, set, func() { set.Spec.ForProvider.Entries = set.Spec.ForProvider.Entries[:1] })
+	eventually(t, 90*time.Second, "entries removed through faults", s.ipsetIs(t, "f-admins", "c", "10.20.0.0/16"))
+	done()
+
+	// Deletes.
+	for _, c := range []struct {
+		obj   conditioned
+		route string
+		k     int
+		gone  func() bool
+	}{
+		{set, "DELETE /cluster/firewall/ipset/{name}", 6, func() bool { _, _, ok := s.pveIPSet(t, "f-admins"); return !ok }},
+		{a, "DELETE /cluster/firewall/aliases/{name}", 7, func() bool { _, ok := s.pveAlias(t, "f-office"); return !ok }},
+		{b, "GET /cluster/firewall/aliases/{name}", 0, func() bool { _, ok := s.pveAlias(t, "f-lab"); return !ok }},
+	} {
+		done = s.setHAFaults(t, c.route, c.k)
+		if err := s.env.Client.Delete(ctx, c.obj); err != nil {
+			t.Fatal(err)
+		}
+		s.waitGoneWithin(t, c.obj, 90*time.Second)
+		done()
+		if !c.gone() {
+			t.Errorf("%s left in PVE after its resource was deleted", c.obj.GetName())
+		}
+	}
+	var aliases, sets []map[string]any
+	if err := s.pve.Get(ctx, "/cluster/firewall/aliases", &aliases); err != nil || len(aliases) != 0 {
+		t.Errorf("aliases left: %v %v", aliases, err)
+	}
+	if err := s.pve.Get(ctx, "/cluster/firewall/ipset", &sets); err != nil || len(sets) != 0 {
+		t.Errorf("IP sets left: %v %v", sets, err)
 	}
 }
