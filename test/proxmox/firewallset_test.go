@@ -286,6 +286,8 @@ func TestFirewallSetsAdmission(t *testing.T) {
 		"entry cidr bad":             {s.ipset("s1", entries("10.0.0.0/8", "10.0.0.300")), "spec.forProvider.entries[].cidr must be an IP address or a CIDR network"},
 		"entry twice":                {s.ipset("s2", entries("10.0.0.1", "10.0.0.1")), "spec.forProvider.entries[1]: Duplicate value"},
 		"set name starts with digit": {s.ipset("1set", entries()), "metadata.name is the Proxmox IP set name"},
+		"set name past 64":           {s.ipset("s"+strings.Repeat("x", 64), entries()), "metadata.name is the Proxmox IP set name: 2-64 characters"},
+		"alias name past 64":         {s.alias("a"+strings.Repeat("x", 64), v1alpha1.FirewallAliasParameters{CIDR: "10.0.0.1"}), "metadata.name is the Proxmox alias name: 2-64 characters"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

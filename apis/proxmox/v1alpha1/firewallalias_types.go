@@ -55,7 +55,7 @@ type FirewallAliasStatus struct {
 // (an alias of the same name made outside this resource is never taken
 // over otherwise). The provider refuses to delete an alias a firewall rule
 // still uses: PVE would delete it and leave the rule dangling.
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[A-Za-z][A-Za-z0-9_-]+$')",message="metadata.name is the Proxmox alias name: at least two characters, a letter first, then letters, digits, '-' or '_' (PVE's alias name); manage an alias of another name with the crossplane.io/external-name annotation"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 64 && self.metadata.name.matches('^[A-Za-z][A-Za-z0-9_-]+$')",message="metadata.name is the Proxmox alias name: 2-64 characters, a letter first, then letters, digits, '-' or '_' (PVE's alias name); manage an alias of another name with the crossplane.io/external-name annotation"
 // +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
 // +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
 // +kubebuilder:printcolumn:name="EXTERNAL-NAME",type="string",JSONPath=".metadata.annotations.crossplane\\.io/external-name"

@@ -85,7 +85,7 @@ type FirewallIPSetStatus struct {
 // (a set of the same name made outside this resource is never taken over
 // otherwise). The provider refuses to delete a set a firewall rule still
 // uses: PVE would delete it and leave the rule dangling.
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[A-Za-z][A-Za-z0-9_-]+$')",message="metadata.name is the Proxmox IP set name: at least two characters, a letter first, then letters, digits, '-' or '_' (PVE's ipset name); manage a set of another name with the crossplane.io/external-name annotation"
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 64 && self.metadata.name.matches('^[A-Za-z][A-Za-z0-9_-]+$')",message="metadata.name is the Proxmox IP set name: 2-64 characters, a letter first, then letters, digits, '-' or '_' (PVE's ipset name); manage a set of another name with the crossplane.io/external-name annotation"
 // +kubebuilder:printcolumn:name="READY",type="string",JSONPath=".status.conditions[?(@.type=='Ready')].status"
 // +kubebuilder:printcolumn:name="SYNCED",type="string",JSONPath=".status.conditions[?(@.type=='Synced')].status"
 // +kubebuilder:printcolumn:name="EXTERNAL-NAME",type="string",JSONPath=".metadata.annotations.crossplane\\.io/external-name"
