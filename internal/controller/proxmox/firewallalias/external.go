@@ -32,17 +32,8 @@ type external struct {
 
 func (e *external) Disconnect(context.Context) error { return nil }
 
-// id is the alias name: the external name once set, else metadata.name;
-// known says the external name was set.
-func id(mg *v1alpha1.FirewallAlias) (string, bool) {
-	if en := meta.GetExternalName(mg); en != "" {
-		return en, true
-	}
-	return mg.GetName(), false
-}
-
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallAlias) (managed.ExternalObservation, error) {
-	n, known := id(mg)
+	n, known := site.NameOf(mg)
 	if meta.WasDeleted(mg) && !known {
 		return managed.ExternalObservation{}, nil // never created: nothing of ours
 	}
@@ -55,12 +46,9 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallAlias) (man
 	}
 	lateInit := false
 	if !known {
-		if !meta.ExternalCreateIncomplete(mg) && !site.ObserveOnly(mg) {
-			return managed.ExternalObservation{}, errors.Errorf(errNotOurs, n, n)
+		if lateInit, err = site.TakeFound(mg, n, errNotOurs); err != nil {
+			return managed.ExternalObservation{}, err
 		}
-		// Our create cut short before its external name was saved, or an import.
-		meta.SetExternalName(mg, n)
-		lateInit = true
 	}
 	mg.Status.AtProvider = v1alpha1.FirewallAliasObservation{CIDR: a.CIDR, Comment: a.Comment, IPVersion: a.IPVersion, Digest: a.Digest}
 	mg.SetConditions(xpv2.Available())
@@ -71,7 +59,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallAlias) (man
 // Create creates the alias, its external name set first so that it is
 // saved with the outcome; a lost answer is found by the next observe.
 func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallAlias) (managed.ExternalCreation, error) {
-	n, _ := id(mg)
+	n, _ := site.NameOf(mg)
 	p := mg.Spec.ForProvider
 	meta.SetExternalName(mg, n)
 	err := e.c.CreateFirewallAlias(ctx, n, p.CIDR, ptrOr(p.Comment, ""))
@@ -86,7 +74,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallAlias) (mana
 // Update sets cidr and comment back, guarded by the digest observed in
 // this reconcile: PVE refuses it if the alias list changed since.
 func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallAlias) (managed.ExternalUpdate, error) {
-	n, _ := id(mg)
+	n, _ := site.NameOf(mg)
 	obs := mg.Status.AtProvider
 	if obs.Digest == "" {
 		return managed.ExternalUpdate{}, errors.Errorf(errGone, n)
@@ -102,7 +90,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallAlias) (mana
 // alias without a word.
 func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallAlias) (managed.ExternalDelete, error) {
 	mg.SetConditions(xpv2.Deleting())
-	n, known := id(mg)
+	n, known := site.NameOf(mg)
 	if !known {
 		return managed.ExternalDelete{}, nil
 	}

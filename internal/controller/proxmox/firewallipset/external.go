@@ -31,17 +31,8 @@ type external struct {
 
 func (e *external) Disconnect(context.Context) error { return nil }
 
-// id is the set name: the external name once set, else metadata.name;
-// known says the external name was set.
-func id(mg *v1alpha1.FirewallIPSet) (string, bool) {
-	if en := meta.GetExternalName(mg); en != "" {
-		return en, true
-	}
-	return mg.GetName(), false
-}
-
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallIPSet) (managed.ExternalObservation, error) {
-	n, known := id(mg)
+	n, known := site.NameOf(mg)
 	if meta.WasDeleted(mg) && !known {
 		return managed.ExternalObservation{}, nil // never created: nothing of ours
 	}
@@ -54,12 +45,9 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallIPSet) (man
 	}
 	lateInit := false
 	if !known {
-		if !meta.ExternalCreateIncomplete(mg) && !site.ObserveOnly(mg) {
-			return managed.ExternalObservation{}, errors.Errorf(errNotOurs, n, n)
+		if lateInit, err = site.TakeFound(mg, n, errNotOurs); err != nil {
+			return managed.ExternalObservation{}, err
 		}
-		// Our create cut short before its external name was saved, or an import.
-		meta.SetExternalName(mg, n)
-		lateInit = true
 	}
 	observe(set, &mg.Status.AtProvider)
 	mg.SetConditions(xpv2.Available())
@@ -74,7 +62,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallIPSet) (man
 // with the outcome, then adds its entries. A lost answer is found by the
 // next observe, whose update adds what is missing.
 func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallIPSet) (managed.ExternalCreation, error) {
-	n, _ := id(mg)
+	n, _ := site.NameOf(mg)
 	p := mg.Spec.ForProvider
 	meta.SetExternalName(mg, n)
 	err := e.c.CreateFirewallIPSet(ctx, n, ptrOr(p.Comment, ""))
@@ -96,7 +84,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 // Update brings the entries to the spec (the first call guarded by the
 // digest observed in this reconcile), then sets the comment.
 func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallIPSet) (managed.ExternalUpdate, error) {
-	n, _ := id(mg)
+	n, _ := site.NameOf(mg)
 	obs := mg.Status.AtProvider
 	have := make([]proxmox.IPSetEntry, 0, len(obs.Entries))
 	for _, o := range obs.Entries {
@@ -133,7 +121,7 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 // rule of the site uses it: PVE itself deletes a used set without a word.
 func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallIPSet) (managed.ExternalDelete, error) {
 	mg.SetConditions(xpv2.Deleting())
-	n, known := id(mg)
+	n, known := site.NameOf(mg)
 	if !known {
 		return managed.ExternalDelete{}, nil
 	}

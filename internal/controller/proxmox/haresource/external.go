@@ -60,12 +60,6 @@ func ptrStr(p *string) string {
 	return *p
 }
 
-// observeOnly tells whether the resource only observes (an import).
-func observeOnly(mg *v1alpha1.HAResource) bool {
-	p := mg.GetManagementPolicies()
-	return len(p) == 1 && p[0] == xpv2.ManagementActionObserve
-}
-
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.HAResource) (managed.ExternalObservation, error) {
 	if err := e.refs.Err(mg); err != nil {
 		return managed.ExternalObservation{}, err
@@ -90,7 +84,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.HAResource) (manage
 		case meta.WasDeleted(mg):
 			// Never ours: deleting the resource leaves it under HA.
 			return managed.ExternalObservation{}, nil
-		case meta.ExternalCreateIncomplete(mg), observeOnly(mg):
+		case meta.ExternalCreateIncomplete(mg), site.ObserveOnly(mg):
 			// Our create may have been cut short before its external name was
 			// saved (a crash), or this is an import: it is this resource's.
 			meta.SetExternalName(mg, id)

@@ -58,11 +58,6 @@ func (e *external) read(ctx context.Context, rid string) (proxmox.HARule, bool, 
 	return r, ok, errors.Wrapf(err, errRead, rid)
 }
 
-func observeOnly(mg *v1alpha1.HARule) bool {
-	p := mg.GetManagementPolicies()
-	return len(p) == 1 && p[0] == xpv2.ManagementActionObserve
-}
-
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.HARule) (managed.ExternalObservation, error) {
 	if err := e.refs.Err(mg); err != nil {
 		return managed.ExternalObservation{}, err
@@ -83,12 +78,9 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.HARule) (managed.Ex
 	}
 	lateInit := false
 	if !known {
-		if !meta.ExternalCreateIncomplete(mg) && !observeOnly(mg) {
-			return managed.ExternalObservation{}, errors.Errorf(errNotOurs, rid, rid)
+		if lateInit, err = site.TakeFound(mg, rid, errNotOurs); err != nil {
+			return managed.ExternalObservation{}, err
 		}
-		// Our create cut short before its external name was saved, or an import.
-		meta.SetExternalName(mg, rid)
-		lateInit = true
 	}
 	if r.Type != mg.Spec.ForProvider.Type {
 		return managed.ExternalObservation{}, errors.Errorf(errOtherType, rid, r.Type, mg.Spec.ForProvider.Type)
