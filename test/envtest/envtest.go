@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,10 +190,26 @@ func (e *Env) StartStoppableManager(t testing.TB, setup func(ctrl.Manager) error
 					t.Errorf("manager stopped with an error: %v", err)
 				}
 			case <-time.After(30 * time.Second):
-				t.Errorf("manager did not stop within 30s")
+				// Say what is still running: the goroutines of the whole test
+				// binary, filtered to the provider's and controller-runtime's.
+				t.Errorf("manager did not stop within 30s; goroutines still in the provider or controller-runtime:\n%s", busyGoroutines())
 			}
 		})
 	}
 	t.Cleanup(stop)
 	return mgr, stop
+}
+
+// busyGoroutines is the stacks of the goroutines that are in this module's
+// code or in controller-runtime, from a full goroutine dump.
+func busyGoroutines() string {
+	var b strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	var out []string
+	for _, g := range strings.Split(b.String(), "\n\n") {
+		if strings.Contains(g, "provider-microcloud/internal") || strings.Contains(g, "controller-runtime/pkg/internal/controller") {
+			out = append(out, g)
+		}
+	}
+	return strings.Join(out, "\n\n")
 }
