@@ -202,17 +202,10 @@ func (c *Client) RulesUsing(ctx context.Context, match func(term string) bool) (
 		}
 		scan("security group "+g.Name, rules)
 	}
-	c.InvalidateView()
-	view, err := c.View(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range view.Guests() {
-		rules, _, err := c.Rules(ctx, GuestRules(g.Ref()))
-		if err != nil {
-			return nil, err
-		}
+	if err := c.EachGuestRules(ctx, func(g *Guest, rules []Rule) {
 		scan(g.Type+" "+strconv.Itoa(int(g.VMID))+" ("+g.Name+")", rules)
+	}); err != nil {
+		return nil, err
 	}
 	sort.Strings(users)
 	return users, nil

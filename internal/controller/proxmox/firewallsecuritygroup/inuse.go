@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,7 +22,6 @@ const (
 	errLinked      = "security group %q is still linked by %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
 	errLinkedInPVE = "security group %q is still linked in PVE by guest firewall rules of %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
 	errScanGuests  = "cannot check every guest's firewall for links to security group %q, so it is kept"
-	scanParallel   = 8
 )
 
 // linkedBy refuses the deletion of group n while a managed guest of any
@@ -91,45 +89,18 @@ func sameSite(a, b interface {
 // guest, only when a group is deleted); a guest whose rules cannot be read
 // blocks the deletion, since the link cannot be ruled out.
 func linkedInPVE(ctx context.Context, c *proxmox.Client, n string) error {
-	c.InvalidateView()
-	view, err := c.View(ctx)
-	if err != nil {
-		return errors.Wrapf(err, errScanGuests, n)
-	}
-	guests := view.Guests()
-	var (
-		mu    sync.Mutex
-		users []string
-		first error
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, scanParallel)
-	)
-	for _, g := range guests {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(g *proxmox.Guest) {
-			defer func() { <-sem; wg.Done() }()
-			rules, _, err := c.Rules(ctx, proxmox.GuestRules(g.Ref()))
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				if first == nil {
-					first = err
-				}
+	var users []string
+	err := c.EachGuestRules(ctx, func(g *proxmox.Guest, rules []proxmox.Rule) {
+		for _, r := range rules {
+			if r["type"] == "group" && r["action"] == n {
+				users = append(users, fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name))
 				return
 			}
-			for _, r := range rules {
-				if r["type"] == "group" && r["action"] == n {
-					users = append(users, fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name))
-					return
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
+		}
+	})
 	if len(users) > 0 {
 		sort.Strings(users)
 		return errors.Errorf(errLinkedInPVE, n, strings.Join(users, ", "))
 	}
-	return errors.Wrapf(first, errScanGuests, n)
+	return errors.Wrapf(err, errScanGuests, n)
 }
