@@ -49,36 +49,54 @@ var (
 	reIPSetRef = regexp.MustCompile(`^\+(guest/|dc/|sdn/)?([A-Za-z][A-Za-z0-9\-_]+)$`)
 	reAliasRef = regexp.MustCompile(`^(guest/|dc/)?([A-Za-z][A-Za-z0-9\-_]+)$`)
 	reGroupRef = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9\-_]+$`)
+	reNetIface = regexp.MustCompile(`^net\d+$`)
 )
 
-// verifyRule is PVE's verify_rule for the parts the simulator models: rule
-// type and action, ipset and alias references, dport needing proto. Like
-// PVE it does not require a referenced security group to exist.
-func (s *Simulator) verifyRule(rule fwRule, guestFW *firewallSet) error {
-	errs := map[string]string{}
-	add := func(k, msg string) {
-		if _, ok := errs[k]; !ok {
-			errs[k] = msg
-		}
+// verifyRule is PVE's verify_rule (pve-firewall Firewall.pm) for the parts
+// the simulator models, in its order: type and action, the rule types the
+// firewall file takes (env), an interface where the file allows one, dport
+// and sport needing proto, then ipset and alias references. Like PVE (which
+// raises the first error it finds) it reports one parameter error, and it
+// does not require a referenced security group to exist.
+func (s *Simulator) verifyRule(rule fwRule, fw *firewallSet, env fwEnv) error {
+	if err := s.ruleError(rule, fw, env); err != nil {
+		return paramError(map[string]string{err[0]: err[1]})
 	}
+	return nil
+}
+
+func (s *Simulator) ruleError(rule fwRule, fw *firewallSet, env fwEnv) []string {
 	typ, action := rule["type"], rule["action"]
-	if typ == "" {
-		add("type", "missing property")
-	}
-	if action == "" {
-		add("action", "missing property")
+	switch {
+	case typ == "":
+		return []string{"type", "missing property"}
+	case action == "":
+		return []string{"action", "missing property"}
+	case !env.hasType(typ):
+		return []string{"type", fmt.Sprintf("invalid rule type '%s' for rule_env '%s'", typ, env.name)}
 	}
 	switch typ {
 	case "in", "out", "forward":
 		if typ == "forward" && action == "REJECT" {
-			add("action", "cannot define REJECT rules on forward chain")
+			return []string{"action", "cannot define REJECT rules on forward chain"}
 		}
-		if action != "" && action != "ACCEPT" && action != "DROP" && action != "REJECT" {
-			add("action", fmt.Sprintf("unknown action '%s'", action))
+		if action != "ACCEPT" && action != "DROP" && action != "REJECT" {
+			return []string{"action", fmt.Sprintf("unknown action '%s'", action)}
 		}
 	case "group":
-		if action != "" && !reGroupRef.MatchString(action) {
-			add("action", "invalid characters in security group name")
+		if !reGroupRef.MatchString(action) {
+			return []string{"action", "invalid characters in security group name"}
+		}
+	}
+	if rule["iface"] != "" && !env.iface {
+		return []string{"type", "parameter -i not allowed for this rule type"}
+	}
+	if (env.name == "vm" || env.name == "ct") && rule["iface"] != "" && !reNetIface.MatchString(rule["iface"]) {
+		return []string{"iface", "value does not match the regex pattern 'net\\d+'"}
+	}
+	for _, k := range []string{"dport", "sport"} {
+		if rule[k] != "" && rule["proto"] == "" {
+			return []string{"proto", fmt.Sprintf("missing property - '%s' requires this property", k)}
 		}
 	}
 	for _, k := range []string{"source", "dest"} {
@@ -88,22 +106,17 @@ func (s *Simulator) verifyRule(rule fwRule, guestFW *firewallSet) error {
 		case strings.HasPrefix(v, "+"):
 			m := reIPSetRef.FindStringSubmatch(v)
 			if m == nil {
-				add(k, fmt.Sprintf("invalid ipset name '%s'", v))
-			} else if s.st.IPSets[m[2]] == nil && (guestFW == nil || guestFW.IPSets[m[2]] == nil) {
-				add(k, fmt.Sprintf("no such ipset '%s'", m[2]))
+				return []string{k, fmt.Sprintf("invalid ipset name '%s'", v)}
+			}
+			if s.st.IPSets[m[2]] == nil && (fw == nil || fw.IPSets[m[2]] == nil) {
+				return []string{k, fmt.Sprintf("no such ipset '%s'", m[2])}
 			}
 		case reAliasRef.MatchString(v):
 			m := reAliasRef.FindStringSubmatch(v)
 			if s.st.Aliases[strings.ToLower(m[2])] == nil && s.st.Aliases[m[2]] == nil {
-				add(k, fmt.Sprintf("no such alias '%s'", v))
+				return []string{k, fmt.Sprintf("no such alias '%s'", v)}
 			}
 		}
-	}
-	if rule["dport"] != "" && rule["proto"] == "" {
-		add("proto", "missing property - 'dport' requires this property")
-	}
-	if len(errs) > 0 {
-		return paramError(errs)
 	}
 	return nil
 }
@@ -139,9 +152,9 @@ func listRuleSet(rules []fwRule) []map[string]any {
 // addRuleTo inserts a rule at pos (default: the top, as PVE does). Like
 // pve-firewall API2/Firewall/Rules.pm create_rule it takes a digest
 // parameter but never checks it (only update and delete assert it).
-func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, guestFW *firewallSet) error {
+func (s *Simulator) addRuleTo(r *request, rules *[]fwRule, fw *firewallSet, env fwEnv) error {
 	rule := copyRuleData(fwRule{}, r.params)
-	if err := s.verifyRule(rule, guestFW); err != nil {
+	if err := s.verifyRule(rule, fw, env); err != nil {
 		return err
 	}
 	pos := r.int("pos", 0)
@@ -180,7 +193,7 @@ func rulePos(r *request, rules []fwRule) (int, error) {
 	return pos, nil
 }
 
-func (s *Simulator) updateRuleIn(r *request, rules []fwRule, guestFW *firewallSet) error {
+func (s *Simulator) updateRuleIn(r *request, rules []fwRule, fw *firewallSet, env fwEnv) error {
 	pos, err := rulePos(r, rules)
 	if err != nil {
 		return err
@@ -211,7 +224,7 @@ func (s *Simulator) updateRuleIn(r *request, rules []fwRule, guestFW *firewallSe
 	for _, k := range splitList(r.str("delete")) {
 		delete(rule, k)
 	}
-	if err := s.verifyRule(rule, guestFW); err != nil {
+	if err := s.verifyRule(rule, fw, env); err != nil {
 		return err
 	}
 	rules[pos] = rule
@@ -311,7 +324,7 @@ func groupAddRule(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.addRuleTo(r, &g.Rules, nil)
+	return nil, s.addRuleTo(r, &g.Rules, nil, envGroup)
 }
 
 func deleteGroup(r *request) (any, error) {
@@ -353,7 +366,7 @@ func groupUpdateRule(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nil, s.updateRuleIn(r, g.Rules, nil)
+	return nil, s.updateRuleIn(r, g.Rules, nil, envGroup)
 }
 
 func groupDeleteRule(r *request) (any, error) {

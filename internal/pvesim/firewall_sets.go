@@ -43,7 +43,7 @@ func clusterIPSets(fn ipsetHandler) handlerFunc {
 }
 
 func guestIPSets(kind string, fn ipsetHandler) handlerFunc {
-	return guestFW(kind, func(r *request, fw *firewallSet) (any, error) {
+	return guestFW(kind, func(r *request, fw *firewallSet, _ fwEnv) (any, error) {
 		if fw.IPSets == nil {
 			fw.IPSets = map[string]*fwIPSet{}
 		}

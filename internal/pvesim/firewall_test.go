@@ -90,11 +90,22 @@ func TestClusterFirewall(t *testing.T) {
 	if err := vm.NewFirewallRule(cx, &proxmox.FirewallRule{Type: "group", Action: "webserver", Enable: 1}); err != nil {
 		t.Fatal(err)
 	}
-	// Like PVE, references to IP sets and aliases are checked; group names only for syntax.
+	// Like PVE, references to IP sets and aliases are checked; group names
+	// only for syntax. verify_rule raises the first error it finds, and it
+	// checks ports before addresses.
 	if err := vm.NewFirewallRule(cx, &proxmox.FirewallRule{Type: "in", Action: "ACCEPT", Source: "+nope", Dport: "22"}); err == nil ||
-		!strings.Contains(err.Error(), `"source":"no such ipset 'nope'"`) ||
-		!strings.Contains(err.Error(), `"proto":"missing property - 'dport' requires this property"`) {
+		!strings.Contains(err.Error(), `{"proto":"missing property - 'dport' requires this property"}`) {
+		t.Errorf("dport without proto: %v", err)
+	}
+	if err := vm.NewFirewallRule(cx, &proxmox.FirewallRule{Type: "in", Action: "ACCEPT", Source: "+nope"}); err == nil ||
+		!strings.Contains(err.Error(), `{"source":"no such ipset 'nope'"}`) {
 		t.Errorf("bad references: %v", err)
+	}
+	// A guest's rules are in, out or group: forward rules belong to the
+	// cluster, nodes and groups (rule_env vm).
+	if err := vm.NewFirewallRule(cx, &proxmox.FirewallRule{Type: "forward", Action: "ACCEPT"}); err == nil ||
+		!strings.Contains(err.Error(), `{"type":"invalid rule type 'forward' for rule_env 'vm'"}`) {
+		t.Errorf("forward on a VM: %v", err)
 	}
 	if err := vm.NewFirewallRule(cx, &proxmox.FirewallRule{Type: "out", Action: "DROP", Dest: "nowhere"}); err == nil ||
 		!strings.Contains(err.Error(), "no such alias 'nowhere'") {

@@ -19,6 +19,9 @@ type state struct {
 	HARules     map[string]*haRule     `json:"haRules"`
 	Appliances  []appliance            `json:"appliances"`
 	Offline     map[string]bool        `json:"offline,omitempty"`
+	// ClusterFW is cluster.fw's options and rules; HostFW each node's host.fw.
+	ClusterFW *firewallSet            `json:"clusterFirewall,omitempty"`
+	HostFW    map[string]*firewallSet `json:"hostFirewalls,omitempty"`
 }
 
 type pool struct {
