@@ -36,7 +36,6 @@ func guestEnv(kind string) fwEnv {
 // fwHandler operates on a firewall file with s.mu held.
 type fwHandler func(r *request, fw *firewallSet, env fwEnv) (any, error)
 
-
 // scopedFW locks the simulator (GETs take the read lock), resolves the
 // firewall file with find (create: the call writes) and runs fn on it; a
 // file never written reads as empty.

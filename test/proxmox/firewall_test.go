@@ -303,6 +303,20 @@ func TestFirewallAdmission(t *testing.T) {
 			{Type: "in", Action: "ALLOW"}}}), "spec.forProvider.rules[0].action"},
 		"bad port": {s.group("a4", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
 			{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("22;rm")}}}), "spec.forProvider.rules[0].dport"},
+		"a group linking a group": {s.group("a5", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
+			{Type: "group", Action: "web"}}}), "spec.forProvider.rules[].type: a security group cannot link another security group"},
+		"a group rule naming an interface": {s.group("a6", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
+			{Type: "in", Action: "ACCEPT", Iface: ptr.To("vmbr0")}}}), "spec.forProvider.rules[].iface: a security group's rules name no interface"},
+		"forward REJECT": {s.group("a7", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{
+			{Type: "forward", Action: "REJECT"}}}), "spec.forProvider.rules[0].action: Invalid value"},
+		"datacenter rule with a bad action": {s.datacenter("d1", v1alpha1.ClusterFirewallParameters{Rules: &[]v1alpha1.FirewallRule{
+			{Type: "out", Action: "webserver"}}}), "spec.forProvider.rules[0].action: Invalid value"},
+		"a group link matching ports": {s.datacenter("d2", v1alpha1.ClusterFirewallParameters{Rules: &[]v1alpha1.FirewallRule{
+			{Type: "group", Action: "webserver", Proto: ptr.To("tcp")}}}), "a rule of type group links the security group named by action and matches nothing itself"},
+		"datacenter forward policy REJECT": {s.datacenter("d3", v1alpha1.ClusterFirewallParameters{PolicyForward: ptr.To("REJECT")}),
+			"spec.forProvider.policyForward"},
+		"log rate": {s.datacenter("d4", v1alpha1.ClusterFirewallParameters{LogRateLimit: &v1alpha1.FirewallLogRateLimit{Rate: ptr.To("5/fortnight")}}),
+			"spec.forProvider.logRateLimit.rate"},
 		"group name too long":            {s.group("a-very-long-group-name", v1alpha1.FirewallSecurityGroupParameters{}), "metadata.name is the Proxmox security group name"},
 		"group name starts with a digit": {s.group("1web", v1alpha1.FirewallSecurityGroupParameters{}), "metadata.name is the Proxmox security group name"},
 		"VM links a group twice": {func() conditioned {

@@ -16,24 +16,43 @@ type FirewallSecurityGroupParameters struct {
 	Comment *string `json:"comment,omitempty"`
 
 	// Rules are the group's rules in evaluation order (the first match wins).
-	// An empty list makes an empty group.
+	// An empty list makes an empty group. A group's rules are in, out or
+	// forward and name no interface (PVE's rule_env group).
 	// +optional
 	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.type != 'group')",message="spec.forProvider.rules[].type: a security group cannot link another security group (rules of type group belong to guests, the datacenter and nodes)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.iface))",message="spec.forProvider.rules[].iface: a security group's rules name no interface (PVE: parameter -i not allowed for this rule type)"
 	Rules []FirewallRule `json:"rules,omitempty"`
 }
 
-// A FirewallRule is one rule of a security group, in PVE's vocabulary.
+// A FirewallRule is one firewall rule in PVE's vocabulary: of a security
+// group, of the datacenter or of a node.
+// +kubebuilder:validation:XValidation:rule="self.type == 'group' || self.action in ['ACCEPT','DROP','REJECT']",message="spec.forProvider.rules[].action must be ACCEPT, DROP or REJECT (a security group's name only in a rule of type group)",fieldPath=".action"
+// +kubebuilder:validation:XValidation:rule="!(self.type == 'forward' && self.action == 'REJECT')",message="spec.forProvider.rules[].action: a forward rule cannot REJECT (PVE: cannot define REJECT rules on forward chain)",fieldPath=".action"
+// +kubebuilder:validation:XValidation:rule="self.type != 'group' || !(has(self.macro) || has(self.proto) || has(self.dport) || has(self.sport) || has(self.source) || has(self.dest))",message="spec.forProvider.rules[]: a rule of type group links the security group named by action and matches nothing itself (no macro, proto, ports, source or dest)"
 // +kubebuilder:validation:XValidation:rule="!has(self.dport) || has(self.proto)",message="spec.forProvider.rules[].dport needs spec.forProvider.rules[].proto (PVE: 'dport' requires proto)"
 // +kubebuilder:validation:XValidation:rule="!has(self.sport) || has(self.proto)",message="spec.forProvider.rules[].sport needs spec.forProvider.rules[].proto (PVE: 'sport' requires proto)"
 // +kubebuilder:validation:XValidation:rule="!(has(self.dport) || has(self.sport)) || !has(self.proto) || self.proto in ['tcp','udp','udplite','sctp','dccp','6','17','136','132','33']",message="spec.forProvider.rules[].proto must be tcp, udp, udplite, sctp or dccp when dport or sport is set: other protocols have no ports"
 type FirewallRule struct {
-	// Type is the traffic direction: in (to the guest) or out (from it).
-	// +kubebuilder:validation:Enum=in;out
+	// Type is the traffic direction: in (to the guest or node), out (from
+	// it) or forward (routed through a node); or group, a link to the
+	// security group named by action (datacenter and node rules only).
+	// +kubebuilder:validation:Enum=in;out;forward;group
 	Type string `json:"type"`
 
-	// Action is what happens to matching packets.
-	// +kubebuilder:validation:Enum=ACCEPT;DROP;REJECT
+	// Action is what happens to matching packets: ACCEPT, DROP or REJECT
+	// (forward rules: ACCEPT or DROP). In a rule of type group it is the
+	// security group's name.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_-]+$`
+	// +kubebuilder:validation:MaxLength=20
 	Action string `json:"action"`
+
+	// Iface restricts the rule to a network interface of the node, e.g.
+	// vmbr0 (datacenter and node rules only).
+	// +optional
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_.-]*$`
+	// +kubebuilder:validation:MaxLength=20
+	Iface *string `json:"iface,omitempty"`
 
 	// Macro is a predefined PVE rule macro, e.g. SSH, HTTP, Ping.
 	// +optional
@@ -109,6 +128,8 @@ type FirewallRuleObservation struct {
 	Pos int `json:"pos"`
 	// Type is in, out, forward or group.
 	Type string `json:"type,omitempty"`
+	// Iface is the interface the rule is restricted to.
+	Iface string `json:"iface,omitempty"`
 	// Action is ACCEPT, DROP, REJECT or, for a group link, the group's name.
 	Action string `json:"action,omitempty"`
 	// Macro is the rule's PVE macro.

@@ -45,6 +45,11 @@ var (
 	HAResourceGroupVersionKind = SchemeGroupVersion.WithKind(HAResourceKind)
 	HARuleKind                 = reflect.TypeOf(HARule{}).Name()
 	HARuleGroupVersionKind     = SchemeGroupVersion.WithKind(HARuleKind)
+
+	ClusterFirewallKind             = reflect.TypeOf(ClusterFirewall{}).Name()
+	ClusterFirewallGroupVersionKind = SchemeGroupVersion.WithKind(ClusterFirewallKind)
+	NodeFirewallKind                = reflect.TypeOf(NodeFirewall{}).Name()
+	NodeFirewallGroupVersionKind    = SchemeGroupVersion.WithKind(NodeFirewallKind)
 )
 
 func init() {
@@ -61,4 +66,6 @@ func init() {
 	SchemeBuilder.Register(&HARule{}, &HARuleList{})
 	SchemeBuilder.Register(&FirewallAlias{}, &FirewallAliasList{})
 	SchemeBuilder.Register(&FirewallIPSet{}, &FirewallIPSetList{})
+	SchemeBuilder.Register(&ClusterFirewall{}, &ClusterFirewallList{})
+	SchemeBuilder.Register(&NodeFirewall{}, &NodeFirewallList{})
 }

@@ -20,6 +20,15 @@ package v1alpha1
 
 import resource "github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
+// GetItems of this ClusterFirewallList.
+func (l *ClusterFirewallList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this ContainerList.
 func (l *ContainerList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))
@@ -76,6 +85,15 @@ func (l *HAResourceList) GetItems() []resource.Managed {
 
 // GetItems of this HARuleList.
 func (l *HARuleList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this NodeFirewallList.
+func (l *NodeFirewallList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))
 	for i := range l.Items {
 		items[i] = &l.Items[i]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -20,7 +21,67 @@ func GroupRules(name string) RuleList {
 // GuestRules is the rule list of a guest's own firewall.
 func GuestRules(g GuestRef) RuleList { return RuleList{path: g.path("firewall", "rules")} }
 
+// ClusterRules is the datacenter firewall's rule list (cluster.fw).
+func ClusterRules() RuleList { return RuleList{path: joinPath("cluster", "firewall", "rules")} }
+
+// NodeRules is the rule list of node's host firewall (host.fw).
+func NodeRules(node string) RuleList {
+	return RuleList{path: joinPath("nodes", node, "firewall", "rules")}
+}
+
 func (l RuleList) String() string { return l.path }
+
+// FirewallOptions is where a firewall file's options are read and set: the
+// datacenter's or a node's.
+type FirewallOptions struct{ path string }
+
+// ClusterFirewallOptions are the datacenter firewall's options.
+func ClusterFirewallOptions() FirewallOptions {
+	return FirewallOptions{path: joinPath("cluster", "firewall", "options")}
+}
+
+// NodeFirewallOptions are node's host firewall options.
+func NodeFirewallOptions(node string) FirewallOptions {
+	return FirewallOptions{path: joinPath("nodes", node, "firewall", "options")}
+}
+
+func (o FirewallOptions) String() string { return o.path }
+
+// Options reads a firewall file's options, in PVE's string forms, with
+// their digest; an answer without a digest is an error, as nothing is
+// ever written without one.
+func (c *Client) Options(ctx context.Context, o FirewallOptions) (Params, string, error) {
+	var raw map[string]any
+	if err := c.do(ctx, "GET", o.path, nil, &raw); err != nil {
+		return nil, "", err
+	}
+	digest := String(raw["digest"])
+	if digest == "" {
+		return nil, "", fmt.Errorf("GET %s: the firewall options carry no digest", o.path)
+	}
+	out := make(Params, len(raw))
+	for k, v := range raw {
+		if k != "digest" {
+			out[k] = String(v)
+		}
+	}
+	return out, digest, nil
+}
+
+// SetOptions changes a firewall file's options (delete lists options to
+// remove); digest is the options' digest the change was computed from.
+func (c *Client) SetOptions(ctx context.Context, o FirewallOptions, set Params, del []string, digest string) error {
+	if digest == "" {
+		return fmt.Errorf("PUT %s: refusing to write firewall options without their digest", o.path)
+	}
+	p := anyParams(set)
+	if len(del) > 0 {
+		sort.Strings(del)
+		p["delete"] = strings.Join(del, ",")
+	}
+	p["digest"] = digest
+	return c.do(ctx, "PUT", o.path, p, nil)
+}
 
 // A Rule is a rule as PVE lists it, in PVE's string forms (pos, type,
 // action, macro, proto, dport, ..., enable, digest).

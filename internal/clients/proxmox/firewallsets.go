@@ -180,7 +180,8 @@ func (c *Client) DeleteIPSetEntry(ctx context.Context, name, cidr, digest string
 // set in source or dest (match tells whether one address term names it),
 // as "security group web, rule 2" or "qemu 100 (web-1), rule 0". PVE
 // itself never refuses to delete an alias or IP set in use, so this is the
-// only guard. It reads every security group and every guest's rules; a
+// only guard. It reads every security group's rules, the datacenter's,
+// every node's and every guest's; a
 // list that cannot be read is an error, as the use cannot be ruled out.
 func (c *Client) RulesUsing(ctx context.Context, match func(term string) bool) ([]string, error) {
 	var users []string
@@ -201,6 +202,9 @@ func (c *Client) RulesUsing(ctx context.Context, match func(term string) bool) (
 			return nil, err
 		}
 		scan("security group "+g.Name, rules)
+	}
+	if err := c.EachHostRules(ctx, scan); err != nil {
+		return nil, err
 	}
 	if err := c.EachGuestRules(ctx, func(g *Guest, rules []Rule) {
 		scan(g.Type+" "+strconv.Itoa(int(g.VMID))+" ("+g.Name+")", rules)
@@ -264,4 +268,45 @@ func (c *Client) IPSetsUsing(ctx context.Context, name string) ([]string, error)
 	}
 	sort.Strings(users)
 	return users, nil
+}
+
+// NodeNames lists the cluster's nodes (GET /nodes), sorted.
+func (c *Client) NodeNames(ctx context.Context) ([]string, error) {
+	var list []struct {
+		Node string `json:"node"`
+	}
+	if err := c.do(ctx, "GET", "/nodes", nil, &list); err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(list))
+	for _, n := range list {
+		out = append(out, n.Node)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// EachHostRules reads the datacenter firewall's rules and every node's and
+// hands each list to fn with its name ("the datacenter firewall", "the
+// firewall of node pve1"). A list that cannot be read (an offline node's)
+// is an error: a caller asking whether something is used cannot rule the
+// use out.
+func (c *Client) EachHostRules(ctx context.Context, fn func(what string, rules []Rule)) error {
+	rules, _, err := c.Rules(ctx, ClusterRules())
+	if err != nil {
+		return err
+	}
+	fn("the datacenter firewall", rules)
+	nodes, err := c.NodeNames(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nodes {
+		rules, _, err := c.Rules(ctx, NodeRules(n))
+		if err != nil {
+			return err
+		}
+		fn("the firewall of node "+n, rules)
+	}
+	return nil
 }

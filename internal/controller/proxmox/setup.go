@@ -14,14 +14,15 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/firewallsecuritygroup"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/haresource"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/harule"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/hostfirewall"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/virtualmachine"
 )
 
 // Setup adds the VirtualMachine, FirewallSecurityGroup, Pool,
-// ContainerTemplate, Container, HAResource, HARule, FirewallAlias and
-// FirewallIPSet controllers to mgr; they share o.Proxmox,
+// ContainerTemplate, Container, HAResource, HARule, FirewallAlias,
+// FirewallIPSet, ClusterFirewall and NodeFirewall controllers to mgr; they share o.Proxmox,
 // the site clients (built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Proxmox == nil {
@@ -37,6 +38,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		harule.Setup,
 		firewallalias.Setup,
 		firewallipset.Setup,
+		hostfirewall.SetupCluster,
+		hostfirewall.SetupNode,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err

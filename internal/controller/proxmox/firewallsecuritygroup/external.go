@@ -14,6 +14,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/fwrules"
 )
 
 const (
@@ -23,7 +24,7 @@ const (
 	errCreate  = "cannot create security group %q"
 	errAddRule = "cannot add rule %d to security group %q"
 	errComment = "cannot set the comment of security group %q"
-	errRewrite = "cannot rewrite the rules of security group %q (%s)"
+	errRewrite = "cannot rewrite the rules of security group %q"
 	errDelRule = "cannot delete rule %d of security group %q"
 	errDelete  = "cannot delete security group %q"
 )
@@ -51,21 +52,13 @@ func name(mg *v1alpha1.FirewallSecurityGroup) (string, error) {
 
 // rules reads a group's rules in order with their digest; ok is false when
 // PVE says the group does not exist.
-func (e *external) rules(ctx context.Context, n string) (rs []rule, digest string, ok bool, err error) {
-	raw, digest, err := e.c.Rules(ctx, proxmox.GroupRules(n))
+func (e *external) rules(ctx context.Context, n string) (rs []fwrules.Rule, digest string, ok bool, err error) {
+	rs, digest, err = fwrules.Read(ctx, e.c, proxmox.GroupRules(n))
 	if err != nil {
 		if proxmox.IsNotFound(err) {
 			return nil, "", false, nil
 		}
 		return nil, "", false, errors.Wrapf(err, errRules, n)
-	}
-	rs = make([]rule, 0, len(raw))
-	for _, r := range raw {
-		m := make(map[string]any, len(r))
-		for k, v := range r {
-			m[k] = v
-		}
-		rs = append(rs, gotRule(m))
 	}
 	return rs, digest, true, nil
 }
@@ -84,14 +77,6 @@ func (e *external) comment(ctx context.Context, n string) (string, error) {
 	return "", nil
 }
 
-func wantRules(p v1alpha1.FirewallSecurityGroupParameters) []rule {
-	out := make([]rule, 0, len(p.Rules))
-	for _, r := range p.Rules {
-		out = append(out, wantRule(r))
-	}
-	return out
-}
-
 func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallSecurityGroup) (managed.ExternalObservation, error) {
 	n, err := name(mg)
 	if err != nil {
@@ -106,11 +91,11 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallSecurityGro
 		return managed.ExternalObservation{}, err
 	}
 	obs := &mg.Status.AtProvider
-	obs.Comment, obs.RuleCount, obs.Rules, obs.Digest = comment, len(got), observed(got), digest
+	obs.Comment, obs.RuleCount, obs.Rules, obs.Digest = comment, len(got), fwrules.Observed(got), digest
 	mg.SetConditions(xpv2.Available())
 
-	want := wantRules(mg.Spec.ForProvider)
-	diff := describe(want, got)
+	want := fwrules.WantAll(mg.Spec.ForProvider.Rules)
+	diff := fwrules.Describe(want, got)
 	if c := mg.Spec.ForProvider.Comment; c != nil && strings.TrimSpace(*c) != strings.TrimSpace(comment) {
 		diff = strings.TrimPrefix(diff+"; comment differs", "; ")
 	}
@@ -131,9 +116,9 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	if err := e.c.CreateSecurityGroup(ctx, n, comment); err != nil {
 		return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, n)
 	}
-	want := wantRules(mg.Spec.ForProvider)
+	want := fwrules.WantAll(mg.Spec.ForProvider.Rules)
 	for i := len(want) - 1; i >= 0; i-- {
-		if err := e.c.CreateRule(ctx, proxmox.GroupRules(n), want[i].params()); err != nil {
+		if err := e.c.CreateRule(ctx, proxmox.GroupRules(n), want[i].Params()); err != nil {
 			return managed.ExternalCreation{}, errors.Wrapf(err, errAddRule, i, n)
 		}
 	}
@@ -152,10 +137,8 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	if err != nil {
 		return managed.ExternalUpdate{}, err
 	}
-	for _, o := range plan(wantRules(mg.Spec.ForProvider), got, digest) {
-		if err := e.apply(ctx, n, o); err != nil {
-			return managed.ExternalUpdate{}, errors.Wrapf(err, errRewrite, n, o)
-		}
+	if err := fwrules.Rewrite(ctx, e.c, proxmox.GroupRules(n), fwrules.WantAll(mg.Spec.ForProvider.Rules), got, digest); err != nil {
+		return managed.ExternalUpdate{}, errors.Wrapf(err, errRewrite, n)
 	}
 	if c := mg.Spec.ForProvider.Comment; c != nil {
 		have, err := e.comment(ctx, n)
@@ -170,19 +153,6 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 		}
 	}
 	return managed.ExternalUpdate{}, nil
-}
-
-func (e *external) apply(ctx context.Context, n string, o op) error {
-	change, digest := o.params.SplitDigest()
-	l := proxmox.GroupRules(n)
-	switch o.method {
-	case "POST":
-		return e.c.CreateRule(ctx, l, change)
-	case "PUT":
-		return e.c.UpdateRule(ctx, l, o.pos, change, digest)
-	default:
-		return e.c.DeleteRule(ctx, l, o.pos, digest)
-	}
 }
 
 // Delete removes the group's rules, last first, then the group. PVE deletes

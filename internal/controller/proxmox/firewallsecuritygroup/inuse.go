@@ -20,8 +20,8 @@ import (
 const (
 	errListGuests  = "cannot list %s to check whether security group %q is still linked"
 	errLinked      = "security group %q is still linked by %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
-	errLinkedInPVE = "security group %q is still linked in PVE by guest firewall rules of %s; unlink it there first (PVE deletes a linked group and leaves the guests' group rules dangling)"
-	errScanGuests  = "cannot check every guest's firewall for links to security group %q, so it is kept"
+	errLinkedInPVE = "security group %q is still linked in PVE by the firewall rules of %s; unlink it there first (PVE deletes a linked group and leaves the group rules dangling)"
+	errScanGuests  = "cannot check the datacenter's, every node's and every guest's firewall for links to security group %q, so it is kept"
 )
 
 // linkedBy refuses the deletion of group n while a managed guest of any
@@ -82,22 +82,28 @@ func sameSite(a, b interface {
 	return ra.Kind != "ProviderConfig" || a.GetNamespace() == b.GetNamespace()
 }
 
-// linkedInPVE refuses the deletion of group n while any guest of the site
-// links it in PVE itself, whoever made the link (a managed spec, an admin,
+// linkedInPVE refuses the deletion of group n while the datacenter, a node
+// or any guest of the site links it in PVE itself, whoever made the link (a managed spec, an admin,
 // another tool): PVE would delete the group and leave the guests' group
 // rules dangling. It reads every guest's firewall rules (one request per
 // guest, only when a group is deleted); a guest whose rules cannot be read
 // blocks the deletion, since the link cannot be ruled out.
 func linkedInPVE(ctx context.Context, c *proxmox.Client, n string) error {
 	var users []string
-	err := c.EachGuestRules(ctx, func(g *proxmox.Guest, rules []proxmox.Rule) {
+	scan := func(what string, rules []proxmox.Rule) {
 		for _, r := range rules {
 			if r["type"] == "group" && r["action"] == n {
-				users = append(users, fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name))
+				users = append(users, what)
 				return
 			}
 		}
-	})
+	}
+	err := c.EachHostRules(ctx, scan)
+	if err == nil {
+		err = c.EachGuestRules(ctx, func(g *proxmox.Guest, rules []proxmox.Rule) {
+			scan(fmt.Sprintf("%s %d (%s)", g.Type, int(g.VMID), g.Name), rules)
+		})
+	}
 	if len(users) > 0 {
 		sort.Strings(users)
 		return errors.Errorf(errLinkedInPVE, n, strings.Join(users, ", "))

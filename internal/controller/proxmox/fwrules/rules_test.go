@@ -1,4 +1,4 @@
-package firewallsecuritygroup
+package fwrules
 
 import (
 	"fmt"
@@ -39,8 +39,8 @@ func TestRuleNormalisation(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			w, g := wantRule(c.spec), gotRule(c.pve)
-			if got := w.equal(g); got != c.want {
+			w, g := Want(c.spec), Got(c.pve)
+			if got := w.Equal(g); got != c.want {
 				t.Errorf("equal(%v, %v) = %v, want %v", w, g, got, c.want)
 			}
 		})
@@ -51,45 +51,45 @@ func TestRuleNormalisation(t *testing.T) {
 // new rule at the top (enable 0 unless sent), PUT copies options and
 // deletes those listed in delete or moves the rule (moveto), DELETE
 // removes one. It fails on a bad position, as PVE does.
-func pveApply(rules []map[string]string, ops []op) ([]map[string]string, error) {
+func pveApply(rules []map[string]string, ops []Op) ([]map[string]string, error) {
 	for _, o := range ops {
-		switch o.method {
+		switch o.Method {
 		case "POST":
 			r := map[string]string{"enable": "0"}
-			for k, v := range o.params {
+			for k, v := range o.Params {
 				if k != "digest" {
 					r[k] = fmt.Sprint(v)
 				}
 			}
 			rules = append([]map[string]string{r}, rules...)
 		case "PUT":
-			if o.pos >= len(rules) {
-				return nil, fmt.Errorf("no rule at position %d", o.pos)
+			if o.Pos >= len(rules) {
+				return nil, fmt.Errorf("no rule at position %d", o.Pos)
 			}
-			if to, ok := o.params["moveto"]; ok {
+			if to, ok := o.Params["moveto"]; ok {
 				n, err := strconv.Atoi(to)
 				if err != nil {
 					return nil, err
 				}
-				rules = moveTo(rules, o.pos, n)
+				rules = moveTo(rules, o.Pos, n)
 				continue
 			}
-			r := rules[o.pos]
-			for k, v := range o.params {
+			r := rules[o.Pos]
+			for k, v := range o.Params {
 				if k != "digest" && k != "delete" {
 					r[k] = fmt.Sprint(v)
 				}
 			}
-			if d, ok := o.params["delete"]; ok {
+			if d, ok := o.Params["delete"]; ok {
 				for _, k := range strings.Split(d, ",") {
 					delete(r, k)
 				}
 			}
 		case "DELETE":
-			if o.pos >= len(rules) {
-				return nil, fmt.Errorf("no rule at position %d", o.pos)
+			if o.Pos >= len(rules) {
+				return nil, fmt.Errorf("no rule at position %d", o.Pos)
 			}
-			rules = append(rules[:o.pos], rules[o.pos+1:]...)
+			rules = append(rules[:o.Pos], rules[o.Pos+1:]...)
 		}
 	}
 	return rules, nil
@@ -146,12 +146,12 @@ func TestPlanReachesTheSpec(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			want := toRules(tc.want)
-			ops := plan(want, toRules(tc.got), "d1")
+			ops := Plan(want, toRules(tc.got), "d1")
 			if len(ops) != tc.calls {
 				t.Errorf("%d calls, want %d: %v", len(ops), tc.calls, ops)
 			}
 			for i, o := range ops {
-				if _, has := o.params["digest"]; has != (i == 0) {
+				if _, has := o.Params["digest"]; has != (i == 0) {
 					t.Errorf("call %d (%v): digest sent = %v; only the first call carries it", i, o, has)
 				}
 			}
@@ -166,14 +166,14 @@ func TestPlanReachesTheSpec(t *testing.T) {
 	}
 }
 
-func toRules(ms []map[string]string) []rule {
-	out := []rule{}
+func toRules(ms []map[string]string) []Rule {
+	out := []Rule{}
 	for _, m := range ms {
 		a := map[string]any{}
 		for k, v := range m {
 			a[k] = v
 		}
-		out = append(out, gotRule(a))
+		out = append(out, Got(a))
 	}
 	return out
 }

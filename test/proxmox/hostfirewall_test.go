@@ -1,0 +1,203 @@
+package proxmox
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
+)
+
+// pveFirewall reads a firewall file's options and its rules as
+// "type action [macro] [proto/dport] [source] [iface]" lines.
+func (s *site) pveFirewall(t *testing.T, base string) (map[string]string, []string) {
+	t.Helper()
+	var opts map[string]any
+	if err := s.pve.Get(context.Background(), base+"/options", &opts); err != nil {
+		t.Fatalf("cannot read %s/options: %v", base, err)
+	}
+	o := map[string]string{}
+	for k := range opts {
+		if k != "digest" {
+			o[k] = field(opts, k)
+		}
+	}
+	var rules []map[string]any
+	if err := s.pve.Get(context.Background(), base+"/rules", &rules); err != nil {
+		t.Fatalf("cannot read %s/rules: %v", base, err)
+	}
+	out := []string{}
+	for _, r := range rules {
+		line := field(r, "type") + " " + field(r, "action")
+		for _, k := range []string{"macro", "proto", "dport", "source", "iface"} {
+			if v := field(r, k); v != "" {
+				line += " " + v
+			}
+		}
+		out = append(out, line)
+	}
+	return o, out
+}
+
+func (s *site) firewallIs(t *testing.T, base string, opts map[string]string, rules ...string) func() string {
+	return func() string {
+		got, gotRules := s.pveFirewall(t, base)
+		for k, v := range opts {
+			if got[k] != v {
+				return fmt.Sprintf("%s option %s is %q, want %q (options %v)", base, k, got[k], v, got)
+			}
+		}
+		if strings.Join(gotRules, "\n") != strings.Join(rules, "\n") {
+			return fmt.Sprintf("%s rules are %q, want %q", base, gotRules, rules)
+		}
+		return ""
+	}
+}
+
+func (s *site) providerRef() *xpv2.ProviderConfigReference {
+	return &xpv2.ProviderConfigReference{Kind: "ProviderConfig", Name: "default"}
+}
+
+func (s *site) datacenter(name string, p v1alpha1.ClusterFirewallParameters) *v1alpha1.ClusterFirewall {
+	o := &v1alpha1.ClusterFirewall{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: name}}
+	o.Spec.ForProvider = p
+	o.Spec.ProviderConfigReference = s.providerRef()
+	return o
+}
+
+// The datacenter and a node firewall: options and owned rules set, drift
+// made by hand repaired, a rule list left alone when the spec has none, and
+// a delete that removes the owned rules but leaves the firewall's options.
+func TestClusterAndNodeFirewall(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	ctx := context.Background()
+	// Rules made by hand before: the datacenter's are replaced by the
+	// spec's, the node's kept (its resource owns no rules).
+	if err := s.pve.Post(ctx, "/cluster/firewall/rules", map[string]any{"type": "in", "action": "ACCEPT", "macro": "Ping", "enable": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pve.Post(ctx, "/nodes/pve2/firewall/rules", map[string]any{"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "9100", "enable": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pve.Post(ctx, "/cluster/firewall/aliases", map[string]any{"name": "office", "cidr": "192.0.2.0/24"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.startProxmox(t)
+
+	dc := s.datacenter("datacenter", v1alpha1.ClusterFirewallParameters{Enabled: ptr.To(true), PolicyIn: ptr.To("DROP"), PolicyForward: ptr.To("DROP"),
+		LogRateLimit: &v1alpha1.FirewallLogRateLimit{Rate: ptr.To("10/minute"), Burst: ptr.To[int32](20)},
+		Rules: &[]v1alpha1.FirewallRule{
+			{Type: "in", Action: "ACCEPT", Macro: ptr.To("SSH"), Source: ptr.To("office")},
+			{Type: "group", Action: "webserver"},
+			{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("8006"), Iface: ptr.To("vmbr0")},
+		}})
+	node := &v1alpha1.NodeFirewall{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "pve2"}}
+	node.Spec.ProviderConfigReference = s.providerRef()
+	node.Spec.ForProvider = v1alpha1.NodeFirewallParameters{Node: "pve2", NoSmurfs: ptr.To(true), TCPFlags: ptr.To(true), LogLevelIn: ptr.To("info")}
+	mustCreate(t, s.env.Client, dc, node)
+	s.waitObjReady(t, dc)
+	s.waitObjReady(t, node)
+
+	dcWant := s.firewallIs(t, "/cluster/firewall", map[string]string{"enable": "1", "policy_in": "DROP", "policy_forward": "DROP",
+		"log_ratelimit": "enable=1,burst=20,rate=10/minute"},
+		"in ACCEPT SSH office", "group webserver", "in ACCEPT tcp 8006 vmbr0")
+	eventually(t, 20*time.Second, "datacenter firewall set", dcWant)
+	nodeWant := s.firewallIs(t, "/nodes/pve2/firewall", map[string]string{"nosmurfs": "1", "tcpflags": "1", "log_level_in": "info"},
+		"in ACCEPT tcp 9100")
+	eventually(t, 20*time.Second, "node firewall set, its hand-made rule kept", nodeWant)
+	if obs := dc.Status.AtProvider; !obs.Enabled || obs.RuleCount != 3 || obs.Rules[2].Iface != "vmbr0" || obs.OptionsDigest == "" {
+		t.Errorf("datacenter status.atProvider = %+v", obs)
+	}
+
+	// Drift made by hand: a policy opened, a rule removed, one added.
+	for _, f := range []func() error{
+		func() error {
+			return s.pve.Put(ctx, "/cluster/firewall/options", map[string]any{"policy_in": "ACCEPT"}, nil)
+		},
+		func() error { return s.pve.Delete(ctx, "/cluster/firewall/rules/0", nil) },
+		func() error {
+			return s.pve.Post(ctx, "/cluster/firewall/rules", map[string]any{"type": "in", "action": "ACCEPT", "enable": 1}, nil)
+		},
+		func() error {
+			return s.pve.Put(ctx, "/nodes/pve2/firewall/options", map[string]any{"tcpflags": 0}, nil)
+		},
+	} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, 30*time.Second, "datacenter drift repaired", dcWant)
+	eventually(t, 30*time.Second, "node drift repaired", nodeWant)
+
+	// The node resource takes over its rules: the hand-made one goes.
+	s.update(t, node, func() {
+		node.Spec.ForProvider.Rules = &[]v1alpha1.FirewallRule{{Type: "in", Action: "DROP", Proto: ptr.To("tcp"), DPort: ptr.To("111")}}
+	})
+	eventually(t, 20*time.Second, "node rules owned", s.firewallIs(t, "/nodes/pve2/firewall", nil, "in DROP tcp 111"))
+
+	// PVE's refusals become the Synced condition with PVE's words.
+	s.update(t, dc, func() {
+		rules := append(*dc.Spec.ForProvider.Rules, v1alpha1.FirewallRule{Type: "in", Action: "ACCEPT", Source: ptr.To("+nosuchset")})
+		dc.Spec.ForProvider.Rules = &rules
+	})
+	s.waitObj(t, dc, 20*time.Second, "PVE's refusal", func(_, sy xpv2.Condition) string {
+		if !strings.Contains(sy.Message, "no such ipset 'nosuchset'") {
+			return "no refusal in " + sy.Message
+		}
+		return ""
+	})
+
+	// An alias a node rule uses is kept, with the rule named, until the
+	// rule is gone.
+	mgmt := s.alias("mgmt", v1alpha1.FirewallAliasParameters{CIDR: "10.9.0.0/16"})
+	mustCreate(t, s.env.Client, mgmt)
+	s.waitObjReady(t, mgmt)
+	s.update(t, node, func() {
+		node.Spec.ForProvider.Rules = &[]v1alpha1.FirewallRule{{Type: "in", Action: "ACCEPT", Macro: ptr.To("SSH"), Source: ptr.To("mgmt")}}
+	})
+	eventually(t, 20*time.Second, "node rule uses the alias", s.firewallIs(t, "/nodes/pve2/firewall", nil, "in ACCEPT SSH mgmt"))
+	if err := s.env.Client.Delete(ctx, mgmt); err != nil {
+		t.Fatal(err)
+	}
+	s.waitObj(t, mgmt, 20*time.Second, "deletion refused", func(_, sy xpv2.Condition) string {
+		if !strings.Contains(sy.Message, "is still used by the firewall of node pve2, rule 0") {
+			return "no refusal in " + sy.Message
+		}
+		return ""
+	})
+	if _, ok := s.pveAlias(t, "mgmt"); !ok {
+		t.Fatal("alias mgmt deleted while a node rule uses it")
+	}
+	// So is a security group the datacenter links.
+	web := s.group("webserver", v1alpha1.FirewallSecurityGroupParameters{})
+	mustCreate(t, s.env.Client, web)
+	s.waitObjReady(t, web)
+	if err := s.env.Client.Delete(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	s.waitObj(t, web, 20*time.Second, "deletion refused", func(_, sy xpv2.Condition) string {
+		if !strings.Contains(sy.Message, "is still linked in PVE by the firewall rules of the datacenter firewall") {
+			return "no refusal in " + sy.Message
+		}
+		return ""
+	})
+
+	// Deleting removes the owned rules and leaves the options; then the
+	// alias goes too.
+	for _, o := range []conditioned{dc, node, mgmt, web} {
+		if err := s.env.Client.Delete(ctx, o); err != nil && o != mgmt && o != web {
+			t.Fatal(err)
+		}
+		s.waitGone(t, o)
+	}
+	eventually(t, 5*time.Second, "datacenter rules gone, options kept", s.firewallIs(t, "/cluster/firewall", map[string]string{"enable": "1", "policy_in": "DROP"}))
+	eventually(t, 5*time.Second, "node rules gone, options kept", s.firewallIs(t, "/nodes/pve2/firewall", map[string]string{"nosmurfs": "1"}))
+}
