@@ -72,6 +72,11 @@ if [ "$WITH_CEPH" = 1 ]; then
   keyring=$(dirname "$conf")/client.admin.keyring
   "$K" -n crossplane-system create secret generic microcloud-ceph --from-file=keyring="$keyring" \
     --dry-run=client -o yaml | "$K" apply -f - >/dev/null
+  # the RADOS Gateway's admin keys, for the ObjectStoreUser and Bucket examples
+  # shellcheck disable=SC1091
+  (. "$(dirname "$conf")/rgw-admin.env" && "$K" -n crossplane-system create secret generic microcloud-rgw \
+    --from-literal=accessKey="$RGW_ACCESS_KEY" --from-literal=secretKey="$RGW_SECRET_KEY" --dry-run=client -o yaml) |
+    "$K" apply -f - >/dev/null
 fi
 
 # wait_ready TIMEOUT ARGS...: kubectl wait --for=condition=Ready, with the objects shown on failure.

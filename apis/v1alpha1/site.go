@@ -32,6 +32,7 @@ type ProxmoxConfig struct {
 
 	// CABundle selects a PEM bundle of the CAs that sign the endpoint's
 	// certificate. When unset, the system trust store is used.
+	// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="spec.proxmox.caBundle must set exactly one of secretKeyRef or configMapKeyRef"
 	// +optional
 	CABundle *CABundleSource `json:"caBundle,omitempty"`
 
@@ -60,6 +61,11 @@ type CephConfig struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(m, m.matches('^(v[12]:)?([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\\\\[[0-9A-Fa-f:.]+\\\\])(:[0-9]{1,5})?(/[0-9]+)?$'))",message="spec.ceph.monitors: each entry must be host, host:port, [ipv6]:port or v1:/v2:-prefixed address"
 	Monitors []string `json:"monitors"`
 
+	// ObjectStore configures access to the cluster's RADOS Gateway (radosgw), which the
+	// ObjectStoreUser and Bucket kinds need. The other Ceph kinds do not read it.
+	// +optional
+	ObjectStore *ObjectStoreConfig `json:"objectStore,omitempty"`
+
 	// ClientName is the cephx user without the "client." prefix.
 	// +optional
 	// +kubebuilder:default=admin
@@ -72,8 +78,36 @@ type CephConfig struct {
 	KeyringSecretRef SecretKeySelector `json:"keyringSecretRef"`
 }
 
-// CABundleSource selects a PEM CA bundle from a Secret or a ConfigMap.
-// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="spec.proxmox.caBundle must set exactly one of secretKeyRef or configMapKeyRef"
+// ObjectStoreConfig is how the provider reaches a radosgw: one endpoint serving both the S3 API
+// and the admin API (`rgw enable apis = s3, admin`), and the S3 keys of an RGW user with the admin
+// caps users=*;buckets=* (e.g. `radosgw-admin user create --uid=crossplane --caps=...`).
+// +kubebuilder:validation:XValidation:rule="!(has(self.insecureSkipTLSVerify) && self.insecureSkipTLSVerify && has(self.caBundle))",message="spec.ceph.objectStore.caBundle and spec.ceph.objectStore.insecureSkipTLSVerify are mutually exclusive"
+type ObjectStoreConfig struct {
+	// Endpoint is the http:// or https:// URL of the gateway, for example
+	// https://rgw.example.net or http://127.0.0.1:7480. Buckets are addressed path-style.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="(self.startsWith('https://') || self.startsWith('http://')) && isURL(self)",message="spec.ceph.objectStore.endpoint must be an http:// or https:// URL, e.g. https://rgw.example.net"
+	Endpoint string `json:"endpoint"`
+
+	// AccessKeySecretRef selects the Secret key holding the admin user's S3 access key.
+	AccessKeySecretRef SecretKeySelector `json:"accessKeySecretRef"`
+
+	// SecretKeySecretRef selects the Secret key holding the admin user's S3 secret key.
+	SecretKeySecretRef SecretKeySelector `json:"secretKeySecretRef"`
+
+	// CABundle selects a PEM bundle of the CAs that sign an https endpoint's certificate. When
+	// unset, the system trust store is used.
+	// +kubebuilder:validation:XValidation:rule="has(self.secretKeyRef) != has(self.configMapKeyRef)",message="spec.ceph.objectStore.caBundle must set exactly one of secretKeyRef or configMapKeyRef"
+	// +optional
+	CABundle *CABundleSource `json:"caBundle,omitempty"`
+
+	// InsecureSkipTLSVerify turns off verification of an https endpoint's certificate. Only for
+	// labs: it must be set explicitly and cannot be combined with caBundle.
+	// +optional
+	InsecureSkipTLSVerify bool `json:"insecureSkipTLSVerify,omitempty"`
+}
+
+// CABundleSource selects a PEM CA bundle from a Secret or a ConfigMap (exactly one).
 type CABundleSource struct {
 	// SecretKeyRef selects a Secret key holding the PEM bundle.
 	// +optional

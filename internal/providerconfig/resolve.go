@@ -26,6 +26,7 @@ const (
 	errNoKey        = "key %q not found in %s %s/%s"
 	errEmptyToken   = "the Proxmox API token in Secret %s/%s is empty"
 	errNoSection    = "%s has no spec.%s section, which this resource needs"
+	errEmptyRGWKey  = "the object store access key or secret key (spec.ceph.objectStore) is empty"
 	errTokenFormat  = "the Proxmox API token in Secret %s/%s must look like user@realm!tokenid=secret"
 
 	defaultTimeout = 30 * time.Second
@@ -38,6 +39,8 @@ type Section int
 const (
 	SectionProxmox Section = 1 << iota
 	SectionCeph
+	// SectionObjectStore is the ceph section's objectStore part (the RADOS Gateway).
+	SectionObjectStore
 )
 
 // A Resolver resolves the site a managed resource is configured for and
@@ -94,6 +97,9 @@ func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged, need 
 	if need&SectionCeph != 0 && spec.Ceph == nil {
 		return nil, errors.Errorf(errNoSection, site.Ref, "ceph")
 	}
+	if need&SectionObjectStore != 0 && (spec.Ceph == nil || spec.Ceph.ObjectStore == nil) {
+		return nil, errors.Errorf(errNoSection, site.Ref, "ceph.objectStore")
+	}
 	if need&SectionProxmox != 0 {
 		if site.Proxmox, err = r.proxmox(ctx, ns, spec.Proxmox); err != nil {
 			return nil, err
@@ -101,6 +107,11 @@ func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged, need 
 	}
 	if need&SectionCeph != 0 {
 		if site.Ceph, err = r.ceph(ctx, ns, spec.Ceph); err != nil {
+			return nil, err
+		}
+	}
+	if need&SectionObjectStore != 0 {
+		if site.ObjectStore, err = r.objectStore(ctx, ns, spec.Ceph.ObjectStore); err != nil {
 			return nil, err
 		}
 	}
@@ -125,18 +136,43 @@ func (r *Resolver) proxmox(ctx context.Context, ns string, c *v1alpha1.ProxmoxCo
 	if c.RequestTimeout != nil {
 		s.RequestTimeout = c.RequestTimeout.Duration
 	}
-	if b := c.CABundle; b != nil {
-		var pem string
-		switch {
-		case b.SecretKeyRef != nil:
-			pem, err = r.secretKey(ctx, ns, *b.SecretKeyRef)
-		case b.ConfigMapKeyRef != nil:
-			pem, err = r.configMapKey(ctx, ns, *b.ConfigMapKeyRef)
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.CABundle = []byte(pem)
+	if s.CABundle, err = r.caBundle(ctx, ns, c.CABundle); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// caBundle reads the PEM bundle b selects, or nothing when b is nil.
+func (r *Resolver) caBundle(ctx context.Context, ns string, b *v1alpha1.CABundleSource) ([]byte, error) {
+	var pem string
+	var err error
+	switch {
+	case b == nil:
+		return nil, nil
+	case b.SecretKeyRef != nil:
+		pem, err = r.secretKey(ctx, ns, *b.SecretKeyRef)
+	case b.ConfigMapKeyRef != nil:
+		pem, err = r.configMapKey(ctx, ns, *b.ConfigMapKeyRef)
+	}
+	return []byte(pem), err
+}
+
+func (r *Resolver) objectStore(ctx context.Context, ns string, c *v1alpha1.ObjectStoreConfig) (*ObjectStoreSite, error) {
+	ak, err := r.secretKey(ctx, ns, c.AccessKeySecretRef)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := r.secretKey(ctx, ns, c.SecretKeySecretRef)
+	if err != nil {
+		return nil, err
+	}
+	s := &ObjectStoreSite{Endpoint: strings.TrimRight(c.Endpoint, "/"), AccessKey: strings.TrimSpace(ak), SecretKey: strings.TrimSpace(sk),
+		InsecureSkipTLSVerify: c.InsecureSkipTLSVerify}
+	if s.AccessKey == "" || s.SecretKey == "" {
+		return nil, errors.New(errEmptyRGWKey)
+	}
+	if s.CABundle, err = r.caBundle(ctx, ns, c.CABundle); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -20,8 +20,9 @@ type Site struct {
 	// "ProviderConfig/ns/name" or "ClusterProviderConfig/name".
 	Ref string
 
-	Proxmox *ProxmoxSite
-	Ceph    *CephSite
+	Proxmox     *ProxmoxSite
+	Ceph        *CephSite
+	ObjectStore *ObjectStoreSite
 }
 
 // ProxmoxSite is how to reach a Proxmox VE API.
@@ -40,12 +41,22 @@ type CephSite struct {
 	Key        string // cephx secret, or keyring text holding it
 }
 
+// ObjectStoreSite is how to reach a Ceph cluster's RADOS Gateway.
+type ObjectStoreSite struct {
+	Endpoint              string
+	AccessKey             string
+	SecretKey             string
+	CABundle              []byte // PEM; empty means the system trust store
+	InsecureSkipTLSVerify bool
+}
+
 // contentKey returns a stable hash of the site's content.
 func (s *Site) contentKey() string {
 	b, _ := json.Marshal(struct {
 		P *ProxmoxSite
 		C *CephSite
-	}{s.Proxmox, s.Ceph})
+		O *ObjectStoreSite `json:",omitempty"`
+	}{s.Proxmox, s.Ceph, s.ObjectStore})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:16])
 }

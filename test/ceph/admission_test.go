@@ -51,6 +51,13 @@ func TestAdmission(t *testing.T) {
 	subvol := func(n string, p cephv1alpha1.SubvolumeParameters) *cephv1alpha1.Subvolume {
 		return &cephv1alpha1.Subvolume{ObjectMeta: meta(n), Spec: cephv1alpha1.SubvolumeSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
+	osUser := func(n string, p cephv1alpha1.ObjectStoreUserParameters) *cephv1alpha1.ObjectStoreUser {
+		return &cephv1alpha1.ObjectStoreUser{ObjectMeta: meta(n), Spec: cephv1alpha1.ObjectStoreUserSpec{ManagedResourceSpec: mr, ForProvider: p}}
+	}
+	s3Bucket := func(n string, p cephv1alpha1.BucketParameters) *cephv1alpha1.Bucket {
+		return &cephv1alpha1.Bucket{ObjectMeta: meta(n), Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: mr, ForProvider: p}}
+	}
+	owned := cephv1alpha1.BucketParameters{Owner: ptr("tenant-a")}
 	long := strings.Repeat("s", 101)
 
 	creates := map[string]struct {
@@ -86,6 +93,18 @@ func TestAdmission(t *testing.T) {
 		"SubvolumeBadMode":       {subvol("s4", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", Mode: ptr("999")}), "spec.forProvider.mode must be octal permission bits"},
 		"SubvolumeNameTooLong":   {subvol(long, cephv1alpha1.SubvolumeParameters{Filesystem: "labfs"}), "metadata.name (the subvolume name) must be at most 100 characters"},
 		"SubvolumeNegativeGID":   {subvol("s5", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", GID: ptr(int64(-1))}), "spec.forProvider.gid must not be negative"},
+		"UserNegativeMaxBuckets": {osUser("o1", cephv1alpha1.ObjectStoreUserParameters{DisplayName: "a", MaxBuckets: ptr(int64(-1))}), "spec.forProvider.maxBuckets must not be negative"},
+		"UserNegativeQuotaSize": {osUser("o2", cephv1alpha1.ObjectStoreUserParameters{DisplayName: "a",
+			Quota: &cephv1alpha1.ObjectStoreQuota{MaxSizeMiB: ptr(int64(-1))}}), "spec.forProvider.quota.maxSizeMiB must not be negative"},
+		"UserNegativeKeyGeneration": {osUser("o3", cephv1alpha1.ObjectStoreUserParameters{DisplayName: "a", KeyGeneration: -1}), "spec.forProvider.keyGeneration must not be negative"},
+		"BucketNegativeQuotaObjects": {s3Bucket("quota-neg", cephv1alpha1.BucketParameters{Owner: ptr("a"),
+			Quota: &cephv1alpha1.ObjectStoreQuota{MaxObjects: ptr(int64(-5))}}), "spec.forProvider.quota.maxObjects must not be negative"},
+		"BucketNameTooShort":   {s3Bucket("ab", owned), "metadata.name (the bucket name) must be DNS-compatible"},
+		"BucketNameTooLong":    {s3Bucket(strings.Repeat("b", 64), owned), "metadata.name (the bucket name) must be DNS-compatible"},
+		"BucketNameIPAddress":  {s3Bucket("192.168.5.4", owned), "metadata.name (the bucket name) must be DNS-compatible"},
+		"BucketNoOwner":        {s3Bucket("no-owner", cephv1alpha1.BucketParameters{}), "spec.forProvider.owner (or its reference or selector) is required"},
+		"BucketLockNoVersions": {s3Bucket("lock-unversioned", cephv1alpha1.BucketParameters{Owner: ptr("a"), ObjectLockEnabled: ptr(true)}), "spec.forProvider.versioning must be Enabled when spec.forProvider.objectLockEnabled is true"},
+		"BucketZeroExpiration": {s3Bucket("expiry-zero", cephv1alpha1.BucketParameters{Owner: ptr("a"), LifecycleExpirationDays: ptr(int32(0))}), "spec.forProvider.lifecycleExpirationDays must be at least 1"},
 	}
 	for name, tc := range creates {
 		t.Run("Create"+name, func(t *testing.T) {
@@ -139,6 +158,13 @@ func TestAdmission(t *testing.T) {
 			func(o client.Object) { o.(*cephv1alpha1.Subvolume).Spec.ForProvider.Group = ptr("b") }, "spec.forProvider.group is immutable"},
 		"SubvolumeIsolationImmutable": {subvol("u13", cephv1alpha1.SubvolumeParameters{Filesystem: "labfs", NamespaceIsolated: ptr(true)}),
 			func(o client.Object) { o.(*cephv1alpha1.Subvolume).Spec.ForProvider.NamespaceIsolated = ptr(false) }, "spec.forProvider.namespaceIsolated is immutable"},
+		"BucketObjectLockImmutable": {s3Bucket("lock-later", owned),
+			func(o client.Object) {
+				b := o.(*cephv1alpha1.Bucket)
+				b.Spec.ForProvider.ObjectLockEnabled, b.Spec.ForProvider.Versioning = ptr(true), ptr("Enabled")
+			}, "spec.forProvider.objectLockEnabled is immutable: S3 object lock can only be chosen when the bucket is created"},
+		"BucketOwnerImmutable": {s3Bucket("owner-change", owned),
+			func(o client.Object) { o.(*cephv1alpha1.Bucket).Spec.ForProvider.Owner = ptr("tenant-b") }, "spec.forProvider.owner is immutable"},
 	}
 	for name, tc := range updates {
 		t.Run("Update"+name, func(t *testing.T) {

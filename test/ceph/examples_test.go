@@ -18,6 +18,7 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
 
@@ -63,7 +64,8 @@ func readExamples(t *testing.T) map[string][]*unstructured.Unstructured {
 func TestExamples(t *testing.T) {
 	h := newHarness(t)
 	examples := readExamples(t)
-	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml", "subvolumegroup.yaml", "subvolume.yaml"} {
+	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml", "subvolumegroup.yaml", "subvolume.yaml",
+		"objectstoreuser.yaml", "bucket.yaml"} {
 		if len(examples[kind]) == 0 {
 			t.Fatalf("examples/ceph/%s is missing", kind)
 		}
@@ -77,6 +79,7 @@ func TestExamples(t *testing.T) {
 		Spec: v1alpha1.ClusterProviderConfigSpec{SiteSpec: v1alpha1.SiteSpec{Ceph: &v1alpha1.CephConfig{
 			Monitors: h.cfg.Monitors, ClientName: "admin",
 			KeyringSecretRef: v1alpha1.SecretKeySelector{Name: "ceph-default", Namespace: h.ns, Key: "keyring"},
+			ObjectStore:      h.objectStoreConfig(h.ns),
 		}}},
 	}
 	if err := h.kube.Create(context.Background(), cpc); err != nil {
@@ -136,16 +139,27 @@ func TestExamples(t *testing.T) {
 		t.Errorf("subvolume connection secret = %v, Ceph's path %s", fsSec.Data, sv.Path)
 	}
 
+	rgwAdmin := h.rgwAdmin()
+	if b, err := rgwAdmin.GetBucketStats(context.Background(), "tenant-a-backups"); err != nil || b.Owner != "tenant-a" || b.Quota.MaxObjects != 500 {
+		t.Errorf("bucket tenant-a-backups in RGW = %+v, %v", b, err)
+	}
+	s3Sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "tenant-a-s3"}}
+	h.eventually(30*time.Second, "ObjectStoreUser connection secret", func() bool { return h.get(s3Sec) == nil }, func() string { return "" })
+	if len(s3Sec.Data["accessKey"]) == 0 || len(s3Sec.Data["secretKey"]) == 0 {
+		t.Errorf("ObjectStoreUser connection secret has keys %v", mapKeys(s3Sec.Data))
+	}
+
 	// delete in reverse order of dependency, each gone from Ceph with its MR; a subvolume goes
-	// before its group (the files sort the other way)
+	// before its group and a bucket before its owner (the files sort the other way)
+	first := map[string]bool{"Subvolume": true, "Bucket": true}
 	var order []*unstructured.Unstructured
 	for _, u := range all {
-		if u.GetKind() == "Subvolume" {
+		if first[u.GetKind()] {
 			order = append(order, u)
 		}
 	}
 	for i := len(all) - 1; i >= 0; i-- {
-		if all[i].GetKind() != "Subvolume" {
+		if !first[all[i].GetKind()] {
 			order = append(order, all[i])
 		}
 	}
@@ -158,6 +172,9 @@ func TestExamples(t *testing.T) {
 		t.Error("subvolume group tenant-a left in Ceph after its MR was deleted")
 	}
 	s = h.snapshot()
+	if _, err := rgwAdmin.GetUser(context.Background(), "tenant-a"); !rgw.IsNotFound(err) {
+		t.Errorf("RGW user tenant-a after its MR was deleted: %v, want NoSuchUser", err)
+	}
 	if s.Pools["mc-volumes"] != nil || s.Crush.Bucket("mc-root") != nil || s.Crush.Rule("ec-2-1-rule") != nil || s.Profiles["ec-2-1"] != nil {
 		t.Error("example objects left in Ceph after their MRs were deleted")
 	}
@@ -177,6 +194,19 @@ func (h *harness) cleanExampleLeftovers() {
 	}
 	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, "tenant-a-home", "--group_name", "tenant-a")
 	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolumegroup", "rm", labFS, "tenant-a")
+	if env := rgwAdminEnv(h.conf); env["RGW_ENDPOINT"] != "" {
+		_, _ = runTool("radosgw-admin", "--conf", h.conf, "bucket", "rm", "--bucket=tenant-a-backups", "--purge-objects")
+		_, _ = runTool("radosgw-admin", "--conf", h.conf, "user", "rm", "--uid=tenant-a", "--purge-data")
+	}
+}
+
+func mapKeys(m map[string][]byte) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func (h *harness) waitUnstructuredReady(u *unstructured.Unstructured) {

@@ -81,6 +81,7 @@ func newHarness(t *testing.T) *harness {
 			Monitors:         cfg.Monitors,
 			ClientName:       "admin",
 			KeyringSecretRef: v1alpha1.SecretKeySelector{Name: "ceph-keyring", Key: "keyring"},
+			ObjectStore:      h.objectStoreConfig(""),
 		}}},
 	})
 	// registered before the manager, so it runs after the manager stopped (cleanups are LIFO)

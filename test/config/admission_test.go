@@ -27,6 +27,16 @@ func ceph() *v1alpha1.CephConfig {
 	}
 }
 
+// cephWithRGW is a ceph section with an object store part; ns names the Secrets' namespace.
+func cephWithRGW(ns string) *v1alpha1.CephConfig {
+	c := ceph()
+	c.KeyringSecretRef.Namespace = ns
+	c.ObjectStore = &v1alpha1.ObjectStoreConfig{Endpoint: "http://127.0.0.1:7480",
+		AccessKeySecretRef: v1alpha1.SecretKeySelector{Name: "rgw", Namespace: ns, Key: "accessKey"},
+		SecretKeySecretRef: v1alpha1.SecretKeySelector{Name: "rgw", Namespace: ns, Key: "secretKey"}}
+	return c
+}
+
 func TestProviderConfigAdmission(t *testing.T) {
 	env := envtest.Start(t)
 	ns := env.Namespace(t)
@@ -140,6 +150,32 @@ func TestProviderConfigAdmission(t *testing.T) {
 			},
 			wantErr: "spec.ceph.clientName",
 		},
+		"ObjectStore": {site: func() v1alpha1.SiteSpec { return v1alpha1.SiteSpec{Ceph: cephWithRGW("")} }},
+		"ObjectStoreNotAURL": {
+			site: func() v1alpha1.SiteSpec {
+				c := cephWithRGW("")
+				c.ObjectStore.Endpoint = "ftp://rgw.example.net"
+				return v1alpha1.SiteSpec{Ceph: c}
+			},
+			wantErr: "spec.ceph.objectStore.endpoint must be an http:// or https:// URL",
+		},
+		"ObjectStoreCABundleAndInsecure": {
+			site: func() v1alpha1.SiteSpec {
+				c := cephWithRGW("")
+				c.ObjectStore.InsecureSkipTLSVerify = true
+				c.ObjectStore.CABundle = &v1alpha1.CABundleSource{ConfigMapKeyRef: &v1alpha1.ConfigMapKeySelector{Name: "ca", Key: "ca.crt"}}
+				return v1alpha1.SiteSpec{Ceph: c}
+			},
+			wantErr: "spec.ceph.objectStore.caBundle and spec.ceph.objectStore.insecureSkipTLSVerify are mutually exclusive",
+		},
+		"ObjectStoreKeyNamespaceInNamespacedConfig": {
+			site: func() v1alpha1.SiteSpec {
+				c := cephWithRGW("")
+				c.ObjectStore.SecretKeySecretRef.Namespace = "elsewhere"
+				return v1alpha1.SiteSpec{Ceph: c}
+			},
+			wantErr: "spec.ceph.objectStore.accessKeySecretRef.namespace and spec.ceph.objectStore.secretKeySecretRef.namespace must not be set in a namespaced ProviderConfig",
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -181,6 +217,15 @@ func TestClusterProviderConfigAdmission(t *testing.T) {
 		"Neither": {
 			site:    func() v1alpha1.SiteSpec { return v1alpha1.SiteSpec{} },
 			wantErr: "spec must set spec.proxmox, spec.ceph or both",
+		},
+		"ObjectStore": {site: func() v1alpha1.SiteSpec { return v1alpha1.SiteSpec{Ceph: cephWithRGW("crossplane-system")} }},
+		"ObjectStoreKeyWithoutNamespace": {
+			site: func() v1alpha1.SiteSpec {
+				c := cephWithRGW("crossplane-system")
+				c.ObjectStore.AccessKeySecretRef.Namespace = ""
+				return v1alpha1.SiteSpec{Ceph: c}
+			},
+			wantErr: "spec.ceph.objectStore.accessKeySecretRef.namespace and spec.ceph.objectStore.secretKeySecretRef.namespace are required in a ClusterProviderConfig",
 		},
 	}
 	for name, tc := range cases {

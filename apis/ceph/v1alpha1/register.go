@@ -37,6 +37,10 @@ var (
 	SubvolumeGroupGroupVersionKind     = SchemeGroupVersion.WithKind(SubvolumeGroupKind)
 	SubvolumeKind                      = reflect.TypeOf(Subvolume{}).Name()
 	SubvolumeGroupVersionKind          = SchemeGroupVersion.WithKind(SubvolumeKind)
+	ObjectStoreUserKind                = reflect.TypeOf(ObjectStoreUser{}).Name()
+	ObjectStoreUserGroupVersionKind    = SchemeGroupVersion.WithKind(ObjectStoreUserKind)
+	BucketKind                         = reflect.TypeOf(Bucket{}).Name()
+	BucketGroupVersionKind             = SchemeGroupVersion.WithKind(BucketKind)
 )
 
 func init() {
@@ -47,4 +51,6 @@ func init() {
 	SchemeBuilder.Register(&RBDImage{}, &RBDImageList{})
 	SchemeBuilder.Register(&SubvolumeGroup{}, &SubvolumeGroupList{})
 	SchemeBuilder.Register(&Subvolume{}, &SubvolumeList{})
+	SchemeBuilder.Register(&ObjectStoreUser{}, &ObjectStoreUserList{})
+	SchemeBuilder.Register(&Bucket{}, &BucketList{})
 }

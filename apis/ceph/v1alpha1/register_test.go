@@ -15,6 +15,8 @@ var (
 	_ resource.ModernManaged = &RBDImage{}
 	_ resource.ModernManaged = &SubvolumeGroup{}
 	_ resource.ModernManaged = &Subvolume{}
+	_ resource.ModernManaged = &ObjectStoreUser{}
+	_ resource.ModernManaged = &Bucket{}
 
 	_ resource.ManagedList = &PoolList{}
 	_ resource.ManagedList = &ErasureCodeProfileList{}
@@ -23,4 +25,6 @@ var (
 	_ resource.ManagedList = &RBDImageList{}
 	_ resource.ManagedList = &SubvolumeGroupList{}
 	_ resource.ManagedList = &SubvolumeList{}
+	_ resource.ManagedList = &ObjectStoreUserList{}
+	_ resource.ManagedList = &BucketList{}
 )

@@ -20,6 +20,15 @@ package v1alpha1
 
 import resource "github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
+// GetItems of this BucketList.
+func (l *BucketList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this CrushBucketList.
 func (l *CrushBucketList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))
@@ -40,6 +49,15 @@ func (l *CrushRuleList) GetItems() []resource.Managed {
 
 // GetItems of this ErasureCodeProfileList.
 func (l *ErasureCodeProfileList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
+// GetItems of this ObjectStoreUserList.
+func (l *ObjectStoreUserList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))
 	for i := range l.Items {
 		items[i] = &l.Items[i]

@@ -5,9 +5,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/bucket"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushrule"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/erasurecodeprofile"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/objectstoreuser"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/rbdimage"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
@@ -16,9 +18,9 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
-// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, SubvolumeGroup and
-// Subvolume controllers to mgr;
-// they share o.Ceph, the site clients (built here, once, when the caller did not).
+// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, SubvolumeGroup,
+// Subvolume, ObjectStoreUser and Bucket controllers to mgr; they share o.Ceph, the site clients
+// (built here, once, when the caller did not), and the RGW kinds their gateway clients.
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Ceph == nil {
 		o.Ceph = cephclient.NewClients(site.SnapshotAge(o.PollInterval))
@@ -31,6 +33,8 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		rbdimage.Setup,
 		subvolumegroup.Setup,
 		subvolume.Setup,
+		objectstoreuser.Setup,
+		bucket.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err
