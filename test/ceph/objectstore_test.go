@@ -70,12 +70,27 @@ func TestObjectStoreUserAndBucket(t *testing.T) {
 		_ = admin.RemoveUser(ctx, owner.Name, true)
 		_ = admin.RemoveUser(ctx, other.Name, true)
 	})
+	// object lock, which Ceph 16 allows only when a bucket is created
+	locked := &cephv1alpha1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: h.name("locked")},
+		Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: h.ref},
+			ForProvider: cephv1alpha1.BucketParameters{Owner: ptr(owner.Name), Versioning: ptr("Enabled"), ObjectLockEnabled: ptr(true)}}}
+	h.cleanup(func() { _ = admin.RemoveBucket(ctx, locked.Name, true) })
 	h.create(bucket) // before its owner: it waits for the reference
 	h.create(owner)
 	h.create(other)
+	h.create(locked)
 	h.waitReady(owner)
 	h.waitReady(other)
 	h.waitReady(bucket)
+	h.waitReady(locked)
+	if lb, err := admin.GetBucket(ctx, locked.Name, h.s3Keys(owner, "")); err != nil || !lb.ObjectLock || lb.Versioning != "Enabled" || !locked.Status.AtProvider.ObjectLockEnabled {
+		t.Errorf("object-locked bucket in RGW = %+v, %v; atProvider %+v", lb, err, locked.Status.AtProvider)
+	}
+	if b, err := admin.GetBucket(ctx, bucket.Name, h.s3Keys(owner, "")); err != nil || b.ObjectLock {
+		t.Errorf("bucket without object lock has it: %+v, %v", b, err)
+	}
+	h.delete(locked) // empty: deleted at once
+	h.waitGone(locked)
 
 	b, err := admin.GetBucket(ctx, bucket.Name, h.s3Keys(owner, ""))
 	if err != nil || b.Owner != owner.Name || b.Versioning != "Enabled" || b.Quota.MaxObjects != 2 || !b.Quota.Enabled || b.ExpirationDays != 30 {
@@ -121,6 +136,10 @@ func TestObjectStoreUserAndBucket(t *testing.T) {
 	if err := admin.SetUserQuota(ctx, owner.Name, rgw.Quota{Enabled: false, MaxSizeBytes: -1, MaxObjects: -1}); err != nil {
 		t.Fatal(err)
 	}
+	// the provider saw each change and set it back (the events carry its Diff), and RGW has the spec again
+	t.Logf("event: %s", h.waitEvent(bucket, "DriftRepaired", "quota.maxObjects: want 2, RGW has 50"))
+	t.Logf("event: %s", h.waitEvent(owner, "DriftRepaired", "maxBuckets: want 5, RGW has 99"))
+	t.Logf("event: %s", h.waitEvent(owner, "DriftRepaired", "quota.enabled: want true, RGW has false"))
 	h.eventually(30*time.Second, "the bucket quota restored to 2 objects", func() bool {
 		b, err := admin.GetBucketStats(ctx, bucket.Name)
 		return err == nil && b.Quota.MaxObjects == 2
