@@ -201,3 +201,57 @@ func TestClusterAndNodeFirewall(t *testing.T) {
 	eventually(t, 5*time.Second, "datacenter rules gone, options kept", s.firewallIs(t, "/cluster/firewall", map[string]string{"enable": "1", "policy_in": "DROP"}))
 	eventually(t, 5*time.Second, "node rules gone, options kept", s.firewallIs(t, "/nodes/pve2/firewall", map[string]string{"nosmurfs": "1"}))
 }
+
+// A VM whose spec has firewall rules owns its whole rule list: its group
+// links in order, then its own rules; a rule added by hand is removed, and
+// emptying the list keeps only the links.
+func TestGuestOwnFirewallRules(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	s.startProxmox(t)
+	ctx := context.Background()
+
+	p := cloneOf(pvesim.DefaultTemplateID)
+	p.Networks = []v1alpha1.NetworkInterface{{Firewall: ptr.To(true)}}
+	p.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: []string{"web"}, Rules: &[]v1alpha1.FirewallRule{
+		{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("22"), Source: ptr.To("10.0.0.0/8"), Iface: ptr.To("net0")},
+		{Type: "out", Action: "DROP", Proto: ptr.To("tcp"), DPort: ptr.To("25"), Comment: ptr.To("no mail")},
+	}}
+	mustCreate(t, s.env.Client, s.vm("own-1", p))
+	vm := s.waitReady(t, "own-1")
+	rulesPath := fmt.Sprintf("/nodes/%s/qemu/%d/firewall/rules", vm.Status.AtProvider.Node, vm.Status.AtProvider.VMID)
+	want := []string{"group web enable=1", "in ACCEPT dport=22 enable=1 iface=net0 proto=tcp source=10.0.0.0/8",
+		"out DROP comment=no mail dport=25 enable=1 proto=tcp"}
+	rulesAre := func(want ...string) func() string {
+		return func() string {
+			if got := s.pveRules(t, rulesPath); strings.Join(got, "\n") != strings.Join(want, "\n") {
+				return fmt.Sprintf("VM rules %q, want %q", got, want)
+			}
+			return ""
+		}
+	}
+	eventually(t, 20*time.Second, "links then own rules", rulesAre(want...))
+
+	// A rule added by hand is removed at the next full read of the guest
+	// (the drift interval, or here a spec change).
+	if err := s.pve.Post(ctx, rulesPath, map[string]any{"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8080", "enable": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.update(t, vm, func() { (*vm.Spec.ForProvider.Firewall.Rules)[1].Comment = ptr.To("no smtp") })
+	want[2] = "out DROP comment=no smtp dport=25 enable=1 proto=tcp"
+	eventually(t, 30*time.Second, "hand-made rule removed", rulesAre(want...))
+
+	// An empty list keeps only the links.
+	s.update(t, vm, func() { vm.Spec.ForProvider.Firewall.Rules = &[]v1alpha1.FirewallRule{} })
+	eventually(t, 20*time.Second, "own rules removed", rulesAre("group web enable=1"))
+
+	// Admission: a guest rule is in or out, on a NIC of the guest.
+	bad := cloneOf(pvesim.DefaultTemplateID)
+	bad.Firewall = &v1alpha1.GuestFirewall{Rules: &[]v1alpha1.FirewallRule{{Type: "forward", Action: "DROP"}}}
+	if err := s.env.Client.Create(ctx, s.vm("bad-1", bad)); err == nil || !strings.Contains(err.Error(), "spec.forProvider.firewall.rules[].type must be in or out") {
+		t.Errorf("forward rule on a VM: %v", err)
+	}
+	bad.Firewall = &v1alpha1.GuestFirewall{Rules: &[]v1alpha1.FirewallRule{{Type: "in", Action: "DROP", Iface: ptr.To("vmbr0")}}}
+	if err := s.env.Client.Create(ctx, s.vm("bad-2", bad)); err == nil || !strings.Contains(err.Error(), "spec.forProvider.firewall.rules[].iface must name a NIC of the guest") {
+		t.Errorf("iface vmbr0 on a VM: %v", err)
+	}
+}

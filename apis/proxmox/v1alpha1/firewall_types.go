@@ -48,6 +48,18 @@ type GuestFirewall struct {
 	// +kubebuilder:validation:MaxItems=32
 	SecurityGroupRefs []xpv2.NamespacedReference `json:"securityGroupRefs,omitempty"`
 
+	// Rules are the guest's own rules (type in or out, on the guest's
+	// NICs: iface net0, net1, ...), evaluated after its security group
+	// links. When set (even to an empty list) the guest's whole rule list
+	// is owned: exactly the linked groups, in order, then these rules; a
+	// rule added by hand is removed. When unset only the group links are
+	// managed and the guest's other rules are left alone.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:XValidation:rule="self.all(r, r.type in ['in','out'])",message="spec.forProvider.firewall.rules[].type must be in or out: a guest links security groups with securityGroups, and forward rules belong to the datacenter, nodes and groups (PVE rule_env vm/ct)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.iface) || r.iface.matches('^net[0-9]+$'))",message="spec.forProvider.firewall.rules[].iface must name a NIC of the guest: net0, net1, ... (PVE rule_env vm/ct)"
+	Rules *[]FirewallRule `json:"rules,omitempty"`
+
 	// SecurityGroupSelector selects FirewallSecurityGroups by label; the
 	// selected groups are linked in the order of their names (with
 	// policy.resolve Always, groups labelled later are linked too).

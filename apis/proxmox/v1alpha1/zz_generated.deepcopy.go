@@ -1215,6 +1215,17 @@ func (in *GuestFirewall) DeepCopyInto(out *GuestFirewall) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Rules != nil {
+		in, out := &in.Rules, &out.Rules
+		*out = new([]FirewallRule)
+		if **in != nil {
+			in, out := *in, *out
+			*out = make([]FirewallRule, len(*in))
+			for i := range *in {
+				(*in)[i].DeepCopyInto(&(*out)[i])
+			}
+		}
+	}
 	if in.SecurityGroupSelector != nil {
 		in, out := &in.SecurityGroupSelector, &out.SecurityGroupSelector
 		*out = new(v2.NamespacedSelector)

@@ -57,7 +57,7 @@ func fwSpec(mg *v1alpha1.Container) *guestfw.Spec {
 	if fw == nil {
 		return nil
 	}
-	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups}
+	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups, Rules: fw.Rules}
 }
 
 func wantTemplate(mg *v1alpha1.Container) bool {

@@ -217,6 +217,11 @@ func Read(ctx context.Context, c *proxmox.Client, l proxmox.RuleList) ([]Rule, s
 	if err != nil {
 		return nil, "", err
 	}
+	return FromPVE(raw), digest, nil
+}
+
+// FromPVE normalises rules as the client read them.
+func FromPVE(raw []proxmox.Rule) []Rule {
 	out := make([]Rule, 0, len(raw))
 	for _, r := range raw {
 		m := make(map[string]any, len(r))
@@ -225,8 +230,11 @@ func Read(ctx context.Context, c *proxmox.Client, l proxmox.RuleList) ([]Rule, s
 		}
 		out = append(out, Got(m))
 	}
-	return out, digest, nil
+	return out
 }
+
+// Link is the rule that links security group name (enabled).
+func Link(name string) Rule { return Rule{"type": "group", "action": name, "enable": "1"} }
 
 // Apply sends one call of a plan.
 func Apply(ctx context.Context, c *proxmox.Client, l proxmox.RuleList, o Op) error {

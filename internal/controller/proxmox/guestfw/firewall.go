@@ -11,14 +11,17 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/fwrules"
 )
 
 const (
-	errFirewallRead = "cannot read the firewall of guest %d"
-	errFirewallOpts = "cannot set the firewall options of guest %d"
-	errFirewallLink = "cannot link security groups to guest %d (%s)"
-	errNoDigest     = "the firewall options of guest %d carry no digest, so nothing is written"
+	errFirewallRead  = "cannot read the firewall of guest %d"
+	errFirewallOpts  = "cannot set the firewall options of guest %d"
+	errFirewallLink  = "cannot link security groups to guest %d (%s)"
+	errFirewallRules = "cannot rewrite the firewall rules of guest %d"
+	errNoDigest      = "the firewall options of guest %d carry no digest, so nothing is written"
 )
 
 // Spec is the firewall a guest's spec asks for: the options it manages and
@@ -28,6 +31,9 @@ type Spec struct {
 	PolicyIn       *string
 	PolicyOut      *string
 	SecurityGroups []string
+	// Rules, when set, are the guest's own rules after its links: the
+	// whole rule list is then owned.
+	Rules *[]v1alpha1.FirewallRule
 }
 
 // fwRule is the part of a guest firewall rule the provider looks at.
@@ -82,21 +88,12 @@ func optionsDiff(want map[string]string, have map[string]any) map[string]any {
 	return set
 }
 
-// A fwOp is one call on the guest's firewall rules.
-type fwOp struct {
-	method string // PUT, DELETE or POST
-	pos    int
-	params proxmox.Params
-}
-
-func (o fwOp) String() string { return fmt.Sprintf("%s %d %v", o.method, o.pos, o.params) }
-
 // linkPlan returns the calls that make the guest's group rules exactly want, in
 // order, leaving its other rules alone: links that differ are rewritten in
 // place, surplus links are deleted (last first), missing ones are created
 // (PVE puts a new rule at the top) and moved right after the previous link.
 // The first call carries the digest of the rules the plan was made from.
-func linkPlan(want []string, rules []fwRule, digest string) []fwOp {
+func linkPlan(want []string, rules []fwRule, digest string) []fwrules.Op {
 	model := append([]fwRule{}, rules...)
 	links := func() []int {
 		var idx []int
@@ -108,29 +105,29 @@ func linkPlan(want []string, rules []fwRule, digest string) []fwOp {
 		return idx
 	}
 	idx := links()
-	var ops []fwOp
+	var ops []fwrules.Op
 	for k := 0; k < min(len(idx), len(want)); k++ {
 		if r := model[idx[k]]; r.action != want[k] || !r.enable {
-			ops = append(ops, fwOp{method: "PUT", pos: idx[k], params: proxmox.Params{"action": want[k], "enable": "1"}})
+			ops = append(ops, fwrules.Op{Method: "PUT", Pos: idx[k], Params: proxmox.Params{"action": want[k], "enable": "1"}})
 			model[idx[k]] = fwRule{typ: "group", action: want[k], enable: true}
 		}
 	}
 	for k := len(idx) - 1; k >= len(want); k-- {
-		ops = append(ops, fwOp{method: "DELETE", pos: idx[k]})
+		ops = append(ops, fwrules.Op{Method: "DELETE", Pos: idx[k]})
 		model = append(model[:idx[k]], model[idx[k]+1:]...)
 	}
 	for k := len(idx); k < len(want); k++ {
-		ops = append(ops, fwOp{method: "POST", params: proxmox.Params{"type": "group", "action": want[k], "enable": "1"}})
+		ops = append(ops, fwrules.Op{Method: "POST", Params: fwrules.Link(want[k]).Params()})
 		model = append([]fwRule{{typ: "group", action: want[k], enable: true}}, model...)
 		if k == 0 {
 			continue
 		}
 		prev := links()[k] // links()[0] is the new rule; the k-th is link k-1
-		ops = append(ops, fwOp{method: "PUT", pos: 0, params: proxmox.Params{"moveto": strconv.Itoa(prev + 1)}})
+		ops = append(ops, fwrules.Op{Method: "PUT", Pos: 0, Params: proxmox.Params{"moveto": strconv.Itoa(prev + 1)}})
 		model = moveTo(model, 0, prev+1)
 	}
 	if len(ops) > 0 && digest != "" {
-		ops[0].params = ops[0].params.WithDigest(digest)
+		ops[0].Params = ops[0].Params.WithDigest(digest)
 	}
 	return ops
 }
@@ -183,7 +180,12 @@ func Diff(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest, fr
 	if len(optionsDiff(wantOptions(fw), st.Options)) > 0 {
 		parts = append(parts, "firewall options")
 	}
-	if len(linkPlan(fw.SecurityGroups, rules, "")) > 0 {
+	switch {
+	case fw.Rules != nil:
+		if d := fwrules.Describe(ownedRules(fw), fwrules.FromPVE(st.Rules)); d != "" {
+			parts = append(parts, "firewall "+d)
+		}
+	case len(linkPlan(fw.SecurityGroups, rules, "")) > 0:
 		parts = append(parts, fmt.Sprintf("security groups [%s] (linked: [%s])",
 			strings.Join(fw.SecurityGroups, ","), strings.Join(linkedGroups(rules), ",")))
 	}
@@ -216,22 +218,25 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 		}
 	}
 	list := proxmox.GuestRules(g.Ref())
+	if fw.Rules != nil {
+		return errors.Wrapf(fwrules.Rewrite(ctx, c, list, ownedRules(fw), fwrules.FromPVE(st.Rules), st.RulesDigest), errFirewallRules, id)
+	}
 	for _, o := range linkPlan(fw.SecurityGroups, rules, st.RulesDigest) {
-		change, digest := o.params.SplitDigest()
-		var err error
-		switch o.method {
-		case "POST":
-			err = c.CreateRule(ctx, list, change)
-		case "PUT":
-			err = c.UpdateRule(ctx, list, o.pos, change, digest)
-		default:
-			err = c.DeleteRule(ctx, list, o.pos, digest)
-		}
-		if err != nil {
+		if err := fwrules.Apply(ctx, c, list, o); err != nil {
 			return errors.Wrapf(err, errFirewallLink, id, o)
 		}
 	}
 	return nil
+}
+
+// ownedRules is the whole rule list of a guest whose spec has rules: its
+// group links in order, then its own rules.
+func ownedRules(fw *Spec) []fwrules.Rule {
+	out := make([]fwrules.Rule, 0, len(fw.SecurityGroups)+len(*fw.Rules))
+	for _, g := range fw.SecurityGroups {
+		out = append(out, fwrules.Link(g))
+	}
+	return append(out, fwrules.WantAll(*fw.Rules)...)
 }
 
 // JoinDiff adds the firewall's differences to the config's.

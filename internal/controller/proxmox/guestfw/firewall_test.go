@@ -7,32 +7,34 @@ import (
 	"testing"
 
 	"k8s.io/utils/ptr"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/fwrules"
 )
 
 // applyLinks runs ops on a guest's rules the way PVE's rule API does: POST
 // puts the new rule at the top, PUT rewrites or (moveto) moves one, DELETE
 // removes one.
-func applyLinks(rules []fwRule, ops []fwOp) ([]fwRule, error) {
+func applyLinks(rules []fwRule, ops []fwrules.Op) ([]fwRule, error) {
 	for _, o := range ops {
-		if o.method != "POST" && o.pos >= len(rules) {
-			return nil, fmt.Errorf("no rule at position %d", o.pos)
+		if o.Method != "POST" && o.Pos >= len(rules) {
+			return nil, fmt.Errorf("no rule at position %d", o.Pos)
 		}
-		switch o.method {
+		switch o.Method {
 		case "POST":
-			rules = append([]fwRule{{typ: o.params["type"], action: o.params["action"], enable: o.params["enable"] == "1"}}, rules...)
+			rules = append([]fwRule{{typ: o.Params["type"], action: o.Params["action"], enable: o.Params["enable"] == "1"}}, rules...)
 		case "PUT":
-			if to, ok := o.params["moveto"]; ok {
+			if to, ok := o.Params["moveto"]; ok {
 				n, err := strconv.Atoi(to)
 				if err != nil {
 					return nil, err
 				}
-				rules = moveTo(rules, o.pos, n)
+				rules = moveTo(rules, o.Pos, n)
 				continue
 			}
-			rules[o.pos].action = o.params["action"]
-			rules[o.pos].enable = o.params["enable"] == "1"
+			rules[o.Pos].action = o.Params["action"]
+			rules[o.Pos].enable = o.Params["enable"] == "1"
 		case "DELETE":
-			rules = append(rules[:o.pos], rules[o.pos+1:]...)
+			rules = append(rules[:o.Pos], rules[o.Pos+1:]...)
 		}
 	}
 	return rules, nil
@@ -66,7 +68,7 @@ func TestLinkPlan(t *testing.T) {
 				t.Errorf("%d calls, want %d: %v", len(ops), c.calls, ops)
 			}
 			for i, o := range ops {
-				if _, has := o.params["digest"]; has != (i == 0) {
+				if _, has := o.Params["digest"]; has != (i == 0) {
 					t.Errorf("call %d (%v): digest sent = %v; only the first call carries it", i, o, has)
 				}
 			}
