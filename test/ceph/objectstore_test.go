@@ -184,8 +184,9 @@ func TestObjectStoreUserAndBucket(t *testing.T) {
 	}
 }
 
-// An existing RGW user is imported observe-only: Ready with RGW's values and its key in the
-// connection Secret, never changed, and left in RGW when the resource is deleted.
+// An existing RGW user and its bucket are imported observe-only: Ready with RGW's values (the
+// user's key in its connection Secret), never changed, and left in RGW, the bucket with its
+// object, when the resources are deleted.
 func TestObjectStoreUserObserveOnly(t *testing.T) {
 	h := newHarness(t)
 	admin := h.rgwAdmin()
@@ -209,6 +210,34 @@ func TestObjectStoreUserObserveOnly(t *testing.T) {
 	if k := h.s3Keys(u, ""); k != in.Keys[0] {
 		t.Error("the connection secret does not hold the user's key")
 	}
+
+	// and its bucket, holding an object, the same way
+	bucket := h.name("legacy-data")
+	if err := admin.CreateBucket(ctx, bucket, in.Keys[0], false); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(ctx, admin, in.Keys[0], bucket, "old.txt", "kept"); err != nil {
+		t.Fatal(err)
+	}
+	h.cleanup(func() { _ = admin.RemoveBucket(ctx, bucket, true) })
+	b := &cephv1alpha1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: bucket},
+		Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: h.ref,
+			ManagementPolicies: xpv2.ManagementPolicies{xpv2.ManagementActionObserve}},
+			ForProvider: cephv1alpha1.BucketParameters{Owner: ptr(uid), Versioning: ptr("Enabled"), Quota: &cephv1alpha1.ObjectStoreQuota{MaxObjects: ptr(int64(1))}}}}
+	h.create(b)
+	h.waitReady(b)
+	if b.Status.AtProvider.Owner != uid || b.Status.AtProvider.Objects != 1 || b.Status.AtProvider.Versioning != "" {
+		t.Errorf("bucket atProvider = %+v", b.Status.AtProvider)
+	}
+	h.delete(b)
+	h.waitGone(b)
+	if got, err := get(ctx, admin, in.Keys[0], bucket, "old.txt"); err != nil || got != "kept" {
+		t.Errorf("object after the observe-only Bucket was deleted = %q, %v", got, err)
+	}
+	if st, err := admin.GetBucketStats(ctx, bucket); err != nil || st.Quota.MaxObjects == 1 {
+		t.Errorf("observe-only bucket changed: %+v, %v", st, err)
+	}
+
 	h.delete(u)
 	h.waitGone(u)
 	after, err := admin.GetUser(ctx, uid)
