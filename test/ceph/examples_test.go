@@ -3,8 +3,6 @@ package ceph
 import (
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,7 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
@@ -42,19 +39,11 @@ func readExamples(t *testing.T) map[string][]*unstructured.Unstructured {
 		if !bytes.HasPrefix(b, []byte("# ")) {
 			t.Errorf("%s does not start with a comment line saying what it demonstrates", filepath.Base(f))
 		}
-		d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := d.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(u.Object) > 0 {
-				out[filepath.Base(f)] = append(out[filepath.Base(f)], u)
-			}
+		objs, err := envtest.DecodeObjects(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
 		}
+		out[filepath.Base(f)] = objs
 	}
 	return out
 }

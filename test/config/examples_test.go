@@ -1,16 +1,11 @@
 package config
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
@@ -35,15 +30,11 @@ func TestExampleProviderConfigsAdmitted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := d.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				t.Fatalf("%s: %v", f, err)
-			}
+		objs, err := envtest.DecodeObjects(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, u := range objs {
 			if u.GetNamespace() != "" {
 				u.SetNamespace(ns)
 			}
