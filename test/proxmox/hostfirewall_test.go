@@ -255,3 +255,35 @@ func TestGuestOwnFirewallRules(t *testing.T) {
 		t.Errorf("iface vmbr0 on a VM: %v", err)
 	}
 }
+
+// A rule's sourceRef and destRef name a FirewallAlias or FirewallIPSet: the
+// rule waits until they are Ready, then uses their Proxmox names.
+func TestFirewallRuleReferences(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	s.startProxmox(t)
+
+	g := s.group("refs", v1alpha1.FirewallSecurityGroupParameters{Rules: []v1alpha1.FirewallRule{{
+		Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("5432"),
+		SourceRef: &v1alpha1.FirewallAddressReference{Kind: "FirewallAlias", Name: "lan"},
+		DestRef:   &v1alpha1.FirewallAddressReference{Kind: "FirewallIPSet", Name: "dbs"},
+	}}})
+	mustCreate(t, s.env.Client, g)
+	s.waitObj(t, g, 20*time.Second, "waiting for its references", func(_, sy xpv2.Condition) string {
+		if !strings.Contains(sy.Message, "spec.forProvider.rules[0].sourceRef: FirewallAlias "+s.ns+"/lan does not exist") {
+			return "no reference error in " + sy.Message
+		}
+		return ""
+	})
+	if _, ok := s.groupComment(t, "refs"); ok {
+		t.Fatal("the group was made before its references resolved")
+	}
+	mustCreate(t, s.env.Client,
+		s.alias("lan", v1alpha1.FirewallAliasParameters{CIDR: "10.1.0.0/16"}),
+		s.ipset("dbs", v1alpha1.FirewallIPSetParameters{Entries: []v1alpha1.FirewallIPSetEntry{{CIDR: "10.2.0.10"}}}))
+	s.waitObjReady(t, g)
+	eventually(t, 20*time.Second, "rule with resolved addresses", groupRulesAre(s, t, "refs",
+		"in ACCEPT dest=+dbs dport=5432 enable=1 proto=tcp source=lan"))
+	if r := g.Spec.ForProvider.Rules[0]; r.Source == nil || *r.Source != "lan" || r.Dest == nil || *r.Dest != "+dbs" {
+		t.Errorf("resolved spec rule %+v", r)
+	}
+}

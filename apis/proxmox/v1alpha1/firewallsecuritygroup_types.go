@@ -87,6 +87,17 @@ type FirewallRule struct {
 	// +kubebuilder:validation:MaxLength=512
 	Source *string `json:"source,omitempty"`
 
+	// SourceRef names a FirewallAlias or FirewallIPSet in this resource's
+	// namespace to use as source (an IP set as +name): the rule waits until
+	// it is Ready, and follows its Proxmox name. It sets source.
+	// +optional
+	SourceRef *FirewallAddressReference `json:"sourceRef,omitempty"`
+
+	// DestRef names a FirewallAlias or FirewallIPSet to use as dest, like
+	// sourceRef. It sets dest.
+	// +optional
+	DestRef *FirewallAddressReference `json:"destRef,omitempty"`
+
 	// Dest restricts the packet destination, in the same form as source.
 	// +optional
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9+/.:,_-]+$`
@@ -107,6 +118,19 @@ type FirewallRule struct {
 	// +optional
 	// +kubebuilder:validation:Enum=emerg;alert;crit;err;warning;notice;info;debug;nolog
 	Log *string `json:"log,omitempty"`
+}
+
+// A FirewallAddressReference names a FirewallAlias or a FirewallIPSet in
+// the referring resource's namespace.
+type FirewallAddressReference struct {
+	// Kind is FirewallAlias or FirewallIPSet.
+	// +kubebuilder:validation:Enum=FirewallAlias;FirewallIPSet
+	Kind string `json:"kind"`
+
+	// Name is the referenced resource's metadata.name.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	Name string `json:"name"`
 }
 
 // FirewallSecurityGroupObservation is the group as Proxmox reports it.
