@@ -56,6 +56,7 @@ type flags struct {
 	pvesimAddr      string
 	pvesimDir       string
 	pvesimControl   string
+	sharedView      bool
 	showVersion     bool
 }
 
@@ -80,6 +81,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.pvesimAddr, "embedded-pvesim", "", "Serve the built-in Proxmox VE simulator on this address (e.g. 127.0.0.1:18006); off when empty.")
 	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
 	fs.StringVar(&f.pvesimControl, "embedded-pvesim-control", "", "Loopback address for the embedded simulator's fault control API (/_control/faults); off when empty.")
+	fs.BoolVar(&f.sharedView, "shared-cluster-view", true, "Observe a site's guests through its shared cluster view (one GET /cluster/resources per poll). false makes each guest's poll read its own status/current, config and firewall, as a per-resource poller does: only for the scale benchmark's comparison (docs/benchmarks.md).")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -123,7 +125,7 @@ func run(ctx context.Context, f *flags) error {
 	zl := zap.New(zap.UseDevMode(false), zap.Level(level))
 	ctrl.SetLogger(zl)
 	log := logging.NewLogrLogger(zl.WithName("provider-microcloud"))
-	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance)
+	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance, "sharedClusterView", f.sharedView)
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -185,7 +187,7 @@ func run(ctx context.Context, f *flags) error {
 	o.Features.Enable(feature.EnableBetaManagementPolicies)
 	// One registry of Proxmox site clients for the whole process: every
 	// Proxmox kind of a site shares one client, cluster view and memo.
-	o.Proxmox = proxmoxclient.NewRegistry(proxmoxsite.RegistryOptions(o))
+	o.Proxmox = proxmoxclient.NewRegistry(registryOptions(f, o))
 	o.Ceph = cephclient.NewClients(cephsite.SnapshotAge(o.PollInterval))
 	closeProvenance, err := setupProvenance(ctx, f, log, &o)
 	if err != nil {
@@ -209,4 +211,12 @@ func run(ctx context.Context, f *flags) error {
 	}
 	log.Info("Stopped cleanly")
 	return nil
+}
+
+// registryOptions are the Proxmox client settings: the site defaults, with
+// per-guest observation when --shared-cluster-view=false.
+func registryOptions(f *flags, o options.Options) proxmoxclient.Options {
+	ro := proxmoxsite.RegistryOptions(o)
+	ro.PerGuest = !f.sharedView
+	return ro
 }

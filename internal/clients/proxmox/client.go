@@ -27,6 +27,11 @@ type Options struct {
 	// DriftInterval is how often a guest's full config is re-read even when
 	// nothing else says it changed (default 5m).
 	DriftInterval time.Duration
+	// PerGuest turns the shared cluster view off for guests already seen:
+	// each guest's poll reads its own status/current and config (and
+	// firewall), as a per-resource poller does. Only for the scale
+	// benchmark's side-by-side comparison (--shared-cluster-view=false).
+	PerGuest bool
 }
 
 // A Registry hands out one Client per site, reused while the site's endpoint
@@ -80,6 +85,7 @@ type Client struct {
 	view   viewCache
 	memo   configMemo
 	fwMemo guestFirewallMemo
+	direct direct
 	ids    struct {
 		mu sync.Mutex
 		m  map[int]time.Time // ids handed out by AllocateID, when

@@ -54,7 +54,7 @@ func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (c
 	fp := g.fingerprint()
 	id := int(g.VMID)
 	c.memo.mu.Lock()
-	if e, ok := c.memo.m[id]; ok && e.fingerprint == fp && e.generation == generation &&
+	if e, ok := c.memo.m[id]; ok && !c.opts.PerGuest && e.fingerprint == fp && e.generation == generation &&
 		(time.Since(e.read) < c.opts.DriftInterval || !c.rereadBudget().Allow()) {
 		c.memo.mu.Unlock()
 		return e.config, false, e.read, nil

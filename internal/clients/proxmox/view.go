@@ -147,6 +147,9 @@ func (c *Client) fetchView(ctx context.Context) (*View, error) {
 	for _, g := range guests {
 		if g.Type == "qemu" || g.Type == "lxc" {
 			v.byID[int(g.VMID)] = g
+			if c.opts.PerGuest {
+				c.direct.remember(g)
+			}
 		}
 	}
 	return v, nil

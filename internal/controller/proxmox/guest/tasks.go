@@ -72,11 +72,10 @@ func Find(ctx context.Context, c *proxmox.Client, id int) (*proxmox.Guest, error
 	if id == 0 {
 		return nil, nil
 	}
-	view, err := c.View(ctx)
+	g, _, err := c.Guest(ctx, id)
 	if err != nil {
 		return nil, errors.Wrap(err, errView)
 	}
-	g, _ := view.Guest(id)
 	return g, nil
 }
 
@@ -106,14 +105,13 @@ func Destroy(ctx context.Context, c *proxmox.Client, g *proxmox.Guest) (string, 
 // changed and must be persisted. locked formats the condition message while
 // the guest is locked.
 func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int, explicit bool, name, locked string) (g *proxmox.Guest, lateInit bool, end *managed.ExternalObservation, err error) {
-	view, err := c.View(ctx)
+	if id == 0 {
+		return adopt(ctx, c, mg)
+	}
+	g, ok, err := c.Guest(ctx, id)
 	if err != nil {
 		return nil, false, nil, errors.Wrap(err, errView)
 	}
-	if id == 0 {
-		return adopt(ctx, c, mg, view)
-	}
-	g, ok := view.Guest(id)
 	if !ok {
 		if g, err = confirmGone(ctx, c, id); g == nil || err != nil {
 			return nil, false, nil, err
@@ -129,7 +127,7 @@ func Locate(ctx context.Context, c *proxmox.Client, mg resource.Managed, id int,
 		// guest of ours under another id is adopted by its owner tag, else
 		// the resource is created anew.
 		meta.SetExternalName(mg, "")
-		if own, _, _, err := adopt(ctx, c, mg, view); err != nil || own != nil {
+		if own, _, _, err := adopt(ctx, c, mg); err != nil || own != nil {
 			return own, true, nil, err
 		}
 		return nil, false, &managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: true}, nil
@@ -146,7 +144,11 @@ const FreshView = time.Second
 
 // adopt returns the guest carrying mg's owner tag (a guest of ours whose id
 // was never saved), setting its id as the external name.
-func adopt(ctx context.Context, c *proxmox.Client, mg resource.Managed, view *proxmox.View) (*proxmox.Guest, bool, *managed.ExternalObservation, error) {
+func adopt(ctx context.Context, c *proxmox.Client, mg resource.Managed) (*proxmox.Guest, bool, *managed.ExternalObservation, error) {
+	view, err := c.View(ctx)
+	if err != nil {
+		return nil, false, nil, errors.Wrap(err, errView)
+	}
 	tag := OwnerTag(string(mg.GetUID()))
 	owned := view.Tagged(tag)
 	if len(owned) == 0 && time.Since(view.Fetched) > FreshView {
