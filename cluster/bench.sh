@@ -3,7 +3,10 @@
 # a side-by-side comparison measured in one run. Output goes to stdout and to
 # _output/bench-<date>.txt. Starts (and stops) a Ceph cluster for the pool observation benchmark
 # unless MICROCLOUD_BENCH_CEPH=0, and a Fabric network for the ledger benchmark unless
-# MICROCLOUD_BENCH_LEDGER=0.
+# MICROCLOUD_BENCH_LEDGER=0. MICROCLOUD_BENCH_SCALE=1 adds the scale run (cluster/scale-bench.sh: the
+# provider binary against simulated sites at 1,000-10,000 guests, shared cluster view vs per-guest
+# polling; off by default: at full size it runs far longer than the rest), with MICROCLOUD_BENCH_SCALE_ARGS passed to
+# cmd/scalebench (e.g. "-scenarios 1,3 -n1 500 -sites 20 -vms 50").
 # Env: BENCHTIME (default 5x), PROVENANCE_BENCH_RECORDS (default 10000),
 #      PROVENANCE_BENCH_SEQ_RECORDS (default 300: one record per transaction is ~8/s).
 set -euo pipefail
@@ -32,5 +35,9 @@ if [ "${MICROCLOUD_BENCH_LEDGER:-1}" = 1 ]; then
   eval "$(bash cluster/fabric-up.sh --export)"
   export PROVENANCE_BENCH_RECORDS=${PROVENANCE_BENCH_RECORDS:-10000} PROVENANCE_BENCH_SEQ_RECORDS=${PROVENANCE_BENCH_SEQ_RECORDS:-300}
   go test -run '^$' -bench 'BenchmarkLedger' -benchtime=1x -timeout 60m ./internal/provenance/e2e/ | tee -a "$out"
+fi
+if [ "${MICROCLOUD_BENCH_SCALE:-0}" = 1 ]; then
+  # shellcheck disable=SC2086 # the arguments are meant to split
+  bash cluster/scale-bench.sh ${MICROCLOUD_BENCH_SCALE_ARGS:-} | tee -a "$out"
 fi
 info "results: $out"

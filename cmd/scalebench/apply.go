@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+type object struct {
+	gvr schema.GroupVersionResource
+	u   *unstructured.Unstructured
+}
+
+// applyAll creates the run's managed resources, 8 at a time, one site's
+// after another's in turn (so every site has work in flight when some go
+// down), recording when each was applied. Objects of site i are named s<i>-....
+func applyAll(ctx context.Context, k *kube, ns string, p plan, sites []*site, pcOf func(int) string, rd *readiness) error {
+	perSite := make([][]object, len(sites))
+	nodes := []string{"pve1", "pve2", "pve3"}
+	for i, s := range sites {
+		objs := &perSite[i]
+		if p.seed > 0 {
+			for _, id := range s.srv.GuestIDs() {
+				g, ok := s.srv.Guest(id)
+				if !ok || id < 1000 { // the default seed's templates are not imported
+					continue
+				}
+				gvr, u := importGuest(g.Kind, id, g.Node, pcOf(i))
+				u.SetName(fmt.Sprintf("s%d-%s", i, u.GetName()))
+				*objs = append(*objs, object{gvr, u})
+			}
+			continue
+		}
+		for j := range p.perSite {
+			*objs = append(*objs, object{gvrVM, newVM(fmt.Sprintf("s%d-vm-%d", i, j), pcOf(i), nodes[j%len(nodes)])})
+		}
+	}
+	objs := interleave(perSite)
+	work := make(chan object)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for o := range work {
+				rd.apply(o.u.GetKind() + "/" + o.u.GetName())
+				if _, err := k.dyn.Resource(o.gvr).Namespace(ns).Create(ctx, o.u, metav1.CreateOptions{}); err != nil {
+					select {
+					case errs <- fmt.Errorf("create %s: %w", o.u.GetName(), err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for _, o := range objs {
+		select {
+		case work <- o:
+		case err := <-errs:
+			close(work)
+			wg.Wait()
+			return err
+		}
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// outage is scenario 4's plan: sites taken down once half the resources
+// are Ready, brought back once the healthy ones are all Ready and the dead
+// ones have shown their condition.
+type outage struct {
+	sites  []*site
+	r      *deadSites
+	downAt time.Time
+	upAt   time.Time
+	dead   func(key string) bool
+}
+
+func onSite(key string, sites []*site) bool {
+	_, name, _ := strings.Cut(key, "/")
+	for _, s := range sites {
+		if strings.HasPrefix(name, "s"+strings.TrimPrefix(s.name, "site")+"-") {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *outage) counts() (creates, deletes float64, guests int) {
+	for _, s := range o.sites {
+		_, c, d := total(s.counts())
+		creates, deletes, guests = creates+c, deletes+d, guests+len(s.srv.GuestIDs())
+	}
+	return creates, deletes, guests
+}
+
+// waitReady waits until n resources are Ready, driving o (nil: none), and
+// returns when the last became Ready.
+func waitReady(ctx context.Context, c *config, rd *readiness, n int, all func(string) bool, o *outage) (time.Time, error) {
+	deadline := time.Now().Add(c.timeout)
+	for {
+		_, ready, _ := rd.times(all)
+		switch {
+		case ready >= n && o == nil:
+			return rd.last(), nil
+		case ready >= n && o.recovered(rd):
+			return time.Now(), nil
+		}
+		if o != nil {
+			if err := o.step(c, rd, ready, n); err != nil {
+				return time.Now(), err
+			}
+		}
+		if time.Now().After(deadline) {
+			return time.Now(), fmt.Errorf("%d of %d Ready after %s", ready, n, c.timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return time.Now(), ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// step advances the outage: down at half Ready; once the healthy sites are
+// all Ready and every dead-site resource names its endpoint (or 3 polls
+// passed), the counts are taken and the sites come back.
+func (o *outage) step(c *config, rd *readiness, ready, n int) error {
+	if o.dead == nil {
+		o.dead = func(k string) bool { return onSite(k, o.sites) }
+	}
+	switch {
+	case o.downAt.IsZero():
+		if ready*2 >= n {
+			for _, s := range o.sites {
+				s.fwd.down()
+			}
+			o.downAt = time.Now()
+			o.r.ReadyBeforeOutage = ready
+			fmt.Printf("  %d sites down with %d of %d Ready\n", len(o.sites), ready, n)
+		}
+	case o.upAt.IsZero():
+		healthy := func(k string) bool { return !o.dead(k) }
+		ds, hr, ht := rd.times(healthy)
+		if hr < ht {
+			return nil
+		}
+		if o.r.HealthyMax == 0 {
+			o.r.HealthyP50, o.r.HealthyP90, o.r.HealthyMax = secs(percentile(ds, 50)), secs(percentile(ds, 90)), secs(percentile(ds, 100))
+			fmt.Printf("  healthy sites all Ready: p50 %.1fs p90 %.1fs max %.1fs\n", o.r.HealthyP50, o.r.HealthyP90, o.r.HealthyMax)
+		}
+		msgs := rd.messages(o.dead)
+		named := 0
+		for k, m := range msgs {
+			if o.r.SampleMessage == "" && m != "" || strings.Contains(m, "127.0.0.1") && !strings.Contains(o.r.SampleMessage, "127.0.0.1") {
+				o.r.SampleMessage = k + ": " + m
+			}
+			for _, s := range o.sites {
+				if onSite(k, []*site{s}) && strings.Contains(m, s.fwd.addr) {
+					named++
+				}
+			}
+		}
+		_, notReady, total := rd.times(o.dead)
+		o.r.Resources, o.r.NamingEndpoint, o.r.NotReadyWhenHealthy = total, named, total-notReady
+		if named < total && time.Since(o.downAt) < 3*c.poll+30*time.Second {
+			return nil
+		}
+		o.r.CreatesBefore, o.r.DeletesBefore, o.r.GuestsBefore = o.counts()
+		for _, s := range o.sites {
+			if err := s.fwd.up(); err != nil {
+				return err
+			}
+		}
+		o.upAt = time.Now()
+		fmt.Printf("  sites back: %d of %d dead-site resources named their endpoint\n", named, total)
+	}
+	return nil
+}
+
+// recovered tells whether the sites are back and none of their resources
+// shows a failing condition any more.
+func (o *outage) recovered(rd *readiness) bool {
+	if o.upAt.IsZero() {
+		return false
+	}
+	for _, m := range rd.messages(o.dead) {
+		if m != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// interleave takes one item of each list in turn.
+func interleave[T any](lists [][]T) []T {
+	var out []T
+	for j := 0; ; j++ {
+		took := false
+		for _, l := range lists {
+			if j < len(l) {
+				out = append(out, l[j])
+				took = true
+			}
+		}
+		if !took {
+			return out
+		}
+	}
+}

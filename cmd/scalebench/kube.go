@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+)
+
+var (
+	gvrVM  = schema.GroupVersionResource{Group: "proxmox.microcloud.dev", Version: "v1alpha1", Resource: "virtualmachines"}
+	gvrCT  = schema.GroupVersionResource{Group: "proxmox.microcloud.dev", Version: "v1alpha1", Resource: "containers"}
+	gvrCPC = schema.GroupVersionResource{Group: "microcloud.dev", Version: "v1alpha1", Resource: "clusterproviderconfigs"}
+)
+
+type kube struct {
+	dyn dynamic.Interface
+	cs  kubernetes.Interface
+}
+
+// siteConfig writes site s's token and CA into a Secret of ns and a
+// ClusterProviderConfig named pc pointing at the site's endpoint.
+func (k *kube) siteConfig(ctx context.Context, ns, pc string, s *site) error {
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: pc, Namespace: ns},
+		StringData: map[string]string{"token": s.srv.TokenID + "=" + s.srv.Secret, "ca.crt": string(s.srv.CACertPEM)}}
+	if _, err := k.cs.CoreV1().Secrets(ns).Create(ctx, sec, metav1.CreateOptions{}); err != nil {
+		return err
+	}
+	ref := func(key string) map[string]any { return map[string]any{"namespace": ns, "name": pc, "key": key} }
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "microcloud.dev/v1alpha1", "kind": "ClusterProviderConfig",
+		"metadata": map[string]any{"name": pc},
+		"spec": map[string]any{"proxmox": map[string]any{
+			"endpoint": s.endpoint(), "tokenSecretRef": ref("token"),
+			"caBundle": map[string]any{"secretKeyRef": ref("ca.crt")},
+		}},
+	}}
+	_, err := k.dyn.Resource(gvrCPC).Create(ctx, u, metav1.CreateOptions{})
+	return err
+}
+
+// newVM is a VM cloned from template 9000 onto Ceph RBD, kept running.
+func newVM(name, pc, node string) *unstructured.Unstructured {
+	return &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "proxmox.microcloud.dev/v1alpha1", "kind": "VirtualMachine",
+		"metadata": map[string]any{"name": name},
+		"spec": map[string]any{
+			"providerConfigRef": map[string]any{"kind": "ClusterProviderConfig", "name": pc},
+			"forProvider": map[string]any{"node": node, "cores": int64(1), "memoryMiB": int64(512),
+				"clone": map[string]any{"sourceVMID": int64(9000), "full": true, "storage": "ceph-rbd"}},
+		},
+	}}
+}
+
+// importGuest is an observe-only resource for an existing guest.
+func importGuest(typ string, vmid int, node, pc string) (schema.GroupVersionResource, *unstructured.Unstructured) {
+	fp := map[string]any{"node": node, "vmid": int64(vmid)}
+	kind, gvr, name := "VirtualMachine", gvrVM, fmt.Sprintf("vm-%d", vmid)
+	if typ == "lxc" {
+		kind, gvr, name = "Container", gvrCT, fmt.Sprintf("ct-%d", vmid)
+		fp["rootfs"] = map[string]any{"storage": "ceph-rbd", "sizeGiB": int64(8)}
+		fp["osTemplate"] = "local:vztmpl/debian-12-standard_12.12-1_amd64.tar.zst" // required; unused observe-only
+	}
+	return gvr, &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "proxmox.microcloud.dev/v1alpha1", "kind": kind,
+		"metadata": map[string]any{"name": name, "annotations": map[string]any{"crossplane.io/external-name": strconv.Itoa(vmid)}},
+		"spec": map[string]any{
+			"managementPolicies": []any{"Observe"},
+			"providerConfigRef":  map[string]any{"kind": "ClusterProviderConfig", "name": pc},
+			"forProvider":        fp,
+		},
+	}}
+}
+
+// readiness records, per object, when it was applied and when a watch
+// first saw it Ready, plus the latest Ready condition message.
+type readiness struct {
+	mu      sync.Mutex
+	applied map[string]time.Time
+	ready   map[string]time.Time
+	isReady map[string]bool
+	message map[string]string
+	changes int // updates with a new resourceVersion: real writes, not no-op PUTs
+}
+
+func newReadiness() *readiness {
+	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}}
+}
+
+func (r *readiness) apply(key string) {
+	r.mu.Lock()
+	r.applied[key] = time.Now()
+	r.mu.Unlock()
+}
+
+func (r *readiness) seen(obj any) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return
+	}
+	key := u.GetKind() + "/" + u.GetName()
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	// The message kept is the failing Synced condition's (a reconcile
+	// error), else a not-Ready condition's.
+	ready, msg, synced := false, "", ""
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		switch {
+		case m["type"] == "Ready":
+			ready = m["status"] == "True"
+			if !ready {
+				msg, _ = m["message"].(string)
+			}
+		case m["type"] == "Synced" && m["status"] == "False":
+			synced, _ = m["message"].(string)
+		}
+	}
+	if synced != "" {
+		msg = synced
+	}
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.isReady[key], r.message[key] = ready, msg
+	if _, done := r.ready[key]; ready && !done {
+		r.ready[key] = now
+	}
+}
+
+// times are the apply-to-first-Ready durations of the keys accepted by keep.
+func (r *readiness) times(keep func(key string) bool) (ds []time.Duration, readyNow, total int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, at := range r.applied {
+		if !keep(k) {
+			continue
+		}
+		total++
+		if t, ok := r.ready[k]; ok {
+			ds = append(ds, t.Sub(at))
+		}
+		if r.isReady[k] {
+			readyNow++
+		}
+	}
+	return ds, readyNow, total
+}
+
+func (r *readiness) messages(keep func(key string) bool) map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]string{}
+	for k, m := range r.message {
+		if keep(k) {
+			out[k] = m
+		}
+	}
+	return out
+}
+
+// watch feeds r from informers on the guest kinds of ns until ctx ends.
+func (k *kube) watch(ctx context.Context, ns string, r *readiness) {
+	f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(k.dyn, 0, ns, nil)
+	for _, gvr := range []schema.GroupVersionResource{gvrVM, gvrCT} {
+		_, _ = f.ForResource(gvr).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    r.seen,
+			UpdateFunc: func(o, n any) { r.changed(o, n); r.seen(n) },
+		})
+	}
+	f.Start(ctx.Done())
+}
+
+// last is when the latest resource first became Ready.
+func (r *readiness) last() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var t time.Time
+	for _, at := range r.ready {
+		if at.After(t) {
+			t = at
+		}
+	}
+	return t
+}
+
+func (r *readiness) changed(o, n any) {
+	ou, ok1 := o.(*unstructured.Unstructured)
+	nu, ok2 := n.(*unstructured.Unstructured)
+	if ok1 && ok2 && ou.GetResourceVersion() != nu.GetResourceVersion() {
+		r.mu.Lock()
+		r.changes++
+		r.mu.Unlock()
+	}
+}
+
+func (r *readiness) changeCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changes
+}

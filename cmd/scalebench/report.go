@@ -1,0 +1,83 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// render prints the tables of earlier runs' results.json files, together.
+func render(w io.Writer, files []string) error {
+	var all []*result
+	for _, f := range files {
+		b, err := os.ReadFile(f) //nolint:gosec // the operator's own results files
+		if err != nil {
+			return err
+		}
+		var rs []*result
+		if err := json.Unmarshal(b, &rs); err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		all = append(all, rs...)
+	}
+	_, err := io.WriteString(w, markdown(all))
+	return err
+}
+
+// markdown renders results as the tables of docs/benchmarks.md: one row per
+// run, and per scenario and size the per-guest/shared ratio of each figure.
+func markdown(rs []*result) string {
+	var b strings.Builder
+	b.WriteString("| scenario | view | sites × per site | Ready | p50 s | p90 s | max s | all Ready s | reconciles/s ramp | reconciles/s steady | RSS peak MiB | RSS steady MiB | CPU s/min | PVE req/min/site | API writes/min | object changes/min | queue max ramp | queue max steady |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		fmt.Fprintf(&b, "| %d | %s | %d × %d | %d/%d | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.0f | %.0f | %.2f | %.0f | %.1f | %.1f | %.0f | %.0f |\n",
+			r.Scenario, r.Mode, r.Sites, r.PerSite, r.Ready, r.N, r.P50, r.P90, r.Max, r.AllReady, r.RampReconcilesPerSec,
+			r.SteadyReconcilesPerSec, r.PeakRSSMiB, r.SteadyRSSMiB, r.CPUSecPerMin, r.PVEReqPerMinPerSite, r.WritesPerMin, r.ChangesPerMin, r.QueueMax, r.QueueSteady)
+	}
+	var ratios []string
+	for _, s := range rs {
+		if s.Mode != "shared" {
+			continue
+		}
+		for _, p := range rs {
+			if p.Mode == "per-guest" && p.Scenario == s.Scenario && p.Sites == s.Sites && p.PerSite == s.PerSite {
+				ratios = append(ratios, fmt.Sprintf("| %d | %d × %d | %s | %s | %s | %s | %s | %s | %s |", s.Scenario, s.Sites, s.PerSite,
+					ratio(p.P50, s.P50), ratio(p.AllReady, s.AllReady), ratio(p.SteadyReconcilesPerSec, s.SteadyReconcilesPerSec),
+					ratio(p.SteadyRSSMiB, s.SteadyRSSMiB), ratio(p.CPUSecPerMin, s.CPUSecPerMin),
+					ratio(p.PVEReqPerMinPerSite, s.PVEReqPerMinPerSite), ratio(p.WritesPerMin, s.WritesPerMin)))
+			}
+		}
+	}
+	if len(ratios) > 0 {
+		b.WriteString("\nper-guest / shared:\n\n| scenario | sites × per site | p50 | all Ready | reconciles/s steady | RSS steady | CPU s/min | PVE req/min/site | API writes/min |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString(strings.Join(ratios, "\n") + "\n")
+	}
+	for _, r := range rs {
+		if d := r.Dead; d != nil {
+			fmt.Fprintf(&b, "\nscenario 4, %s view, %d × %d, %d sites down with %d Ready: healthy sites p50 %.1f s, p90 %.1f s, max %.1f s; "+
+				"%d/%d dead-site resources named their endpoint (%d not Ready); back to all Ready and Synced %.1f s after the sites returned; "+
+				"creates %v → %v, deletes %v → %v, guests %d → %d on the dead sites. Sample: `%s`\n",
+				r.Mode, r.Sites, r.PerSite, d.Sites, d.ReadyBeforeOutage, d.HealthyP50, d.HealthyP90, d.HealthyMax, d.NamingEndpoint, d.Resources,
+				d.NotReadyWhenHealthy, d.BackToAllReady, d.CreatesBefore, d.CreatesAfter, d.DeletesBefore, d.DeletesAfter, d.GuestsBefore, d.GuestsAfter, d.SampleMessage)
+		}
+	}
+	return b.String()
+}
+
+// ratio is a/b as "12x", "-" when b is 0.
+func ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "1x"
+		}
+		return "-"
+	}
+	if r := a / b; r >= 10 {
+		return fmt.Sprintf("%.0fx", r)
+	}
+	return fmt.Sprintf("%.2fx", a/b)
+}
