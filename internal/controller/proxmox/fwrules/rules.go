@@ -259,3 +259,25 @@ func Rewrite(ctx context.Context, c *proxmox.Client, l proxmox.RuleList, want, g
 	}
 	return nil
 }
+
+// MoveTo moves rule pos before the rule at index to (to the end when to is
+// past it), the way PVE's update_rule handles moveto.
+func MoveTo[T any](rules []T, pos, to int) []T {
+	if to == pos {
+		return rules
+	}
+	out := make([]T, 0, len(rules))
+	for i, r := range rules {
+		if i == pos {
+			continue
+		}
+		if i == to {
+			out = append(out, rules[pos])
+		}
+		out = append(out, r)
+	}
+	if to >= len(rules) {
+		out = append(out, rules[pos])
+	}
+	return out
+}

@@ -71,7 +71,7 @@ func pveApply(rules []map[string]string, ops []Op) ([]map[string]string, error) 
 				if err != nil {
 					return nil, err
 				}
-				rules = moveTo(rules, o.Pos, n)
+				rules = MoveTo(rules, o.Pos, n)
 				continue
 			}
 			r := rules[o.Pos]
@@ -93,28 +93,6 @@ func pveApply(rules []map[string]string, ops []Op) ([]map[string]string, error) 
 		}
 	}
 	return rules, nil
-}
-
-// moveTo is PVE's update_rule moveto: the rule goes before the one at index
-// to, or last when to is past the end.
-func moveTo(rules []map[string]string, pos, to int) []map[string]string {
-	if to == pos {
-		return rules
-	}
-	var out []map[string]string
-	for i, r := range rules {
-		if i == pos {
-			continue
-		}
-		if i == to {
-			out = append(out, rules[pos])
-		}
-		out = append(out, r)
-	}
-	if to >= len(rules) {
-		out = append(out, rules[pos])
-	}
-	return out
 }
 
 func TestPlanReachesTheSpec(t *testing.T) {

@@ -124,34 +124,12 @@ func linkPlan(want []string, rules []fwRule, digest string) []fwrules.Op {
 		}
 		prev := links()[k] // links()[0] is the new rule; the k-th is link k-1
 		ops = append(ops, fwrules.Op{Method: "PUT", Pos: 0, Params: proxmox.Params{"moveto": strconv.Itoa(prev + 1)}})
-		model = moveTo(model, 0, prev+1)
+		model = fwrules.MoveTo(model, 0, prev+1)
 	}
 	if len(ops) > 0 && digest != "" {
 		ops[0].Params = ops[0].Params.WithDigest(digest)
 	}
 	return ops
-}
-
-// moveTo moves rule pos before the rule at index to (to the end when to is
-// past it), the way PVE's update_rule handles moveto.
-func moveTo[T any](rules []T, pos, to int) []T {
-	if to == pos {
-		return rules
-	}
-	out := make([]T, 0, len(rules))
-	for i, r := range rules {
-		if i == pos {
-			continue
-		}
-		if i == to {
-			out = append(out, rules[pos])
-		}
-		out = append(out, r)
-	}
-	if to >= len(rules) {
-		out = append(out, rules[pos])
-	}
-	return out
 }
 
 // linkedGroups lists the groups the rules link, in order.

@@ -28,7 +28,7 @@ func applyLinks(rules []fwRule, ops []fwrules.Op) ([]fwRule, error) {
 				if err != nil {
 					return nil, err
 				}
-				rules = moveTo(rules, o.Pos, n)
+				rules = fwrules.MoveTo(rules, o.Pos, n)
 				continue
 			}
 			rules[o.Pos].action = o.Params["action"]
