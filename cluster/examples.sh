@@ -13,6 +13,8 @@ dirs=("$root/examples/providerconfig")
 [ -d "$root/examples/proxmox" ] && dirs+=("$root/examples/proxmox")
 case $1 in
   apply)
+    # The namespaces first: a namespaced ProviderConfig (site-a) lives in team-a.
+    "$K" apply -f "$root/examples/namespaces.yaml" >&2
     for d in "${dirs[@]}"; do "$K" apply -f "$d" >&2; done ;;
   wait)
     t=${MICROCLOUD_EXAMPLES_TIMEOUT:-300}

@@ -135,7 +135,13 @@ func runValidatorSet(rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, 
 	if err := readSpec(xr, &s); err != nil {
 		return nil, err
 	}
-	res, err := composeValidatorSet(ns, name, s, d)
+	vmids := map[int]int{}
+	for i := range ValidatorCount(max(s.FaultsTolerated, 1)) {
+		if id := observedInt(observed, validatorName(i), "status.atProvider.vmid"); id > 0 {
+			vmids[i] = id
+		}
+	}
+	res, err := composeValidatorSet(ns, name, s, vmids, d)
 	if err != nil {
 		return nil, err
 	}
@@ -146,17 +152,40 @@ func runValidatorSet(rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, 
 	placement := make([]any, 0, len(res.Placement))
 	ready := 0
 	for _, p := range res.Placement {
-		r := isReady(d, validatorName(p.Validator)) && isReady(d, chainName(p.Validator))
-		if r {
-			ready++
-		}
-		e := map[string]any{"validator": int64(p.Validator), "node": p.Node, "ready": r}
+		e := map[string]any{"validator": int64(p.Validator), "node": p.Node}
 		if p.Rack != "" {
 			e["rack"] = p.Rack
 		}
 		if p.Datacenter != "" {
 			e["datacenter"] = p.Datacenter
 		}
+		r := isReady(d, validatorName(p.Validator))
+		if id, ok := vmids[p.Validator]; ok {
+			e["vmid"] = int64(id)
+			if oc, ok := observed[validatorName(p.Validator)]; ok && oc.Resource != nil {
+				// The node the guest is on now: HA may have relocated it.
+				if n, err := oc.Resource.GetString("status.atProvider.node"); err == nil && n != "" {
+					e["node"] = n
+				}
+				if v, err := oc.Resource.GetString("status.atProvider.disks." + chainSlot); err == nil && v != "" {
+					e["chainDisk"] = v
+				}
+			}
+			if s.haEnabled() {
+				r = r && isReady(d, haName(p.Validator, id))
+				if oc, ok := observed[haName(p.Validator, id)]; ok && oc.Resource != nil {
+					if st, err := oc.Resource.GetString("status.atProvider.state"); err == nil {
+						e["haState"] = st
+					}
+				}
+			}
+		} else {
+			r = false
+		}
+		if r {
+			ready++
+		}
+		e["ready"] = r
 		placement = append(placement, e)
 	}
 	return map[string]any{
@@ -167,6 +196,19 @@ func runValidatorSet(rsp *fnv1.RunFunctionResponse, xr *composite.Unstructured, 
 		"placement":       placement,
 		"securityGroup":   securityGroupName(ns, name, "validators"),
 	}, nil
+}
+
+// observedInt reads an integer field of an observed composed resource (0 when absent).
+func observedInt(observed map[resource.Name]resource.ObservedComposed, name resource.Name, path string) int {
+	oc, ok := observed[name]
+	if !ok || oc.Resource == nil {
+		return 0
+	}
+	v, err := oc.Resource.GetInteger(path)
+	if err != nil {
+		return 0
+	}
+	return int(v)
 }
 
 func runTenant(xr *composite.Unstructured, ns, name string, observed map[resource.Name]resource.ObservedComposed, d desired) (map[string]any, error) {

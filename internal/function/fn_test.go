@@ -20,7 +20,7 @@ const validatorSetXR = `{
     "faultsTolerated": %d,
     "nodes": %s,
     "template": {"sourceVMID": 9000},
-    "chainStorage": {"pool": "chain-state", "sizeGiB": 50},
+    "chainStorage": {"sizeGiB": 50},
     "p2pPort": 26656, "rpcPort": 26657, "rpcAllowedCIDRs": ["10.0.0.0/8", "192.168.1.0/24"]
   }
 }`
@@ -78,7 +78,7 @@ func TestValidatorSetComposes3fPlus1(t *testing.T) {
 			require.Empty(t, fatal(rsp))
 			n := 3*f + 1
 			res := rsp.GetDesired().GetResources()
-			assert.Len(t, res, 2*n+1, "n VMs, n chain images, one security group")
+			assert.Len(t, res, n+1, "n VMs and one security group; no HA resource before the VMs have ids")
 
 			seen := map[string]bool{}
 			for i := 0; i < n; i++ {
@@ -93,11 +93,9 @@ func TestValidatorSetComposes3fPlus1(t *testing.T) {
 				refs := field(t, vm, "spec.forProvider.firewall.securityGroupRefs").([]any)
 				assert.Equal(t, securityGroupName("team-a", "chain", "validators"), refs[0].(map[string]any)["name"])
 
-				img := res[fmt.Sprintf("chain-%d", i)].GetResource()
-				require.NotNil(t, img)
-				assert.Equal(t, "RBDImage", field(t, img, "kind"))
-				assert.Equal(t, "chain-state", field(t, img, "spec.forProvider.pool"))
-				assert.Equal(t, 50.0*1024, field(t, img, "spec.forProvider.sizeMiB"))
+				disks := field(t, vm, "spec.forProvider.disks").([]any)
+				require.Len(t, disks, 1)
+				assert.Equal(t, map[string]any{"slot": "scsi1", "storage": "ceph-rbd", "sizeGiB": 50.0}, disks[0], "the chain-state disk")
 			}
 			st := rsp.GetDesired().GetComposite().GetResource()
 			assert.Equal(t, float64(n), field(t, st, "status.validators"))
@@ -169,30 +167,88 @@ func readyObj(kind string, ready bool) string {
 	return fmt.Sprintf(`{"apiVersion":"x/v1","kind":%q,"metadata":{"name":"o"},"status":{"conditions":[{"type":"Ready","status":%q,"reason":"r","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`, kind, st)
 }
 
+// vmObj is an observed validator VM with its guest id, node, chain disk and readiness.
+func vmObj(vmid int, node string, ready bool) string {
+	st := "False"
+	if ready {
+		st = "True"
+	}
+	return fmt.Sprintf(`{"apiVersion":"proxmox.microcloud.dev/v1alpha1","kind":"VirtualMachine","metadata":{"name":"o"},
+	  "status":{"atProvider":{"vmid":%d,"node":%q,"disks":{"scsi1":"ceph-rbd:vm-%d-disk-1"}},
+	  "conditions":[{"type":"Ready","status":%q,"reason":"r","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}`, vmid, node, vmid, st)
+}
+
+func haObj(state string, ready bool) string {
+	o := readyObj("HAResource", ready)
+	return strings.Replace(o, `"status":{`, fmt.Sprintf(`"status":{"atProvider":{"state":%q},`, state), 1)
+}
+
 func TestReadinessPropagation(t *testing.T) {
 	observed := map[string]string{
 		"firewall":    readyObj("FirewallSecurityGroup", true),
-		"validator-0": readyObj("VirtualMachine", true),
-		"chain-0":     readyObj("RBDImage", true),
-		"validator-1": readyObj("VirtualMachine", false),
-		"chain-1":     readyObj("RBDImage", true),
-		// validator-2, validator-3 and their images are not observed yet
+		"validator-0": vmObj(101, "pve1", true),
+		"ha-0-101":    haObj("started", true),
+		"validator-1": vmObj(102, "pve3", false),
+		"validator-2": vmObj(103, "pve4", true),
+		// validator-2's HA resource and validator-3 are not observed yet
 	}
 	rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourNodes()), observed))
 	res := rsp.GetDesired().GetResources()
 	want := map[string]fnv1.Ready{
-		"firewall": fnv1.Ready_READY_TRUE, "validator-0": fnv1.Ready_READY_TRUE, "chain-0": fnv1.Ready_READY_TRUE,
-		"validator-1": fnv1.Ready_READY_FALSE, "chain-1": fnv1.Ready_READY_TRUE,
-		"validator-2": fnv1.Ready_READY_FALSE, "chain-3": fnv1.Ready_READY_FALSE,
+		"firewall": fnv1.Ready_READY_TRUE, "validator-0": fnv1.Ready_READY_TRUE, "ha-0-101": fnv1.Ready_READY_TRUE,
+		"validator-1": fnv1.Ready_READY_FALSE, "ha-1-102": fnv1.Ready_READY_FALSE,
+		"validator-2": fnv1.Ready_READY_TRUE, "ha-2-103": fnv1.Ready_READY_FALSE, "validator-3": fnv1.Ready_READY_FALSE,
 	}
 	for name, r := range want {
+		require.NotNil(t, res[name], name)
 		assert.Equal(t, r, res[name].GetReady(), name)
 	}
+	// validator-3 has no guest yet: no HA resource for it, and no rule until every validator has one.
+	assert.Len(t, res, 8)
+	ha := res["ha-0-101"].GetResource()
+	assert.Equal(t, "vm:101", field(t, ha, "spec.forProvider.sid"))
+	assert.Equal(t, "started", field(t, ha, "spec.forProvider.state"))
+
 	st := rsp.GetDesired().GetComposite().GetResource()
-	assert.Equal(t, 1.0, field(t, st, "status.readyValidators"))
+	assert.Equal(t, 1.0, field(t, st, "status.readyValidators"), "validator-2's VM is Ready, its HA resource not yet")
 	pl := field(t, st, "status.placement").([]any)
-	assert.Equal(t, true, pl[0].(map[string]any)["ready"])
+	p0 := pl[0].(map[string]any)
+	assert.Equal(t, true, p0["ready"])
+	assert.Equal(t, "started", p0["haState"])
+	assert.Equal(t, "ceph-rbd:vm-101-disk-1", p0["chainDisk"])
+	assert.Equal(t, 101.0, p0["vmid"])
 	assert.Equal(t, false, pl[1].(map[string]any)["ready"])
+	assert.Equal(t, "pve3", pl[1].(map[string]any)["node"])
+}
+
+// Once every validator has a guest, one negative resource-affinity rule names all their HA
+// resources; a validator recreated under another id gets an HA resource named after the new id.
+func TestValidatorSetHA(t *testing.T) {
+	observed := map[string]string{}
+	for i := range 4 {
+		observed[fmt.Sprintf("validator-%d", i)] = vmObj(200+i, fmt.Sprintf("pve%d", i+1), true)
+	}
+	rsp := run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourNodes()), observed))
+	res := rsp.GetDesired().GetResources()
+	rule := res["ha-apart"].GetResource()
+	require.NotNil(t, rule)
+	assert.Equal(t, "HARule", field(t, rule, "kind"))
+	assert.Equal(t, "resource-affinity", field(t, rule, "spec.forProvider.type"))
+	assert.Equal(t, "negative", field(t, rule, "spec.forProvider.affinity"))
+	refs := field(t, rule, "spec.forProvider.resourceRefs").([]any)
+	require.Len(t, refs, 4)
+	assert.Equal(t, "chain-validator-0-ha-200", refs[0].(map[string]any)["name"])
+
+	observed["validator-0"] = vmObj(250, "pve1", true)
+	res = run(t, newRequest(fmt.Sprintf(validatorSetXR, 1, fourNodes()), observed)).GetDesired().GetResources()
+	assert.Nil(t, res["ha-0-200"], "the HA resource of the old guest is no longer desired")
+	require.NotNil(t, res["ha-0-250"])
+	assert.Equal(t, "vm:250", field(t, res["ha-0-250"].GetResource(), "spec.forProvider.sid"))
+
+	// ha.enabled false: no HA resources, no rule (a PVE 8 site has no HA rules).
+	off := strings.Replace(fmt.Sprintf(validatorSetXR, 1, fourNodes()), `"p2pPort"`, `"ha": {"enabled": false}, "p2pPort"`, 1)
+	res = run(t, newRequest(off, observed)).GetDesired().GetResources()
+	assert.Len(t, res, 5, "4 VMs and the security group")
 }
 
 const tenantXR = `{"apiVersion":"platform.microcloud.dev/v1alpha1","kind":"Tenant",

@@ -27,6 +27,19 @@ type Volume struct {
 	SizeGiB int64  `json:"sizeGiB,omitempty"`
 }
 
+// ChainDisk is each validator's chain-state disk: a disk of its VM on a
+// Proxmox storage backed by Ceph RBD.
+type ChainDisk struct {
+	Storage string `json:"storage,omitempty"`
+	SizeGiB int64  `json:"sizeGiB,omitempty"`
+}
+
+// ValidatorHA says whether the validators run under Proxmox HA, kept apart
+// by one negative resource-affinity rule (PVE 9).
+type ValidatorHA struct {
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
 // Node is a Proxmox VE node a validator may run on, with its failure domains.
 type Node struct {
 	Name       string `json:"name"`
@@ -42,7 +55,8 @@ type ValidatorSetSpec struct {
 	Cores             int64              `json:"cores,omitempty"`
 	MemoryMiB         int64              `json:"memoryMiB,omitempty"`
 	Bridge            string             `json:"bridge,omitempty"`
-	ChainStorage      Volume             `json:"chainStorage"`
+	ChainStorage      ChainDisk          `json:"chainStorage"`
+	HA                *ValidatorHA       `json:"ha,omitempty"`
 	P2PPort           int64              `json:"p2pPort,omitempty"`
 	RPCPort           int64              `json:"rpcPort,omitempty"`
 	RPCAllowedCIDRs   []string           `json:"rpcAllowedCIDRs,omitempty"`
@@ -97,6 +111,9 @@ func (s *ValidatorSetSpec) defaults() {
 	if s.ChainStorage.SizeGiB == 0 {
 		s.ChainStorage.SizeGiB = 100
 	}
+	if s.ChainStorage.Storage == "" {
+		s.ChainStorage.Storage = "ceph-rbd"
+	}
 	if s.P2PPort == 0 {
 		s.P2PPort = 26656
 	}
@@ -123,4 +140,9 @@ func (s *VPSSpec) defaults() {
 			s.OpenPorts[i].Protocol = "tcp"
 		}
 	}
+}
+
+// haEnabled says whether the validators go under HA (the default).
+func (s *ValidatorSetSpec) haEnabled() bool {
+	return s.HA == nil || s.HA.Enabled == nil || *s.HA.Enabled
 }

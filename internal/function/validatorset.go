@@ -10,7 +10,6 @@ import (
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
-	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	pvev1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 )
 
@@ -21,21 +20,31 @@ type ValidatorSetResult struct {
 	Warning string
 }
 
-// Pipeline resource names of a ValidatorSet's composed resources.
+// Pipeline resource names of a ValidatorSet's composed resources. A validator's HA resource is
+// named after its guest's id: a validator recreated under another id (its VM destroyed by hand)
+// gets a new one, and the old one, whose guest is gone, is deleted.
 func validatorName(i int) resource.Name { return resource.Name("validator-" + strconv.Itoa(i)) }
-func chainName(i int) resource.Name     { return resource.Name("chain-" + strconv.Itoa(i)) }
+func haName(i, vmid int) resource.Name {
+	return resource.Name(fmt.Sprintf("ha-%d-%d", i, vmid))
+}
 
-const firewallName resource.Name = "firewall"
+const (
+	firewallName resource.Name = "firewall"
+	apartName    resource.Name = "ha-apart"
+	// chainSlot is the chain-state disk's slot on each validator VM.
+	chainSlot = "scsi1"
+)
 
-// composeValidatorSet builds n = 3f+1 validator VMs on distinct nodes, one chain-state RBD image
-// each and one security group that every validator links.
-func composeValidatorSet(namespace, xr string, s ValidatorSetSpec, d desired) (ValidatorSetResult, error) {
+// composeValidatorSet builds n = 3f+1 validator VMs on distinct nodes, each with a chain-state
+// disk on Ceph RBD storage, one security group that every validator links and, with HA (the
+// default), an HA resource per validator and one negative resource-affinity rule over them, so
+// HA never places two validators on one node. vmids are the guest ids of the validators whose
+// VMs are observed with one: a validator's HA resource is composed once its guest exists, the
+// rule once every validator's is.
+func composeValidatorSet(namespace, xr string, s ValidatorSetSpec, vmids map[int]int, d desired) (ValidatorSetResult, error) {
 	s.defaults()
 	if s.FaultsTolerated < 1 {
 		return ValidatorSetResult{}, fmt.Errorf("spec.faultsTolerated must be at least 1, got %d", s.FaultsTolerated)
-	}
-	if s.ChainStorage.Pool == "" {
-		return ValidatorSetResult{}, fmt.Errorf("spec.chainStorage.pool is required")
 	}
 	n := ValidatorCount(s.FaultsTolerated)
 	placement, err := Place(s.Nodes, n)
@@ -55,21 +64,24 @@ func composeValidatorSet(namespace, xr string, s ValidatorSetSpec, d desired) (V
 		if err := d.add(validatorName(p.Validator), validatorVM(namespace, xr, sg, s, p)); err != nil {
 			return res, err
 		}
-		img := &cephv1alpha1.RBDImage{
-			ObjectMeta: metav1.ObjectMeta{
-				Namespace: namespace,
-				Name:      globalName(namespace, fmt.Sprintf("%s-chain-%d", xr, p.Validator)),
-				Labels:    map[string]string{labelValidator: strconv.Itoa(p.Validator)},
-			},
-			Spec: cephv1alpha1.RBDImageSpec{
-				ManagedResourceSpec: managedSpec(s.ProviderConfigRef),
-				ForProvider: cephv1alpha1.RBDImageParameters{
-					Pool:    ptr(s.ChainStorage.Pool),
-					SizeMiB: s.ChainStorage.SizeGiB * 1024,
-				},
-			},
+	}
+	if !s.haEnabled() {
+		return res, nil
+	}
+	var members []xpv2.NamespacedReference
+	for _, p := range placement {
+		id, ok := vmids[p.Validator]
+		if !ok {
+			continue
 		}
-		if err := d.add(chainName(p.Validator), img); err != nil {
+		ha := validatorHA(namespace, xr, s, p, id)
+		if err := d.add(haName(p.Validator, id), ha); err != nil {
+			return res, err
+		}
+		members = append(members, xpv2.NamespacedReference{Name: ha.Name})
+	}
+	if len(members) == len(placement) {
+		if err := d.add(apartName, validatorsApart(namespace, xr, s, members)); err != nil {
 			return res, err
 		}
 	}
@@ -111,12 +123,49 @@ func validatorVM(namespace, xr, sg string, s ValidatorSetSpec, p Placement) *pve
 				Tags:      tags,
 				OnBoot:    ptr(true),
 				Networks:  []pvev1alpha1.NetworkInterface{{Bridge: s.Bridge, Firewall: ptr(true)}},
+				Disks:     []pvev1alpha1.Disk{{Slot: chainSlot, Storage: s.ChainStorage.Storage, SizeGiB: s.ChainStorage.SizeGiB}},
 				Firewall: &pvev1alpha1.GuestFirewall{
 					Enabled:  ptr(true),
 					PolicyIn: ptr("DROP"),
 					// A reference (not a bare name) so the VM waits for its group to exist.
 					SecurityGroupRefs: []xpv2.NamespacedReference{{Name: sg}},
 				},
+			},
+		},
+	}
+}
+
+// validatorHA puts one validator's guest under HA by its id (named after it, see haName).
+func validatorHA(namespace, xr string, s ValidatorSetSpec, p Placement, vmid int) *pvev1alpha1.HAResource {
+	return &pvev1alpha1.HAResource{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace,
+			Name:      fmt.Sprintf("%s-validator-%d-ha-%d", xr, p.Validator, vmid),
+			Labels:    map[string]string{labelValidator: strconv.Itoa(p.Validator)},
+		},
+		Spec: pvev1alpha1.HAResourceSpec{
+			ManagedResourceSpec: managedSpec(s.ProviderConfigRef),
+			ForProvider: pvev1alpha1.HAResourceParameters{
+				SID:     ptr(fmt.Sprintf("vm:%d", vmid)),
+				State:   "started",
+				Comment: ptr(fmt.Sprintf("validator %d of %s/%s", p.Validator, namespace, xr)),
+			},
+		},
+	}
+}
+
+// validatorsApart is the negative resource-affinity rule that keeps HA from ever placing two
+// validators on one node (a node failure then costs at most one validator).
+func validatorsApart(namespace, xr string, s ValidatorSetSpec, members []xpv2.NamespacedReference) *pvev1alpha1.HARule {
+	return &pvev1alpha1.HARule{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: xr + "-validators-apart"},
+		Spec: pvev1alpha1.HARuleSpec{
+			ManagedResourceSpec: managedSpec(s.ProviderConfigRef),
+			ForProvider: pvev1alpha1.HARuleParameters{
+				Type:         "resource-affinity",
+				Affinity:     ptr("negative"),
+				ResourceRefs: members,
+				Comment:      ptr(fmt.Sprintf("validators of %s/%s on distinct nodes", namespace, xr)),
 			},
 		},
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -167,8 +168,11 @@ func checkValidatorSet(t *testing.T, example *unstructured.Unstructured, r rende
 	if len(sgs) != 1 {
 		t.Fatalf("%d FirewallSecurityGroups, want 1", len(sgs))
 	}
-	if imgs := r.ofKind("RBDImage"); len(imgs) != n {
-		t.Errorf("%d RBDImages, want %d", len(imgs), n)
+	for _, vm := range vms {
+		disks, _, _ := unstructured.NestedSlice(vm.Object, "spec", "forProvider", "disks")
+		if len(disks) != 1 || disks[0].(map[string]any)["slot"] != "scsi1" || disks[0].(map[string]any)["storage"] != "ceph-rbd" {
+			t.Errorf("validator %s disks %v, want its chain-state disk scsi1 on ceph-rbd", vm.GetName(), disks)
+		}
 	}
 	perRack := map[string]int{}
 	seen := map[string]bool{}
@@ -362,21 +366,18 @@ func TestReadinessPropagates(t *testing.T) {
 		t.Fatalf("XR Ready before anything was observed")
 	}
 
-	for _, notReady := range []string{"", "validator-2"} {
+	// Observed VMs carry guest ids, so the function composes their HA resources and the rule
+	// that keeps them apart; a second render yields those too.
+	second, stderr, err := render(t, cli, c, xr, "ValidatorSet", "--observed-resources="+writeObjects(t, "observed.yaml", observe(first.composed, "")...))
+	if err != nil {
+		t.Fatalf("render: %v\n%s", err, stderr)
+	}
+	if ha, rules := len(second.ofKind("HAResource")), len(second.ofKind("HARule")); ha != 4 || rules != 1 {
+		t.Fatalf("%d HAResources and %d HARules once the VMs have ids, want 4 and 1", ha, rules)
+	}
+	for _, notReady := range []string{"", "validator-2", "ha-1-101"} {
 		t.Run("notReady="+notReady, func(t *testing.T) {
-			var observed []*unstructured.Unstructured
-			for _, o := range first.composed {
-				o = o.DeepCopy()
-				status := "True"
-				if o.GetAnnotations()["crossplane.io/composition-resource-name"] == notReady {
-					status = "False"
-				}
-				_ = unstructured.SetNestedSlice(o.Object, []any{map[string]any{
-					"type": "Ready", "status": status, "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z",
-				}}, "status", "conditions")
-				observed = append(observed, o)
-			}
-			r, stderr, err := render(t, cli, c, xr, "ValidatorSet", "--observed-resources="+writeObjects(t, "observed.yaml", observed...))
+			r, stderr, err := render(t, cli, c, xr, "ValidatorSet", "--observed-resources="+writeObjects(t, "observed.yaml", observe(second.composed, notReady)...))
 			if err != nil {
 				t.Fatalf("render: %v\n%s", err, stderr)
 			}
@@ -393,6 +394,29 @@ func TestReadinessPropagates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// observe turns rendered composed resources into observed ones: Ready except the one named
+// notReady, and a validator VM validator-i with guest id 100+i.
+func observe(composed []*unstructured.Unstructured, notReady string) []*unstructured.Unstructured {
+	var observed []*unstructured.Unstructured
+	for _, o := range composed {
+		o = o.DeepCopy()
+		name := o.GetAnnotations()["crossplane.io/composition-resource-name"]
+		status := "True"
+		if name == notReady {
+			status = "False"
+		}
+		_ = unstructured.SetNestedSlice(o.Object, []any{map[string]any{
+			"type": "Ready", "status": status, "reason": "Available", "lastTransitionTime": "2026-01-01T00:00:00Z",
+		}}, "status", "conditions")
+		if i, ok := strings.CutPrefix(name, "validator-"); ok && o.GetKind() == "VirtualMachine" {
+			n, _ := strconv.Atoi(i)
+			_ = unstructured.SetNestedField(o.Object, int64(100+n), "status", "atProvider", "vmid")
+		}
+		observed = append(observed, o)
+	}
+	return observed
 }
 
 func readyCondition(xr *unstructured.Unstructured) string {

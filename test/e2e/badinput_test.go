@@ -33,7 +33,7 @@ spec:
   faultsTolerated: %d
   nodes: %s
   template: {sourceVMID: 9000}
-  chainStorage: {pool: p}
+  chainStorage: {sizeGiB: 1}
 `, ns, f, nodes)
 	}
 	cases := []struct {
