@@ -91,6 +91,8 @@ type readiness struct {
 	isReady map[string]bool
 	message map[string]string
 	changes int // updates with a new resourceVersion: real writes, not no-op PUTs
+	// observeOnly counts a resource as done once observed (scenario 2).
+	observeOnly bool
 }
 
 func newReadiness() *readiness {
@@ -127,6 +129,13 @@ func (r *readiness) seen(obj any) {
 	}
 	if synced != "" {
 		msg = synced
+	}
+	// An imported guest that is stopped is rightly not Ready ("VM is
+	// stopped"): for observe-only resources the first successful
+	// observation (Synced, status.atProvider.vmid set) is what counts.
+	if !ready && r.observeOnly {
+		_, seen, _ := unstructured.NestedInt64(u.Object, "status", "atProvider", "vmid")
+		ready = seen && synced == "" && hasTrue(conds, "Synced")
 	}
 	now := time.Now()
 	r.mu.Lock()
@@ -207,4 +216,13 @@ func (r *readiness) changeCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.changes
+}
+
+func hasTrue(conds []any, typ string) bool {
+	for _, c := range conds {
+		if m, _ := c.(map[string]any); m["type"] == typ && m["status"] == "True" {
+			return true
+		}
+	}
+	return false
 }

@@ -269,6 +269,7 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rd := newReadiness()
+	rd.observeOnly = p.seed > 0
 	k.watch(rctx, ns, rd)
 	smp := &sampler{}
 	go smp.run(rctx, pr)
