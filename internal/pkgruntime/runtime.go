@@ -66,6 +66,10 @@ type Runtime struct {
 	mu    sync.Mutex
 	procs map[string]*process
 	ports map[string]int
+	// images are the unpacked images of live revisions by revision name and image reference: a
+	// revision's image never changes (another image is another revision), so it is pulled once,
+	// not on every pass.
+	images map[string]*unpacked
 }
 
 // New returns a Runtime talking to the API server of cfg.
@@ -92,7 +96,7 @@ func New(cfg *rest.Config, o Options) (*Runtime, error) {
 			return nil, err
 		}
 	}
-	return &Runtime{o: o, kube: c, procs: map[string]*process{}, ports: map[string]int{}}, nil
+	return &Runtime{o: o, kube: c, procs: map[string]*process{}, ports: map[string]int{}, images: map[string]*unpacked{}}, nil
 }
 
 // Run passes over the revisions every Interval until ctx ends, then stops every process.
@@ -144,6 +148,11 @@ func (r *Runtime) Sync(ctx context.Context) error {
 			r.o.Log.Printf("stopping %s (pid %d): revision no longer active", name, p.pid())
 			p.stop(stopGrace)
 			delete(r.procs, name)
+		}
+	}
+	for key := range r.images {
+		if rev, _, _ := strings.Cut(key, "\x00"); !live[rev] {
+			delete(r.images, key)
 		}
 	}
 	r.mu.Unlock()
@@ -257,7 +266,7 @@ func (r *Runtime) process(ctx context.Context, rev pkgv1.PackageRevisionWithRunt
 	if ref == "" {
 		ref = rev.GetSource()
 	}
-	img, err := unpackImage(r.o.Dir, ref)
+	img, err := r.image(rev.GetName(), ref)
 	if err != nil {
 		return nil, err
 	}
@@ -302,6 +311,25 @@ func (r *Runtime) process(ctx context.Context, rev pkgv1.PackageRevisionWithRunt
 	r.o.Log.Printf("started %s (pid %d) from %s %s, log %s", name, p.pid(), ref, img.Digest, p.logFile)
 	r.procs[name] = p
 	return p, nil
+}
+
+// image returns revision rev's unpacked image, pulled from ref the first time only.
+func (r *Runtime) image(rev, ref string) (*unpacked, error) {
+	key := rev + "\x00" + ref
+	r.mu.Lock()
+	img, ok := r.images[key]
+	r.mu.Unlock()
+	if ok {
+		return img, nil
+	}
+	img, err := unpackImage(r.o.Dir, ref)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.images[key] = img
+	r.mu.Unlock()
+	return img, nil
 }
 
 func (r *Runtime) baseEnv() []string {
