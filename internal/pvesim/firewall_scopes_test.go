@@ -1,6 +1,7 @@
 package pvesim
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +142,35 @@ func TestDatacenterAndHostFirewall(t *testing.T) {
 	res = raw(t, srv, "PUT", "/cluster/firewall/options", "application/x-www-form-urlencoded", "policy_out=MAYBE", "token")
 	if res.Code != 400 || !strings.Contains(string(res.Body), "policy_out") {
 		t.Errorf("bad policy: %s %s", res.Status, res.Body)
+	}
+}
+
+// A guest's own IP set entries are read and changed one by one, as
+// pve-firewall's IPSet.pm serves them for VMs and containers.
+func TestGuestIPSetEntries(t *testing.T) {
+	// Seeded guest 1004 is a container on pve2 (every fifth seed is one).
+	srv := startSim(t, Options{SeedGuests: 5})
+	form := "application/x-www-form-urlencoded"
+	for _, base := range []string{fmt.Sprintf("/nodes/pve1/qemu/%d/firewall/ipset", DefaultTemplateID), "/nodes/pve2/lxc/1004/firewall/ipset"} {
+		if res := raw(t, srv, "POST", base, form, "name=ipfilter-net0", "token"); res.Code != 200 {
+			t.Fatalf("create: %s %s", res.Status, res.Body)
+		}
+		if res := raw(t, srv, "POST", base+"/ipfilter-net0", form, "cidr=10.0.0.5", "token"); res.Code != 200 {
+			t.Fatalf("add: %s %s", res.Status, res.Body)
+		}
+		res := raw(t, srv, "GET", base+"/ipfilter-net0/10.0.0.5", "", "", "token")
+		if res.Code != 200 || !strings.Contains(string(res.Body), `"cidr":"10.0.0.5"`) {
+			t.Fatalf("get entry: %s %s", res.Status, res.Body)
+		}
+		if res := raw(t, srv, "PUT", base+"/ipfilter-net0/10.0.0.5", form, "nomatch=1&comment=gw", "token"); res.Code != 200 {
+			t.Fatalf("update entry: %s %s", res.Status, res.Body)
+		}
+		res = raw(t, srv, "GET", base+"/ipfilter-net0/10.0.0.5", "", "", "token")
+		if !strings.Contains(string(res.Body), `"nomatch":1`) || !strings.Contains(string(res.Body), `"comment":"gw"`) {
+			t.Errorf("entry after update: %s", res.Body)
+		}
+		if res := raw(t, srv, "GET", base+"/ipfilter-net0/10.9.9.9", "", "", "token"); res.Code == 200 {
+			t.Errorf("a missing entry was found: %s", res.Body)
+		}
 	}
 }

@@ -122,6 +122,8 @@ func (s *Simulator) handlers() map[string]handlerFunc {
 		h["GET "+fw+"/ipset/{name}"] = guestIPSets(kind, ipsetEntries)
 		h["POST "+fw+"/ipset/{name}"] = guestIPSets(kind, ipsetAdd)
 		h["DELETE "+fw+"/ipset/{name}"] = guestIPSets(kind, deleteIPSet)
+		h["GET "+fw+"/ipset/{name}/{cidr}"] = guestIPSets(kind, ipsetGetEntry)
+		h["PUT "+fw+"/ipset/{name}/{cidr}"] = guestIPSets(kind, ipsetUpdateEntry)
 		h["DELETE "+fw+"/ipset/{name}/{cidr}"] = guestIPSets(kind, ipsetDeleteEntry)
 	}
 	return h

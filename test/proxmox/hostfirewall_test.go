@@ -3,6 +3,7 @@ package proxmox
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -213,13 +214,16 @@ func TestGuestOwnFirewallRules(t *testing.T) {
 	p := cloneOf(pvesim.DefaultTemplateID)
 	p.Networks = []v1alpha1.NetworkInterface{{Firewall: ptr.To(true)}}
 	p.Firewall = &v1alpha1.GuestFirewall{SecurityGroups: []string{"web"}, Rules: &[]v1alpha1.FirewallRule{
-		{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("22"), Source: ptr.To("10.0.0.0/8"), Iface: ptr.To("net0")},
+		{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("22"), Source: ptr.To("+admins"), Iface: ptr.To("net0")},
 		{Type: "out", Action: "DROP", Proto: ptr.To("tcp"), DPort: ptr.To("25"), Comment: ptr.To("no mail")},
+	}, IPSets: &[]v1alpha1.GuestIPSet{
+		{Name: "ipfilter-net0", Entries: []v1alpha1.FirewallIPSetEntry{{CIDR: "10.0.0.5"}}},
+		{Name: "admins", Comment: ptr.To("ops"), Entries: []v1alpha1.FirewallIPSetEntry{{CIDR: "10.1.0.0/16"}, {CIDR: "10.1.9.9", NoMatch: true}}},
 	}}
 	mustCreate(t, s.env.Client, s.vm("own-1", p))
 	vm := s.waitReady(t, "own-1")
 	rulesPath := fmt.Sprintf("/nodes/%s/qemu/%d/firewall/rules", vm.Status.AtProvider.Node, vm.Status.AtProvider.VMID)
-	want := []string{"group web enable=1", "in ACCEPT dport=22 enable=1 iface=net0 proto=tcp source=10.0.0.0/8",
+	want := []string{"group web enable=1", "in ACCEPT dport=22 enable=1 iface=net0 proto=tcp source=+admins",
 		"out DROP comment=no mail dport=25 enable=1 proto=tcp"}
 	rulesAre := func(want ...string) func() string {
 		return func() string {
@@ -230,19 +234,65 @@ func TestGuestOwnFirewallRules(t *testing.T) {
 		}
 	}
 	eventually(t, 20*time.Second, "links then own rules", rulesAre(want...))
+	setsPath := strings.Replace(rulesPath, "/rules", "/ipset", 1)
+	setsAre := func(want ...string) func() string {
+		return func() string {
+			var list []map[string]any
+			if err := s.pve.Get(ctx, setsPath, &list); err != nil {
+				return err.Error()
+			}
+			var got []string
+			for _, l := range list {
+				name := str(l["name"])
+				line := name + "(" + field(l, "comment") + "):"
+				var entries []map[string]any
+				if err := s.pve.Get(ctx, setsPath+"/"+name, &entries); err != nil {
+					return err.Error()
+				}
+				var es []string
+				for _, e := range entries {
+					es = append(es, str(e["cidr"])+map[bool]string{true: "!", false: ""}[str(e["nomatch"]) == "1"])
+				}
+				sort.Strings(es)
+				got = append(got, line+strings.Join(es, ","))
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				return fmt.Sprintf("guest IP sets %q, want %q", got, want)
+			}
+			return ""
+		}
+	}
+	eventually(t, 20*time.Second, "the guest's own IP sets", setsAre("admins(ops):10.1.0.0/16,10.1.9.9!", "ipfilter-net0():10.0.0.5"))
 
-	// A rule added by hand is removed at the next full read of the guest
-	// (the drift interval, or here a spec change).
-	if err := s.pve.Post(ctx, rulesPath, map[string]any{"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8080", "enable": 1}, nil); err != nil {
-		t.Fatal(err)
+	// A rule, a set and an entry added by hand are removed at the next full
+	// read of the guest (the drift interval, or here a spec change).
+	for _, f := range []func() error{
+		func() error {
+			return s.pve.Post(ctx, rulesPath, map[string]any{"type": "in", "action": "ACCEPT", "proto": "tcp", "dport": "8080", "enable": 1}, nil)
+		},
+		func() error { return s.pve.Post(ctx, setsPath, map[string]any{"name": "byhand"}, nil) },
+		func() error {
+			return s.pve.Post(ctx, setsPath+"/ipfilter-net0", map[string]any{"cidr": "10.0.0.6"}, nil)
+		},
+	} {
+		if err := f(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s.update(t, vm, func() { (*vm.Spec.ForProvider.Firewall.Rules)[1].Comment = ptr.To("no smtp") })
 	want[2] = "out DROP comment=no smtp dport=25 enable=1 proto=tcp"
 	eventually(t, 30*time.Second, "hand-made rule removed", rulesAre(want...))
+	eventually(t, 30*time.Second, "hand-made set and entry removed", setsAre("admins(ops):10.1.0.0/16,10.1.9.9!", "ipfilter-net0():10.0.0.5"))
 
-	// An empty list keeps only the links.
-	s.update(t, vm, func() { vm.Spec.ForProvider.Firewall.Rules = &[]v1alpha1.FirewallRule{} })
+	// An empty list keeps only the links; the set no rule names any more
+	// goes once the rule is gone.
+	s.update(t, vm, func() {
+		vm.Spec.ForProvider.Firewall.Rules = &[]v1alpha1.FirewallRule{}
+		vm.Spec.ForProvider.Firewall.IPSets = &[]v1alpha1.GuestIPSet{{Name: "ipfilter-net0", Entries: []v1alpha1.FirewallIPSetEntry{{CIDR: "10.0.0.5"}}}}
+	})
 	eventually(t, 20*time.Second, "own rules removed", rulesAre("group web enable=1"))
+	eventually(t, 20*time.Second, "dropped set removed", setsAre("ipfilter-net0():10.0.0.5"))
 
 	// Admission: a guest rule is in or out, on a NIC of the guest.
 	bad := cloneOf(pvesim.DefaultTemplateID)

@@ -60,11 +60,42 @@ type GuestFirewall struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.iface) || r.iface.matches('^net[0-9]+$'))",message="spec.forProvider.firewall.rules[].iface must name a NIC of the guest: net0, net1, ... (PVE rule_env vm/ct)"
 	Rules *[]FirewallRule `json:"rules,omitempty"`
 
+	// IPSets are the guest's own IP sets, e.g. ipfilter-net0 (the addresses
+	// NIC net0 may send from when its ipfilter is on) or a set its own rules
+	// name as +name. When set (even to an empty list) the guest's IP sets
+	// are exactly these and a set made by hand is removed; when unset they
+	// are left alone.
+	// +optional
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=map
+	// +listMapKey=name
+	IPSets *[]GuestIPSet `json:"ipSets,omitempty"`
+
 	// SecurityGroupSelector selects FirewallSecurityGroups by label; the
 	// selected groups are linked in the order of their names (with
 	// policy.resolve Always, groups labelled later are linked too).
 	// +optional
 	SecurityGroupSelector *xpv2.NamespacedSelector `json:"securityGroupSelector,omitempty"`
+}
+
+// A GuestIPSet is one of a guest's own IP sets.
+type GuestIPSet struct {
+	// Name is the set's name in the guest's firewall.
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_-]+$`
+	// +kubebuilder:validation:MaxLength=64
+	Name string `json:"name"`
+
+	// Comment is the set's description. Left as it is when unset.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Comment *string `json:"comment,omitempty"`
+
+	// Entries are the set's addresses and networks; order carries no meaning.
+	// +optional
+	// +kubebuilder:validation:MaxItems=256
+	// +listType=map
+	// +listMapKey=cidr
+	Entries []FirewallIPSetEntry `json:"entries,omitempty"`
 }
 
 // SecurityGroupNames are the security groups a VM's spec links.

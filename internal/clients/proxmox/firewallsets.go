@@ -66,7 +66,7 @@ func (c *Client) DeleteFirewallAlias(ctx context.Context, name, digest string) e
 	return c.do(ctx, "DELETE", aliasPath(name), p, nil)
 }
 
-// A FirewallIPSet is a cluster IP set as PVE reports it: its comment (from
+// A FirewallIPSet is an IP set as PVE reports it: its comment (from
 // the set list) and entries in PVE's order; Digest is the entries' digest,
 // which entry updates and deletes carry.
 type FirewallIPSet struct {
@@ -83,15 +83,41 @@ type IPSetEntry struct {
 	Comment string
 }
 
-func ipsetPath(elems ...string) string {
-	return joinPath(append([]string{"cluster", "firewall", "ipset"}, elems...)...)
+// An IPSetScope is where IP sets live: the cluster's (/cluster/firewall/ipset)
+// or a guest's own (.../{vmid}/firewall/ipset, e.g. ipfilter-net0).
+type IPSetScope struct{ base string }
+
+// ClusterIPSets are the cluster's IP sets.
+func ClusterIPSets() IPSetScope { return IPSetScope{base: joinPath("cluster", "firewall", "ipset")} }
+
+// GuestIPSets are guest g's own IP sets.
+func GuestIPSets(g GuestRef) IPSetScope { return IPSetScope{base: g.path("firewall", "ipset")} }
+
+func (s IPSetScope) path(elems ...string) string { return s.base + joinPath(elems...) }
+
+func (s IPSetScope) String() string { return s.base }
+
+// IPSetNames lists the IP sets of a scope with their comments.
+func (c *Client) IPSetNames(ctx context.Context, s IPSetScope) (map[string]string, error) {
+	var list []struct {
+		Name    string `json:"name"`
+		Comment string `json:"comment"`
+	}
+	if err := c.do(ctx, "GET", s.path(), nil, &list); err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(list))
+	for _, e := range list {
+		out[e.Name] = e.Comment
+	}
+	return out, nil
 }
 
-// FirewallIPSet reads cluster IP set name with its entries; found is false
-// only when PVE says it does not exist.
-func (c *Client) FirewallIPSet(ctx context.Context, name string) (FirewallIPSet, bool, error) {
+// FirewallIPSet reads IP set name of scope s with its entries; found is
+// false only when PVE says it does not exist.
+func (c *Client) FirewallIPSet(ctx context.Context, s IPSetScope, name string) (FirewallIPSet, bool, error) {
 	var raw []map[string]any
-	if err := c.do(ctx, "GET", ipsetPath(name), nil, &raw); err != nil {
+	if err := c.do(ctx, "GET", s.path(name), nil, &raw); err != nil {
 		if IsNotFound(err) {
 			return FirewallIPSet{}, false, nil
 		}
@@ -104,49 +130,42 @@ func (c *Client) FirewallIPSet(ctx context.Context, name string) (FirewallIPSet,
 		})
 		set.Digest = String(e["digest"])
 	}
-	var list []struct {
-		Name    string `json:"name"`
-		Comment string `json:"comment"`
-	}
-	if err := c.do(ctx, "GET", ipsetPath(), nil, &list); err != nil {
+	names, err := c.IPSetNames(ctx, s)
+	if err != nil {
 		return FirewallIPSet{}, false, err
 	}
-	for _, s := range list {
-		if s.Name == name {
-			set.Comment = s.Comment
-		}
-	}
+	set.Comment = names[name]
 	return set, true, nil
 }
 
-// CreateFirewallIPSet creates an empty cluster IP set.
-func (c *Client) CreateFirewallIPSet(ctx context.Context, name, comment string) error {
+// CreateFirewallIPSet creates an empty IP set.
+func (c *Client) CreateFirewallIPSet(ctx context.Context, s IPSetScope, name, comment string) error {
 	p := map[string]any{"name": name}
 	if comment != "" {
 		p["comment"] = comment
 	}
-	return c.do(ctx, "POST", ipsetPath(), p, nil)
+	return c.do(ctx, "POST", s.path(), p, nil)
 }
 
 // SetFirewallIPSetComment changes a set's comment in place (rename to the
 // same name, as IPSet.pm allows).
-func (c *Client) SetFirewallIPSetComment(ctx context.Context, name, comment string) error {
-	return c.do(ctx, "POST", ipsetPath(), map[string]any{"name": name, "rename": name, "comment": comment}, nil)
+func (c *Client) SetFirewallIPSetComment(ctx context.Context, s IPSetScope, name, comment string) error {
+	return c.do(ctx, "POST", s.path(), map[string]any{"name": name, "rename": name, "comment": comment}, nil)
 }
 
-// DeleteFirewallIPSet deletes cluster IP set name; without force PVE
+// DeleteFirewallIPSet deletes IP set name; without force PVE
 // refuses a set with entries ("IPSet '<name>' is not empty"), with it the
 // entries go too. PVE does not look for rules that use it.
-func (c *Client) DeleteFirewallIPSet(ctx context.Context, name string, force bool) error {
+func (c *Client) DeleteFirewallIPSet(ctx context.Context, s IPSetScope, name string, force bool) error {
 	var p map[string]any
 	if force {
 		p = map[string]any{"force": "1"}
 	}
-	return c.do(ctx, "DELETE", ipsetPath(name), p, nil)
+	return c.do(ctx, "DELETE", s.path(name), p, nil)
 }
 
 // AddIPSetEntry adds an entry to set name.
-func (c *Client) AddIPSetEntry(ctx context.Context, name string, e IPSetEntry) error {
+func (c *Client) AddIPSetEntry(ctx context.Context, s IPSetScope, name string, e IPSetEntry) error {
 	p := map[string]any{"cidr": e.CIDR}
 	if e.NoMatch {
 		p["nomatch"] = "1"
@@ -154,26 +173,26 @@ func (c *Client) AddIPSetEntry(ctx context.Context, name string, e IPSetEntry) e
 	if e.Comment != "" {
 		p["comment"] = e.Comment
 	}
-	return c.do(ctx, "POST", ipsetPath(name), p, nil)
+	return c.do(ctx, "POST", s.path(name), p, nil)
 }
 
 // UpdateIPSetEntry sets the nomatch flag and comment of an entry; digest is
 // the set's digest the change was computed from.
-func (c *Client) UpdateIPSetEntry(ctx context.Context, name string, e IPSetEntry, digest string) error {
+func (c *Client) UpdateIPSetEntry(ctx context.Context, s IPSetScope, name string, e IPSetEntry, digest string) error {
 	p := map[string]any{"nomatch": Bool(e.NoMatch), "comment": e.Comment}
 	if digest != "" {
 		p["digest"] = digest
 	}
-	return c.do(ctx, "PUT", ipsetPath(name, e.CIDR), p, nil)
+	return c.do(ctx, "PUT", s.path(name, e.CIDR), p, nil)
 }
 
 // DeleteIPSetEntry removes the entry cidr from set name.
-func (c *Client) DeleteIPSetEntry(ctx context.Context, name, cidr, digest string) error {
+func (c *Client) DeleteIPSetEntry(ctx context.Context, s IPSetScope, name, cidr, digest string) error {
 	var p map[string]any
 	if digest != "" {
 		p = map[string]any{"digest": digest}
 	}
-	return c.do(ctx, "DELETE", ipsetPath(name, cidr), p, nil)
+	return c.do(ctx, "DELETE", s.path(name, cidr), p, nil)
 }
 
 // RulesUsing lists the firewall rules of the site that use an alias or IP
@@ -250,13 +269,13 @@ func (c *Client) IPSetsUsing(ctx context.Context, name string) ([]string, error)
 	var list []struct {
 		Name string `json:"name"`
 	}
-	if err := c.do(ctx, "GET", ipsetPath(), nil, &list); err != nil {
+	if err := c.do(ctx, "GET", ClusterIPSets().path(), nil, &list); err != nil {
 		return nil, err
 	}
 	match := UsesAlias(name)
 	var users []string
 	for _, s := range list {
-		set, ok, err := c.FirewallIPSet(ctx, s.Name)
+		set, ok, err := c.FirewallIPSet(ctx, ClusterIPSets(), s.Name)
 		if err != nil {
 			return nil, err
 		}

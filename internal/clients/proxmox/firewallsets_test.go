@@ -36,39 +36,39 @@ func TestFirewallAliasesAndIPSets(t *testing.T) {
 		t.Errorf("alias after update = %+v", a)
 	}
 
-	if _, ok, err := c.FirewallIPSet(ctx, "admins"); err != nil || ok {
+	if _, ok, err := c.FirewallIPSet(ctx, ClusterIPSets(), "admins"); err != nil || ok {
 		t.Fatalf("ipset before create: ok %v err %v; want absent", ok, err)
 	}
-	if err := c.CreateFirewallIPSet(ctx, "admins", "one"); err != nil {
+	if err := c.CreateFirewallIPSet(ctx, ClusterIPSets(), "admins", "one"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.CreateFirewallIPSet(ctx, "admins", ""); !IsAlreadyExists(err) {
+	if err := c.CreateFirewallIPSet(ctx, ClusterIPSets(), "admins", ""); !IsAlreadyExists(err) {
 		t.Errorf("second create: %v, want IsAlreadyExists", err)
 	}
 	for _, e := range []IPSetEntry{{CIDR: "198.51.100.0/24", Comment: "lan"}, {CIDR: "198.51.100.7", NoMatch: true}, {CIDR: "2001:db8:1::/48"}} {
-		if err := c.AddIPSetEntry(ctx, "admins", e); err != nil {
+		if err := c.AddIPSetEntry(ctx, ClusterIPSets(), "admins", e); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := c.SetFirewallIPSetComment(ctx, "admins", "two"); err != nil {
+	if err := c.SetFirewallIPSetComment(ctx, ClusterIPSets(), "admins", "two"); err != nil {
 		t.Fatal(err)
 	}
-	set, ok, err := c.FirewallIPSet(ctx, "admins")
+	set, ok, err := c.FirewallIPSet(ctx, ClusterIPSets(), "admins")
 	want := []IPSetEntry{{CIDR: "198.51.100.0/24", Comment: "lan"}, {CIDR: "198.51.100.7", NoMatch: true}, {CIDR: "2001:db8:1::/48"}}
 	if err != nil || !ok || set.Comment != "two" || !slices.Equal(set.Entries, want) || set.Digest == "" {
 		t.Fatalf("ipset = %+v, %v, %v", set, ok, err)
 	}
-	if err := c.UpdateIPSetEntry(ctx, "admins", IPSetEntry{CIDR: "198.51.100.0/24", NoMatch: true}, strings.Repeat("0", 40)); !IsDigestMismatch(err) {
+	if err := c.UpdateIPSetEntry(ctx, ClusterIPSets(), "admins", IPSetEntry{CIDR: "198.51.100.0/24", NoMatch: true}, strings.Repeat("0", 40)); !IsDigestMismatch(err) {
 		t.Errorf("entry update with a stale digest: %v, want IsDigestMismatch", err)
 	}
-	if err := c.UpdateIPSetEntry(ctx, "admins", IPSetEntry{CIDR: "198.51.100.0/24", NoMatch: true}, set.Digest); err != nil {
+	if err := c.UpdateIPSetEntry(ctx, ClusterIPSets(), "admins", IPSetEntry{CIDR: "198.51.100.0/24", NoMatch: true}, set.Digest); err != nil {
 		t.Fatal(err)
 	}
-	set, _, _ = c.FirewallIPSet(ctx, "admins")
-	if err := c.DeleteIPSetEntry(ctx, "admins", "2001:db8:1::/48", set.Digest); err != nil {
+	set, _, _ = c.FirewallIPSet(ctx, ClusterIPSets(), "admins")
+	if err := c.DeleteIPSetEntry(ctx, ClusterIPSets(), "admins", "2001:db8:1::/48", set.Digest); err != nil {
 		t.Fatal(err)
 	}
-	set, _, _ = c.FirewallIPSet(ctx, "admins")
+	set, _, _ = c.FirewallIPSet(ctx, ClusterIPSets(), "admins")
 	want = []IPSetEntry{{CIDR: "198.51.100.0/24", NoMatch: true}, {CIDR: "198.51.100.7", NoMatch: true}}
 	if !slices.Equal(set.Entries, want) {
 		t.Errorf("entries = %+v, want %+v", set.Entries, want)
@@ -93,7 +93,7 @@ func TestFirewallAliasesAndIPSets(t *testing.T) {
 	if users, err := c.RulesUsing(ctx, UsesIPSet("other")); err != nil || len(users) != 0 {
 		t.Errorf("RulesUsing(other) = %v, %v; want none", users, err)
 	}
-	if err := c.AddIPSetEntry(ctx, "admins", IPSetEntry{CIDR: "office"}); err != nil {
+	if err := c.AddIPSetEntry(ctx, ClusterIPSets(), "admins", IPSetEntry{CIDR: "office"}); err != nil {
 		t.Fatal(err)
 	}
 	if users, err := c.IPSetsUsing(ctx, "office"); err != nil || strings.Join(users, ";") != "IP set admins, entry office" {
@@ -103,13 +103,13 @@ func TestFirewallAliasesAndIPSets(t *testing.T) {
 		t.Errorf("IPSetsUsing(other) = %v, %v; want none", users, err)
 	}
 
-	if err := c.DeleteFirewallIPSet(ctx, "admins", false); err == nil || !strings.Contains(err.Error(), "IPSet 'admins' is not empty") {
+	if err := c.DeleteFirewallIPSet(ctx, ClusterIPSets(), "admins", false); err == nil || !strings.Contains(err.Error(), "IPSet 'admins' is not empty") {
 		t.Errorf("delete of a non-empty set: %v", err)
 	}
-	if err := c.DeleteFirewallIPSet(ctx, "admins", true); err != nil {
+	if err := c.DeleteFirewallIPSet(ctx, ClusterIPSets(), "admins", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := c.FirewallIPSet(ctx, "admins"); err != nil || ok {
+	if _, ok, err := c.FirewallIPSet(ctx, ClusterIPSets(), "admins"); err != nil || ok {
 		t.Errorf("ipset after delete: ok %v err %v", ok, err)
 	}
 	a, _, _ = c.FirewallAlias(ctx, "office")

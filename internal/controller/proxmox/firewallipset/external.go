@@ -11,6 +11,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/ipsetplan"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 )
 
@@ -18,7 +19,7 @@ const (
 	errNotOurs = "firewall IP set %q exists and was made outside this resource: set the crossplane.io/external-name annotation to %q to manage it, or give this resource another name"
 	errRead    = "cannot read firewall IP set %q"
 	errCreate  = "cannot create firewall IP set %q"
-	errEntries = "cannot change the entries of firewall IP set %q (%s)"
+	errEntries = "cannot change the entries of firewall IP set %q"
 	errComment = "cannot set the comment of firewall IP set %q"
 	errDelete  = "cannot delete firewall IP set %q"
 	errScan    = "cannot check the site's firewall rules for uses of IP set %q, so it is kept"
@@ -36,7 +37,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallIPSet) (man
 	if meta.WasDeleted(mg) && !known {
 		return managed.ExternalObservation{}, nil // never created: nothing of ours
 	}
-	set, ok, err := e.c.FirewallIPSet(ctx, n)
+	set, ok, err := e.c.FirewallIPSet(ctx, proxmox.ClusterIPSets(), n)
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, errRead, n)
 	}
@@ -51,7 +52,7 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.FirewallIPSet) (man
 	}
 	observe(set, &mg.Status.AtProvider)
 	mg.SetConditions(xpv2.Available())
-	d := describe(plan(want(mg.Spec.ForProvider), set.Entries))
+	d := ipsetplan.Describe(ipsetplan.Plan(ipsetplan.Want(mg.Spec.ForProvider.Entries), set.Entries))
 	if c := mg.Spec.ForProvider.Comment; c != nil && strings.TrimSpace(*c) != strings.TrimSpace(set.Comment) {
 		d = strings.TrimPrefix(d+"; comment differs", "; ")
 	}
@@ -65,7 +66,7 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 	n, _ := site.NameOf(mg)
 	p := mg.Spec.ForProvider
 	meta.SetExternalName(mg, n)
-	err := e.c.CreateFirewallIPSet(ctx, n, ptrOr(p.Comment, ""))
+	err := e.c.CreateFirewallIPSet(ctx, proxmox.ClusterIPSets(), n, ptrOr(p.Comment, ""))
 	if proxmox.IsAlreadyExists(err) {
 		// Absent when observed a moment ago: our own earlier create.
 		return managed.ExternalCreation{}, nil
@@ -73,9 +74,9 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 	if err != nil {
 		return managed.ExternalCreation{}, errors.Wrapf(err, errCreate, n)
 	}
-	for _, en := range want(p) {
-		if err := e.c.AddIPSetEntry(ctx, n, en); err != nil {
-			return managed.ExternalCreation{}, errors.Wrapf(err, errEntries, n, "add "+en.CIDR)
+	for _, en := range ipsetplan.Want(p.Entries) {
+		if err := e.c.AddIPSetEntry(ctx, proxmox.ClusterIPSets(), n, en); err != nil {
+			return managed.ExternalCreation{}, errors.Wrapf(errors.Wrap(err, "add "+en.CIDR), errEntries, n)
 		}
 	}
 	return managed.ExternalCreation{}, nil
@@ -90,26 +91,12 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 	for _, o := range obs.Entries {
 		have = append(have, proxmox.IPSetEntry{CIDR: o.CIDR, NoMatch: o.NoMatch, Comment: o.Comment})
 	}
-	digest := obs.Digest
-	for _, o := range plan(want(mg.Spec.ForProvider), have) {
-		var err error
-		switch o.kind {
-		case opAdd:
-			err = e.c.AddIPSetEntry(ctx, n, o.entry)
-		case opUpdate:
-			err = e.c.UpdateIPSetEntry(ctx, n, o.entry, digest)
-		case opDelete:
-			err = e.c.DeleteIPSetEntry(ctx, n, o.entry.CIDR, digest)
-		}
-		if err != nil {
-			return managed.ExternalUpdate{}, errors.Wrapf(err, errEntries, n, o)
-		}
-		// Each change alters the digest; the next observation corrects
-		// whatever a concurrent writer did in between.
-		digest = ""
+	ops := ipsetplan.Plan(ipsetplan.Want(mg.Spec.ForProvider.Entries), have)
+	if err := ipsetplan.Apply(ctx, e.c, proxmox.ClusterIPSets(), n, ops, obs.Digest); err != nil {
+		return managed.ExternalUpdate{}, errors.Wrapf(err, errEntries, n)
 	}
 	if c := mg.Spec.ForProvider.Comment; c != nil && strings.TrimSpace(*c) != strings.TrimSpace(obs.Comment) {
-		if err := e.c.SetFirewallIPSetComment(ctx, n, *c); err != nil {
+		if err := e.c.SetFirewallIPSetComment(ctx, proxmox.ClusterIPSets(), n, *c); err != nil {
 			return managed.ExternalUpdate{}, errors.Wrapf(err, errComment, n)
 		}
 	}
@@ -132,7 +119,7 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallIPSet) (mana
 	if len(users) > 0 {
 		return managed.ExternalDelete{}, errors.Errorf(errInUse, n, strings.Join(users, "; "))
 	}
-	err = e.c.DeleteFirewallIPSet(ctx, n, true)
+	err = e.c.DeleteFirewallIPSet(ctx, proxmox.ClusterIPSets(), n, true)
 	if proxmox.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil
 	}

@@ -34,6 +34,8 @@ type Spec struct {
 	// Rules, when set, are the guest's own rules after its links: the
 	// whole rule list is then owned.
 	Rules *[]v1alpha1.FirewallRule
+	// IPSets, when set, are exactly the guest's own IP sets.
+	IPSets *[]v1alpha1.GuestIPSet
 }
 
 // fwRule is the part of a guest firewall rule the provider looks at.
@@ -167,6 +169,18 @@ func Diff(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest, fr
 		parts = append(parts, fmt.Sprintf("security groups [%s] (linked: [%s])",
 			strings.Join(fw.SecurityGroups, ","), strings.Join(linkedGroups(rules), ",")))
 	}
+	// The guest's own IP sets are compared when its firewall was just read
+	// (the spec changed, the view showed a change, or the drift interval
+	// passed): reading them costs a request per set.
+	if fw.IPSets != nil && fresh {
+		have, err := readSets(ctx, c, g.Ref(), *fw.IPSets)
+		if err != nil {
+			return "", err
+		}
+		if d := setsDiff(*fw.IPSets, have); d != "" {
+			parts = append(parts, d)
+		}
+	}
 	return strings.Join(parts, ", "), nil
 }
 
@@ -195,14 +209,31 @@ func Apply(ctx context.Context, c *proxmox.Client, fw *Spec, g *proxmox.Guest) e
 			return err
 		}
 	}
+	// IP sets the rules may name first; sets the spec drops go after the
+	// rules no longer name them.
+	var sets *guestSets
+	if fw.IPSets != nil {
+		if sets, err = readSets(ctx, c, g.Ref(), *fw.IPSets); err != nil {
+			return err
+		}
+		if err := ensureSets(ctx, c, g.Ref(), *fw.IPSets, sets); err != nil {
+			return err
+		}
+	}
 	list := proxmox.GuestRules(g.Ref())
 	if fw.Rules != nil {
-		return errors.Wrapf(fwrules.Rewrite(ctx, c, list, ownedRules(fw), fwrules.FromPVE(st.Rules), st.RulesDigest), errFirewallRules, id)
-	}
-	for _, o := range linkPlan(fw.SecurityGroups, rules, st.RulesDigest) {
-		if err := fwrules.Apply(ctx, c, list, o); err != nil {
-			return errors.Wrapf(err, errFirewallLink, id, o)
+		if err := fwrules.Rewrite(ctx, c, list, ownedRules(fw), fwrules.FromPVE(st.Rules), st.RulesDigest); err != nil {
+			return errors.Wrapf(err, errFirewallRules, id)
 		}
+	} else {
+		for _, o := range linkPlan(fw.SecurityGroups, rules, st.RulesDigest) {
+			if err := fwrules.Apply(ctx, c, list, o); err != nil {
+				return errors.Wrapf(err, errFirewallLink, id, o)
+			}
+		}
+	}
+	if sets != nil {
+		return dropExtraSets(ctx, c, g.Ref(), *fw.IPSets, sets)
 	}
 	return nil
 }

@@ -66,7 +66,7 @@ func fwSpec(mg *v1alpha1.VirtualMachine) *guestfw.Spec {
 	if fw == nil {
 		return nil
 	}
-	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups, Rules: fw.Rules}
+	return &guestfw.Spec{Enabled: fw.Enabled, PolicyIn: fw.PolicyIn, PolicyOut: fw.PolicyOut, SecurityGroups: fw.SecurityGroups, Rules: fw.Rules, IPSets: fw.IPSets}
 }
 
 func agentOn(cfg map[string]any) bool {

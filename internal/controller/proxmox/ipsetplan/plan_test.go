@@ -1,4 +1,4 @@
-package firewallipset
+package ipsetplan
 
 import (
 	"strings"
@@ -29,7 +29,7 @@ func TestPlan(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			var got []string
-			for _, o := range plan(c.want, c.have) {
+			for _, o := range Plan(c.want, c.have) {
 				got = append(got, o.String())
 			}
 			if g := strings.Join(got, ", "); g != c.ops {
