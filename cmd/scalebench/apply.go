@@ -28,7 +28,7 @@ func applyAll(ctx context.Context, k *kube, ns string, p plan, sites []*site, pc
 		if p.seed > 0 {
 			for _, id := range s.srv.GuestIDs() {
 				g, ok := s.srv.Guest(id)
-				if !ok || id < 1000 { // the default seed's templates are not imported
+				if !ok || g.Config["template"] == "1" { // the default seed's template is not imported
 					continue
 				}
 				gvr, u := importGuest(g.Kind, id, g.Node, pcOf(i))

@@ -119,5 +119,6 @@ func panel(rs []result, title, ylabel string, y func(result) float64) (*plot.Plo
 		p.Add(l, s)
 		p.Legend.Add(mode+" view", l, s)
 	}
+	p.Y.Min = 0 // from zero, so the two modes' ratio reads off the plot
 	return p, nil
 }
