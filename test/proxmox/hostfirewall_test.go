@@ -337,3 +337,31 @@ func TestFirewallRuleReferences(t *testing.T) {
 		t.Errorf("resolved spec rule %+v", r)
 	}
 }
+
+// An observe-only ClusterFirewall imports the datacenter firewall as it is:
+// status shows it, and a spec that differs changes nothing.
+func TestClusterFirewallObserveOnly(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	ctx := context.Background()
+	if err := s.pve.Put(ctx, "/cluster/firewall/options", map[string]any{"enable": 1, "policy_in": "ACCEPT"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.pve.Post(ctx, "/cluster/firewall/rules", map[string]any{"type": "in", "action": "ACCEPT", "macro": "Ping", "enable": 1}, nil); err != nil {
+		t.Fatal(err)
+	}
+	s.startProxmox(t)
+	dc := s.datacenter("imported", v1alpha1.ClusterFirewallParameters{PolicyIn: ptr.To("DROP"), Rules: &[]v1alpha1.FirewallRule{}})
+	dc.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
+	mustCreate(t, s.env.Client, dc)
+	s.waitObjReady(t, dc)
+	if obs := dc.Status.AtProvider; !obs.Enabled || obs.Options["policy_in"] != "ACCEPT" || obs.RuleCount != 1 || obs.Rules[0].Macro != "Ping" {
+		t.Errorf("imported status.atProvider = %+v", obs)
+	}
+	time.Sleep(3 * pollInterval)
+	eventually(t, 5*time.Second, "nothing changed", s.firewallIs(t, "/cluster/firewall", map[string]string{"policy_in": "ACCEPT"}, "in ACCEPT Ping"))
+	if err := s.env.Client.Delete(ctx, dc); err != nil {
+		t.Fatal(err)
+	}
+	s.waitGone(t, dc)
+	eventually(t, 5*time.Second, "nothing deleted", s.firewallIs(t, "/cluster/firewall", map[string]string{"policy_in": "ACCEPT"}, "in ACCEPT Ping"))
+}
