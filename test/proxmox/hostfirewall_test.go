@@ -14,6 +14,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
@@ -364,4 +365,61 @@ func TestClusterFirewallObserveOnly(t *testing.T) {
 	}
 	s.waitGone(t, dc)
 	eventually(t, 5*time.Second, "nothing deleted", s.firewallIs(t, "/cluster/firewall", map[string]string{"policy_in": "ACCEPT"}, "in ACCEPT Ping"))
+}
+
+// TestHostFirewallFaults runs the datacenter and node firewall through
+// each of their write routes failing in turn (502/503 before and after the
+// handler, a hung request, a dropped answer): every change converges to
+// exactly the spec's rules (a rule whose answer was lost is not left twice)
+// and a delete removes exactly the owned rules.
+func TestHostFirewallFaults(t *testing.T) {
+	s := newSite(t, pvesim.Options{})
+	s.startProxmoxWith(t, func(o *options.Options) { o.PollInterval = 500 * time.Millisecond })
+	ctx := context.Background()
+
+	done := s.setHAFaults(t, "PUT /cluster/firewall/options", 0)
+	dc := s.datacenter("f-dc", v1alpha1.ClusterFirewallParameters{Enabled: ptr.To(true), PolicyIn: ptr.To("DROP")})
+	mustCreate(t, s.env.Client, dc)
+	s.waitObjReadyWithin(t, dc, 90*time.Second)
+	done()
+	eventually(t, 30*time.Second, "options through faults", s.firewallIs(t, "/cluster/firewall", map[string]string{"enable": "1", "policy_in": "DROP"}))
+
+	ssh := v1alpha1.FirewallRule{Type: "in", Action: "ACCEPT", Macro: ptr.To("SSH")}
+	web := v1alpha1.FirewallRule{Type: "in", Action: "ACCEPT", Proto: ptr.To("tcp"), DPort: ptr.To("443")}
+	done = s.setHAFaults(t, "POST /cluster/firewall/rules", 1)
+	s.update(t, dc, func() { dc.Spec.ForProvider.Rules = &[]v1alpha1.FirewallRule{ssh, web} })
+	eventually(t, 90*time.Second, "rules added through faults", s.firewallIs(t, "/cluster/firewall", nil, "in ACCEPT SSH", "in ACCEPT tcp 443"))
+	done()
+	done = s.setHAFaults(t, "PUT /cluster/firewall/rules/{pos}", 2)
+	s.update(t, dc, func() { dc.Spec.ForProvider.Rules = &[]v1alpha1.FirewallRule{web, ssh} })
+	eventually(t, 90*time.Second, "rules rewritten through faults", s.firewallIs(t, "/cluster/firewall", nil, "in ACCEPT tcp 443", "in ACCEPT SSH"))
+	done()
+
+	done = s.setHAFaults(t, "PUT /nodes/{node}/firewall/options", 3)
+	node := &v1alpha1.NodeFirewall{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: "f-pve3"}}
+	node.Spec.ProviderConfigReference = s.providerRef()
+	node.Spec.ForProvider = v1alpha1.NodeFirewallParameters{Node: "pve3", TCPFlags: ptr.To(true), Rules: &[]v1alpha1.FirewallRule{ssh}}
+	mustCreate(t, s.env.Client, node)
+	s.waitObjReadyWithin(t, node, 90*time.Second)
+	done()
+	eventually(t, 30*time.Second, "node firewall through faults", s.firewallIs(t, "/nodes/pve3/firewall", map[string]string{"tcpflags": "1"}, "in ACCEPT SSH"))
+
+	for _, c := range []struct {
+		obj   conditioned
+		route string
+		k     int
+		base  string
+	}{
+		{dc, "DELETE /cluster/firewall/rules/{pos}", 4, "/cluster/firewall"},
+		{node, "DELETE /nodes/{node}/firewall/rules/{pos}", 5, "/nodes/pve3/firewall"},
+	} {
+		done = s.setHAFaults(t, c.route, c.k)
+		if err := s.env.Client.Delete(ctx, c.obj); err != nil {
+			t.Fatal(err)
+		}
+		s.waitGoneWithin(t, c.obj, 90*time.Second)
+		done()
+		eventually(t, 5*time.Second, "owned rules gone, options kept", s.firewallIs(t, c.base, nil))
+	}
+	eventually(t, 5*time.Second, "datacenter options kept", s.firewallIs(t, "/cluster/firewall", map[string]string{"enable": "1", "policy_in": "DROP"}))
 }
