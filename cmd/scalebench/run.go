@@ -236,14 +236,20 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	fmt.Printf("== %s: scenario %d, %s view, %d site(s) × %d\n", ns, p.scenario, p.mode, p.sites, p.perSite)
 	r := &result{Scenario: p.scenario, Mode: p.mode, Sites: p.sites, PerSite: p.perSite, N: p.sites * p.perSite}
 
+	caDir, err := os.MkdirTemp("", "scalebench-ca-")
+	if err != nil {
+		return nil, err
+	}
 	var sites []*site
 	defer func() {
 		for _, s := range sites {
 			s.close()
 		}
+		_ = os.RemoveAll(caDir)
 	}()
 	for i := range p.sites {
 		s, err := startSite(fmt.Sprintf("site%d", i), pvesim.Options{
+			CADir: filepath.Join(caDir, strconv.Itoa(i)),
 			Nodes: []string{"pve1", "pve2", "pve3"}, TaskDuration: c.taskDuration, StorageLockTimeout: 10 * time.Second,
 			ConfigLockTimeout: 10 * time.Second, SeedGuests: p.seed,
 		})
