@@ -526,10 +526,24 @@ func (s *sampler) once() {
 		return
 	}
 	snap := takeSnapshot(w.sim)
+	// And the API server again: a resource is live (its guest must not
+	// vanish) only if it was not being deleted before the snapshot nor
+	// after it. Under load the snapshot may come seconds after the first
+	// list, time enough for a resource to be deleted and its guest
+	// destroyed, rightly.
+	after := &v1alpha1.VirtualMachineList{}
+	if err := w.kube.List(w.ctx, after, client.InNamespace(w.ns)); err != nil {
+		s.record("list", "cannot list VMs: "+err.Error())
+		return
+	}
+	liveAfter := map[string]bool{}
+	for _, vm := range after.Items {
+		liveAfter[vm.Name] = vm.DeletionTimestamp == nil
+	}
 	present, live, claims := map[string]bool{}, map[string]bool{}, map[string][]string{}
 	for _, vm := range list.Items {
 		present[vm.Name] = true
-		live[vm.Name] = vm.DeletionTimestamp == nil
+		live[vm.Name] = vm.DeletionTimestamp == nil && liveAfter[vm.Name]
 		state := "live"
 		if !live[vm.Name] {
 			state = "deleting"
