@@ -25,7 +25,6 @@ const (
 	errAddRule = "cannot add rule %d to security group %q"
 	errComment = "cannot set the comment of security group %q"
 	errRewrite = "cannot rewrite the rules of security group %q"
-	errDelRule = "cannot delete rule %d of security group %q"
 	errDelete  = "cannot delete security group %q"
 )
 
@@ -174,13 +173,10 @@ func (e *external) Delete(ctx context.Context, mg *v1alpha1.FirewallSecurityGrou
 	if err != nil || !ok {
 		return managed.ExternalDelete{}, err
 	}
-	for i := len(got) - 1; i >= 0; i-- {
-		// Only the first delete can carry the digest read above; each
-		// delete changes the list's digest.
-		if err := e.c.DeleteRule(ctx, proxmox.GroupRules(n), i, digest); err != nil {
-			return managed.ExternalDelete{}, errors.Wrapf(err, errDelRule, i, n)
-		}
-		digest = ""
+	// Emptying the list is the rule plan towards no rules: deletes from the
+	// last, the first carrying the digest read above.
+	if err := fwrules.Rewrite(ctx, e.c, proxmox.GroupRules(n), nil, got, digest); err != nil {
+		return managed.ExternalDelete{}, errors.Wrapf(err, errRewrite, n)
 	}
 	return managed.ExternalDelete{}, errors.Wrapf(e.c.DeleteSecurityGroup(ctx, n), errDelete, n)
 }

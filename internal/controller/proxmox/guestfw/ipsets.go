@@ -52,9 +52,7 @@ func readSets(ctx context.Context, c *proxmox.Client, g proxmox.GuestRef, want [
 // setsDiff names what differs between the spec's sets and the guest's.
 func setsDiff(want []v1alpha1.GuestIPSet, have *guestSets) string {
 	var parts []string
-	wanted := map[string]bool{}
 	for _, w := range want {
-		wanted[w.Name] = true
 		set, ok := have.sets[w.Name]
 		switch {
 		case !ok:

@@ -25,7 +25,6 @@ const (
 	errReadRules   = "cannot read the rules of %s"
 	errSetOptions  = "cannot set the options of %s"
 	errRewrite     = "cannot rewrite the rules of %s"
-	errDelRule     = "cannot delete rule %d of %s"
 )
 
 // A scope is one firewall file: where its options and rules are, and how
@@ -232,19 +231,12 @@ func removeRules(ctx context.Context, c *proxmox.Client, sc scope, w want) error
 	if w.rules == nil {
 		return nil
 	}
-	st, err := read(ctx, c, sc)
+	got, digest, err := fwrules.Read(ctx, c, sc.rules)
 	if err != nil {
-		return err
+		return errors.Wrapf(err, errReadRules, sc.name)
 	}
-	digest := st.rulesDigest
-	for i := len(st.rules) - 1; i >= 0; i-- {
-		// Only the first delete can carry the digest read above.
-		if err := c.DeleteRule(ctx, sc.rules, i, digest); err != nil {
-			return errors.Wrapf(err, errDelRule, i, sc.name)
-		}
-		digest = ""
-	}
-	return nil
+	// Emptying the list is the rule plan towards no rules.
+	return errors.Wrapf(fwrules.Rewrite(ctx, c, sc.rules, nil, got, digest), errRewrite, sc.name)
 }
 
 // leftAfterDelete says whether a deleted resource still has something to
