@@ -58,6 +58,12 @@ func TestAdmission(t *testing.T) {
 		return &cephv1alpha1.Bucket{ObjectMeta: meta(n), Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	owned := cephv1alpha1.BucketParameters{Owner: ptr("tenant-a")}
+	cephx := func(n string, g ...cephv1alpha1.CephClientGrant) *cephv1alpha1.CephClient {
+		return &cephv1alpha1.CephClient{ObjectMeta: meta(n), Spec: cephv1alpha1.CephClientSpec{ManagedResourceSpec: mr,
+			ForProvider: cephv1alpha1.CephClientParameters{Grants: append([]cephv1alpha1.CephClientGrant{}, g...)}}}
+	}
+	poolGrant := cephv1alpha1.CephClientGrant{Pool: ptr("rbd")}
+	svGrant := &cephv1alpha1.SubvolumeReference{Name: "home"}
 	long := strings.Repeat("s", 101)
 
 	creates := map[string]struct {
@@ -105,6 +111,16 @@ func TestAdmission(t *testing.T) {
 		"BucketNoOwner":        {s3Bucket("no-owner", cephv1alpha1.BucketParameters{}), "spec.forProvider.owner (or its reference or selector) is required"},
 		"BucketLockNoVersions": {s3Bucket("lock-unversioned", cephv1alpha1.BucketParameters{Owner: ptr("a"), ObjectLockEnabled: ptr(true)}), "spec.forProvider.versioning must be Enabled when spec.forProvider.objectLockEnabled is true"},
 		"BucketZeroExpiration": {s3Bucket("expiry-zero", cephv1alpha1.BucketParameters{Owner: ptr("a"), LifecycleExpirationDays: ptr(int32(0))}), "spec.forProvider.lifecycleExpirationDays must be at least 1"},
+		"ClientNoGrants":       {cephx("c1"), "spec.forProvider.grants in body should have at least 1 items"},
+		"ClientEmptyGrant":     {cephx("c2", cephv1alpha1.CephClientGrant{ReadOnly: ptr(true)}), "each of spec.forProvider.grants must name exactly one target"},
+		"ClientTwoTargets":     {cephx("c3", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), SubvolumeRef: svGrant}), "each of spec.forProvider.grants must name exactly one target"},
+		"ClientPrefixedName":   {cephx("client.tenant", poolGrant), "metadata.name is the client id without the 'client.' prefix"},
+		"ClientAdmin":          {cephx("admin", poolGrant), "metadata.name must not be admin"},
+		"ClientNameTooLong":    {cephx(long, poolGrant), "metadata.name (the client id) must be at most 100 characters"},
+		"ClientBadPool":        {cephx("c4", cephv1alpha1.CephClientGrant{Pool: ptr("a b")}), "spec.forProvider.grants[0].pool in body should match"},
+		"ClientBadProfile":     {cephx("c5", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), Profile: ptr("rgw")}), `spec.forProvider.grants[0].profile: Unsupported value: "rgw"`},
+		"ClientSubvolumeRBD":   {cephx("c6", cephv1alpha1.CephClientGrant{SubvolumeRef: svGrant, Profile: ptr("rbd")}), "spec.forProvider.grants[].profile and namespace apply to pool grants only"},
+		"ClientBadNamespace":   {cephx("c7", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), Namespace: ptr("a/b")}), "spec.forProvider.grants[0].namespace in body should match"},
 	}
 	for name, tc := range creates {
 		t.Run("Create"+name, func(t *testing.T) {

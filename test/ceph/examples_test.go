@@ -54,7 +54,7 @@ func TestExamples(t *testing.T) {
 	h := newHarness(t)
 	examples := readExamples(t)
 	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml", "subvolumegroup.yaml", "subvolume.yaml",
-		"objectstoreuser.yaml", "bucket.yaml"} {
+		"objectstoreuser.yaml", "bucket.yaml", "cephclient.yaml"} {
 		if len(examples[kind]) == 0 {
 			t.Fatalf("examples/ceph/%s is missing", kind)
 		}
@@ -128,6 +128,16 @@ func TestExamples(t *testing.T) {
 		t.Errorf("subvolume connection secret = %v, Ceph's path %s", fsSec.Data, sv.Path)
 	}
 
+	if c, ok := h.authCLI("client.tenant-a"); !ok || c.Caps["mds"] != "allow rw fsname=labfs path="+sv.Path ||
+		c.Caps["osd"] != "allow rw pool=cephfs.labfs.data namespace=fsvolumens_tenant-a-home, profile rbd pool=mc-volumes" {
+		t.Errorf("client.tenant-a in Ceph has caps %v (exists %v)", c.Caps, ok)
+	}
+	cxSec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "tenant-a-cephx"}}
+	h.eventually(30*time.Second, "CephClient connection secret", func() bool { return h.get(cxSec) == nil }, func() string { return "" })
+	if string(cxSec.Data["clientName"]) != "tenant-a" || len(cxSec.Data["key"]) == 0 || len(cxSec.Data["keyring"]) == 0 {
+		t.Errorf("CephClient connection secret has keys %v", mapKeys(cxSec.Data))
+	}
+
 	rgwAdmin := h.rgwAdmin()
 	if b, err := rgwAdmin.GetBucketStats(context.Background(), "tenant-a-backups"); err != nil || b.Owner != "tenant-a" || b.Quota.MaxObjects != 500 {
 		t.Errorf("bucket tenant-a-backups in RGW = %+v, %v", b, err)
@@ -160,6 +170,9 @@ func TestExamples(t *testing.T) {
 	if _, ok := h.fsCLI("tenant-a", ""); ok {
 		t.Error("subvolume group tenant-a left in Ceph after its MR was deleted")
 	}
+	if _, ok := h.authCLI("client.tenant-a"); ok {
+		t.Error("client.tenant-a left in Ceph after its MR was deleted")
+	}
 	s = h.snapshot()
 	if _, err := rgwAdmin.GetUser(context.Background(), "tenant-a"); !rgw.IsNotFound(err) {
 		t.Errorf("RGW user tenant-a after its MR was deleted: %v, want NoSuchUser", err)
@@ -181,6 +194,7 @@ func (h *harness) cleanExampleLeftovers() {
 	for _, b := range []string{"mc-node1", "mc-dc1-rack1", "mc-dc1-row1", "mc-dc1", "mc-root"} {
 		_ = c.RemoveCrushBucket(b)
 	}
+	_, _ = runTool("ceph", "--conf", h.conf, "auth", "rm", "client.tenant-a")
 	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, "tenant-a-home", "--group_name", "tenant-a")
 	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolumegroup", "rm", labFS, "tenant-a")
 	if env := rgwAdminEnv(h.conf); env["RGW_ENDPOINT"] != "" {

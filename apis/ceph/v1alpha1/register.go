@@ -41,6 +41,8 @@ var (
 	ObjectStoreUserGroupVersionKind    = SchemeGroupVersion.WithKind(ObjectStoreUserKind)
 	BucketKind                         = reflect.TypeOf(Bucket{}).Name()
 	BucketGroupVersionKind             = SchemeGroupVersion.WithKind(BucketKind)
+	CephClientKind                     = reflect.TypeOf(CephClient{}).Name()
+	CephClientGroupVersionKind         = SchemeGroupVersion.WithKind(CephClientKind)
 )
 
 func init() {
@@ -53,4 +55,5 @@ func init() {
 	SchemeBuilder.Register(&Subvolume{}, &SubvolumeList{})
 	SchemeBuilder.Register(&ObjectStoreUser{}, &ObjectStoreUserList{})
 	SchemeBuilder.Register(&Bucket{}, &BucketList{})
+	SchemeBuilder.Register(&CephClient{}, &CephClientList{})
 }

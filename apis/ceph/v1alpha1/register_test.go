@@ -17,6 +17,7 @@ var (
 	_ resource.ModernManaged = &Subvolume{}
 	_ resource.ModernManaged = &ObjectStoreUser{}
 	_ resource.ModernManaged = &Bucket{}
+	_ resource.ModernManaged = &CephClient{}
 
 	_ resource.ManagedList = &PoolList{}
 	_ resource.ManagedList = &ErasureCodeProfileList{}
@@ -27,4 +28,5 @@ var (
 	_ resource.ManagedList = &SubvolumeList{}
 	_ resource.ManagedList = &ObjectStoreUserList{}
 	_ resource.ManagedList = &BucketList{}
+	_ resource.ManagedList = &CephClientList{}
 )

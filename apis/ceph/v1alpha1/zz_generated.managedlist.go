@@ -29,6 +29,15 @@ func (l *BucketList) GetItems() []resource.Managed {
 	return items
 }
 
+// GetItems of this CephClientList.
+func (l *CephClientList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this CrushBucketList.
 func (l *CrushBucketList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))

@@ -52,6 +52,36 @@ func (mg *Bucket) ResolveReferences(ctx context.Context, c client.Reader) error 
 	return nil
 }
 
+// ResolveReferences of this CephClient.
+func (mg *CephClient) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var rsp reference.NamespacedResolutionResponse
+	var err error
+
+	for i3 := 0; i3 < len(mg.Spec.ForProvider.Grants); i3++ {
+		rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+			CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.Grants[i3].Pool),
+			Extract:      reference.ExternalName(),
+			Namespace:    mg.GetNamespace(),
+			Reference:    mg.Spec.ForProvider.Grants[i3].PoolRef,
+			Selector:     mg.Spec.ForProvider.Grants[i3].PoolSelector,
+			To: reference.To{
+				List:    &PoolList{},
+				Managed: &Pool{},
+			},
+		})
+		if err != nil {
+			return errors.Wrap(err, "mg.Spec.ForProvider.Grants[i3].Pool")
+		}
+		mg.Spec.ForProvider.Grants[i3].Pool = reference.ToPtrValue(rsp.ResolvedValue)
+		mg.Spec.ForProvider.Grants[i3].PoolRef = rsp.ResolvedReference
+
+	}
+
+	return nil
+}
+
 // ResolveReferences of this CrushBucket.
 func (mg *CrushBucket) ResolveReferences(ctx context.Context, c client.Reader) error {
 	r := reference.NewAPINamespacedResolver(c, mg)

@@ -6,6 +6,7 @@ import (
 
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/bucket"
+	cephclientctl "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/cephclient"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushrule"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/erasurecodeprofile"
@@ -19,7 +20,7 @@ import (
 )
 
 // Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, SubvolumeGroup,
-// Subvolume, ObjectStoreUser and Bucket controllers to mgr; they share o.Ceph, the site clients
+// Subvolume, ObjectStoreUser, Bucket and CephClient controllers to mgr; they share o.Ceph, the site clients
 // (built here, once, when the caller did not), and the RGW kinds their gateway clients.
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Ceph == nil {
@@ -35,6 +36,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		subvolume.Setup,
 		objectstoreuser.Setup,
 		bucket.Setup,
+		cephclientctl.Setup,
 	} {
 		if err := setup(mgr, o); err != nil {
 			return err

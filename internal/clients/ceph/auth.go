@@ -1,0 +1,72 @@
+package ceph
+
+import (
+	"encoding/json"
+	"sort"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+)
+
+// errDecodeAuth never quotes the answer: it holds the client's key.
+const errDecodeAuth = "cannot decode Ceph's answer to \"auth get\" for %s"
+
+// Caps are a cephx client's caps per service ("mon", "osd", "mds", "mgr").
+type Caps map[string]string
+
+// args renders caps the way the auth commands take them: service, caps, service, caps, ...
+// in a fixed order.
+func (c Caps) args() []string {
+	services := make([]string, 0, len(c))
+	for s := range c {
+		services = append(services, s)
+	}
+	sort.Strings(services)
+	out := make([]string, 0, 2*len(c))
+	for _, s := range services {
+		out = append(out, s, c[s])
+	}
+	return out
+}
+
+// AuthEntity is a cephx entity as `auth get` reports it. Key is the secret: callers put it into
+// a connection Secret and nowhere else.
+type AuthEntity struct {
+	Entity string `json:"entity"`
+	Key    string `json:"key"`
+	Caps   Caps   `json:"caps"`
+}
+
+// GetAuth reads a cephx entity ("client.x"); a missing one satisfies IsNotFound.
+func (c *Client) GetAuth(entity string) (*AuthEntity, error) {
+	out, err := c.MonCommand(map[string]any{"prefix": "auth get", "entity": entity, "format": "json"})
+	if err != nil {
+		return nil, err
+	}
+	var got []AuthEntity
+	if err := json.Unmarshal(out, &got); err != nil || len(got) != 1 {
+		return nil, errors.Errorf(errDecodeAuth, entity)
+	}
+	if got[0].Caps == nil {
+		got[0].Caps = Caps{}
+	}
+	return &got[0], nil
+}
+
+// CreateAuth creates a cephx entity with exactly these caps. Ceph refuses (EINVAL) when the
+// entity exists with other caps; with the same caps it answers with the existing key.
+func (c *Client) CreateAuth(entity string, caps Caps) error {
+	_, err := c.MonCommand(map[string]any{"prefix": "auth get-or-create", "entity": entity, "caps": caps.args(), "format": "json"})
+	return err
+}
+
+// SetAuthCaps replaces all caps of an entity; services not named lose their caps.
+func (c *Client) SetAuthCaps(entity string, caps Caps) error {
+	_, err := c.MonCommand(map[string]any{"prefix": "auth caps", "entity": entity, "caps": caps.args()})
+	return err
+}
+
+// RemoveAuth deletes a cephx entity and its key.
+func (c *Client) RemoveAuth(entity string) error {
+	_, err := c.MonCommand(map[string]any{"prefix": "auth rm", "entity": entity})
+	return err
+}
