@@ -58,8 +58,7 @@ func (s *Simulator) authenticate(r *http.Request, method, relPath string) (strin
 	if ticket == "" {
 		if tok := authValue(authz, "PVEAPIToken"); tok != "" {
 			id, secret, ok := strings.Cut(tok, "=")
-			if !ok || id != s.TokenID ||
-				subtle.ConstantTimeCompare([]byte(secret), []byte(s.Secret)) != 1 {
+			if !ok || !s.tokenAuth(id, secret) {
 				return "", httpErr(http.StatusUnauthorized, "Authentication failed!")
 			}
 			return id, nil
@@ -127,7 +126,8 @@ func createTicket(r *request) (any, error) {
 		user += "@" + realm
 	}
 	pw := r.str("password")
-	ok := user == s.opts.User && subtle.ConstantTimeCompare([]byte(pw), []byte(s.opts.Password)) == 1
+	ok := (user == s.opts.User && subtle.ConstantTimeCompare([]byte(pw), []byte(s.opts.Password)) == 1) ||
+		s.passwordAuth(user, pw)
 	if !ok {
 		if tu, valid := s.verifyTicket(pw); valid && tu == user {
 			ok = true

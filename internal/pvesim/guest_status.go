@@ -41,7 +41,7 @@ func listGuests(kind string) handlerFunc {
 		out := []map[string]any{}
 		for _, id := range s.st.vmids() {
 			g := s.st.Guests[id]
-			if g.Kind == kind && g.Node == node {
+			if g.Kind == kind && g.Node == node && r.may("/vms/"+strconv.Itoa(id), "VM.Audit") {
 				out = append(out, s.vmstatus(g, full))
 			}
 		}

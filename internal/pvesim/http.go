@@ -192,11 +192,21 @@ func (s *Simulator) call(r *http.Request, rt *route, vars map[string]string, use
 	for k, v := range vars {
 		raw[k] = v
 	}
+	// pve-manager's rest_handler checks the schema's permissions with the
+	// raw parameters, before the handler verifies them.
+	perm, err := s.authorize(rt, user, raw)
+	if err != nil {
+		return nil, err
+	}
 	params, errs := validate(rt.spec, raw)
 	if errs != nil {
 		return nil, paramError(errs)
 	}
-	return rt.handler(&request{s: s, method: r.Method, path: r.URL.Path, route: rt, params: params, user: user})
+	req := &request{s: s, method: r.Method, path: r.URL.Path, route: rt, params: params, user: user, perm: perm}
+	if err := req.handlerChecks(); err != nil {
+		return nil, err
+	}
+	return rt.handler(req)
 }
 
 func firstLine(s string) string {

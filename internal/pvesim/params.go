@@ -59,6 +59,7 @@ type request struct {
 	route  *route
 	params map[string]string
 	user   string
+	perm   *perms // the caller's permissions
 }
 
 func (r *request) str(name string) string { return r.params[name] }

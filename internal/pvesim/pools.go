@@ -25,6 +25,9 @@ func listPools(r *request) (any, error) {
 	}
 	out := []map[string]any{}
 	for _, id := range sortedKeys(s.st.Pools) {
+		if !r.may("/pool/"+id, "Pool.Audit") {
+			continue
+		}
 		e := map[string]any{"poolid": id}
 		if c := s.st.Pools[id].Comment; c != "" {
 			e["comment"] = c

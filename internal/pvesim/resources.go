@@ -189,6 +189,7 @@ func getResources(r *request) (any, error) {
 	s.mu.RLock()
 	list := s.resourceList(r.str("type"))
 	s.mu.RUnlock()
+	list = r.visibleResources(list)
 	b := append(make([]byte, 0, 300*len(list)+64), `{"data":`...)
 	b = appendResources(b, list)
 	return rawEnvelope(append(b, '}')), nil

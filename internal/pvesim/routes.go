@@ -93,6 +93,22 @@ func (s *Simulator) handlers() map[string]handlerFunc {
 		"GET /nodes/{node}/lxc/{vmid}/interfaces":                    lxcInterfaces,
 		"POST /nodes/{node}/qemu/{vmid}/status/suspend":              suspendVM,
 		"POST /nodes/{node}/qemu/{vmid}/status/resume":               resumeVM,
+		"GET /access/users":                                          listUsers,
+		"POST /access/users":                                         createUser,
+		"GET /access/users/{userid}":                                 getUser,
+		"PUT /access/users/{userid}":                                 updateUser,
+		"DELETE /access/users/{userid}":                              deleteUser,
+		"POST /access/users/{userid}/token/{tokenid}":                generateToken,
+		"GET /access/users/{userid}/token/{tokenid}":                 readToken,
+		"DELETE /access/users/{userid}/token/{tokenid}":              removeToken,
+		"GET /access/roles":                                          listRoles,
+		"POST /access/roles":                                         createRole,
+		"GET /access/roles/{roleid}":                                 readRole,
+		"PUT /access/roles/{roleid}":                                 updateRole,
+		"DELETE /access/roles/{roleid}":                              deleteRole,
+		"GET /access/acl":                                            listACL,
+		"PUT /access/acl":                                            updateACL,
+		"GET /access/permissions":                                    getPermissions,
 	}
 	// Both guest kinds share the lifecycle handlers; the kind comes from the path.
 	for _, kind := range []string{kindQemu, kindLXC} {

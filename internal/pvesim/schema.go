@@ -35,14 +35,26 @@ type Param struct {
 	DefaultKey bool             `json:"-"`
 	Alias      string           `json:"alias,omitempty"`
 
-	re *regexp.Regexp
+	re    *regexp.Regexp
+	reMax int // the longest match a pattern allows, when RE2 cannot say it
 }
+
+var reLongRepeat = regexp.MustCompile(`^(\[[^\]]+\])\{0,(\d{4,})\}$`)
 
 // RouteSpec holds a route's parameters; indexed families such as "net[n]"
 // are stored once under the family name.
 type RouteSpec struct {
 	Params     map[string]*Param
 	Additional bool
+	// Perm is the schema's permissions: a "user" class ("all", "world")
+	// and/or a "check" expression.
+	Perm Permissions
+}
+
+// Permissions is a route's permissions entry of the official schema.
+type Permissions struct {
+	User  string `json:"user,omitempty"`
+	Check []any  `json:"check,omitempty"`
 }
 
 // UnmarshalJSON reads PVE's loosely typed attributes (optional as 0/1,
@@ -106,6 +118,7 @@ func Specs() (map[string]*RouteSpec, error) {
 		var raw map[string]struct {
 			Params     map[string]*Param `json:"params"`
 			Additional bool              `json:"additionalProperties"`
+			Perm       Permissions       `json:"permissions"`
 		}
 		if specsErr = json.Unmarshal(specsJSON, &raw); specsErr != nil {
 			return
@@ -118,7 +131,7 @@ func Specs() (map[string]*RouteSpec, error) {
 					return
 				}
 			}
-			specs[k] = &RouteSpec{Params: v.Params, Additional: v.Additional}
+			specs[k] = &RouteSpec{Params: v.Params, Additional: v.Additional, Perm: v.Perm}
 		}
 	})
 	return specs, specsErr
@@ -126,7 +139,14 @@ func Specs() (map[string]*RouteSpec, error) {
 
 func (p *Param) compile() error {
 	if p.Pattern != "" {
-		re, err := regexp.Compile("^(?:" + perlToRE2(p.Pattern) + ")$")
+		pat := perlToRE2(p.Pattern)
+		// RE2 repeats at most 1000 times: "[class]{0,4096}" (User.pm's
+		// keys) becomes "[class]*" plus a length bound.
+		if m := reLongRepeat.FindStringSubmatch(pat); m != nil {
+			n, _ := strconv.Atoi(m[2])
+			pat, p.reMax = m[1]+"*", n
+		}
+		re, err := regexp.Compile("^(?:" + pat + ")$")
 		if err != nil {
 			return err
 		}

@@ -172,6 +172,7 @@ func New(opts Options) (*Simulator, error) {
 			s.SeedGuests(opts.SeedGuests)
 		}
 	}
+	s.seedAccess()
 	if err := s.routes(); err != nil {
 		return nil, err
 	}

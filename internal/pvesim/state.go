@@ -22,6 +22,8 @@ type state struct {
 	// ClusterFW is cluster.fw's options and rules; HostFW each node's host.fw.
 	ClusterFW *firewallSet            `json:"clusterFirewall,omitempty"`
 	HostFW    map[string]*firewallSet `json:"hostFirewalls,omitempty"`
+	// Access is user.cfg: users, tokens, roles and ACLs.
+	Access *accessState `json:"access,omitempty"`
 }
 
 type pool struct {

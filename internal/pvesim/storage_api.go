@@ -27,7 +27,8 @@ func getNodeStorages(r *request) (any, error) {
 	out := []map[string]any{}
 	for _, sid := range sortedKeys(s.st.Storages) {
 		st := s.st.Storages[sid]
-		if !st.on(node) || (r.has("storage") && r.str("storage") != sid) {
+		if !st.on(node) || (r.has("storage") && r.str("storage") != sid) ||
+			!r.may("/storage/"+sid, "Datastore.Audit", "Datastore.AllocateSpace") {
 			continue
 		}
 		if c := r.str("content"); c != "" {

@@ -14,6 +14,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -196,11 +197,18 @@ func (s *Simulator) callUpload(r *http.Request, rt *route, vars map[string]strin
 	for k, v := range vars {
 		raw[k] = v
 	}
+	perm, err := s.authorize(rt, user, raw)
+	if err != nil {
+		if tmp, _ := raw["tmpfilename"].(string); tmp != "" {
+			_ = os.Remove(tmp)
+		}
+		return nil, err
+	}
 	params, errs := validate(rt.spec, raw)
 	if errs != nil {
 		return nil, paramError(errs)
 	}
-	return rt.handler(&request{s: s, method: r.Method, path: r.URL.Path, route: rt, params: params, user: user})
+	return rt.handler(&request{s: s, method: r.Method, path: r.URL.Path, route: rt, params: params, user: user, perm: perm})
 }
 
 func receiveUpload(r *http.Request, raw map[string]any) error {

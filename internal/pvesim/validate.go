@@ -143,7 +143,7 @@ func checkScalar(path string, p *Param, s string) string {
 			return "invalid format - " + err
 		}
 	}
-	if p.re != nil && !p.re.MatchString(s) {
+	if p.re != nil && (!p.re.MatchString(s) || (p.reMax > 0 && len(s) > p.reMax)) {
 		return "value does not match the regex pattern"
 	}
 	if p.MaxLength != nil && len([]rune(s)) > *p.MaxLength {

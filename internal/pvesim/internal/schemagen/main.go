@@ -20,7 +20,8 @@ type node struct {
 }
 
 type method struct {
-	Parameters struct {
+	Permissions map[string]any `json:"permissions"`
+	Parameters  struct {
 		Properties           map[string]map[string]any `json:"properties"`
 		AdditionalProperties any                       `json:"additionalProperties"`
 	} `json:"parameters"`
@@ -89,7 +90,19 @@ func run(schemaPath, routesPath, outPath string) error {
 			params[name] = reduce(p)
 		}
 		add := m.Parameters.AdditionalProperties
-		result[line] = map[string]any{"params": params, "additionalProperties": add != nil && add != false && add != float64(0)}
+		entry := map[string]any{"params": params, "additionalProperties": add != nil && add != false && add != float64(0)}
+		// The permission check as the schema states it; rules given only
+		// in words (the description) are the handlers' business.
+		perm := map[string]any{}
+		for _, k := range []string{"check", "user"} {
+			if v, ok := m.Permissions[k]; ok {
+				perm[k] = v
+			}
+		}
+		if len(perm) > 0 {
+			entry["permissions"] = perm
+		}
+		result[line] = entry
 	}
 	if err := sc.Err(); err != nil {
 		return err
