@@ -28,12 +28,15 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/statemetrics"
 
 	"github.com/microcloud-dev/provider-microcloud/apis"
+	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
+	proxmoxv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	mcctrl "github.com/microcloud-dev/provider-microcloud/internal/controller"
 	cephsite "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
+	"github.com/microcloud-dev/provider-microcloud/internal/shard"
 	"github.com/microcloud-dev/provider-microcloud/internal/version"
 )
 
@@ -46,6 +49,9 @@ type flags struct {
 	syncPeriod      time.Duration
 	maxReconcile    int
 	leaderElection  bool
+	leaderNS        string
+	leaseDuration   time.Duration
+	shard           string
 	metricsAddr     string
 	healthAddr      string
 	namespace       string
@@ -71,6 +77,9 @@ func parseFlags(args []string) (*flags, error) {
 	fs.DurationVar(&f.syncPeriod, "sync", time.Hour, "How often the informer cache resyncs all objects.")
 	fs.IntVar(&f.maxReconcile, "max-reconcile-rate", 10, "Reconciles per second across all controllers, and workers per controller.")
 	fs.BoolVar(&f.leaderElection, "leader-election", false, "Elect a leader so only one replica reconciles.")
+	fs.StringVar(&f.leaderNS, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's own namespace; needed when running outside a cluster).")
+	fs.DurationVar(&f.leaseDuration, "leader-election-lease", 15*time.Second, "How long a standby waits for a leader that stopped renewing (killed, partitioned) before it takes over; the leader renews every third of it.")
+	fs.StringVar(&f.shard, "shard", "", "Reconcile only one shard: a label selector on ProviderConfigs and ClusterProviderConfigs on one key (e.g. microcloud.dev/shard=eu-1 or 'microcloud.dev/shard in (eu-1,eu-2)'). Managed resources follow their config: the config's value of that label is copied onto them, and the caches hold only the shard's configs and resources. With --leader-election each shard elects its own leader. Empty: everything.")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-address", ":8080", "Prometheus metrics address (0 disables).")
 	fs.StringVar(&f.healthAddr, "health-probe-bind-address", ":8081", "Health (/healthz) and readiness (/readyz) address.")
 	fs.StringVar(&f.namespace, "namespace", "", "Only watch this namespace (all namespaces when empty).")
@@ -94,6 +103,12 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if f.driftInterval < f.pollInterval {
 		return nil, fmt.Errorf("--drift-interval must be at least --poll (%s), got %s", f.pollInterval, f.driftInterval)
+	}
+	if f.leaseDuration < 3*time.Second {
+		return nil, fmt.Errorf("--leader-election-lease must be at least 3s, got %s", f.leaseDuration)
+	}
+	if _, err := shard.Parse(f.shard); err != nil {
+		return nil, err
 	}
 	if f.retryBase <= 0 || f.retryMax < f.retryBase {
 		return nil, fmt.Errorf("--retry-backoff must be positive and at most --retry-backoff-max, got %s and %s", f.retryBase, f.retryMax)
@@ -125,7 +140,7 @@ func run(ctx context.Context, f *flags) error {
 	zl := zap.New(zap.UseDevMode(false), zap.Level(level))
 	ctrl.SetLogger(zl)
 	log := logging.NewLogrLogger(zl.WithName("provider-microcloud"))
-	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance, "sharedClusterView", f.sharedView)
+	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance, "sharedClusterView", f.sharedView, "shard", f.shard)
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -142,13 +157,26 @@ func run(ctx context.Context, f *flags) error {
 	if f.namespace != "" {
 		co.DefaultNamespaces = map[string]cache.Config{f.namespace: {}}
 	}
+	sh, _ := shard.Parse(f.shard) // checked by parseFlags
+	managedKinds, err := shard.ManagedKinds(s, proxmoxv1alpha1.Group, cephv1alpha1.Group)
+	if err != nil {
+		return err
+	}
+	if err := sh.CacheOptions(&co, s, managedKinds); err != nil {
+		return err
+	}
+	renew, retry := f.leaseDuration*2/3, f.leaseDuration/6
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        s,
 		Cache:                         co,
 		LeaderElection:                f.leaderElection,
-		LeaderElectionID:              "crossplane-leader-election-provider-microcloud",
+		LeaderElectionID:              sh.LeaderElectionID("crossplane-leader-election-provider-microcloud"),
+		LeaderElectionNamespace:       f.leaderNS,
 		LeaderElectionResourceLock:    "leases",
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &f.leaseDuration,
+		RenewDeadline:                 &renew,
+		RetryPeriod:                   &retry,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.healthAddr,
 	})
@@ -204,6 +232,9 @@ func run(ctx context.Context, f *flags) error {
 	}
 	if err := mcctrl.Setup(mgr, o); err != nil {
 		return fmt.Errorf("cannot set up controllers: %w", err)
+	}
+	if err := shard.SetupLabeler(mgr, sh, managedKinds, f.namespace, log); err != nil {
+		return fmt.Errorf("cannot set up the shard labeler: %w", err)
 	}
 	log.Info("Manager starting", "metrics", f.metricsAddr, "health", f.healthAddr)
 	if err := mgr.Start(ctx); err != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/guest"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
+	"github.com/microcloud-dev/provider-microcloud/test/providerproc"
 )
 
 const (
@@ -52,7 +53,7 @@ type world struct {
 	ns    string
 	sim   *pvesim.Server
 	pve   *goproxmox.Client
-	p     *provider
+	p     *providerproc.Process
 	nodes []string
 
 	mu    sync.Mutex
@@ -158,14 +159,14 @@ func TestProviderSurvivesSIGKILL(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	bin := buildProvider(t, dir)
+	bin := providerproc.Build(t, dir)
 	kubeconfig := dir + "/kubeconfig"
-	writeKubeconfig(t, env.Config, kubeconfig)
+	providerproc.WriteKubeconfig(t, env.Config, kubeconfig)
 	logDir := dir
 	if d := os.Getenv(logDirEnv); d != "" {
 		logDir = d
 	}
-	w.p = newProvider(t, bin, kubeconfig, logDir)
+	w.p = providerproc.New(t, bin, kubeconfig, filepath.Join(logDir, "provider.log"))
 	defer w.report()
 
 	// Phase 1: create, cloned from the template, spread over the chaos.
@@ -275,7 +276,7 @@ type phaseResult struct {
 }
 
 func (w *world) report() {
-	starts, kills, crashes := w.p.counts()
+	starts, kills, crashes := w.p.Counts()
 	w.t.Logf("crash loop: %d provider starts, %d SIGKILLs, %d exits by itself", starts, kills, len(crashes))
 	for _, r := range w.results {
 		conv := "NOT REACHED"
@@ -292,13 +293,13 @@ func (w *world) report() {
 	}
 	if w.t.Failed() {
 		keep := filepath.Join(os.TempDir(), fmt.Sprintf("crashloop-%d-provider.log", w.seed))
-		if b, err := os.ReadFile(w.p.log.Name()); err == nil && os.WriteFile(keep, b, 0o644) == nil {
+		if b, err := os.ReadFile(w.p.LogFile()); err == nil && os.WriteFile(keep, b, 0o644) == nil {
 			w.t.Logf("  the provider's log (all runs) is kept in %s", keep)
 		}
 	}
 	for _, c := range crashes {
 		w.t.Errorf("the provider exited without being killed: %s; its log:\n%s", c,
-			strings.Join(w.p.logLines(30, "error", "panic", "Error", "=== crashloop"), "\n"))
+			strings.Join(w.p.LogLines(30, "error", "panic", "Error", "=== providerproc"), "\n"))
 	}
 }
 
@@ -307,13 +308,13 @@ func (w *world) report() {
 // returns no problem and checks final once.
 func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged, final func(snapshot) []string) {
 	t := w.t
-	_, killsBefore, _ := w.p.counts()
+	_, killsBefore, _ := w.p.Counts()
 	smp := w.sample(name)
 	start := time.Now()
 	chaosErr := make(chan error, 1)
 	midTask := 0
 	go func() {
-		chaosErr <- w.p.chaos(chaosRNG, w.kills, func() {
+		chaosErr <- w.p.Chaos(chaosRNG, w.kills, func() {
 			if w.runningTasks() > 0 {
 				midTask++
 			}
@@ -325,7 +326,7 @@ func (w *world) phase(name string, chaosRNG *rand.Rand, write func(), converged,
 		t.Fatalf("phase %s: %v", name, err)
 	}
 	lastKill := time.Now()
-	_, killsAfter, _ := w.p.counts()
+	_, killsAfter, _ := w.p.Counts()
 	r := phaseResult{name: name, kills: killsAfter - killsBefore, midTask: midTask, chaos: lastKill.Sub(start), converged: -1}
 
 	var problems []string
@@ -566,7 +567,7 @@ func (s *sampler) once() {
 						"at %s guest %d of VM %s vanished from the simulator while %s is not being deleted; last seen:%s\n"+
 							"  VMs whose external name is %d now: %v; the provider's deletions of guest %d:\n    %s",
 						snap.at.Format("15:04:05.000"), id, r.name, r.name, last, id, claims[en], id,
-						strings.Join(w.p.logLines(5, `"external-name":"`+en+`","deletion-timestamp"`), "\n    ")))
+						strings.Join(w.p.LogLines(5, `"external-name":"`+en+`","deletion-timestamp"`), "\n    ")))
 					delete(s.settled[r.name], id)
 				}
 			}
@@ -811,7 +812,7 @@ func (w *world) evidence(vm *v1alpha1.VirtualMachine, r res, snap snapshot, prob
 			fmt.Fprintf(&b, "\n  guest %d (external name): absent", id)
 		}
 	}
-	for _, l := range w.p.logLines(4, `"`+vm.Name+`"`) {
+	for _, l := range w.p.LogLines(4, `"`+vm.Name+`"`) {
 		fmt.Fprintf(&b, "\n  log: %.400s", l)
 	}
 	return b.String()

@@ -1,4 +1,7 @@
-package crashloop
+// Package providerproc runs the provider's real binary as child processes
+// of a test, against the test's API server: built once, started, SIGKILLed
+// and restarted, each process's output in one log file across restarts.
+package providerproc
 
 import (
 	"bytes"
@@ -21,8 +24,8 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/test/envtest"
 )
 
-// buildProvider compiles cmd/provider once into dir.
-func buildProvider(t *testing.T, dir string) string {
+// Build compiles cmd/provider once into dir.
+func Build(t *testing.T, dir string) string {
 	t.Helper()
 	root, err := envtest.RepoRoot()
 	if err != nil {
@@ -30,7 +33,7 @@ func buildProvider(t *testing.T, dir string) string {
 	}
 	bin := filepath.Join(dir, "provider")
 	start := time.Now()
-	cmd := exec.Command("go", "build", "-tags=pacific", "-o", bin, "./cmd/provider")
+	cmd := exec.Command("go", "build", "-tags=pacific", "-o", bin, "./cmd/provider") //nolint:gosec // the test's own build into its temp dir
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cannot build the provider: %v\n%s", err, out)
@@ -39,8 +42,8 @@ func buildProvider(t *testing.T, dir string) string {
 	return bin
 }
 
-// writeKubeconfig writes a kubeconfig for the test API server.
-func writeKubeconfig(t *testing.T, cfg *rest.Config, path string) {
+// WriteKubeconfig writes a kubeconfig for the test API server.
+func WriteKubeconfig(t *testing.T, cfg *rest.Config, path string) {
 	t.Helper()
 	kc := clientcmdapi.NewConfig()
 	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
@@ -52,24 +55,26 @@ func writeKubeconfig(t *testing.T, cfg *rest.Config, path string) {
 	}
 }
 
-// freeAddr returns a loopback address no one listens on right now.
-func freeAddr() (string, error) {
+// FreeAddr returns a loopback address no one listens on right now.
+func FreeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
 
-// provider is the provider binary run as a child process that the test
+// A Process is the provider binary run as a child process that the test
 // starts, SIGKILLs and restarts. Its output goes to one log file across
 // restarts, with a marker line per start and kill.
-type provider struct {
+type Process struct {
 	t          *testing.T
 	bin        string
 	kubeconfig string
+	args       []string
 	log        *os.File
+	metrics    string
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -80,28 +85,48 @@ type provider struct {
 	crashes []string // exits the test did not cause
 }
 
-func newProvider(t *testing.T, bin, kubeconfig, dir string) *provider {
+// New returns a provider process (not started) logging to logFile; args
+// come after the defaults (a 2 s poll, 20 reconciles/s, no leader election,
+// debug logs, free metrics and health addresses) and override them.
+func New(t *testing.T, bin, kubeconfig, logFile string, args ...string) *Process {
 	t.Helper()
-	log, err := os.Create(filepath.Join(dir, "provider.log"))
+	log, err := os.Create(logFile) //nolint:gosec // a path the test chose
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &provider{t: t, bin: bin, kubeconfig: kubeconfig, log: log}
+	p := &Process{t: t, bin: bin, kubeconfig: kubeconfig, log: log, args: args}
 	t.Cleanup(func() {
-		p.stop()
+		p.Stop()
 		_ = log.Close()
 	})
 	return p
 }
 
-// start runs a new provider process; it must not be running. It may be
+// LogFile is the path of the process's log.
+func (p *Process) LogFile() string { return p.log.Name() }
+
+// MetricsAddr is the metrics address of the running (or last) process.
+func (p *Process) MetricsAddr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.metrics
+}
+
+// Running tells whether the process runs.
+func (p *Process) Running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cmd != nil
+}
+
+// Start runs a new provider process; it must not be running. It may be
 // called from any goroutine.
-func (p *provider) start() error {
-	metrics, err := freeAddr()
+func (p *Process) Start() error {
+	metrics, err := FreeAddr()
 	if err != nil {
 		return err
 	}
-	health, err := freeAddr()
+	health, err := FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -118,7 +143,9 @@ func (p *provider) start() error {
 		"--health-probe-bind-address=" + health,
 		"--debug", // every reconcile in the log, the evidence of a failure
 	}
-	cmd := exec.Command(p.bin, args...)
+	args = append(args, p.args...)
+	p.metrics = metrics
+	cmd := exec.Command(p.bin, args...) //nolint:gosec // the binary Build made, with the test's args
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
 	cmd.Stdout, cmd.Stderr = p.log, p.log
 	// Dies with the test process, so an aborted run leaves no provider behind.
@@ -127,7 +154,7 @@ func (p *provider) start() error {
 		return fmt.Errorf("cannot start the provider: %w", err)
 	}
 	p.starts++
-	fmt.Fprintf(p.log, "=== crashloop %s: start #%d pid %d\n", time.Now().Format("15:04:05.000"), p.starts, cmd.Process.Pid)
+	fmt.Fprintf(p.log, "=== providerproc %s: start #%d pid %d\n", time.Now().Format("15:04:05.000"), p.starts, cmd.Process.Pid)
 	exited := make(chan struct{})
 	p.cmd, p.exited, p.killing = cmd, exited, false
 	go func() {
@@ -137,7 +164,7 @@ func (p *provider) start() error {
 		if !p.killing {
 			msg := fmt.Sprintf("provider pid %d exited by itself at %s: %v", cmd.Process.Pid, time.Now().Format("15:04:05.000"), err)
 			p.crashes = append(p.crashes, msg)
-			fmt.Fprintln(p.log, "=== crashloop: "+msg)
+			fmt.Fprintln(p.log, "=== providerproc: "+msg)
 		}
 		if p.cmd == cmd {
 			p.cmd = nil
@@ -147,8 +174,8 @@ func (p *provider) start() error {
 	return nil
 }
 
-// kill sends SIGKILL to the running provider and waits until it is gone.
-func (p *provider) kill() {
+// Kill sends SIGKILL to the running provider and waits until it is gone.
+func (p *Process) Kill() {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	if cmd == nil {
@@ -158,13 +185,13 @@ func (p *provider) kill() {
 	p.killing = true
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	p.kills++
-	fmt.Fprintf(p.log, "=== crashloop %s: SIGKILL #%d pid %d\n", time.Now().Format("15:04:05.000"), p.kills, cmd.Process.Pid)
+	fmt.Fprintf(p.log, "=== providerproc %s: SIGKILL #%d pid %d\n", time.Now().Format("15:04:05.000"), p.kills, cmd.Process.Pid)
 	p.mu.Unlock()
 	<-exited
 }
 
-// stop kills the provider if it runs (test cleanup; not counted as a kill).
-func (p *provider) stop() {
+// Stop kills the provider if it runs (test cleanup; not counted as a kill).
+func (p *Process) Stop() {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	if cmd == nil {
@@ -177,42 +204,43 @@ func (p *provider) stop() {
 	<-exited
 }
 
-// ensureRunning restarts the provider when it is not running (e.g. it
+// EnsureRunning restarts the provider when it is not running (e.g. it
 // exited by itself, which is recorded as a crash).
-func (p *provider) ensureRunning() error {
+func (p *Process) EnsureRunning() error {
 	p.mu.Lock()
 	running := p.cmd != nil
 	p.mu.Unlock()
 	if !running {
-		return p.start()
+		return p.Start()
 	}
 	return nil
 }
 
-func (p *provider) counts() (starts, kills int, crashes []string) {
+// Counts are the starts, the kills and the exits the test did not cause.
+func (p *Process) Counts() (starts, kills int, crashes []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.starts, p.kills, append([]string(nil), p.crashes...)
 }
 
-// chaos kills and restarts the provider kills times, each after it ran a
+// Chaos kills and restarts the provider kills times, each after it ran a
 // random 0.5-4 s, and leaves it running. beforeKill runs just before each
 // SIGKILL (to see what the kill interrupts).
-func (p *provider) chaos(rng *rand.Rand, kills int, beforeKill func()) error {
+func (p *Process) Chaos(rng *rand.Rand, kills int, beforeKill func()) error {
 	for range kills {
-		if err := p.ensureRunning(); err != nil {
+		if err := p.EnsureRunning(); err != nil {
 			return err
 		}
 		time.Sleep(500*time.Millisecond + time.Duration(rng.Int64N(int64(3500*time.Millisecond))))
 		beforeKill()
-		p.kill()
+		p.Kill()
 	}
-	return p.ensureRunning()
+	return p.EnsureRunning()
 }
 
-// logLines returns the provider log lines (across all restarts) that
+// LogLines returns the provider log lines (across all restarts) that
 // contain any of the needles, at most limit of them, the last ones.
-func (p *provider) logLines(limit int, needles ...string) []string {
+func (p *Process) LogLines(limit int, needles ...string) []string {
 	b, err := os.ReadFile(p.log.Name())
 	if err != nil {
 		return []string{err.Error()}
