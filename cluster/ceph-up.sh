@@ -19,6 +19,8 @@
 #   CEPH_LAB_MON_PORT=6789     msgr v1 port; msgr v2 port is CEPH_LAB_MON_PORT2 (default 3300)
 #   CEPH_LAB_MGR=1             start a mgr (needed for `df`, pool stats, pg_num changes, rbd trash etc.)
 #   CEPH_LAB_FILE=1            start an MDS (mds.a) and create the CephFS volume labfs (needs the mgr)
+#   CEPH_LAB_MDS=2             MDS daemons with CEPH_LAB_FILE=1 (1..4): mds.a serves labfs, the others
+#                              (mds.b, ...) stand by for filesystems made later (a new volume needs one)
 #   CEPH_LAB_OBJECT=1          start a radosgw (client.rgw.lab) and create its admin user lab-admin
 #   CEPH_LAB_RGW_PORT          radosgw's HTTP port on 127.0.0.1 (default 7480 + CEPH_LAB_MON_PORT - 6789,
 #                              so clusters on other mon ports get other gateway ports)
@@ -37,12 +39,14 @@ FAST_PAXOS=${CEPH_LAB_FAST_PAXOS:-1}
 TIMEOUT=${CEPH_LAB_TIMEOUT:-120}
 WANT_FILE=${CEPH_LAB_FILE:-1}
 WANT_OBJECT=${CEPH_LAB_OBJECT:-1}
+MDS=${CEPH_LAB_MDS:-2}
 RGW_PORT=${CEPH_LAB_RGW_PORT:-$(( 7480 + PORT1 - 6789 ))}
 FSNAME=labfs
 # shellcheck source=cluster/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case $OSDS in [1-9]) ;; *) die "CEPH_LAB_OSDS must be 1..9";; esac
+case $MDS in [1-4]) ;; *) die "CEPH_LAB_MDS must be 1..4";; esac
 case $STORE in memstore|bluestore) ;; *) die "CEPH_LAB_STORE must be memstore or bluestore";; esac
 
 # ---- 0. packages ----------------------------------------------------------------------------
@@ -86,9 +90,13 @@ if [ -f "$DIR/.initialized" ] && [ -f "$DIR/lab.env" ]; then
   # a cluster made before the MDS and the gateway existed has no keys for them
   grep -q '^WANT_FILE=' "$DIR/lab.env" || WANT_FILE=0
   grep -q '^WANT_OBJECT=' "$DIR/lab.env" || WANT_OBJECT=0
+  # ... and one made before the standby MDS has a key for mds.a only
+  grep -q '^MDS=' "$DIR/lab.env" || MDS=1
   # shellcheck disable=SC1091
   . "$DIR/lab.env"
 fi
+
+mds_names() { local n; for n in a b c d; do [ "$n" \> "$(echo abcd | cut -c"$MDS")" ] || echo "mds.$n"; done; }
 
 pid_alive() { local f=$DIR/run/$1.pid; [ -s "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; }
 
@@ -96,7 +104,7 @@ daemons() {
   echo mon.a
   [ "$WANT_MGR" = 1 ] && echo mgr.x
   local i; for ((i = 0; i < OSDS; i++)); do echo "osd.$i"; done
-  [ "$WANT_FILE" = 1 ] && echo mds.a
+  [ "$WANT_FILE" = 1 ] && mds_names
   [ "$WANT_OBJECT" = 1 ] && echo client.rgw.lab
   return 0
 }
@@ -128,8 +136,8 @@ if [ ! -f "$DIR/.initialized" ]; then
   [ "$WANT_OBJECT" = 1 ] && need_free_port 127.0.0.1 "$RGW_PORT" "set CEPH_LAB_RGW_PORT"
   touch "$DIR/.ceph-lab"
   mkdir -p "$DIR"/{data,run,log,crash}
-  printf 'OSDS=%s\nSTORE=%s\nWANT_MGR=%s\nPORT1=%s\nPORT2=%s\nWANT_FILE=%s\nWANT_OBJECT=%s\nRGW_PORT=%s\n' \
-    "$OSDS" "$STORE" "$WANT_MGR" "$PORT1" "$PORT2" "$WANT_FILE" "$WANT_OBJECT" "$RGW_PORT" > "$DIR/lab.env"
+  printf 'OSDS=%s\nSTORE=%s\nWANT_MGR=%s\nPORT1=%s\nPORT2=%s\nWANT_FILE=%s\nWANT_OBJECT=%s\nRGW_PORT=%s\nMDS=%s\n' \
+    "$OSDS" "$STORE" "$WANT_MGR" "$PORT1" "$PORT2" "$WANT_FILE" "$WANT_OBJECT" "$RGW_PORT" "$MDS" > "$DIR/lab.env"
   FSID=$(uuidgen)
   if [ "$STORE" = bluestore ]; then
     STORE_CONF="osd objectstore = bluestore
@@ -237,8 +245,12 @@ EOF
   for ((i = 0; i < OSDS; i++)); do
     ceph-authtool "$KR" --gen-key -n "osd.$i" --cap mon 'allow profile osd' --cap mgr 'allow profile osd' --cap osd 'allow *' >/dev/null
   done
-  [ "$WANT_FILE" = 1 ] && ceph-authtool "$KR" --gen-key -n mds.a --cap mon 'allow profile mds' --cap osd 'allow rwx' \
-    --cap mds 'allow *' --cap mgr 'allow profile mds' >/dev/null
+  if [ "$WANT_FILE" = 1 ]; then
+    for m in $(mds_names); do
+      ceph-authtool "$KR" --gen-key -n "$m" --cap mon 'allow profile mds' --cap osd 'allow rwx' \
+        --cap mds 'allow *' --cap mgr 'allow profile mds' >/dev/null
+    done
+  fi
   [ "$WANT_OBJECT" = 1 ] && ceph-authtool "$KR" --gen-key -n client.rgw.lab --cap mon 'allow rw' --cap osd 'allow rwx' \
     --cap mgr 'allow rw' >/dev/null
   chmod 600 "$KR" "$DIR/client.admin.keyring"
@@ -302,7 +314,10 @@ fi
 
 [ "$WANT_MGR" = 1 ] && { mkdir -p "$DIR/data/mgr.x"; start mgr.x ceph-mgr --conf "$CONF" -i x; }
 for ((i = 0; i < OSDS; i++)); do start "osd.$i" ceph-osd --conf "$CONF" -i "$i"; done
-if [ "$WANT_FILE" = 1 ]; then mkdir -p "$DIR/data/mds.a"; start mds.a ceph-mds --conf "$CONF" -i a; fi
+if [ "$WANT_FILE" = 1 ]; then
+  # mds.a first, so it (not a standby) takes labfs on a fresh cluster
+  for m in $(mds_names); do mkdir -p "$DIR/data/$m"; start "$m" ceph-mds --conf "$CONF" -i "${m#mds.}"; done
+fi
 # radosgw waits for the OSDs itself before it opens its port
 if [ "$WANT_OBJECT" = 1 ]; then mkdir -p "$DIR/data/client.rgw.lab"; start client.rgw.lab radosgw --conf "$CONF" -n client.rgw.lab; fi
 touch "$DIR/.initialized"

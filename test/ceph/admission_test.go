@@ -120,7 +120,11 @@ func TestAdmission(t *testing.T) {
 		"ClientBadPool":        {cephx("c4", cephv1alpha1.CephClientGrant{Pool: ptr("a b")}), "spec.forProvider.grants[0].pool in body should match"},
 		"ClientBadProfile":     {cephx("c5", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), Profile: ptr("rgw")}), `spec.forProvider.grants[0].profile: Unsupported value: "rgw"`},
 		"ClientSubvolumeRBD":   {cephx("c6", cephv1alpha1.CephClientGrant{SubvolumeRef: svGrant, Profile: ptr("rbd")}), "spec.forProvider.grants[].profile and namespace apply to pool grants only"},
-		"ClientBadNamespace":   {cephx("c7", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), Namespace: ptr("a/b")}), "spec.forProvider.grants[0].namespace in body should match"},
+		"FilesystemBadRule": {&cephv1alpha1.Filesystem{ObjectMeta: meta("f1"), Spec: cephv1alpha1.FilesystemSpec{ManagedResourceSpec: mr,
+			ForProvider: cephv1alpha1.FilesystemParameters{DataCrushRule: ptr("host rule")}}}, "spec.forProvider.dataCrushRule in body should match"},
+		"FilesystemNameTooLong": {&cephv1alpha1.Filesystem{ObjectMeta: meta(long), Spec: cephv1alpha1.FilesystemSpec{ManagedResourceSpec: mr}},
+			"metadata.name (the filesystem name) must be at most 100 characters"},
+		"ClientBadNamespace": {cephx("c7", cephv1alpha1.CephClientGrant{Pool: ptr("rbd"), Namespace: ptr("a/b")}), "spec.forProvider.grants[0].namespace in body should match"},
 	}
 	for name, tc := range creates {
 		t.Run("Create"+name, func(t *testing.T) {

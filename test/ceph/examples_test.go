@@ -54,7 +54,7 @@ func TestExamples(t *testing.T) {
 	h := newHarness(t)
 	examples := readExamples(t)
 	for _, kind := range []string{"erasurecodeprofile.yaml", "crushrule.yaml", "crushbucket.yaml", "pool.yaml", "rbdimage.yaml", "subvolumegroup.yaml", "subvolume.yaml",
-		"objectstoreuser.yaml", "bucket.yaml", "cephclient.yaml"} {
+		"objectstoreuser.yaml", "bucket.yaml", "cephclient.yaml", "filesystem.yaml"} {
 		if len(examples[kind]) == 0 {
 			t.Fatalf("examples/ceph/%s is missing", kind)
 		}
@@ -138,6 +138,10 @@ func TestExamples(t *testing.T) {
 		t.Errorf("CephClient connection secret has keys %v", mapKeys(cxSec.Data))
 	}
 
+	if f, ok := h.fsLS()["tenant-files"]; !ok || len(f.DataPools) != 1 || h.poolRule(f.DataPools[0]) != "replicated-host-hdd" {
+		t.Errorf("filesystem tenant-files in Ceph = %+v (exists %v)", f, ok)
+	}
+
 	rgwAdmin := h.rgwAdmin()
 	if b, err := rgwAdmin.GetBucketStats(context.Background(), "tenant-a-backups"); err != nil || b.Owner != "tenant-a" || b.Quota.MaxObjects != 500 {
 		t.Errorf("bucket tenant-a-backups in RGW = %+v, %v", b, err)
@@ -162,6 +166,8 @@ func TestExamples(t *testing.T) {
 			order = append(order, all[i])
 		}
 	}
+	// removing a CephFS volume removes its pools: the volumes module wants this in the config database
+	h.cli("ceph", "config", "set", "mon", "mon_allow_pool_delete", "true")
 	for _, u := range order {
 		h.delete(u)
 		h.poke(u)
@@ -169,6 +175,9 @@ func TestExamples(t *testing.T) {
 	}
 	if _, ok := h.fsCLI("tenant-a", ""); ok {
 		t.Error("subvolume group tenant-a left in Ceph after its MR was deleted")
+	}
+	if _, ok := h.fsLS()["tenant-files"]; ok {
+		t.Error("filesystem tenant-files left in Ceph after its MR was deleted")
 	}
 	if _, ok := h.authCLI("client.tenant-a"); ok {
 		t.Error("client.tenant-a left in Ceph after its MR was deleted")
@@ -186,6 +195,9 @@ func TestExamples(t *testing.T) {
 // names start from nothing.
 func (h *harness) cleanExampleLeftovers() {
 	c := h.ceph
+	_, _ = runTool("ceph", "--conf", h.conf, "config", "set", "mon", "mon_allow_pool_delete", "true")
+	_, _ = runTool("ceph", "--conf", h.conf, "fs", "volume", "rm", "tenant-files", "--yes-i-really-mean-it")
+	_, _ = runTool("ceph", "--conf", h.conf, "config", "rm", "mon", "mon_allow_pool_delete")
 	_ = c.DeletePool("mc-volumes")
 	_ = c.DeletePool("mc-volumes-ec-data")
 	_ = c.RemoveCrushRule("replicated-host-hdd")

@@ -43,6 +43,8 @@ var (
 	BucketGroupVersionKind             = SchemeGroupVersion.WithKind(BucketKind)
 	CephClientKind                     = reflect.TypeOf(CephClient{}).Name()
 	CephClientGroupVersionKind         = SchemeGroupVersion.WithKind(CephClientKind)
+	FilesystemKind                     = reflect.TypeOf(Filesystem{}).Name()
+	FilesystemGroupVersionKind         = SchemeGroupVersion.WithKind(FilesystemKind)
 )
 
 func init() {
@@ -56,4 +58,5 @@ func init() {
 	SchemeBuilder.Register(&ObjectStoreUser{}, &ObjectStoreUserList{})
 	SchemeBuilder.Register(&Bucket{}, &BucketList{})
 	SchemeBuilder.Register(&CephClient{}, &CephClientList{})
+	SchemeBuilder.Register(&Filesystem{}, &FilesystemList{})
 }

@@ -18,6 +18,7 @@ var (
 	_ resource.ModernManaged = &ObjectStoreUser{}
 	_ resource.ModernManaged = &Bucket{}
 	_ resource.ModernManaged = &CephClient{}
+	_ resource.ModernManaged = &Filesystem{}
 
 	_ resource.ManagedList = &PoolList{}
 	_ resource.ManagedList = &ErasureCodeProfileList{}
@@ -29,4 +30,5 @@ var (
 	_ resource.ManagedList = &ObjectStoreUserList{}
 	_ resource.ManagedList = &BucketList{}
 	_ resource.ManagedList = &CephClientList{}
+	_ resource.ManagedList = &FilesystemList{}
 )

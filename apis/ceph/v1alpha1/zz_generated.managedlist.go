@@ -65,6 +65,15 @@ func (l *ErasureCodeProfileList) GetItems() []resource.Managed {
 	return items
 }
 
+// GetItems of this FilesystemList.
+func (l *FilesystemList) GetItems() []resource.Managed {
+	items := make([]resource.Managed, len(l.Items))
+	for i := range l.Items {
+		items[i] = &l.Items[i]
+	}
+	return items
+}
+
 // GetItems of this ObjectStoreUserList.
 func (l *ObjectStoreUserList) GetItems() []resource.Managed {
 	items := make([]resource.Managed, len(l.Items))

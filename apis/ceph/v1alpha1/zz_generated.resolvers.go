@@ -136,6 +136,50 @@ func (mg *CrushRule) ResolveReferences(ctx context.Context, c client.Reader) err
 	return nil
 }
 
+// ResolveReferences of this Filesystem.
+func (mg *Filesystem) ResolveReferences(ctx context.Context, c client.Reader) error {
+	r := reference.NewAPINamespacedResolver(c, mg)
+
+	var rsp reference.NamespacedResolutionResponse
+	var err error
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.MetadataCrushRule),
+		Extract:      reference.ExternalName(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.MetadataCrushRuleRef,
+		Selector:     mg.Spec.ForProvider.MetadataCrushRuleSelector,
+		To: reference.To{
+			List:    &CrushRuleList{},
+			Managed: &CrushRule{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.MetadataCrushRule")
+	}
+	mg.Spec.ForProvider.MetadataCrushRule = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.MetadataCrushRuleRef = rsp.ResolvedReference
+
+	rsp, err = r.Resolve(ctx, reference.NamespacedResolutionRequest{
+		CurrentValue: reference.FromPtrValue(mg.Spec.ForProvider.DataCrushRule),
+		Extract:      reference.ExternalName(),
+		Namespace:    mg.GetNamespace(),
+		Reference:    mg.Spec.ForProvider.DataCrushRuleRef,
+		Selector:     mg.Spec.ForProvider.DataCrushRuleSelector,
+		To: reference.To{
+			List:    &CrushRuleList{},
+			Managed: &CrushRule{},
+		},
+	})
+	if err != nil {
+		return errors.Wrap(err, "mg.Spec.ForProvider.DataCrushRule")
+	}
+	mg.Spec.ForProvider.DataCrushRule = reference.ToPtrValue(rsp.ResolvedValue)
+	mg.Spec.ForProvider.DataCrushRuleRef = rsp.ResolvedReference
+
+	return nil
+}
+
 // ResolveReferences of this Pool.
 func (mg *Pool) ResolveReferences(ctx context.Context, c client.Reader) error {
 	r := reference.NewAPINamespacedResolver(c, mg)

@@ -10,6 +10,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushrule"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/erasurecodeprofile"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/filesystem"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/objectstoreuser"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/pool"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/rbdimage"
@@ -19,7 +20,7 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
-// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, SubvolumeGroup,
+// Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, Filesystem, SubvolumeGroup,
 // Subvolume, ObjectStoreUser, Bucket and CephClient controllers to mgr; they share o.Ceph, the site clients
 // (built here, once, when the caller did not), and the RGW kinds their gateway clients.
 func Setup(mgr ctrl.Manager, o options.Options) error {
@@ -32,6 +33,7 @@ func Setup(mgr ctrl.Manager, o options.Options) error {
 		crushbucket.Setup,
 		pool.Setup,
 		rbdimage.Setup,
+		filesystem.Setup,
 		subvolumegroup.Setup,
 		subvolume.Setup,
 		objectstoreuser.Setup,
