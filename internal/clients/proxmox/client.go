@@ -12,6 +12,7 @@ import (
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/tlsaudit"
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
@@ -103,7 +104,7 @@ func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, e
 	tlsCfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	switch {
 	case s.InsecureSkipTLSVerify:
-		tlsCfg.InsecureSkipVerify = true // only when the config says so explicitly.
+		tlsaudit.Insecure(tlsCfg, "proxmox", s.Endpoint) // only when the config says so explicitly.
 	case len(s.CABundle) > 0:
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(s.CABundle) {

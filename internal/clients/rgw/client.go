@@ -24,6 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/ceph/go-ceph/rgw/admin"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/tlsaudit"
 )
 
 const (
@@ -92,7 +94,10 @@ func (r *Clients) Get(cfg Config) (*Client, error) {
 func New(cfg Config) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	if len(cfg.CABundle) > 0 || cfg.InsecureSkipTLSVerify {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipTLSVerify} //nolint:gosec // only when the config says so explicitly (labs).
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.InsecureSkipTLSVerify {
+			tlsaudit.Insecure(tc, "rgw", cfg.Endpoint) // only when the config says so explicitly (labs).
+		}
 		if len(cfg.CABundle) > 0 {
 			pool := x509.NewCertPool()
 			if !pool.AppendCertsFromPEM(cfg.CABundle) {
