@@ -221,10 +221,17 @@ func runTenant(xr *composite.Unstructured, ns, name string, observed map[resourc
 		return nil, err
 	}
 	ready := propagateReady(observed, d)
-	return map[string]any{
+	st := map[string]any{
 		"proxmoxPool": res.ProxmoxPool, "cephPool": res.CephPool, "securityGroup": res.SecurityGroup,
 		"readyResources": int64(ready), "resources": int64(len(d)),
-	}, nil
+	}
+	for k, v := range map[string]string{"subvolume": res.Storage.Subvolume, "objectStoreUser": res.Storage.ObjectStoreUser,
+		"bucket": res.Storage.Bucket, "cephClient": res.Storage.CephClient} {
+		if v != "" {
+			st[k] = v
+		}
+	}
+	return st, nil
 }
 
 func runVPS(xr *composite.Unstructured, ns, name string, observed map[resource.Name]resource.ObservedComposed, d desired) (map[string]any, error) {

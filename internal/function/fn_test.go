@@ -284,6 +284,69 @@ func TestTenant(t *testing.T) {
 	assert.Equal(t, 1.0, field(t, st, "status.readyResources"))
 }
 
+const tenantStorageXR = `{"apiVersion":"platform.microcloud.dev/v1alpha1","kind":"Tenant",
+  "metadata":{"name":"acme","namespace":"team-a"},
+  "spec":{"storageQuotaGiB":500,%s}}`
+
+// The storage bundle: each part only when its field is set; the cephx client limited to the
+// tenant's own pool and, with files, its own subvolume.
+func TestTenantStorage(t *testing.T) {
+	rsp := run(t, newRequest(fmt.Sprintf(tenantStorageXR, `"files":{"filesystem":"labfs","quotaGiB":10},"objects":{"quotaGiB":5},"cephClient":true`), nil))
+	require.Empty(t, fatal(rsp))
+	res := rsp.GetDesired().GetResources()
+	require.Len(t, res, 7)
+
+	sv := res["subvolume"].GetResource()
+	assert.Equal(t, "Subvolume", field(t, sv, "kind"))
+	assert.Equal(t, "team-a-acme", field(t, sv, "metadata.name"))
+	assert.Equal(t, "team-a", field(t, sv, "metadata.namespace"))
+	assert.Equal(t, "labfs", field(t, sv, "spec.forProvider.filesystem"))
+	assert.Equal(t, 10240.0, field(t, sv, "spec.forProvider.quotaMiB"))
+	assert.Equal(t, true, field(t, sv, "spec.forProvider.namespaceIsolated"))
+	assert.Equal(t, "acme-cephfs", field(t, sv, "spec.writeConnectionSecretToRef.name"))
+
+	user := res["object-store-user"].GetResource()
+	assert.Equal(t, "ObjectStoreUser", field(t, user, "kind"))
+	assert.Equal(t, 5120.0, field(t, user, "spec.forProvider.quota.maxSizeMiB"))
+	assert.Equal(t, "acme-s3", field(t, user, "spec.writeConnectionSecretToRef.name"))
+	b := res["bucket"].GetResource()
+	assert.Equal(t, "team-a-acme", field(t, b, "metadata.name"))
+	assert.Equal(t, "team-a-acme", field(t, b, "spec.forProvider.ownerRef.name"))
+
+	cl := res["ceph-client"].GetResource()
+	assert.Equal(t, "CephClient", field(t, cl, "kind"))
+	assert.Equal(t, "acme-cephx", field(t, cl, "spec.writeConnectionSecretToRef.name"))
+	grants := field(t, cl, "spec.forProvider.grants").([]any)
+	require.Len(t, grants, 2)
+	assert.Equal(t, map[string]any{"poolRef": map[string]any{"name": "team-a-acme"}, "profile": "rbd"}, grants[0])
+	assert.Equal(t, map[string]any{"subvolumeRef": map[string]any{"name": "team-a-acme"}}, grants[1])
+
+	st := rsp.GetDesired().GetComposite().GetResource()
+	for _, k := range []string{"subvolume", "objectStoreUser", "bucket", "cephClient"} {
+		assert.Equal(t, "team-a-acme", field(t, st, "status."+k), k)
+	}
+
+	// a client without files: its own pool only; no bundle fields, no bundle
+	rsp = run(t, newRequest(fmt.Sprintf(tenantStorageXR, `"cephClient":true`), nil))
+	res = rsp.GetDesired().GetResources()
+	require.Len(t, res, 4)
+	grants = field(t, res["ceph-client"].GetResource(), "spec.forProvider.grants").([]any)
+	require.Len(t, grants, 1)
+	assert.Equal(t, "team-a-acme", grants[0].(map[string]any)["poolRef"].(map[string]any)["name"])
+	assert.Len(t, run(t, newRequest(fmt.Sprintf(tenantStorageXR, `"description":"none"`), nil)).GetDesired().GetResources(), 3)
+
+	// a files field without a quota is refused
+	rsp = run(t, newRequest(fmt.Sprintf(tenantStorageXR, `"files":{"filesystem":"labfs"}`), nil))
+	assert.Contains(t, fatal(rsp), "spec.files needs a filesystem and a quotaGiB of at least 1")
+}
+
+func TestBucketName(t *testing.T) {
+	assert.Equal(t, "team-a-acme", bucketName("team-a-acme"))
+	long := bucketName(strings.Repeat("n", 40) + "-" + strings.Repeat("x", 40))
+	assert.LessOrEqual(t, len(long), 63)
+	assert.NotEqual(t, long, bucketName(strings.Repeat("n", 40)+"-"+strings.Repeat("x", 41)))
+}
+
 const vpsXR = `{"apiVersion":"platform.microcloud.dev/v1alpha1","kind":"VPS",
   "metadata":{"name":"web","namespace":"team-a"},
   "spec":{"size":%q,"node":"pve2","template":{"sourceVMID":9001},

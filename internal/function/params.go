@@ -70,6 +70,22 @@ type TenantSpec struct {
 	AdminCIDRs        []string           `json:"adminCIDRs,omitempty"`
 	Description       string             `json:"description,omitempty"`
 	ProviderConfigRef *ProviderConfigRef `json:"providerConfigRef,omitempty"`
+	// Files, Objects and CephClient are the optional storage bundle.
+	Files      *TenantFiles   `json:"files,omitempty"`
+	Objects    *TenantObjects `json:"objects,omitempty"`
+	CephClient bool           `json:"cephClient,omitempty"`
+}
+
+// TenantFiles asks for a CephFS subvolume of the tenant's own.
+type TenantFiles struct {
+	Filesystem string `json:"filesystem"`
+	QuotaGiB   int64  `json:"quotaGiB"`
+}
+
+// TenantObjects asks for an S3 user and a bucket of the tenant's own.
+type TenantObjects struct {
+	// QuotaGiB limits everything the user stores; no limit when 0.
+	QuotaGiB int64 `json:"quotaGiB,omitempty"`
 }
 
 // Port is a port a VPS opens to the world (or to sourceCIDR).

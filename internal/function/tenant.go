@@ -23,10 +23,12 @@ type TenantResult struct {
 	ProxmoxPool   string
 	CephPool      string
 	SecurityGroup string
+	Storage       StorageResult
 }
 
 // composeTenant builds a Proxmox resource pool, a quota-bound RBD Ceph pool and a baseline
-// security group (ping, SSH from the admin networks) for the tenant's guests to link.
+// security group (ping, SSH from the admin networks) for the tenant's guests to link, and the
+// storage bundle the spec asks for.
 func composeTenant(namespace, xr string, s TenantSpec, d desired) (TenantResult, error) {
 	s.defaults()
 	if s.StorageQuotaGiB < 1 {
@@ -67,10 +69,15 @@ func composeTenant(namespace, xr string, s TenantSpec, d desired) (TenantResult,
 		rules = append(rules, pvev1alpha1.FirewallRule{Type: "in", Action: "ACCEPT", Macro: ptr("SSH"),
 			Source: ptr(strings.Join(s.AdminCIDRs, ",")), Comment: ptr("SSH from spec.adminCIDRs")})
 	}
-	return r, d.add(tenantFirewall, &pvev1alpha1.FirewallSecurityGroup{
+	if err := d.add(tenantFirewall, &pvev1alpha1.FirewallSecurityGroup{
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: r.SecurityGroup},
 		Spec: pvev1alpha1.FirewallSecurityGroupSpec{ManagedResourceSpec: mrs,
 			ForProvider: pvev1alpha1.FirewallSecurityGroupParameters{
 				Comment: ptr("baseline of " + desc), Rules: rules}},
-	})
+	}); err != nil {
+		return r, err
+	}
+	var err error
+	r.Storage, err = composeTenantStorage(namespace, xr, r.CephPool, s, mrs, d)
+	return r, err
 }

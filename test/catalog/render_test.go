@@ -262,9 +262,37 @@ func checkTenant(t *testing.T, example *unstructured.Unstructured, r rendered) {
 			}
 		}
 	}
-	if pvePools != 1 || cephPools != 1 || len(r.ofKind("FirewallSecurityGroup")) != 1 || len(r.composed) != 3 {
-		t.Errorf("tenant composed %d resources (%d Proxmox pools, %d Ceph pools), want a Proxmox pool, a Ceph pool and a security group",
-			len(r.composed), pvePools, cephPools)
+	if pvePools != 1 || cephPools != 1 || len(r.ofKind("FirewallSecurityGroup")) != 1 {
+		t.Errorf("tenant composed %d Proxmox pools, %d Ceph pools, want a Proxmox pool, a Ceph pool and a security group", pvePools, cephPools)
+	}
+	// the storage bundle: each part only when the example asks for it
+	want := 3
+	files, hasFiles, _ := unstructured.NestedMap(example.Object, "spec", "files")
+	_, hasObjects, _ := unstructured.NestedMap(example.Object, "spec", "objects")
+	client, _, _ := unstructured.NestedBool(example.Object, "spec", "cephClient")
+	bundle := map[string]bool{"Subvolume": hasFiles, "ObjectStoreUser": hasObjects, "Bucket": hasObjects, "CephClient": client}
+	for kind, wanted := range bundle {
+		if got := len(r.ofKind(kind)); got != map[bool]int{true: 1, false: 0}[wanted] {
+			t.Errorf("tenant composed %d %s, want it only with the spec field asking for it (%v)", got, kind, wanted)
+		}
+		if wanted {
+			want++
+		}
+	}
+	if len(r.composed) != want {
+		t.Errorf("tenant composed %v, want %d resources", kinds(r.composed), want)
+	}
+	if sv := r.ofKind("Subvolume"); len(sv) == 1 {
+		q, _, _ := unstructured.NestedInt64(sv[0].Object, "spec", "forProvider", "quotaMiB")
+		if gib, _ := files["quotaGiB"].(int64); q != gib*1024 {
+			t.Errorf("subvolume quotaMiB %d, want %v GiB", q, files["quotaGiB"])
+		}
+	}
+	if cl := r.ofKind("CephClient"); len(cl) == 1 {
+		grants, _, _ := unstructured.NestedSlice(cl[0].Object, "spec", "forProvider", "grants")
+		if len(grants) != 1+len(r.ofKind("Subvolume")) {
+			t.Errorf("CephClient grants %v, want the tenant's pool and, with files, its subvolume", grants)
+		}
 	}
 }
 
