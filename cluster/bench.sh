@@ -22,6 +22,7 @@ bt=${BENCHTIME:-5x}
   echo "# provider-microcloud benchmarks, $(date -u +%FT%TZ), $(nproc) cores, $(go version)"
   go test -run '^$' -bench 'BenchmarkObservePoll' -benchtime="$bt" ./internal/controller/proxmox/virtualmachine/
   go test -run '^$' -bench 'BenchmarkClusterResources' -benchtime="$bt" ./internal/pvesim/
+  go test -run '^$' -bench 'BenchmarkAppend' -benchtime=3000x ./internal/provenance/wal/
 } | tee "$out"
 if [ "${MICROCLOUD_BENCH_CEPH:-1}" = 1 ]; then
   cdir=${MICROCLOUD_BENCH_CEPH_DIR:-/tmp/microcloud-bench-ceph}

@@ -42,6 +42,8 @@
 #                      chaincode 7058, auditor peer operations 7059, auditor chaincode server 7060,
 #                      tamper chaincode server 7061; all on 127.0.0.1)
 #   FABRIC_BATCH_TIMEOUT  orderer BatchTimeout                 (default 100ms; only for a new channel)
+#   FABRIC_CHAINCODE_PPROF=1  the operator's and the auditor's chaincode servers serve net/http/pprof on
+#                      127.0.0.1:BASE+12 and BASE+13 (for profiling; a server is restarted when this changes)
 set -euo pipefail
 
 FABRIC_MODULE=github.com/hyperledger/fabric
@@ -556,8 +558,15 @@ install_cc() { # operator|auditor package-name: install on that organisation's p
 start_cc() { # server-name binary package-name port [env...]
   local name=$1 bin=$NET/bin/$2 pkgid
   pkgid=$(FABRIC_CFG_PATH=$NET/config "$BIN/peer" lifecycle chaincode calculatepackageid "$NET/ccpkg/$3.tgz")
+  local env
+  env=$(printf 'CHAINCODE_ID=%s\nCHAINCODE_SERVER_ADDRESS=127.0.0.1:%s\n' "$pkgid" "$4"; shift 4; printf '%s\n' "$@")
+  # a running server whose settings changed (e.g. FABRIC_CHAINCODE_PPROF) is restarted with the new ones
+  if pid_alive "$NET/pids/$name.pid" "$bin" && [ "$env" != "$(cat "$NET/$name.env" 2>/dev/null)" ]; then
+    info "restarting $name (settings changed)"
+    stop_pid "$(cat "$NET/pids/$name.pid")"
+  fi
   if ! pid_alive "$NET/pids/$name.pid" "$bin"; then need_free_port 127.0.0.1 "$4" "set FABRIC_PORT_BASE"; fi
-  { printf 'CHAINCODE_ID=%s\nCHAINCODE_SERVER_ADDRESS=127.0.0.1:%s\n' "$pkgid" "$4"; shift 4; printf '%s\n' "$@"; } > "$NET/$name.env"
+  printf '%s\n' "$env" > "$NET/$name.env"
   start_bg "$name" "$bin" "$NET/$name.env" "$bin"
 }
 
@@ -603,8 +612,12 @@ deploy_cc() {
   bg_all "install_cc operator provenance-operator" "install_cc operator provenance-tamper" \
     "install_cc auditor provenance-auditor" build_cc || die "install or build failed"
   # chaincode servers (a peer dials its server on first use); only Org1MSP identities may write
-  start_cc chaincode chaincode provenance-operator "$CC_PORT" PROVENANCE_WRITERS=Org1MSP
-  start_cc chaincode-auditor chaincode provenance-auditor "$AUD_CC_PORT" PROVENANCE_WRITERS=Org1MSP
+  local op_env=(PROVENANCE_WRITERS=Org1MSP) aud_env=(PROVENANCE_WRITERS=Org1MSP)
+  if [ "${FABRIC_CHAINCODE_PPROF:-0}" = 1 ]; then
+    op_env+=("PROVENANCE_PPROF_ADDR=127.0.0.1:$((BASE + 12))") aud_env+=("PROVENANCE_PPROF_ADDR=127.0.0.1:$((BASE + 13))")
+  fi
+  start_cc chaincode chaincode provenance-operator "$CC_PORT" "${op_env[@]}"
+  start_cc chaincode-auditor chaincode provenance-auditor "$AUD_CC_PORT" "${aud_env[@]}"
   start_cc chaincode-tamper chaincode-tamper provenance-tamper "$TAMPER_CC_PORT" PROVENANCE_WRITERS=Org1MSP
 
   local todo=() approvals=() commits=()

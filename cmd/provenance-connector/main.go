@@ -119,7 +119,7 @@ func serve(args []string) error {
 	listen := fs.String("listen", "unix:///var/run/changelogs/changelogs.sock", `where to serve ChangeLogService: "unix:///path" or "host:port" (the default is where Crossplane providers send change logs)`)
 	walPath := fs.String("wal", "/var/lib/provenance/wal.db", "write-ahead log file (keep it on a persistent volume)")
 	batch := fs.Int("batch-size", 100, "most records per PutBatch transaction")
-	lanes := fs.Int("lanes", 4, "batches in flight at once (each resource always uses the same lane, so its chain stays in order)")
+	lanes := fs.Int("lanes", 16, "batches in flight at once (each resource always uses the same lane, so its chain stays in order)")
 	metricsAddr := fs.String("metrics-addr", "127.0.0.1:8089", `Prometheus /metrics address ("" to disable)`)
 	retention := fs.Duration("wal-retention", 0, "delete the bodies of records committed on the ledger longer ago than this, hourly (0 keeps them; ids are always kept)")
 	debug := fs.Bool("debug", false, "log every record")

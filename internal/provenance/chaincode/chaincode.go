@@ -145,12 +145,12 @@ func PutBatch(st State, rs []record.Record) (PutResult, error) {
 		if err != nil {
 			return res, err
 		}
-		if err := ov.PutState(headKey(r.ResourceKey), hb); err != nil {
-			return res, err
-		}
+		ov.stage(headKey(r.ResourceKey), hb)
 		res.Stored++
 	}
-	return res, nil
+	// each head once, however many of its records the batch carries: every state call is
+	// a round trip between the chaincode server and the peer
+	return res, ov.flushStaged()
 }
 
 // Get returns the record with the given id.
@@ -238,13 +238,32 @@ func Verify(st State, resourceKey string) (record.Report, error) {
 	return rep, nil
 }
 
-// overlay reads its own writes first, then the underlying state.
+// overlay reads its own writes first, then the underlying state. A staged write is
+// seen by later reads at once but reaches the state only at flushStaged.
 type overlay struct {
 	st     State
 	writes map[string][]byte
+	staged []string // keys, in the order first staged
 }
 
 func newOverlay(st State) *overlay { return &overlay{st: st, writes: map[string][]byte{}} }
+
+func (o *overlay) stage(key string, value []byte) {
+	if _, ok := o.writes[key]; !ok {
+		o.staged = append(o.staged, key)
+	}
+	o.writes[key] = value
+}
+
+func (o *overlay) flushStaged() error {
+	for _, k := range o.staged {
+		if err := o.st.PutState(k, o.writes[k]); err != nil {
+			return err
+		}
+	}
+	o.staged = nil
+	return nil
+}
 
 func (o *overlay) GetState(key string) ([]byte, error) {
 	if v, ok := o.writes[key]; ok {

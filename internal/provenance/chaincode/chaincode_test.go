@@ -167,3 +167,29 @@ func mustJSON(t *testing.T, v any) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// countingState counts the writes per key (each is a round trip to the peer).
+type countingState struct {
+	fabricState
+	puts map[string]int
+}
+
+func (c *countingState) PutState(k string, v []byte) error {
+	c.puts[k]++
+	return c.fabricState.PutState(k, v)
+}
+
+func TestPutBatchWritesEachHeadOnce(t *testing.T) {
+	st := &countingState{fabricState: fabricState{committed: fakeState{}, pending: map[string][]byte{}}, puts: map[string]int{}}
+	a, b := chain(t, "a", 3, ""), chain(t, "b", 2, "")
+	res, err := PutBatch(st, []record.Record{a[0], b[0], a[1], b[1], a[2]})
+	require.NoError(t, err)
+	assert.Equal(t, PutResult{Stored: 5}, res)
+	assert.Equal(t, 1, st.puts[headKey("a")], "head of a")
+	assert.Equal(t, 1, st.puts[headKey("b")], "head of b")
+	assert.Len(t, st.puts, 2+5+5, "two heads, one record and one history entry per record")
+	st.commit()
+	h, err := GetHead(st, "a")
+	require.NoError(t, err)
+	assert.Equal(t, record.Head{ResourceKey: "a", Hash: a[2].Hash, ID: a[2].ID, Count: 3}, h)
+}

@@ -2,12 +2,15 @@ package connector
 
 import (
 	"context"
+	"errors"
 	"hash/fnv"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/chaincode"
+	"github.com/microcloud-dev/provider-microcloud/internal/provenance/ledger"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/wal"
 )
@@ -25,7 +28,7 @@ type Batcher struct {
 	WAL       *wal.WAL
 	Submitter Submitter
 	Size      int
-	// Lanes is the number of batches in flight at once (default 4).
+	// Lanes is the number of batches in flight at once (default 16).
 	Lanes      int
 	MinBackoff time.Duration
 	MaxBackoff time.Duration
@@ -42,8 +45,10 @@ func NewBatcher(w *wal.WAL, s Submitter, size int, m *Metrics, log logging.Logge
 	if size <= 0 {
 		size = 100
 	}
-	const lanes = 4
-	b := &Batcher{WAL: w, Submitter: s, Size: size, Lanes: lanes, MinBackoff: 100 * time.Millisecond,
+	const lanes = 16
+	// The first retry comes soon: the usual failure under load is an endorsing peer one
+	// block behind (it has not committed the lane's previous batch yet) refusing the next.
+	b := &Batcher{WAL: w, Submitter: s, Size: size, Lanes: lanes, MinBackoff: 20 * time.Millisecond,
 		MaxBackoff: 5 * time.Second, Poll: time.Second, Metrics: m, Log: log}
 	b.wake = make([]chan struct{}, maxLanes)
 	for i := range b.wake {
@@ -116,6 +121,13 @@ func (b *Batcher) runLane(ctx context.Context, lane, lanes int) error {
 				return nil
 			}
 			b.Metrics.SubmitFailures.Inc()
+			if conflict(err) {
+				// another transaction (another replica's, with some of the same records)
+				// changed a head this batch read: endorse again at once; the chaincode
+				// then skips what the other committed
+				b.Log.Debug("Provenance batch conflicted with another commit, resubmitting", "lane", lane, "records", len(rs), "error", err)
+				continue
+			}
 			b.Log.Info("Cannot commit provenance batch, will retry", "lane", lane, "records", len(rs), "backoff", backoff.String(), "error", err)
 			select {
 			case <-ctx.Done():
@@ -133,6 +145,14 @@ func (b *Batcher) runLane(ctx context.Context, lane, lanes int) error {
 			return err
 		}
 	}
+}
+
+// conflict tells whether err is a transaction committed invalid because a key it read
+// changed before it was validated (MVCC read conflict): nothing of it was written, and
+// endorsing it again against the new state is the remedy.
+func conflict(err error) bool {
+	var ce *ledger.CommitError
+	return errors.As(err, &ce) && (ce.Code == peer.TxValidationCode_MVCC_READ_CONFLICT || ce.Code == peer.TxValidationCode_PHANTOM_READ_CONFLICT)
 }
 
 // Drain returns once the WAL has no unsent records or ctx is done; tests and a clean

@@ -27,9 +27,9 @@ type Options struct {
 	Listen    string
 	WALPath   string
 	BatchSize int
-	// Lanes is how many batches may be in flight at once (0: the batcher's default, 4).
+	// Lanes is how many batches may be in flight at once (0: the batcher's default, 16).
 	Lanes int
-	// MinBackoff is the first retry delay after a failed submission (0: 100ms).
+	// MinBackoff is the first retry delay after a failed submission (0: 20ms).
 	MinBackoff time.Duration
 	Submitter  Submitter
 	// Registerer receives the metrics; nil registers nothing.
