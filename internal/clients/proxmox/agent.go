@@ -18,11 +18,16 @@ type agentInterfaces struct {
 
 // GuestIPs asks a running VM's guest agent for its addresses: global IPv4
 // first, then global IPv6; loopback and link-local ones are left out. An agent
-// that does not answer (yet) yields none.
-func (c *Client) GuestIPs(ctx context.Context, g *Guest) []string {
+// that does not answer (yet) yields none; a refusal (the token lacks
+// VM.GuestAgent.Audit) is an error, so a role missing it shows instead of
+// leaving the addresses empty for good.
+func (c *Client) GuestIPs(ctx context.Context, g *Guest) ([]string, error) {
 	var out agentInterfaces
 	if err := c.Get(ctx, GuestPath(g.Node, "qemu", int(g.VMID))+"/agent/network-get-interfaces", &out); err != nil {
-		return nil
+		if IsPermission(err) {
+			return nil, err
+		}
+		return nil, nil
 	}
 	var v4, v6 []string
 	for _, iface := range out.Result {
@@ -40,5 +45,5 @@ func (c *Client) GuestIPs(ctx context.Context, g *Guest) []string {
 	}
 	sort.Strings(v4)
 	sort.Strings(v6)
-	return append(v4, v6...)
+	return append(v4, v6...), nil
 }

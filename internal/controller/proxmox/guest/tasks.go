@@ -24,6 +24,7 @@ const (
 	reasonTask    = "task %s is running"
 	errConfirm    = "cannot confirm that guest %d is gone"
 	errNotInView  = "PVE says guest id %d is taken, but the cluster view does not list it yet"
+	errHidden     = "guest %d exists but the cluster view hides it from this token: it lacks VM.Audit on /vms/%d"
 	errIDTaken    = "guest id %d (spec.forProvider.vmid) belongs to another guest (name %q, tags %q): choose a free id or remove the field"
 )
 
@@ -187,6 +188,11 @@ func confirmGone(ctx context.Context, c *proxmox.Client, id int) (*proxmox.Guest
 	}
 	if g, ok := view.Guest(id); ok {
 		return g, nil
+	}
+	// PVE leaves out of /cluster/resources what the caller may not audit:
+	// say so when that is why, rather than wait for a view that never comes.
+	if lacks, err := c.Lacks(ctx, fmt.Sprintf("/vms/%d", id), "VM.Audit"); err == nil && len(lacks) > 0 {
+		return nil, errors.Errorf(errHidden, id, id)
 	}
 	return nil, errors.Errorf(errNotInView, id)
 }

@@ -132,7 +132,9 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 	}
 	if g.Status == "running" && agentOn(cfg) {
 		if len(obs.IPAddresses) == 0 || fresh {
-			obs.IPAddresses = c.GuestIPs(ctx, g)
+			if obs.IPAddresses, err = c.GuestIPs(ctx, g); err != nil {
+				return managed.ExternalObservation{}, err
+			}
 		}
 	} else {
 		obs.IPAddresses = nil
