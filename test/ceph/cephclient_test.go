@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -42,28 +43,31 @@ func (h *harness) authCLI(entity string) (cephclient.AuthEntity, bool) {
 }
 
 // mountAs mounts root of the lab filesystem through libcephfs as the cephx client id with key,
-// the way a workload given the connection Secret would; no keyring file is read.
-func (h *harness) mountAs(id, key, root string) (*cephfs.MountInfo, error) {
-	m, err := cephfs.CreateMountWithId(id)
+// the way a workload given the connection Secret would; no keyring file is read. unmount ends
+// the session (once; the test's cleanup calls it too).
+func (h *harness) mountAs(id, key, root string) (m *cephfs.MountInfo, unmount func(), err error) {
+	m, err = cephfs.CreateMountWithId(id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for k, v := range map[string]string{"mon_host": strings.Join(h.cfg.Monitors, ","), "key": key, "keyring": "/dev/null", "client_mount_timeout": "10"} {
 		if err := m.SetConfigOption(k, v); err != nil {
 			_ = m.Release()
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := m.SelectFilesystem(labFS); err != nil {
 		_ = m.Release()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := m.MountWithRoot(root); err != nil {
 		_ = m.Release()
-		return nil, err
+		return nil, nil, err
 	}
-	h.t.Cleanup(func() { _ = m.Unmount(); _ = m.Release() })
-	return m, nil
+	var once sync.Once
+	unmount = func() { once.Do(func() { _ = m.Unmount(); _ = m.Release() }) }
+	h.t.Cleanup(unmount)
+	return m, unmount, nil
 }
 
 // radosAs connects to the cluster as the cephx client id with key.
@@ -114,7 +118,8 @@ func readFile(m *cephfs.MountInfo, name string) (int, error) {
 // A CephClient for one subvolume and one RBD pool: its key mounts and writes the subvolume
 // (within the quota only) and nothing else of the filesystem, and writes the pool and no other;
 // caps changed by hand are set back; a grant on a missing pool names it; the key never shows
-// outside the Secret; deletion removes the client, a policy without Delete keeps it.
+// outside the Secret; deletion waits while the key has the subvolume mounted, then removes the
+// client; a policy without Delete keeps it.
 func TestCephClient(t *testing.T) {
 	h := newHarness(t)
 	subA, subB, rbdPool, other := h.name("cl-a"), h.name("cl-b"), h.name("clrbd"), h.name("clother")
@@ -167,7 +172,7 @@ func TestCephClient(t *testing.T) {
 	}
 
 	// the subvolume: written and read within its quota, refused beyond it
-	m, err := h.mountAs(id, key, ia.Path)
+	m, unmount, err := h.mountAs(id, key, ia.Path)
 	if err != nil {
 		t.Fatalf("client.%s cannot mount its subvolume %s: %v", id, ia.Path, err)
 	}
@@ -184,7 +189,7 @@ func TestCephClient(t *testing.T) {
 	}
 	// nothing else of the filesystem: not its root, not the other subvolume
 	for _, root := range []string{"/", ib.Path} {
-		if m2, err := h.mountAs(id, key, root); err == nil {
+		if m2, _, err := h.mountAs(id, key, root); err == nil {
 			if werr := writeFile(m2, "intruder.bin", 1024); werr == nil {
 				t.Fatalf("client.%s mounted %s and wrote in it", id, root)
 			} else {
@@ -255,7 +260,14 @@ func TestCephClient(t *testing.T) {
 	if _, ok := h.authCLI("client." + orphan); !ok {
 		t.Error("a client whose policies lack Delete was removed from Ceph")
 	}
+	// in use: the subvolume is still mounted with the key, so the client stays until it is not
 	h.delete(mg)
+	h.waitBlocked(mg, "cephx client client."+id+" is not deleted: it is in use, with open CephFS sessions (1 on mds.")
+	if _, ok := h.authCLI("client." + id); !ok {
+		t.Fatal("a client in use was removed")
+	}
+	unmount()
+	h.poke(mg)
 	h.waitGone(mg)
 	if _, ok := h.authCLI("client." + id); ok {
 		t.Error("client still in Ceph after its MR was deleted")

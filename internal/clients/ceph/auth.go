@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 
+	"github.com/ceph/go-ceph/cephfs"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
 
@@ -69,4 +70,62 @@ func (c *Client) SetAuthCaps(entity string, caps Caps) error {
 func (c *Client) RemoveAuth(entity string) error {
 	_, err := c.MonCommand(map[string]any{"prefix": "auth rm", "entity": entity})
 	return err
+}
+
+// mdsSession is one entry of an MDS's `session ls`.
+type mdsSession struct {
+	State string `json:"state"`
+	Meta  struct {
+		EntityID string `json:"entity_id"`
+	} `json:"client_metadata"`
+}
+
+// CephFSSessions counts, per MDS daemon ("mds.a"), the CephFS sessions of cephx client id (without
+// "client."), asking every active MDS of every filesystem (`session ls`). A client that died
+// without unmounting keeps its session until the MDS closes it (session_autoclose, 300 s).
+func (c *Client) CephFSSessions(id string) (map[string]int, error) {
+	var d fsDump
+	if err := c.monJSON(map[string]any{"prefix": "fs dump"}, &d); err != nil {
+		return nil, err
+	}
+	var active []string
+	for _, f := range d.Filesystems {
+		for _, m := range f.MDSMap.Info {
+			if m.State == "up:active" {
+				active = append(active, m.Name)
+			}
+		}
+	}
+	sort.Strings(active)
+	out := map[string]int{}
+	if len(active) == 0 {
+		return out, nil
+	}
+	return call(c, Call{Class: ClassFS, Op: "session ls", Target: id}, func() (map[string]int, error) {
+		// an initialized, unmounted libcephfs handle is all ceph_mds_command needs
+		m, err := cephfs.CreateFromRados(c.conn)
+		if err != nil {
+			return nil, newError("session ls", "", err)
+		}
+		defer func() { _ = m.Release() }()
+		if err := m.Init(); err != nil {
+			return nil, newError("session ls", "", err)
+		}
+		for _, name := range active {
+			b, status, err := m.MdsCommand(name, [][]byte{[]byte(`{"prefix":"session ls","format":"json"}`)})
+			if err != nil {
+				return nil, newError("session ls (mds."+name+")", status, err)
+			}
+			var ss []mdsSession
+			if err := json.Unmarshal(b, &ss); err != nil {
+				return nil, errors.Wrapf(err, "cannot decode the answer of mds.%s to \"session ls\"", name)
+			}
+			for _, s := range ss {
+				if s.Meta.EntityID == id && s.State != "closed" && s.State != "killing" {
+					out["mds."+name]++
+				}
+			}
+		}
+		return out, nil
+	})
 }

@@ -3,9 +3,11 @@ package cephclient
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
@@ -21,6 +23,7 @@ const (
 	errCreate    = "cannot create cephx client"
 	errCaps      = "cannot set the caps of cephx client"
 	errDelete    = "cannot delete cephx client"
+	errInUseRead = "cannot tell whether the cephx client is in use, so it is not deleted"
 	errReserved  = "cephx client %q is not managed by a CephClient: it is the admin client or the provider's own"
 	errNoPool    = "spec.forProvider.grants[%d]: pool %q does not exist in Ceph"
 	errNoPoolSet = "spec.forProvider.grants[%d]: the pool reference is not resolved yet"
@@ -171,6 +174,22 @@ func (e *external) Delete(_ context.Context, mg *v1alpha1.CephClient) (managed.E
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
+	sessions, err := e.c.CephFSSessions(strings.TrimPrefix(entity, "client."))
+	if err != nil { // never delete on a failed read
+		return managed.ExternalDelete{}, errors.Wrap(err, errInUseRead)
+	}
+	if len(sessions) > 0 {
+		var on []string
+		for mds, n := range sessions {
+			on = append(on, fmt.Sprintf("%d on %s", n, mds))
+		}
+		sort.Strings(on)
+		err := site.DeletionBlocked(mg, fmt.Sprintf("cephx client %s is not deleted: it is in use, with open CephFS sessions (%s); "+
+			"unmount them (or evict them: ceph tell mds.<name> client evict id=<session id>), or remove Delete from spec.managementPolicies to keep the client",
+			entity, strings.Join(on, ", ")))
+		e.d.Record.Event(mg, event.Warning(site.EventDeletionBlocked, err))
+		return managed.ExternalDelete{}, err
+	}
 	err = e.c.RemoveAuth(entity)
 	if ceph.IsNotFound(err) {
 		return managed.ExternalDelete{}, nil
