@@ -59,6 +59,7 @@ type flags struct {
 	changeLogSocket string
 	provenance      string
 	provenanceSpool string
+	replicaSocket   string
 	pvesimAddr      string
 	pvesimDir       string
 	pvesimControl   string
@@ -87,6 +88,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.changeLogSocket, "changelogs-socket-path", "/var/run/changelogs/changelogs.sock", "Unix socket of the change log (provenance) connector.")
 	fs.StringVar(&f.provenance, "provenance", "off", "Intent records before external changes: off, best-effort or required.")
 	fs.StringVar(&f.provenanceSpool, "provenance-spool", "", "bbolt file keeping records the connector has not acknowledged yet, so they survive a provider restart (in memory when empty).")
+	fs.StringVar(&f.replicaSocket, "provenance-replica-socket", "", "Unix socket of a second provenance connector replica (its own WAL): every record goes to both, so either may be down or lost; records it has not acknowledged are queued for it (in <--provenance-spool>.replica when a spool is set). Empty: one connector.")
 	fs.StringVar(&f.pvesimAddr, "embedded-pvesim", "", "Serve the built-in Proxmox VE simulator on this address (e.g. 127.0.0.1:18006); off when empty.")
 	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
 	fs.StringVar(&f.pvesimControl, "embedded-pvesim-control", "", "Loopback address for the embedded simulator's fault control API (/_control/faults); off when empty.")

@@ -47,6 +47,7 @@ const (
 	errSend         = "cannot send provenance record to the connector"
 	errIntentNotAck = "provenance intent was not durably accepted by the connector"
 	errDialConn     = "cannot create gRPC client for the provenance connector"
+	errBehind       = "the connector has entries queued before this one"
 	defaultQueueMax = 10000
 	defaultTimeout  = 5 * time.Second
 )
@@ -242,6 +243,24 @@ func (l *Logger) deliver(ctx context.Context, e *v1alpha1.ChangeLogEntry, mustAc
 		}
 		l.log.Debug("Queueing provenance record for retry", "name", e.GetName(), "error", err)
 	}
+	return l.enqueue(e)
+}
+
+// offer sends e if nothing is queued for this connector and tells whether it was
+// acknowledged; e is never queued. A connector that is behind (entries queued) is not
+// asked: e must not overtake them.
+func (l *Logger) offer(ctx context.Context, e *v1alpha1.ChangeLogEntry) (bool, error) {
+	l.sendMu.Lock()
+	defer l.sendMu.Unlock()
+	if l.Queued() > 0 {
+		return false, errors.New(errBehind)
+	}
+	err := l.send(ctx, e)
+	return err == nil, err
+}
+
+// enqueue queues e behind anything queued.
+func (l *Logger) enqueue(e *v1alpha1.ChangeLogEntry) error {
 	l.qmu.Lock()
 	err := l.pushLocked(e)
 	l.qmu.Unlock()
