@@ -88,15 +88,7 @@ func (c *Client) CephFSSessions(id string) (map[string]int, error) {
 	if err := c.monJSON(map[string]any{"prefix": "fs dump"}, &d); err != nil {
 		return nil, err
 	}
-	var active []string
-	for _, f := range d.Filesystems {
-		for _, m := range f.MDSMap.Info {
-			if m.State == "up:active" {
-				active = append(active, m.Name)
-			}
-		}
-	}
-	sort.Strings(active)
+	active := d.active("")
 	out := map[string]int{}
 	if len(active) == 0 {
 		return out, nil

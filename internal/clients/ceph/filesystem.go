@@ -41,6 +41,24 @@ type fsDump struct {
 	} `json:"filesystems"`
 }
 
+// active names the MDS daemons up:active for filesystem fs, or for every filesystem when fs is
+// "", sorted.
+func (d *fsDump) active(fs string) []string {
+	var out []string
+	for _, f := range d.Filesystems {
+		if fs != "" && f.MDSMap.Name != fs {
+			continue
+		}
+		for _, m := range f.MDSMap.Info {
+			if m.State == "up:active" {
+				out = append(out, m.Name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // GetFilesystem observes a CephFS filesystem; a missing one satisfies IsNotFound.
 func (c *Client) GetFilesystem(name string) (*FilesystemInfo, error) {
 	var ls []fsListEntry
@@ -62,17 +80,11 @@ func (c *Client) GetFilesystem(name string) (*FilesystemInfo, error) {
 	}
 	info.Standbys = len(d.Standbys)
 	for _, f := range d.Filesystems {
-		if f.MDSMap.Name != name {
-			continue
-		}
-		info.ID = f.ID
-		for _, m := range f.MDSMap.Info {
-			if m.State == "up:active" {
-				info.ActiveMDS = append(info.ActiveMDS, m.Name)
-			}
+		if f.MDSMap.Name == name {
+			info.ID = f.ID
 		}
 	}
-	sort.Strings(info.ActiveMDS)
+	info.ActiveMDS = d.active(name)
 	return info, nil
 }
 
