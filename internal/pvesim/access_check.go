@@ -563,6 +563,11 @@ func (p *perms) bridges(kind string, conf map[string]string) error {
 	if kind == kindLXC {
 		return nil
 	}
+	return p.netBridges(conf)
+}
+
+// netBridges checks the bridge of every network device of conf.
+func (p *perms) netBridges(conf map[string]string) error {
 	for _, opt := range sortedKeys(conf) {
 		if strings.HasPrefix(opt, "net") && reIndexed.MatchString(opt) {
 			if err := p.checkBridge(conf[opt]); err != nil {
@@ -650,14 +655,7 @@ func clonePerm(r *request, p *perms) error {
 			return err
 		}
 	}
-	for _, opt := range sortedKeys(conf) {
-		if strings.HasPrefix(opt, "net") && reIndexed.MatchString(opt) {
-			if err := p.checkBridge(conf[opt]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return p.netBridges(conf)
 }
 
 // resizePerm adds Datastore.AllocateSpace on the disk's storage.
