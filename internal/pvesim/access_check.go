@@ -709,18 +709,35 @@ func volumeInfoPerm(r *request, p *perms) error {
 // belong to its user) or priv on /nodes/{node}.
 func taskPerm(priv string) func(r *request, p *perms) error {
 	return func(r *request, p *perms) error {
-		fields := strings.Split(r.str("upid"), ":")
-		if len(fields) >= 8 {
-			owner := fields[7]
-			if owner == p.caller {
-				return nil
-			}
-			if u, _, ok := splitTokenID(owner); ok && u == p.caller {
-				return nil
-			}
+		if fields := strings.Split(r.str("upid"), ":"); len(fields) >= 8 && ownsTask(p.caller, fields[7]) {
+			return nil
 		}
 		return p.check("/nodes/"+r.str("node"), priv)
 	}
+}
+
+// ownsTask is Tasks.pm's check_task_user: a token sees its own tasks, a
+// user its own and its tokens'.
+func ownsTask(caller, owner string) bool {
+	if u, _, ok := splitTokenID(owner); ok {
+		return caller == owner || caller == u
+	}
+	return caller == owner
+}
+
+// seesTask filters the task indexes: /cluster/tasks shows every task to
+// callers with Sys.Audit on /, else those whose user (a token's user part,
+// as Cluster.pm compares it) is the caller; a node's task list shows
+// every task to callers with Sys.Audit on the node, else the caller's own.
+func (r *request) seesTask(t *task, node string) bool {
+	if r.perm == nil || r.perm.super {
+		return true
+	}
+	if node == "" {
+		u, _, _ := splitTokenID(t.User)
+		return u == r.user || r.may("/", "Sys.Audit")
+	}
+	return ownsTask(r.user, t.User) || r.may("/nodes/"+node, "Sys.Audit")
 }
 
 // poolMembersPerm is update_pool's check_perm_modify on every guest and

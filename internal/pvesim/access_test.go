@@ -437,6 +437,27 @@ func TestHandlerPermissionChecks(t *testing.T) {
 		t.Fatalf("clone: %s %s", res.Status, res.Body)
 	}
 	srv.Wait()
+	// Tasks: the token's own are visible to it on the node (Tasks.pm), not
+	// in /cluster/tasks (Cluster.pm compares the task's user part with the
+	// token id); another user's token sees neither and may not read it.
+	upid := decode(t, res.Body)["data"].(string)
+	listed := func(auth, path string) bool {
+		for _, e := range decode(t, a.as(auth, "GET", path, nil).Body)["data"].([]any) {
+			if e.(map[string]any)["upid"] == upid {
+				return true
+			}
+		}
+		return false
+	}
+	other := a.token("dave@pve", "tk", false)
+	if !listed(auth, "/nodes/pve1/tasks") || listed(auth, "/cluster/tasks") || !listed("token", "/cluster/tasks") ||
+		listed(other, "/nodes/pve1/tasks") {
+		t.Fatal("task lists do not filter by owner")
+	}
+	if res := a.as(auth, "GET", "/nodes/pve1/tasks/"+upid+"/status", nil); res.Code != 200 {
+		t.Fatalf("own task status: %s", res.Status)
+	}
+	deniedWith(t, a.as(other, "GET", "/nodes/pve1/tasks/"+upid+"/status", nil), "/nodes/pve1, Sys.Audit")
 	// Config: each option its privilege.
 	deniedWith(t, a.as(auth, "PUT", "/nodes/pve1/qemu/4242/config", url.Values{"memory": {"2048"}}), "/vms/4242, VM.Config.Memory")
 	deniedWith(t, a.as(auth, "PUT", "/nodes/pve1/qemu/4242/config", url.Values{"cores": {"2"}}), "/vms/4242, VM.Config.CPU")

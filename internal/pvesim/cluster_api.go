@@ -157,7 +157,9 @@ func getClusterTasks(r *request) (any, error) {
 	sort.SliceStable(ts, func(i, j int) bool { return ts[i].StartTime > ts[j].StartTime })
 	out := make([]map[string]any, 0, len(ts))
 	for _, t := range ts {
-		out = append(out, t.indexJSON())
+		if r.seesTask(t, "") {
+			out = append(out, t.indexJSON())
+		}
 	}
 	return out, nil
 }
@@ -260,7 +262,7 @@ func listNodeTasks(r *request) (any, error) {
 		for _, t := range ts {
 			e := t.indexJSON()
 			running := e["status"] == nil
-			if t.Node != node || running != pass {
+			if t.Node != node || running != pass || !r.seesTask(t, node) {
 				continue
 			}
 			if tf := r.str("typefilter"); tf != "" && t.Type != tf {
