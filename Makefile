@@ -7,7 +7,7 @@ export GOFLAGS := -tags=pacific
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 LDFLAGS := -X github.com/microcloud-dev/provider-microcloud/internal/version.Version=$(VERSION)
 
-.PHONY: all build generate check-generate lint test unit run bench package clean
+.PHONY: all build generate check-generate lint test unit run bench fuzz package clean
 
 all: build
 
@@ -55,6 +55,10 @@ run:
 
 bench:
 	bash cluster/bench.sh
+
+# Every fuzz target for FUZZTIME each (default 10s; make test runs them for 5s).
+fuzz:
+	bash cluster/fuzz.sh
 
 # An installable Crossplane package (xpkg) with an embedded runtime image, built offline
 # without Docker (docs/package.md).

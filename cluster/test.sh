@@ -5,7 +5,8 @@
 # (nothing may skip), smoke-test `make run`, and stop what it started, by PID.
 #
 # Env: MICROCLOUD_TEST_PKGS (default ./...), MICROCLOUD_TEST_RUN (go test -run), GO_TEST_FLAGS,
-#      MICROCLOUD_SKIP_SMOKE=1 (skip the `make run` smoke test), MICROCLOUD_KEEP=1 (leave parts running)
+#      MICROCLOUD_SKIP_SMOKE=1 (skip the `make run` smoke test), MICROCLOUD_SKIP_FUZZ=1 (skip the short
+#      fuzz run), FUZZTIME (its time per target, 5s), MICROCLOUD_KEEP=1 (leave parts running)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -75,6 +76,11 @@ go test -count=1 -timeout 40m ${GO_TEST_FLAGS:-} ${MICROCLOUD_TEST_RUN:+-run "$M
 for f in "$MICROCLOUD_REPORT_DIR"/*; do
   [ -f "$f" ] && { echo "--- report: $(basename "$f")"; cat "$f"; }
 done
+
+if [ "${MICROCLOUD_SKIP_FUZZ:-0}" != 1 ]; then
+  step "short fuzz run (cluster/fuzz.sh, FUZZTIME=${FUZZTIME:-5s} per target)"
+  FUZZTIME=${FUZZTIME:-5s} bash cluster/fuzz.sh || test_rc=1
+fi
 
 smoke_rc=0
 if [ "${MICROCLOUD_SKIP_SMOKE:-0}" != 1 ]; then

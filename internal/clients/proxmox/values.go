@@ -127,10 +127,11 @@ type Prop struct{ Key, Value string }
 func ParseProps(s string) Props {
 	var out Props
 	for _, part := range strings.Split(s, ",") {
-		if part == "" {
+		k, v, _ := strings.Cut(part, "=")
+		if k == "" && v == "" {
+			// An empty part, or a lone "=": nothing String could write back.
 			continue
 		}
-		k, v, _ := strings.Cut(part, "=")
 		out = append(out, Prop{Key: k, Value: v})
 	}
 	return out

@@ -25,7 +25,7 @@ func init() { metrics.Registry.MustRegister(insecureConnections) }
 // every connection's handshake to warn and count (tls calls
 // VerifyConnection even when InsecureSkipVerify is set).
 func Insecure(c *tls.Config, backend, endpoint string) {
-	c.InsecureSkipVerify = true //nolint:gosec // only when the config says so explicitly; warned and counted below.
+	c.InsecureSkipVerify = true // only when the config says so explicitly; warned and counted below
 	log := logf.Log.WithName("tls")
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
 		insecureConnections.WithLabelValues(backend, endpoint).Inc()

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# fuzz.sh - a short fuzz run of every fuzz target (`make test` runs it with FUZZTIME=10s per target;
+# `FUZZTIME=10m bash cluster/fuzz.sh` for a long one). Their seeds run in every plain `go test` too; a
+# failure found here is written by Go under the package's testdata/fuzz/ and fails the script: commit it
+# with the fix, so it stays a seed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS="${GOFLAGS:--tags=pacific}"
+fuzztime=${FUZZTIME:-10s}
+targets=(
+  "./internal/clients/proxmox/ FuzzDecode"        # every PVE answer the provider reads
+  "./internal/clients/proxmox/ FuzzParseProps"    # property strings (drives, NICs) read and written back
+  "./internal/clients/proxmox/ FuzzNodeOfUPID"    # task ids
+  "./internal/controller/proxmox/virtualmachine/ FuzzDiffConverges" # a VM's update plan empties
+  "./internal/pvesim/ FuzzServeHTTP"              # the simulator's whole handler stack
+  "./internal/provenance/connector/ FuzzFromEntry" # change-log entries into ledger records
+)
+rc=0
+for t in "${targets[@]}"; do
+  read -r pkg name <<<"$t"
+  start=$(date +%s)
+  if go test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" "$pkg" >/tmp/fuzz-$$.out 2>&1; then
+    echo "fuzz $name ($pkg): ok, $(grep -o 'execs: [0-9]*' /tmp/fuzz-$$.out | tail -1 | cut -d' ' -f2) runs in $fuzztime, $(( $(date +%s) - start ))s with the build"
+  else
+    rc=1
+    echo "fuzz $name ($pkg): FAILED"
+    tail -30 /tmp/fuzz-$$.out
+  fi
+done
+rm -f /tmp/fuzz-$$.out
+exit $rc
