@@ -98,6 +98,50 @@ check_metrics() {
   done
 }
 
+# scan_secrets: none of the credentials this run handed the provider (the simulators' API token
+# secrets, the cephx admin key, the RADOS Gateway admin secret key) may appear in anything the run
+# produced: logs (Crossplane core, package runtime, provider, function, simulators), events, the
+# status and spec of every object of our API groups, Secrets other than the ones we created with
+# them, and the provider's and core's metrics. Only the place is printed, never the value.
+scan_secrets() {
+  local out=$RUN/leak-scan values=() v f r leaks=0
+  mkdir -p "$out"
+  for f in "$RUN"/sites/*/token; do values+=("$(cut -d= -f2- "$f")"); done
+  values+=("$(awk '/key *=/ {print $3}' "$keyring")")
+  # shellcheck disable=SC1091
+  values+=("$(. "$(dirname "$conf")/rgw-admin.env" && echo "$RGW_SECRET_KEY")")
+  "$K" get events -A -o json > "$out/events.json"
+  for r in $("$K" api-resources -o name | grep -E '\.microcloud\.dev$'); do
+    "$K" get "$r" -A -o json > "$out/objects-$r.json" 2>/dev/null || true
+  done
+  # Secrets we did not create with these credentials (connection secrets, TLS, package secrets).
+  "$K" get secrets -A -o jsonpath='{range .items[*]}{.metadata.namespace}{" "}{.metadata.name}{"\n"}{end}' |
+  while read -r ns name; do
+    case $name in microcloud-pve|microcloud-pve-site-a|microcloud-ceph|microcloud-rgw) continue ;; esac
+    echo "--- $ns/$name"
+    "$K" -n "$ns" get secret "$name" -o go-template='{{range $k, $v := .data}}{{$k}}: {{$v | base64decode}}{{"\n"}}{{end}}'
+  done > "$out/other-secrets.decoded"
+  curl -fsS "http://127.0.0.1:$METRICS/metrics" > "$out/provider-metrics.txt" || true
+  curl -fsS "http://127.0.0.1:18090/metrics" > "$out/core-metrics.txt" || true
+  # The control: each value read must be found where we put it, or the scan would prove nothing.
+  local ours
+  ours=$(for ns in crossplane-system team-a; do "$K" -n "$ns" get secret microcloud-pve microcloud-pve-site-a microcloud-ceph microcloud-rgw \
+    --ignore-not-found -o go-template='{{range .items}}{{range $k, $v := .data}}{{$v | base64decode}}{{"\n"}}{{end}}{{end}}'; done)
+  for v in "${values[@]}"; do
+    grep -qF -- "$v" <<<"$ours" || die "leak scan: a credential read from this run (${v:0:4}…) is not in the Secrets made with it: the scan's inputs are wrong"
+  done
+  local files=("$out"/* "$RUN/xp/core.log" "$RUN"/xp/runtime/logs/* "$RUN"/sites/*/log)
+  for v in "${values[@]}"; do
+    [ ${#v} -ge 16 ] || die "leak scan: a credential read from this run is too short to scan for (${#v} characters)"
+    for f in "${files[@]}"; do
+      [ -f "$f" ] || continue
+      if grep -qF -- "$v" "$f"; then warn "leak scan: a credential (${v:0:4}…) appears in $f"; leaks=$((leaks + 1)); fi
+    done
+  done
+  [ $leaks = 0 ] || die "leak scan: $leaks finding(s) above"
+  info "leak scan: ${#values[@]} credentials, none in $(ls "${files[@]}" 2>/dev/null | wc -l) logs, event, object, Secret and metrics dumps"
+}
+
 if [ "$MODE" = bare ]; then
   info "CRDs"
   "$K" apply --server-side -f package/crds >/dev/null
@@ -182,6 +226,7 @@ if [ $SMOKE = 1 ]; then
     esac
   done
   check_metrics
+  scan_secrets
   "$K" get vpsclaim,tenant,vps,validatorset -A >&2
   info "smoke test passed: every example Ready $((EPOCHSECONDS - t0))s after they were applied"
   exit 0

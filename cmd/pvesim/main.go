@@ -38,7 +38,7 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	password := fs.String("password", "", "root@pam password (default: random, printed)")
 	secret := fs.String("token-secret", "", "API token secret (default: random, printed)")
 	major := fs.Int("pve-major", 9, "PVE release to present: 9 or 8 (8.4: no HA rules API)")
-	tokenFile := fs.String("token-file", "", "write the API token (TOKENID=SECRET, as a ProviderConfig's token Secret holds it) to this file")
+	tokenFile := fs.String("token-file", "", "write the API token (TOKENID=SECRET, as a ProviderConfig's token Secret holds it) to this file; the token secret and password are then not printed")
 	control := fs.String("control", "", "loopback host:port for the plain-HTTP control API (/_control/faults); empty: none")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -73,12 +73,20 @@ func run(args []string, out io.Writer, stop <-chan struct{}) error {
 	}
 	fmt.Fprintf(out, "endpoint:     %s\n", srv.URL)
 	fmt.Fprintf(out, "token id:     %s\n", srv.TokenID)
-	fmt.Fprintf(out, "token secret: %s\n", srv.Secret)
 	fmt.Fprintf(out, "user:         %s\n", o.User)
-	fmt.Fprintf(out, "password:     %s\n", o.Password)
+	if *tokenFile != "" {
+		// The token went to a file for whoever needs it: keep it (and the
+		// password) out of this output, which ends up in logs.
+		fmt.Fprintf(out, "token:        written to %s (TOKENID=SECRET); secret and password not printed\n", *tokenFile)
+	} else {
+		fmt.Fprintf(out, "token secret: %s\n", srv.Secret)
+		fmt.Fprintf(out, "password:     %s\n", o.Password)
+	}
 	fmt.Fprintf(out, "ca:           %s\n", srv.CAPath)
 	fmt.Fprintf(out, "metrics:      https://%s/metrics\n", srv.Addr)
-	fmt.Fprintf(out, "header:       Authorization: PVEAPIToken=%s=%s\n", srv.TokenID, srv.Secret)
+	if *tokenFile == "" {
+		fmt.Fprintf(out, "header:       Authorization: PVEAPIToken=%s=%s\n", srv.TokenID, srv.Secret)
+	}
 	if srv.ControlURL != "" {
 		fmt.Fprintf(out, "control:      %s/_control/faults\n", srv.ControlURL)
 	}

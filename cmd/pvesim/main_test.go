@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"os"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,5 +105,47 @@ func TestRunRejectsNonLoopbackControl(t *testing.T) {
 	err := run([]string{"-listen", "127.0.0.1:0", "-ca-dir", t.TempDir(), "-control", "0.0.0.0:0"}, io.Discard, nil)
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// With --token-file the token goes to the file only: the output (which ends
+// up in logs, e.g. make run's) carries neither the token secret nor the
+// password.
+func TestTokenFileKeepsSecretsOutOfTheOutput(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := dir + "/token"
+	var out strings.Builder
+	pr, pw := io.Pipe()
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- run([]string{"-listen", "127.0.0.1:0", "-ca-dir", dir, "-token-file", tokenFile, "-password", "pw-0123456789abcdef"}, pw, stop)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "metrics:") {
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(tokenFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, secret, ok := strings.Cut(string(b), "=")
+	if !ok || len(secret) < 16 {
+		t.Fatalf("token file holds %d bytes, not TOKENID=SECRET", len(b))
+	}
+	if strings.Contains(out.String(), secret) || strings.Contains(out.String(), "pw-0123456789abcdef") {
+		t.Fatalf("the output carries the token secret or the password:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "written to "+tokenFile) {
+		t.Fatalf("the output does not say where the token is:\n%s", out.String())
 	}
 }
