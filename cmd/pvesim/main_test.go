@@ -3,8 +3,8 @@ package main
 import (
 	"bufio"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
