@@ -134,7 +134,7 @@ func TestTokenFileKeepsSecretsOutOfTheOutput(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(tokenFile)
+	b, err := os.ReadFile(tokenFile) //nolint:gosec // the test's own temp file
 	if err != nil {
 		t.Fatal(err)
 	}
