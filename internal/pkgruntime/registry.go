@@ -54,6 +54,11 @@ func (r *Registry) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := r.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A client kept a connection busy past the grace period (seen under load with
+		// go-containerregistry's keep-alive pulls): cut what is left.
+		err = r.srv.Close()
+	}
 	if e := <-r.done; !errors.Is(e, http.ErrServerClosed) && err == nil {
 		err = e
 	}

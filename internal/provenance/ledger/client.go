@@ -140,6 +140,17 @@ func (c *Client) submit(ctx context.Context, fn string, opts ...client.ProposalO
 		return nil, err
 	}
 	tx, err := p.EndorseWithContext(ctx)
+	for attempt := 1; err != nil && endorsersDisagree(err) && attempt < endorseAttempts; attempt++ {
+		// One organisation's peer has not committed the last block yet, so it read
+		// other versions than the other: nothing was ordered, and endorsing the same
+		// proposal again once it caught up is safe (a transaction id commits once).
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(time.Duration(attempt) * endorseRetryWait):
+		}
+		tx, err = p.EndorseWithContext(ctx)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +234,20 @@ func (c *Client) evaluate(ctx context.Context, fn, arg string, into any) error {
 		return errors.Wrapf(Explain(err), errEvaluateFmt, fn)
 	}
 	return errors.Wrap(json.Unmarshal(out, into), errUnmarshal)
+}
+
+// Endorsing again when the endorsing peers disagreed: up to endorseAttempts in all,
+// waiting 1, 2, … times endorseRetryWait between them (4.5 s in all at most).
+const (
+	endorseAttempts  = 10
+	endorseRetryWait = 100 * time.Millisecond
+)
+
+// endorsersDisagree tells whether an endorsement failed because the organisations'
+// peers simulated different results (Fabric's "ProposalResponsePayloads do not
+// match"): with an AND policy that is a peer a block behind the other, not a refusal.
+func endorsersDisagree(err error) bool {
+	return strings.Contains(Explain(err).Error(), "ProposalResponsePayloads do not match")
 }
 
 // Explain appends the peers' own messages (the chaincode's error text), which the gateway
