@@ -2,6 +2,7 @@ package proxmox
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -56,19 +57,19 @@ func TestSiteTLS(t *testing.T) {
 		return ""
 	})
 	t.Logf("Synced=False: %s", bad.GetCondition(xpv2.TypeSynced).Message)
-	var events corev1.EventList
-	if err := s.env.Client.List(ctx, &events, client.InNamespace(s.ns)); err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, e := range events.Items {
-		if e.InvolvedObject.Name == bad.Name && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "x509") {
-			found = true
+	// Events are written asynchronously, after the condition.
+	eventually(t, 15*time.Second, "a warning event naming the x509 error", func() string {
+		var events corev1.EventList
+		if err := s.env.Client.List(ctx, &events, client.InNamespace(s.ns)); err != nil {
+			return err.Error()
 		}
-	}
-	if !found {
-		t.Errorf("no warning event on %s naming the x509 error", bad.Name)
-	}
+		for _, e := range events.Items {
+			if e.InvolvedObject.Name == bad.Name && e.Type == corev1.EventTypeWarning && strings.Contains(e.Message, "x509") {
+				return ""
+			}
+		}
+		return fmt.Sprintf("%d events in the namespace, none a warning on %s naming x509", len(events.Items), bad.Name)
+	})
 	if n := len(s.guests(t)); n != before {
 		t.Fatalf("%d guests after a failed TLS verification, %d before", n, before)
 	}
