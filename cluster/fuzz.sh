@@ -13,7 +13,9 @@ targets=(
   "./internal/clients/proxmox/ FuzzNodeOfUPID"    # task ids
   "./internal/controller/proxmox/virtualmachine/ FuzzDiffConverges" # a VM's update plan empties
   "./internal/pvesim/ FuzzServeHTTP"              # the simulator's whole handler stack
-  "./internal/provenance/connector/ FuzzFromEntry" # change-log entries into ledger records
+  # not here: ./internal/provenance/connector/ FuzzFromEntry (its seeds run in go test): the fuzz
+  # engine stalls after its baseline on it (10 runs, then none); FromEntry itself answered 200,000
+  # random mutations of a seed without a hang in a plain loop. Not understood yet.
 )
 rc=0
 for t in "${targets[@]}"; do
