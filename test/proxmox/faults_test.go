@@ -199,6 +199,15 @@ func runFaultCell(t *testing.T, cell faultCell) string {
 		if msg := waitAll(s, objs, 120*time.Second); msg != "" {
 			return "update: " + msg
 		}
+		// An update can finish on a cluster view read before the faults were armed
+		// (it is kept for a poll): polls go on reading it, so wait until every fault
+		// struck, then everything must converge again.
+		for deadline := time.Now().Add(30 * time.Second); len(s.sim.Faults().Get().Routes) > 0 && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if msg := waitAll(s, objs, 120*time.Second); msg != "" {
+			return "after the update's faults struck: " + msg
+		}
 	case "delete":
 		arm()
 		ids := map[string]int{}
