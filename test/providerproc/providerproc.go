@@ -175,23 +175,14 @@ func (p *Process) Start() error {
 }
 
 // Kill sends SIGKILL to the running provider and waits until it is gone.
-func (p *Process) Kill() {
-	p.mu.Lock()
-	cmd, exited := p.cmd, p.exited
-	if cmd == nil {
-		p.mu.Unlock()
-		return
-	}
-	p.killing = true
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	p.kills++
-	fmt.Fprintf(p.log, "=== providerproc %s: SIGKILL #%d pid %d\n", time.Now().Format("15:04:05.000"), p.kills, cmd.Process.Pid)
-	p.mu.Unlock()
-	<-exited
-}
+func (p *Process) Kill() { p.sigkill(true) }
 
 // Stop kills the provider if it runs (test cleanup; not counted as a kill).
-func (p *Process) Stop() {
+func (p *Process) Stop() { p.sigkill(false) }
+
+// sigkill sends SIGKILL to the running provider, if any, and waits until it
+// is gone; counted, it is a kill of the test's and marked in the log.
+func (p *Process) sigkill(counted bool) {
 	p.mu.Lock()
 	cmd, exited := p.cmd, p.exited
 	if cmd == nil {
@@ -200,6 +191,10 @@ func (p *Process) Stop() {
 	}
 	p.killing = true
 	_ = cmd.Process.Signal(syscall.SIGKILL)
+	if counted {
+		p.kills++
+		fmt.Fprintf(p.log, "=== providerproc %s: SIGKILL #%d pid %d\n", time.Now().Format("15:04:05.000"), p.kills, cmd.Process.Pid)
+	}
 	p.mu.Unlock()
 	<-exited
 }
