@@ -105,11 +105,6 @@ func (s *Shard) canonical() string {
 	return strings.Join(parts, ";")
 }
 
-// Owns tells whether the shard reconciles an object with these labels.
-func (s *Shard) Owns(l map[string]string) bool {
-	return s == nil || s.Selector.Matches(labels.Set(l))
-}
-
 // ManagedKinds lists the managed resource kinds the scheme knows in the
 // given API groups, sorted, lists excluded.
 func ManagedKinds(sch *runtime.Scheme, groups ...string) ([]schema.GroupVersionKind, error) {
