@@ -52,10 +52,7 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 	}
 
 	// Update: more cores.
-	vm.Spec.ForProvider.Cores = 4
-	if err := s.env.Client.Update(ctx, vm); err != nil {
-		t.Fatal(err)
-	}
+	s.update(t, vm, func() { vm.Spec.ForProvider.Cores = 4 })
 	eventually(t, 30*time.Second, "cores updated", func() string {
 		if c := str(s.guestConfig(t, "pve1", vmid)["cores"]); c != "4" {
 			return "cores " + c
@@ -75,11 +72,7 @@ func TestVirtualMachineLifecycle(t *testing.T) {
 	})
 
 	// Power state.
-	vm = s.get(t, "web-1")
-	vm.Spec.ForProvider.PowerState = v1alpha1.PowerStateStopped
-	if err := s.env.Client.Update(ctx, vm); err != nil {
-		t.Fatal(err)
-	}
+	s.update(t, vm, func() { vm.Spec.ForProvider.PowerState = v1alpha1.PowerStateStopped })
 	eventually(t, 30*time.Second, "VM stopped", func() string {
 		for _, g := range s.guests(t) {
 			if g.VMID == vmid && g.Status != "stopped" {
