@@ -31,7 +31,7 @@ func (e *Error) Error() string {
 
 // errnoNames spell errnos the way the ceph CLI does ("Error EINVAL: ...").
 var errnoNames = map[int]string{
-	EPERM: "EPERM", ENOENT: "ENOENT", EBUSY: "EBUSY", EEXIST: "EEXIST", EINVAL: "EINVAL",
+	EPERM: "EPERM", ENOENT: "ENOENT", EACCES: "EACCES", EBUSY: "EBUSY", EEXIST: "EEXIST", EINVAL: "EINVAL",
 	ENOTEMPTY: "ENOTEMPTY", 5: "EIO", 34: "ERANGE", 95: "EOPNOTSUPP", 104: "ECONNRESET", 107: "ENOTCONN",
 	110: "ETIMEDOUT",
 }
@@ -43,6 +43,7 @@ func (e *Error) Unwrap() error { return e.cause }
 const (
 	ENOENT    = 2
 	EPERM     = 1
+	EACCES    = 13
 	EEXIST    = 17
 	EBUSY     = 16
 	EINVAL    = 22
