@@ -461,6 +461,7 @@ func (h *harness) capsSubvolume(full *xpv2.ProviderConfigReference) {
 	h.waitInSync(mg)
 	// before deleting, the provider lists the subvolume's files (a CephFS mount) and snapshots
 	h.refuse(mg, without("mds:allow *", "mds:allow r").saying("mount labfs", "Operation not permitted"), nil, true)
+	h.refuse(mg, without("mon:allow service mds r").saying("cannot mount CephFS", `"fs dump"`, "EACCES"), nil, false)
 	h.refuse(mg, without(`mgr:allow command "fs subvolume snapshot ls"`), nil, false)
 	h.refuse(mg, without(`mgr:allow command "fs subvolume rm"`), nil, false)
 	if noSub(name)() {

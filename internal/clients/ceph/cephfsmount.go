@@ -15,6 +15,13 @@ func (c *Client) mount(fs string) (*cephfs.MountInfo, error) {
 	if m, ok := c.mounts[fs]; ok {
 		return m, nil
 	}
+	// Without mon "allow service mds r" a mount waits for an MDS map it never gets (no timeout
+	// bounds that); `fs dump` needs the same cap, so asking it first turns the wait into Ceph's
+	// refusal.
+	var d fsDump
+	if err := c.monJSON(map[string]any{"prefix": "fs dump"}, &d); err != nil {
+		return nil, errors.Wrap(err, errMount)
+	}
 	m, err := cephfs.CreateFromRados(c.conn)
 	if err != nil {
 		return nil, errors.Wrap(newError("mount "+fs, "", err), errMount)
