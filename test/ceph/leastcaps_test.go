@@ -218,6 +218,17 @@ func (h *harness) capsPool(full *xpv2.ProviderConfigReference) {
 		p := s.Pools[name]
 		return p.Option("compression_mode") == "aggressive" && p.QuotaMaxBytes == 1<<30 && slices.Equal(p.Applications(), []string{"rgw"})
 	})
+	h.waitInSync(mg)
+	// a new application is enabled before the old one is disabled: refused at the second command,
+	// the pool keeps both until the caps are whole
+	h.refuse(mg, without(`mon:allow command "osd pool application disable"`), func() { mg.Spec.ForProvider.Application = ptr("cephfs") }, false)
+	apps := h.snapshot().Pools[name].Applications()
+	slices.Sort(apps)
+	h.unchanged("applications after the enable", apps, []string{"cephfs", "rgw"})
+	h.use(mg, full)
+	h.cephUntil("old application disabled with the whole caps", func(s *cephclient.Snapshot) bool {
+		return slices.Equal(s.Pools[name].Applications(), []string{"cephfs"})
+	})
 
 	// before deleting, the provider reads the pool's images, objects and stats (not an rbd
 	// pool: the RBD grant would cover it)
@@ -491,6 +502,17 @@ func (h *harness) capsClient(full *xpv2.ProviderConfigReference) {
 	mg.Spec.ProviderConfigReference = full
 	h.create(mg)
 	h.waitReady(mg)
+
+	// a grant on a subvolume reads the subvolume's path and pool
+	sv := h.subvolume(h.name("capsccsv"), cephv1alpha1.SubvolumeParameters{})
+	sv.Spec.ProviderConfigReference = full
+	h.create(sv)
+	h.cleanup(func() { _, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolume", "rm", labFS, sv.Name, "--force") })
+	h.waitReady(sv)
+	c3 := h.cephClient(h.name("capsuser3"), cephv1alpha1.CephClientGrant{SubvolumeRef: &cephv1alpha1.SubvolumeReference{Name: sv.Name}})
+	h.refusedCreate(c3, without(`mgr:allow command "fs subvolume info"`), noClient(c3.Name))
+	h.delete(sv)
+	h.waitGone(sv)
 	before, err := h.ceph.GetAuth("client." + name)
 	if err != nil {
 		h.t.Fatal(err)
