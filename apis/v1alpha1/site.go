@@ -49,6 +49,20 @@ type ProxmoxConfig struct {
 	// +kubebuilder:default="30s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('10m')",message="spec.proxmox.requestTimeout must be between 1s and 10m"
 	RequestTimeout *metav1.Duration `json:"requestTimeout,omitempty"`
+
+	// MaxParallelCreates is how many guest creates and clones the provider
+	// runs at once on this cluster. PVE allocates every new disk under a
+	// cluster-wide storage lock that a waiting task gives up after 10s
+	// ("cfs-lock 'storage-...' error: got lock request timeout"), so
+	// starting them all at once makes the late ones fail. Guests beyond the
+	// limit wait their turn in order (Ready=False, reason Creating, with
+	// their place in the queue) and start as earlier creates end. The
+	// default, 10, is Terraform's default parallelism.
+	// +optional
+	// +kubebuilder:default=10
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	MaxParallelCreates *int32 `json:"maxParallelCreates,omitempty"`
 }
 
 // CephConfig is how the provider reaches a Ceph cluster.

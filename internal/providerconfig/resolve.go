@@ -32,6 +32,9 @@ const (
 	defaultTimeout = 30 * time.Second
 )
 
+// DefaultMaxParallelCreates is spec.proxmox.maxParallelCreates when unset.
+const DefaultMaxParallelCreates = 10
+
 // A Section is a part of a site a managed resource kind needs.
 type Section int
 
@@ -135,6 +138,10 @@ func (r *Resolver) proxmox(ctx context.Context, ns string, c *v1alpha1.ProxmoxCo
 	s := &ProxmoxSite{Endpoint: strings.TrimRight(c.Endpoint, "/"), Token: tok, InsecureSkipTLSVerify: c.InsecureSkipTLSVerify, RequestTimeout: defaultTimeout}
 	if c.RequestTimeout != nil {
 		s.RequestTimeout = c.RequestTimeout.Duration
+	}
+	s.MaxParallelCreates = DefaultMaxParallelCreates
+	if c.MaxParallelCreates != nil && *c.MaxParallelCreates > 0 {
+		s.MaxParallelCreates = int(*c.MaxParallelCreates)
 	}
 	if s.CABundle, err = r.caBundle(ctx, ns, c.CABundle); err != nil {
 		return nil, err

@@ -32,6 +32,7 @@ type ProxmoxSite struct {
 	CABundle              []byte // PEM; empty means the system trust store
 	InsecureSkipTLSVerify bool
 	RequestTimeout        time.Duration
+	MaxParallelCreates    int // guest creates and clones in flight at once
 }
 
 // CephSite is how to reach a Ceph cluster.

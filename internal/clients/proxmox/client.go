@@ -69,6 +69,9 @@ func (r *Registry) Client(site *providerconfig.Site) (*Client, error) {
 	}
 	for k, old := range r.clients {
 		if old.ref == site.Ref {
+			// The site's creates in flight and its queue carry over.
+			c.creates = old.creates
+			c.creates.setLimit(site.Proxmox.MaxParallelCreates)
 			delete(r.clients, k)
 		}
 	}
@@ -94,6 +97,8 @@ type Client struct {
 	count *requestCounter
 
 	reported sync.Map // UPIDs of failed tasks whose error was shown
+	watch    taskWatch
+	creates  *createGate // shared by every client of the site
 }
 
 func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, error) {
@@ -121,8 +126,27 @@ func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, e
 			IdleConnTimeout:     90 * time.Second,
 		}),
 	}
-	return &Client{ref: ref, base: strings.TrimSuffix(s.Endpoint, "/") + "/api2/json", token: s.Token, http: hc, opts: o, count: counter}, nil
+	limit := s.MaxParallelCreates
+	if limit < 1 {
+		limit = providerconfig.DefaultMaxParallelCreates
+	}
+	return &Client{ref: ref, base: strings.TrimSuffix(s.Endpoint, "/") + "/api2/json", token: s.Token, http: hc, opts: o, count: counter,
+		creates: newCreateGate(ref, limit)}, nil
 }
+
+// AdmitCreate tells whether the guest resource key (its UID) may start its
+// create now (see createGate); when not, wake is called once it may, and
+// ahead is how many wait before it.
+func (c *Client) AdmitCreate(key string, wake func()) (ok bool, ahead int) {
+	return c.creates.Admit(key, wake)
+}
+
+// CreateStarted ties key's create slot to its create task upid.
+func (c *Client) CreateStarted(key, upid string) { c.creates.Started(key, upid) }
+
+// ReleaseCreate gives key's create slot back when no create task holds it,
+// and takes key out of the queue.
+func (c *Client) ReleaseCreate(key string) { c.creates.Release(key) }
 
 // Requests returns how many API requests this client has sent.
 func (c *Client) Requests() uint64 { return c.count.total.Load() }

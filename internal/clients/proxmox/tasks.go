@@ -32,8 +32,24 @@ func NodeOfUPID(upid string) (string, error) {
 	return parts[1], nil
 }
 
-// Task reads a task's status.
+// Task reads a task's status. A task already seen to end is answered from
+// memory; a task seen to end now frees its create slot.
 func (c *Client) Task(ctx context.Context, upid string) (*TaskStatus, error) {
+	if t, ok := c.endedTask(upid); ok {
+		return t, nil
+	}
+	t, err := c.readTask(ctx, upid)
+	switch {
+	case IsTaskGone(err):
+		c.taskEnded(upid, nil, false)
+	case err == nil && !t.Running():
+		c.taskEnded(upid, t, false)
+	}
+	return t, err
+}
+
+// readTask asks PVE for a task's status.
+func (c *Client) readTask(ctx context.Context, upid string) (*TaskStatus, error) {
 	node, err := NodeOfUPID(upid)
 	if err != nil {
 		return nil, err

@@ -56,18 +56,21 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	}
 	ropts = append(ropts, extra...)
 
-	r := managed.NewReconciler(mgr, resource.ManagedKind(gvk), ropts...)
-	return ctrl.NewControllerManagedBy(mgr).
+	r := managed.NewReconciler(quiet(mgr, name), resource.ManagedKind(gvk), ropts...)
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
-		For(newFn()).
-		Complete(ratelimiter.NewReconciler(name, &gate{
-			inner:  errors.WithSilentRequeueOnConflict(r),
-			kube:   mgr.GetClient(),
-			newObj: func() resource.Managed { return newFn() },
-			guard:  g,
-		}, o.GlobalRateLimiter))
+		For(newFn())
+	if o.Waker != nil {
+		b = b.WatchesRawSource(o.Waker.Source())
+	}
+	return b.Complete(ratelimiter.NewReconciler(name, &gate{
+		inner:  errors.WithSilentRequeueOnConflict(r),
+		kube:   mgr.GetClient(),
+		newObj: func() resource.Managed { return newFn() },
+		guard:  g,
+	}, o.GlobalRateLimiter))
 }
 
 // connector resolves the site and hands it to the kind's ConnectFn; the

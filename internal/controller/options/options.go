@@ -38,6 +38,10 @@ type Options struct {
 	// read from PVE even when the cluster view shows no change (default 5m).
 	DriftInterval time.Duration
 
+	// Waker, when set, is the controller's wake-up source: Setup adds it to
+	// the controller's watches. Set by a kind's Setup for its own controller.
+	Waker *Waker
+
 	// Proxmox is the registry of Proxmox site clients every Proxmox kind
 	// shares (one client, cluster view and memo per site). Built once by the
 	// process (cmd/provider); when nil, the Proxmox backend's Setup builds

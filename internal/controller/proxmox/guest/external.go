@@ -6,9 +6,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -18,6 +20,7 @@ import (
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
 const (
@@ -33,6 +36,7 @@ const (
 	reasonNodeSilent   = "node %s does not report: PVE shows guest %d's status as unknown (the node is offline or its pvestatd is down); waiting for it to come back"
 	errPower           = "cannot %s guest %d"
 	errNotOursToDelete = "guest %d (name %q, lock %q) is not known to be this resource's, so it is not destroyed"
+	reasonQueued       = "waiting to be created: %d ahead in the site's queue (spec.proxmox.maxParallelCreates creates run at once)"
 )
 
 // StatusUnknown is a guest's status in /cluster/resources when its node
@@ -78,14 +82,33 @@ type Kind[T resource.Managed] interface {
 // exactly-once create (the id saved before the create call), update from
 // the config read with its digest, power and delete.
 type External[T resource.Managed] struct {
-	c    *proxmox.Client
-	kube client.Client
-	kind Kind[T]
+	c     *proxmox.Client
+	kube  client.Client
+	kind  Kind[T]
+	waker *options.Waker
 }
 
-// NewExternal returns the lifecycle of kind on the site client c.
-func NewExternal[T resource.Managed](c *proxmox.Client, kube client.Client, kind Kind[T]) *External[T] {
-	return &External[T]{c: c, kube: kube, kind: kind}
+// NewExternal returns the lifecycle of kind on the site client c; waker
+// (nil in unit tests) reconciles a resource again when its task ends or its
+// turn to be created comes.
+func NewExternal[T resource.Managed](c *proxmox.Client, kube client.Client, kind Kind[T], waker *options.Waker) *External[T] {
+	return &External[T]{c: c, kube: kube, kind: kind, waker: waker}
+}
+
+// wake is the call that reconciles mg again.
+func (e *External[T]) wake(mg T) func() {
+	if e.waker == nil {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
+	return func() { e.waker.Wake(key) }
+}
+
+// watch has mg woken when its task upid ends.
+func (e *External[T]) watch(mg T, upid string) {
+	if w := e.wake(mg); w != nil {
+		e.c.WatchTask(upid, w)
+	}
 }
 
 // Disconnect does nothing: the site client is shared.
@@ -111,6 +134,9 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 	// without blocking a worker; the next poll checks again.
 	done, lateInit, waiting, err := CheckPending(ctx, e.c, mg, st.PendingTask, st.LastTaskError)
 	if !done || err != nil {
+		if upid := PendingTask(mg, *st.PendingTask); upid != "" && err == nil {
+			e.watch(mg, upid)
+		}
 		return waiting, err
 	}
 	id, err := ID(mg)
@@ -127,8 +153,13 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 	}
 	lateInit = lateInit || adopted
 	if g == nil {
+		if queued, ok := e.queue(ctx, mg); ok {
+			queued.ResourceLateInitialized = lateInit
+			return queued, nil
+		}
 		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
 	}
+	e.c.ReleaseCreate(string(mg.GetUID()))
 	if g.Type != e.kind.Type() {
 		return managed.ExternalObservation{}, errors.Errorf(errWrongType, int(g.VMID), g.Type, e.kind.Type())
 	}
@@ -158,6 +189,56 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 	return obs, nil
 }
 
+// queue holds back the create of a guest that does not exist yet until the
+// site's create gate admits it (spec.proxmox.maxParallelCreates): ok says
+// it waits, and obs then reports it as existing and up to date, so the
+// reconciler neither creates it nor asks again before its wake-up (or its
+// poll). A resource being deleted, or not allowed to create, never waits.
+func (e *External[T]) queue(ctx context.Context, mg T) (obs managed.ExternalObservation, ok bool) {
+	key := string(mg.GetUID())
+	if meta.WasDeleted(mg) || !mayCreate(mg) {
+		e.c.ReleaseCreate(key)
+		queued.Delete(key)
+		return obs, false
+	}
+	admitted, ahead := e.c.AdmitCreate(key, e.wake(mg))
+	if admitted {
+		queued.Delete(key)
+		return obs, false
+	}
+	queued.Store(key, struct{}{})
+	if !meta.FinalizerExists(mg, managed.FinalizerName) && e.kube != nil {
+		// The reconciler adds its finalizer to a resource it finds existing
+		// with an Update whose answer replaces the status set here, so the
+		// queue's condition would never show: add it first.
+		// A failed write (a conflict: the resource changed, so it is
+		// reconciled again anyway) leaves it queued all the same.
+		meta.AddFinalizer(mg, managed.FinalizerName)
+		_ = e.kube.Update(ctx, mg)
+	}
+	mg.SetConditions(xpv2.Creating().WithMessage(fmt.Sprintf(reasonQueued, ahead)))
+	return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, true
+}
+
+// queued holds the UIDs of the resources waiting in a create queue: their
+// poll is QueuedPoll, as the gate wakes them when their turn comes.
+var queued sync.Map
+
+// QueuedPoll is how soon a resource waiting in a site's create queue is
+// looked at again if its wake-up did not come: polling the queue would only
+// spend the reconcile budget the creates ahead of it need.
+const QueuedPoll = 2 * time.Minute
+
+// mayCreate tells whether mg's management policies let it create.
+func mayCreate(mg resource.Managed) bool {
+	for _, p := range mg.GetManagementPolicies() {
+		if p == xpv2.ManagementActionAll || p == xpv2.ManagementActionCreate {
+			return true
+		}
+	}
+	return false
+}
+
 // Create implements the managed external client: the id (saved by an
 // earlier attempt, named by the spec, or allocated) is saved as external
 // name before the create call, so after a crash or a lost answer the next
@@ -172,8 +253,11 @@ func (e *External[T]) Create(ctx context.Context, mg T) (managed.ExternalCreatio
 		id = int(*spec)
 	}
 	// Whatever happens below (a lost answer included), the next Observe
-	// must see the cluster as it is now, not a view from before the write.
+	// must see the cluster as it is now, not a view from before the write;
+	// a create slot not taken by a started task goes back to the queue.
 	defer e.c.InvalidateView()
+	key := string(mg.GetUID())
+	defer e.c.ReleaseCreate(key)
 	var taken []int
 	for range maxIDAttempts {
 		if id == 0 {
@@ -189,6 +273,8 @@ func (e *External[T]) Create(ctx context.Context, mg T) (managed.ExternalCreatio
 		}
 		upid, err := e.kind.Create(ctx, e.c, mg, id)
 		if err == nil {
+			e.c.CreateStarted(key, upid)
+			e.watch(mg, upid)
 			st := e.kind.Status(mg)
 			meta.AddAnnotations(mg, map[string]string{AnnotationPendingTask: upid})
 			*st.PendingTask, *st.LastTaskError = upid, ""
@@ -241,6 +327,7 @@ func (e *External[T]) Update(ctx context.Context, mg T) (managed.ExternalUpdate,
 	upid, err := e.kind.Update(ctx, e.c, mg, g, cfg)
 	if upid != "" {
 		*e.kind.Status(mg).PendingTask = upid
+		e.watch(mg, upid)
 	}
 	return managed.ExternalUpdate{}, err
 }
@@ -267,6 +354,7 @@ func (e *External[T]) Delete(ctx context.Context, mg T) (managed.ExternalDelete,
 		return managed.ExternalDelete{}, err
 	}
 	*st.PendingTask = upid
+	e.watch(mg, upid)
 	return managed.ExternalDelete{}, nil
 }
 
@@ -278,10 +366,6 @@ func (e *External[T]) guest(ctx context.Context, mg T) (*proxmox.Guest, error) {
 	}
 	return Find(ctx, e.c, id)
 }
-
-// Busy tells whether a guest resource has a task running or is locked: the
-// poll hook then looks again after TaskPoll.
-func Busy(pending, lock string) bool { return pending != "" || lock != "" }
 
 // Params turns a config diff into request parameters in PVE's string forms.
 func Params(set map[string]any) proxmox.Params {

@@ -106,6 +106,25 @@ func PollSoonWhileBusy(busy func(resource.Managed) bool) managed.PollIntervalHoo
 	}
 }
 
+// TaskFallbackPoll is how soon a guest resource whose own task is running
+// is looked at again if the site's task watch has not woken it before: the
+// watch (proxmox.Client.WatchTask) normally wakes it within
+// proxmox.TaskWatchInterval of the task's end.
+const TaskFallbackPoll = 10 * time.Second
+
+// BusyPoll is a guest resource's next poll: after TaskPoll while its guest
+// is locked by someone else's work, after TaskFallbackPoll while a task of
+// its own runs, else after d.
+func BusyPoll(pending, lock string, d time.Duration) time.Duration {
+	switch {
+	case pending != "" && d > TaskFallbackPoll:
+		return TaskFallbackPoll
+	case pending == "" && lock != "" && d > TaskPoll:
+		return TaskPoll
+	}
+	return d
+}
+
 // ExplicitID tells whether id is the one the spec names (spec.forProvider.vmid),
 // which the resource never gives up for another.
 func ExplicitID(spec *int64, id int) bool { return spec != nil && int(*spec) == id }

@@ -55,7 +55,7 @@ func TestFirewallReadWithConfigOnly(t *testing.T) {
 		before := c.Requests()
 		c.InvalidateView()
 		for _, vm := range vms {
-			o, err := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{}).Observe(ctx, vm)
+			o, err := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{}, nil).Observe(ctx, vm)
 			if err != nil || !o.ResourceExists {
 				t.Fatalf("Observe %s: exists=%v err=%v", vm.GetName(), o.ResourceExists, err)
 			}

@@ -35,7 +35,7 @@ func BenchmarkObservePoll(b *testing.B) {
 
 		b.Run(fmt.Sprintf("shared/vms=%d", n), func(b *testing.B) {
 			c := mustClient(b, site)
-			e := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{})
+			e := guest.NewExternal[*v1alpha1.VirtualMachine](c, nil, kind{}, nil)
 			ctx := context.Background()
 			observeAll(ctx, b, e, vms) // first poll reads every config once
 			before := c.Requests()
