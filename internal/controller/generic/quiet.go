@@ -1,0 +1,79 @@
+package generic
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+)
+
+var statusWritesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "microcloud_status_writes_skipped_total",
+	Help: "Status writes of the managed reconciler not sent because they would have changed nothing (the stored object has the same resource version and status).",
+}, []string{"controller"})
+
+func init() { metrics.Registry.MustRegister(statusWritesSkipped) }
+
+// quietManager hands the managed reconciler a client whose status writes
+// are skipped when they would change nothing. The reconciler writes status
+// at the end of every reconcile, so at steady state each poll of each
+// resource was one no-op PUT: 10,000 idle resources polled every minute
+// were 10,000 writes a minute to the API server for nothing.
+type quietManager struct {
+	ctrl.Manager
+	c client.Client
+}
+
+func quiet(mgr ctrl.Manager, controller string) ctrl.Manager {
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller}}
+}
+
+func (m quietManager) GetClient() client.Client { return m.c }
+
+type quietClient struct {
+	client.Client
+	controller string
+}
+
+func (c quietClient) Status() client.SubResourceWriter {
+	return quietStatus{SubResourceWriter: c.Client.Status(), read: c.Client, controller: c.controller}
+}
+
+type quietStatus struct {
+	client.SubResourceWriter
+	read       client.Reader // the manager's cache
+	controller string
+}
+
+// Update writes obj's status unless the cache holds obj at the same
+// resource version with an equal status: then the API server already
+// stores exactly what would be sent.
+func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+	if len(opts) == 0 && obj.GetResourceVersion() != "" {
+		cur, ok := obj.DeepCopyObject().(client.Object)
+		if ok && s.read.Get(ctx, client.ObjectKeyFromObject(obj), cur) == nil &&
+			cur.GetResourceVersion() == obj.GetResourceVersion() && sameStatus(cur, obj) {
+			statusWritesSkipped.WithLabelValues(s.controller).Inc()
+			return nil
+		}
+	}
+	return s.SubResourceWriter.Update(ctx, obj, opts...)
+}
+
+// sameStatus compares the status of a and b as they would be serialised
+// (times at the API's precision).
+func sameStatus(a, b client.Object) bool {
+	ua, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
+	if err != nil {
+		return false
+	}
+	ub, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
+	if err != nil {
+		return false
+	}
+	return equality.Semantic.DeepEqual(ua["status"], ub["status"])
+}
