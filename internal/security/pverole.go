@@ -36,9 +36,13 @@ var ProxmoxKindPrivileges = map[string][]string{
 	// clone, under the VirtualMachine privileges).
 	"Pool": {"Pool.Allocate", "Pool.Audit"},
 	// Cluster-wide firewall objects live under / (Sys.Modify there).
-	"FirewallSecurityGroup": {"Sys.Audit", "Sys.Modify"},
+	// Before deleting one the provider reads every guest's firewall rules
+	// for uses of it: VM.Audit on /vms/{vmid}, without which PVE hides the
+	// guests from /cluster/resources and the object is deleted while used
+	// (TestLeastPrivilegeOtherKinds).
+	"FirewallSecurityGroup": {"Sys.Audit", "Sys.Modify", "VM.Audit"},
 	"FirewallIPSet":         {"Sys.Audit", "Sys.Modify", "VM.Audit", "VM.Config.Network"},
-	"FirewallAlias":         {"Sys.Audit", "Sys.Modify"},
+	"FirewallAlias":         {"Sys.Audit", "Sys.Modify", "VM.Audit"},
 	// The datacenter firewall (/) and node firewalls (/nodes/{node}).
 	"HostFirewall": {"Sys.Audit", "Sys.Modify"},
 	// HA resources and rules: Sys.Console on /.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+	goproxmox "github.com/luthermonson/go-proxmox"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -22,8 +23,9 @@ import (
 // roleToken sets up, over the simulator's /access API as root (what pveum
 // role add / user add / user token add --privsep 1 / acl modify do), user
 // with a privilege-separated token that holds exactly privs on /, in a
-// role of its own, and a Secret "<secret>" with that token and the CA.
-func (s *site) roleToken(t *testing.T, user, role, secret string, privs []string) {
+// role of its own, and a Secret "<secret>" with that token and the CA. It
+// returns a PVE client that authenticates with the token.
+func (s *site) roleToken(t *testing.T, user, role, secret string, privs []string) *goproxmox.Client {
 	t.Helper()
 	ctx := context.Background()
 	must := func(err error) {
@@ -42,6 +44,7 @@ func (s *site) roleToken(t *testing.T, user, role, secret string, privs []string
 	must(s.pve.Put(ctx, "/access/acl", map[string]any{"path": "/", "roles": role, "users": user, "tokens": tok.FullTokenID}, nil))
 	mustCreate(t, s.env.Client, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: s.ns, Name: secret},
 		Data: map[string][]byte{"token": []byte(tok.FullTokenID + "=" + tok.Value), "ca.crt": s.sim.CACertPEM}})
+	return goproxmox.NewClient(s.sim.URL, goproxmox.WithHTTPClient(s.sim.HTTPClient()), goproxmox.WithAPIToken(tok.FullTokenID, tok.Value))
 }
 
 // useSecret points the ProviderConfig "name" at a token Secret.
