@@ -3,7 +3,12 @@ package proxmox
 import (
 	"context"
 	"sync"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 )
+
+// errGuestsHidden is why a use scan stops when PVE would hide guests from it.
+const errGuestsHidden = "this token lacks VM.Audit on /vms: PVE hides the guests it may not audit, so their firewall rules cannot be checked for uses (grant VM.Audit, see docs/security.md)"
 
 // guestScanParallel is how many guests' rule lists EachGuestRules reads at once.
 const guestScanParallel = 8
@@ -14,6 +19,15 @@ const guestScanParallel = 8
 // whether something is still used cannot rule the use out. Every guest is
 // read even when one fails; the first error is returned.
 func (c *Client) EachGuestRules(ctx context.Context, fn func(g *Guest, rules []Rule)) error {
+	// PVE leaves out of /cluster/resources every guest the caller may not
+	// audit: a scan that cannot see them all cannot rule a use out.
+	lacks, err := c.Lacks(ctx, "/vms", "VM.Audit")
+	if err != nil {
+		return err
+	}
+	if len(lacks) > 0 {
+		return errors.New(errGuestsHidden)
+	}
 	c.InvalidateView()
 	view, err := c.View(ctx)
 	if err != nil {
