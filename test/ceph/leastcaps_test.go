@@ -122,6 +122,21 @@ func (h *harness) refusedCreate(mg capsMR, r refusal, absent func() bool) {
 
 // refuse moves mg to caps lacking r's grants, applies change (an update) or deletes it, and
 // waits for the refusal. The caller checks Ceph and moves mg on (use).
+// keptThenGone checks that a refused deletion left what in Ceph (gone says
+// it is no longer there), then gives mg the whole caps back and waits until
+// the deletion went through, in Ceph too.
+func (h *harness) keptThenGone(mg capsMR, full *xpv2.ProviderConfigReference, what string, gone func() bool) {
+	h.t.Helper()
+	if gone() {
+		h.t.Fatal(what + " removed although refused")
+	}
+	h.use(mg, full)
+	h.waitGone(mg)
+	if !gone() {
+		h.t.Fatal(what + " left in Ceph")
+	}
+}
+
 func (h *harness) refuse(mg capsMR, r refusal, change func(), del bool) {
 	h.t.Helper()
 	ref := h.capsConfig(security.CephCapsWithout(r.without...))
@@ -258,14 +273,7 @@ func (h *harness) capsProfile(full *xpv2.ProviderConfigReference) {
 	h.create(mg)
 	h.waitReady(mg)
 	h.refuse(mg, without(`mon:allow command "osd erasure-code-profile rm"`), nil, true)
-	if noProfile(name)() {
-		h.t.Fatal("profile removed although refused")
-	}
-	h.use(mg, full)
-	h.waitGone(mg)
-	if !noProfile(name)() {
-		h.t.Fatal("profile left in Ceph")
-	}
+	h.keptThenGone(mg, full, "profile", noProfile(name))
 }
 
 func (h *harness) capsRule(full *xpv2.ProviderConfigReference) {
@@ -406,14 +414,7 @@ func (h *harness) capsFilesystem(full *xpv2.ProviderConfigReference) {
 	h.refuse(mg, without(`mgr:allow command "fs subvolume ls"`), nil, false)
 	h.cli("ceph", "config", "set", "mon", "mon_allow_pool_delete", "true")
 	h.refuse(mg, without(`mgr:allow command "fs volume rm"`), nil, false)
-	if noFS(name)() {
-		h.t.Fatal("filesystem removed although refused")
-	}
-	h.use(mg, full)
-	h.waitGone(mg)
-	if !noFS(name)() {
-		h.t.Fatal("filesystem left in Ceph")
-	}
+	h.keptThenGone(mg, full, "filesystem", noFS(name))
 }
 
 func (h *harness) capsGroup(full *xpv2.ProviderConfigReference) {
@@ -440,14 +441,7 @@ func (h *harness) capsGroup(full *xpv2.ProviderConfigReference) {
 	h.waitInSync(mg)
 	h.refuse(mg, without(`mgr:allow command "fs subvolume ls"`), nil, true)
 	h.refuse(mg, without(`mgr:allow command "fs subvolumegroup rm"`), nil, false)
-	if noGroup(name)() {
-		h.t.Fatal("group removed although refused")
-	}
-	h.use(mg, full)
-	h.waitGone(mg)
-	if !noGroup(name)() {
-		h.t.Fatal("group left in Ceph")
-	}
+	h.keptThenGone(mg, full, "group", noGroup(name))
 }
 
 func (h *harness) capsSubvolume(full *xpv2.ProviderConfigReference) {
@@ -475,14 +469,7 @@ func (h *harness) capsSubvolume(full *xpv2.ProviderConfigReference) {
 	h.refuse(mg, without("mon:allow service mds r").saying("cannot mount CephFS", `"fs dump"`, "EACCES"), nil, false)
 	h.refuse(mg, without(`mgr:allow command "fs subvolume snapshot ls"`), nil, false)
 	h.refuse(mg, without(`mgr:allow command "fs subvolume rm"`), nil, false)
-	if noSub(name)() {
-		h.t.Fatal("subvolume removed although refused")
-	}
-	h.use(mg, full)
-	h.waitGone(mg)
-	if !noSub(name)() {
-		h.t.Fatal("subvolume left in Ceph")
-	}
+	h.keptThenGone(mg, full, "subvolume", noSub(name))
 }
 
 func (h *harness) capsClient(full *xpv2.ProviderConfigReference) {
@@ -533,12 +520,5 @@ func (h *harness) capsClient(full *xpv2.ProviderConfigReference) {
 	h.refuse(mg, without("mon:allow service mds r").saying(`"fs dump"`, "EACCES"), nil, true)
 	h.refuse(mg, without("mds:allow *").saying("session ls"), nil, false)
 	h.refuse(mg, without(`mon:allow command "auth rm"`), nil, false)
-	if noClient(name)() {
-		h.t.Fatal("cephx client removed although refused")
-	}
-	h.use(mg, full)
-	h.waitGone(mg)
-	if !noClient(name)() {
-		h.t.Fatal("cephx client left in Ceph")
-	}
+	h.keptThenGone(mg, full, "cephx client", noClient(name))
 }
