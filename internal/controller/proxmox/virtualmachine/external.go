@@ -2,6 +2,7 @@ package virtualmachine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -18,6 +19,7 @@ import (
 const (
 	errView        = "cannot read the cluster view"
 	errCloneSource = "clone source VM %d not found in the cluster"
+	errCloneHidden = "clone source VM %d is not in the cluster view: this token lacks VM.Audit on %s, so PVE hides it"
 	errUpdate      = "cannot update VM %d"
 	errResize      = "cannot grow disk %s of VM %d"
 	errDiskLost    = "VM %d: the volume of disk %s is neither attached nor kept as unused: it was removed by hand; the provider will not put a blank disk in its place (restore the volume, or remove the disk from spec.forProvider.disks)"
@@ -85,6 +87,12 @@ func (kind) Create(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualM
 		}
 		src, ok := view.Guest(int(cl.SourceVMID))
 		if !ok {
+			// PVE leaves out of /cluster/resources what the caller may not
+			// audit: name the privilege when that is why.
+			path := fmt.Sprintf("/vms/%d", cl.SourceVMID)
+			if lacks, err := c.Lacks(ctx, path, "VM.Audit"); err == nil && len(lacks) > 0 {
+				return "", errors.Errorf(errCloneHidden, cl.SourceVMID, path)
+			}
 			return "", errors.Errorf(errCloneSource, cl.SourceVMID)
 		}
 		return c.CloneVM(ctx, proxmox.CloneRequest{Source: src.Ref(), NewID: id, Name: vmName(mg), Target: p.Node,
