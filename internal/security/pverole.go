@@ -22,16 +22,18 @@ var ProxmoxKindPrivileges = map[string][]string{
 	"VirtualMachine": {"Datastore.AllocateSpace", "SDN.Use", "VM.Allocate", "VM.Audit",
 		"VM.Clone", "VM.Config.CPU", "VM.Config.Disk", "VM.Config.Memory",
 		"VM.Config.Network", "VM.Config.Options", "VM.GuestAgent.Audit", "VM.PowerMgmt"},
-	// Create from a template volume (read access to it and
-	// Datastore.AllocateSpace for the root disk) or clone, configure,
-	// power, delete; unprivileged containers only (privileged ones need
-	// Sys.Modify on /, which the provider does not ask for).
-	"Container": {"Datastore.AllocateSpace", "Datastore.Audit", "SDN.Use", "VM.Allocate", "VM.Audit",
-		"VM.Clone", "VM.Config.CPU", "VM.Config.Disk", "VM.Config.Memory", "VM.Config.Network",
+	// Create from a template volume (PVE's check_volume_access asks
+	// Datastore.AllocateSpace or Datastore.Audit on its storage: the first,
+	// needed for the root disk anyway, passes it), configure, power,
+	// delete; unprivileged containers only (privileged ones need Sys.Modify
+	// on /, which the provider does not ask for). The kind never clones.
+	"Container": {"Datastore.AllocateSpace", "SDN.Use", "VM.Allocate", "VM.Audit",
+		"VM.Config.CPU", "VM.Config.Disk", "VM.Config.Memory", "VM.Config.Network",
 		"VM.Config.Options", "VM.PowerMgmt"},
-	// Download an appliance or URL into a storage and delete it again
-	// (download-url also needs Sys.AccessNetwork on the node).
-	"ContainerTemplate": {"Datastore.Allocate", "Datastore.AllocateTemplate", "Datastore.Audit", "Sys.AccessNetwork"},
+	// Download an appliance from the node's aplinfo catalogue into a
+	// storage (Datastore.AllocateTemplate) and delete it again; no
+	// download-url, so no Sys.AccessNetwork.
+	"ContainerTemplate": {"Datastore.Allocate", "Datastore.AllocateTemplate", "Datastore.Audit"},
 	// Create, comment, delete pools (a guest joins its pool with its
 	// clone, under the VirtualMachine privileges).
 	"Pool": {"Pool.Allocate", "Pool.Audit"},
@@ -41,7 +43,7 @@ var ProxmoxKindPrivileges = map[string][]string{
 	// guests from /cluster/resources and the object is deleted while used
 	// (TestLeastPrivilegeOtherKinds).
 	"FirewallSecurityGroup": {"Sys.Audit", "Sys.Modify", "VM.Audit"},
-	"FirewallIPSet":         {"Sys.Audit", "Sys.Modify", "VM.Audit", "VM.Config.Network"},
+	"FirewallIPSet":         {"Sys.Audit", "Sys.Modify", "VM.Audit"},
 	"FirewallAlias":         {"Sys.Audit", "Sys.Modify", "VM.Audit"},
 	// The datacenter firewall (/) and node firewalls (/nodes/{node}).
 	"HostFirewall": {"Sys.Audit", "Sys.Modify"},

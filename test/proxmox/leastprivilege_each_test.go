@@ -296,11 +296,7 @@ func TestLeastPrivilegeEachPrivilegeNeeded(t *testing.T) {
 	// role is on / (docs/security.md says why for each): the lifecycle
 	// finishes without them.
 	notNeeded := map[string]bool{
-		"Container/VM.Clone":                  true, // the Container kind never clones
-		"Container/Datastore.Audit":           true, // the template's storage access passes with Datastore.AllocateSpace
-		"ContainerTemplate/Sys.AccessNetwork": true, // appliances come through aplinfo, not download-url
-		"FirewallIPSet/VM.Config.Network":     true, // cluster IP sets need Sys.Audit and Sys.Modify only
-		"Pool/Pool.Audit":                     true, // PVE's GET /pools?poolid= makes its Pool.Audit check with noerr and ignores it
+		"Pool/Pool.Audit": true, // PVE's GET /pools?poolid= makes its Pool.Audit check with noerr and ignores it
 	}
 	// What a refusal says: PVE's "Permission check failed (<path>,
 	// <privilege>)", except where PVE names nothing (an "or" check) or
@@ -308,6 +304,8 @@ func TestLeastPrivilegeEachPrivilegeNeeded(t *testing.T) {
 	says := map[string][]string{
 		"Container/VM.Allocate": {"403 Permission check failed"},
 		"Container/VM.Audit":    {"it lacks VM.Audit on /vms/"},
+		// the template volume's access check comes first and asks for either
+		"Container/Datastore.AllocateSpace": {"403 Permission check failed (/storage/", "Datastore.AllocateSpace|Datastore.Audit)"},
 		// Without VM.Audit PVE hides the guests from the in-use scan of a
 		// cluster firewall object: its deletion is refused, not made blind.
 		"FirewallAlias/VM.Audit":         {"lacks VM.Audit on /vms"},
