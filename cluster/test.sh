@@ -72,10 +72,14 @@ step "go test"
 # says, and the script fails if either did.
 test_rc=0
 # shellcheck disable=SC2086
-go test -count=1 -timeout 40m ${GO_TEST_FLAGS:-} ${MICROCLOUD_TEST_RUN:+-run "$MICROCLOUD_TEST_RUN"} ${MICROCLOUD_TEST_PKGS:-./...} || test_rc=$?
+go test -count=1 -timeout 40m ${GO_TEST_FLAGS:-} ${MICROCLOUD_TEST_RUN:+-run "$MICROCLOUD_TEST_RUN"} ${MICROCLOUD_TEST_PKGS:-./...} 2>&1 |
+  tee "$root/.cache/go-test.log" || test_rc=$?
 for f in "$MICROCLOUD_REPORT_DIR"/*; do
   [ -f "$f" ] && { echo "--- report: $(basename "$f")"; cat "$f"; }
 done
+
+step "leak scan (cluster/leak-scan.sh: the cephx, RGW and Fabric credentials in no test output, log or ledger)"
+bash cluster/leak-scan.sh "$root/.cache/go-test.log" || test_rc=1
 
 if [ "${MICROCLOUD_SKIP_FUZZ:-0}" != 1 ]; then
   step "short fuzz run (cluster/fuzz.sh, FUZZTIME=${FUZZTIME:-5s} per target)"
