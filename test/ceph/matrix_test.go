@@ -14,7 +14,7 @@ import (
 
 // matrixCell is one (kind, operation, class of backend call, fault) of the fault matrix.
 type matrixCell struct {
-	kind  string // pool, ecp, rule, bucket, image, subvol
+	kind  string // pool, ecp, rule, bucket, image, subvol, cephx, fs
 	op    string // create, update, delete
 	class cephclient.CallClass
 	fault cephclient.Fault
@@ -50,7 +50,22 @@ var matrixClasses = []struct {
 	{"subvol", "create", []cephclient.CallClass{cephclient.ClassFS}},
 	{"subvol", "update", []cephclient.CallClass{cephclient.ClassFS}},
 	{"subvol", "delete", []cephclient.CallClass{cephclient.ClassFS}},
+	// CephClients are mon auth commands, and an MDS `session ls` (cephfs) before `auth rm`
+	{"cephx", "create", []cephclient.CallClass{cephclient.ClassMon}},
+	{"cephx", "update", []cephclient.CallClass{cephclient.ClassMon}},
+	{"cephx", "delete", []cephclient.CallClass{cephclient.ClassMon, cephclient.ClassFS}},
+	// Filesystems are the volumes module's `fs volume create|rm` (cephfs) and the CRUSH rule set
+	// on their pools (mon)
+	{"fs", "create", []cephclient.CallClass{cephclient.ClassFS, cephclient.ClassMon}},
+	{"fs", "update", []cephclient.CallClass{cephclient.ClassMon}},
+	{"fs", "delete", []cephclient.CallClass{cephclient.ClassFS}},
 }
+
+// matrixSerial are the kinds whose cells run one at a time: their calls name no target a rule
+// can match (auth commands name an entity, volume commands a vol_name, which Call.Target does not
+// carry), so two of their cells at once would spend each other's faults; Filesystems also need
+// the lab's one standby MDS each to become Ready.
+var matrixSerial = map[string]*sync.Mutex{"cephx": {}, "fs": {}}
 
 // rules arms the faults of a cell about the object named target: the first write of the class
 // about it, plus its first read where the kind reads it by name (profiles in the snapshot, images,
@@ -58,6 +73,24 @@ var matrixClasses = []struct {
 // the next PG read, whoever makes it.
 func (c matrixCell) rules(target string) []*faultRule {
 	switch {
+	case c.kind == "cephx" && c.class == cephclient.ClassFS: // the MDS session check before auth rm
+		return []*faultRule{{class: c.class, target: target, op: "session ls", fault: c.fault, left: 1}}
+	case c.kind == "cephx": // the cell's auth write, and the auth get of its Observe
+		op := map[string]string{"create": "auth get-or-create", "update": "auth caps", "delete": "auth rm"}[c.op]
+		return []*faultRule{
+			{class: c.class, target: "", op: op, fault: c.fault, left: 1},
+			{class: c.class, target: "", op: "auth get", fault: c.fault, left: 1},
+		}
+	case c.kind == "fs" && c.class == cephclient.ClassMon: // crush_rule set on the data pool
+		return []*faultRule{{class: c.class, target: "cephfs." + target + ".data", only: "write", fault: c.fault, left: 1}}
+	case c.kind == "fs" && c.op == "create":
+		return []*faultRule{{class: c.class, target: "", op: "fs volume create", fault: c.fault, left: 1}}
+	case c.kind == "fs": // also the subvolume group and subvolume listings before fs volume rm
+		return []*faultRule{
+			{class: c.class, target: "", op: "fs volume rm", fault: c.fault, left: 1},
+			{class: c.class, target: "", op: "fs subvolumegroup ls", fault: c.fault, left: 1},
+			{class: c.class, target: "", op: "fs subvolume ls", fault: c.fault, left: 1},
+		}
 	case c.kind == "subvol" && c.op == "delete": // also the listing of its directory before fs subvolume rm
 		return []*faultRule{
 			{class: c.class, target: target, only: "write", fault: c.fault, left: 1},
@@ -110,6 +143,7 @@ func TestFaultMatrix(t *testing.T) {
 	}
 	h.cli("rbd", "create", "--size", "8M", rbdPool+"/"+sentinel)
 	h.cli("rbd", "bench", "--io-type", "write", "--io-size", "1M", "--io-total", "8M", rbdPool+"/"+sentinel)
+	fsRule := h.fsFixtures()
 
 	var cells []matrixCell
 	for _, kc := range matrixClasses {
@@ -132,13 +166,17 @@ func TestFaultMatrix(t *testing.T) {
 		for _, c := range cells {
 			t.Run(c.String(), func(st *testing.T) {
 				st.Parallel()
+				if mu := matrixSerial[c.kind]; mu != nil { // released after the cell's cleanups
+					mu.Lock()
+					st.Cleanup(mu.Unlock)
+				}
 				start, hits := time.Now(), ""
 				defer func() {
 					mu.Lock()
 					results[c.String()] = result{hits: hits, took: time.Since(start), ok: !st.Failed()}
 					mu.Unlock()
 				}()
-				hits = h.sub(st).runCell(in, c, rbdPool)
+				hits = h.sub(st).runCell(in, c, rbdPool, fsRule)
 			})
 		}
 	})
@@ -168,7 +206,7 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 // runCell runs one cell and returns the calls its faults hit.
-func (h *harness) runCell(in *injector, c matrixCell, rbdPool string) string {
+func (h *harness) runCell(in *injector, c matrixCell, rbdPool, fsRule string) string {
 	n := h.name("fm-" + c.String())
 	target := n
 	if c.kind == "image" { // rbd calls are about pool/image
@@ -217,6 +255,10 @@ func (h *harness) runCell(in *injector, c matrixCell, rbdPool string) string {
 		h.cellImage(c.op, n, rbdPool, arm, waitSpent)
 	case "subvol":
 		h.cellSubvolume(c.op, n, arm, waitSpent)
+	case "cephx":
+		h.cellCephClient(c.op, n, rbdPool, arm, waitSpent)
+	case "fs":
+		h.cellFilesystem(c.op, n, fsRule, arm, waitSpent)
 	}
 	return hits()
 }
