@@ -27,6 +27,42 @@ func (h *harness) fsFixtures() string {
 	return rule
 }
 
+// authOf reads a cephx entity with the harness's own client (no faults, no CLI start-up per
+// poll); ok is false when Ceph says it does not exist.
+func (h *harness) authOf(entity string) (cephclient.AuthEntity, bool) {
+	h.t.Helper()
+	a, err := h.ceph.GetAuth(entity)
+	if cephclient.IsNotFound(err) {
+		return cephclient.AuthEntity{}, false
+	}
+	if err != nil {
+		h.t.Fatalf("cannot read %s: %v", entity, err)
+	}
+	return *a, true
+}
+
+// ruleOfPool names a pool's CRUSH rule ("" when the pool or its rule is unknown).
+func (h *harness) ruleOfPool(pool string) string {
+	h.t.Helper()
+	s := h.snapshot()
+	if p := s.Pools[pool]; p != nil {
+		if r := s.Crush.RuleByID(p.CrushRule); r != nil {
+			return r.Name
+		}
+	}
+	return ""
+}
+
+// listedTimes counts how often name is listed (as "field":"name") by a JSON mon read.
+func (h *harness) listedTimes(prefix, field, name string) int {
+	h.t.Helper()
+	out, err := h.ceph.MonCommand(map[string]any{"prefix": prefix, "format": "json"})
+	if err != nil {
+		h.t.Fatalf("%s: %v", prefix, err)
+	}
+	return strings.Count(string(out), `"`+field+`":"`+name+`"`)
+}
+
 // secretKey waits for a CephClient's connection Secret and returns the key in it.
 func (h *harness) secretKey(name string) string {
 	h.t.Helper()
@@ -54,9 +90,9 @@ func (h *harness) cellCephClient(op, n, pool string, arm, waitSpent func()) {
 		waitSpent()
 		want["osd"] = "allow rw pool=" + pool
 		h.eventually(60*time.Second, entity+" caps made read-write", func() bool {
-			a, _ := h.authCLI(entity)
+			a, _ := h.authOf(entity)
 			return toJSON(a.Caps) == toJSON(want)
-		}, func() string { a, _ := h.authCLI(entity); return toJSON(a.Caps) })
+		}, func() string { a, _ := h.authOf(entity); return toJSON(a.Caps) })
 		h.waitReady(mg)
 		if err := radosWrite(h.radosAs(n, key), pool, n, []byte("probe")); err != nil {
 			h.t.Fatalf("%s cannot write to %s with the key from before the update: %v", entity, pool, err)
@@ -66,12 +102,12 @@ func (h *harness) cellCephClient(op, n, pool string, arm, waitSpent func()) {
 		h.delete(mg)
 		waitSpent()
 		h.waitGone(mg)
-		if _, ok := h.authCLI(entity); ok {
+		if _, ok := h.authOf(entity); ok {
 			h.t.Fatalf("%s exists after its deletion", entity)
 		}
 		return
 	}
-	a, ok := h.authCLI(entity)
+	a, ok := h.authOf(entity)
 	if !ok || toJSON(a.Caps) != toJSON(want) {
 		h.t.Fatalf("%s caps in Ceph = %v (exists %v), want %v", entity, a.Caps, ok, want)
 	}
@@ -79,8 +115,7 @@ func (h *harness) cellCephClient(op, n, pool string, arm, waitSpent func()) {
 		h.t.Fatalf("%s key changed: the connection Secret's key is not Ceph's", entity)
 	}
 	h.radosAs(n, key) // the Secret's key authenticates
-	out := h.cli("ceph", "auth", "ls", "--format", "json")
-	if c := strings.Count(out, `"`+entity+`"`); c != 1 {
+	if c := h.listedTimes("auth ls", "entity", entity); c != 1 {
 		h.t.Fatalf("%s listed %d times by auth ls", entity, c)
 	}
 }
@@ -101,30 +136,30 @@ func (h *harness) cellFilesystem(op, n, rule string, arm, waitSpent func()) {
 		h.update(mg, func() { mg.Spec.ForProvider.DataCrushRule = ptr(rule) })
 		waitSpent()
 		want = rule
-		h.eventually(60*time.Second, data+" moved to "+rule, func() bool { return h.poolRule(data) == rule },
-			func() string { return h.poolRule(data) })
+		h.eventually(60*time.Second, data+" moved to "+rule, func() bool { return h.ruleOfPool(data) == rule },
+			func() string { return h.ruleOfPool(data) })
 		h.waitReady(mg)
 	case "delete":
 		arm()
 		h.delete(mg)
 		waitSpent()
 		h.waitGone(mg)
-		if _, ok := h.fsLS()[n]; ok {
-			h.t.Fatalf("filesystem %s exists after its deletion", n)
+		if _, err := h.ceph.GetFilesystem(n); !cephclient.IsNotFound(err) {
+			h.t.Fatalf("filesystem %s after its deletion: %v", n, err)
 		}
 		h.cephUntil(n+"'s pools removed", func(s *cephclient.Snapshot) bool {
 			return s.Pools["cephfs."+n+".meta"] == nil && s.Pools[data] == nil
 		})
 		return
 	}
-	f, ok := h.fsLS()[n]
-	if !ok || f.MetadataPool != "cephfs."+n+".meta" || len(f.DataPools) != 1 || f.DataPools[0] != data {
-		h.t.Fatalf("filesystem %s in Ceph = %+v (exists %v)", n, f, ok)
+	f, err := h.ceph.GetFilesystem(n)
+	if err != nil || f.MetadataPool != "cephfs."+n+".meta" || len(f.DataPools) != 1 || f.DataPools[0] != data {
+		h.t.Fatalf("filesystem %s in Ceph = %+v, %v", n, f, err)
 	}
-	if r := h.poolRule(data); r != want {
+	if r := h.ruleOfPool(data); r != want {
 		h.t.Fatalf("%s on rule %q, want %q", data, r, want)
 	}
-	if c := strings.Count(h.cli("ceph", "fs", "ls", "--format", "json"), `"name":"`+n+`"`); c != 1 {
+	if c := h.listedTimes("fs ls", "name", n); c != 1 {
 		h.t.Fatalf("filesystem %s listed %d times", n, c)
 	}
 }
