@@ -377,12 +377,19 @@ func TestLeastPrivilegeEachPrivilegeNeeded(t *testing.T) {
 				if out.stage == "" || !has(out.msg) {
 					t.Fatalf("without %s: stage %q, Synced %q; want a refusal saying %q", c.drop, out.stage, out.msg, want)
 				}
-				found := false
-				for _, e := range out.events {
-					found = found || has(e)
+				// Events are written after the condition, asynchronously.
+				events, found := out.events, false
+				for deadline := time.Now().Add(15 * time.Second); ; events = s.warnings(t, o) {
+					for _, e := range events {
+						found = found || has(e)
+					}
+					if found || time.Now().After(deadline) {
+						break
+					}
+					time.Sleep(200 * time.Millisecond)
 				}
 				if !found {
-					t.Errorf("without %s: no warning event says %q: %q", c.drop, want, out.events)
+					t.Errorf("without %s: no warning event says %q: %q", c.drop, want, events)
 				}
 				// Nothing half made, changed or removed.
 				switch ex := c.k.exists(c.name, c.i); {
