@@ -85,9 +85,7 @@ func (h *harness) cellCephClient(op, n, pool string, arm, waitSpent func()) {
 	key := h.secretKey(n)
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.Grants[0].ReadOnly = ptr(false) })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.Grants[0].ReadOnly = ptr(false) })
 		want["osd"] = "allow rw pool=" + pool
 		h.eventually(60*time.Second, entity+" caps made read-write", func() bool {
 			a, _ := h.authOf(entity)
@@ -98,10 +96,7 @@ func (h *harness) cellCephClient(op, n, pool string, arm, waitSpent func()) {
 			h.t.Fatalf("%s cannot write to %s with the key from before the update: %v", entity, pool, err)
 		}
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		if _, ok := h.authOf(entity); ok {
 			h.t.Fatalf("%s exists after its deletion", entity)
 		}
@@ -132,18 +127,13 @@ func (h *harness) cellFilesystem(op, n, rule string, arm, waitSpent func()) {
 	h.createCell(op, mg, arm, waitSpent)
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.DataCrushRule = ptr(rule) })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.DataCrushRule = ptr(rule) })
 		want = rule
 		h.eventually(60*time.Second, data+" moved to "+rule, func() bool { return h.ruleOfPool(data) == rule },
 			func() string { return h.ruleOfPool(data) })
 		h.waitReady(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		if _, err := h.ceph.GetFilesystem(n); !cephclient.IsNotFound(err) {
 			h.t.Fatalf("filesystem %s after its deletion: %v", n, err)
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 )
@@ -369,10 +371,7 @@ func (h *harness) cellProfile(op, n string, arm, waitSpent func()) {
 		h.cephUntil(n+" restored", func(s *cephclient.Snapshot) bool { return s.Profiles[n]["crush-failure-domain"] == "osd" })
 		h.waitReady(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		h.requireSingle(n, 0)
 		return
 	}
@@ -389,9 +388,7 @@ func (h *harness) cellRule(op, n string, arm, waitSpent func()) {
 	want := "host"
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.FailureDomain = ptr("osd") })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.FailureDomain = ptr("osd") })
 		want = "osd"
 		h.cephUntil(n+" replaced", func(s *cephclient.Snapshot) bool {
 			r := s.Crush.Rule(n)
@@ -403,10 +400,7 @@ func (h *harness) cellRule(op, n string, arm, waitSpent func()) {
 		})
 		h.waitReady(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		h.requireSingle(n, 0)
 		return
 	}
@@ -437,9 +431,7 @@ func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
 	want := r1
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.Parent = ptr(r2) })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.Parent = ptr(r2) })
 		want = r2
 		h.cephUntil(n+" moved", func(s *cephclient.Snapshot) bool {
 			p := s.Crush.Parents(n)
@@ -447,10 +439,7 @@ func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
 		})
 		h.waitReady(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		h.requireSingle(n, 0)
 		return
 	}
@@ -460,6 +449,23 @@ func (h *harness) cellBucket(op, n string, arm, waitSpent func()) {
 	h.requireSingle(n, 1)
 }
 
+// faultedUpdate applies change to o with the cell's faults armed and waits until they are spent.
+func (h *harness) faultedUpdate(o client.Object, arm, waitSpent func(), change func()) {
+	h.t.Helper()
+	arm()
+	h.update(o, change)
+	waitSpent()
+}
+
+// faultedDelete deletes o with the cell's faults armed, waits until they are spent and until o is gone.
+func (h *harness) faultedDelete(o client.Object, arm, waitSpent func()) {
+	h.t.Helper()
+	arm()
+	h.delete(o)
+	waitSpent()
+	h.waitGone(o)
+}
+
 func (h *harness) cellImage(op, n, pool string, arm, waitSpent func()) {
 	h.cleanup(func() { _ = h.ceph.RemoveImage(pool, n) })
 	mg := h.image(n, cephv1alpha1.RBDImageParameters{Pool: ptr(pool), SizeMiB: 8})
@@ -467,9 +473,7 @@ func (h *harness) cellImage(op, n, pool string, arm, waitSpent func()) {
 	want := uint64(8 << 20)
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.SizeMiB = 16 })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.SizeMiB = 16 })
 		want = 16 << 20
 		h.eventually(60*time.Second, n+" grown", func() bool {
 			i, err := h.ceph.GetImage(pool, n)
@@ -480,10 +484,7 @@ func (h *harness) cellImage(op, n, pool string, arm, waitSpent func()) {
 		}, func() string { return "" })
 		h.waitReady(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		waitSpent()
-		h.waitGone(mg)
+		h.faultedDelete(mg, arm, waitSpent)
 		if _, err := h.ceph.GetImage(pool, n); !cephclient.IsNotFound(err) {
 			h.t.Fatalf("image %s after its deletion: %v", n, err)
 		}
@@ -520,9 +521,7 @@ func (h *harness) cellSubvolume(op, n string, arm, waitSpent func()) {
 	want := int64(8 << 20)
 	switch op {
 	case "update":
-		arm()
-		h.update(mg, func() { mg.Spec.ForProvider.QuotaMiB = ptr(int64(16)); mg.Spec.ForProvider.Mode = ptr("750") })
-		waitSpent()
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.QuotaMiB = ptr(int64(16)); mg.Spec.ForProvider.Mode = ptr("750") })
 		want = 16 << 20
 		h.eventually(60*time.Second, n+" resized and chmod'ed", func() bool {
 			i, _ := h.fsCLI("", n)
