@@ -154,3 +154,43 @@ func TestWatchTaskWakesOnEnd(t *testing.T) {
 	case <-time.After(2 * TaskWatchInterval):
 	}
 }
+
+// A site that stops answering does not keep the watch going: after
+// watchMaxFailures failed reads the task is left to the resource's own
+// poll, unwoken, and the watch's goroutine ends.
+func TestWatchTaskGivesUpOnASiteGone(t *testing.T) {
+	srv := pvesimtest.Start(t, pvesim.Options{TaskDuration: time.Minute})
+	c, err := newClient("test", pvesimtest.Site(srv, "test", time.Second).Proxmox, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	view, err := c.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, _ := view.Guest(pvesim.DefaultTemplateID)
+	upid, err := c.CloneVM(ctx, CloneRequest{Source: src.Ref(), NewID: 151, Name: "gone", Target: src.Node, Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var woken waked
+	c.WatchTask(upid, woken.wake)
+	_ = srv.Close()
+	deadline := time.Now().Add(watchMaxFailures*TaskWatchInterval + 15*time.Second)
+	for {
+		c.watch.mu.Lock()
+		running := c.watch.running
+		c.watch.mu.Unlock()
+		if !running {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the task watch still runs against a site that stopped answering")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if woken.n.Load() != 0 {
+		t.Fatal("a task whose end was never seen woke its resource")
+	}
+}

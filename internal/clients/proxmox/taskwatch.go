@@ -17,6 +17,10 @@ const (
 	// that never ends, a node that stopped answering) the resource's own
 	// poll is left to find out.
 	watchGiveUp = time.Hour
+	// watchMaxFailures is how many reads in a row may fail (a site gone,
+	// a node not answering) before the watch leaves the task to the
+	// resource's own poll, and its goroutine ends with nothing left.
+	watchMaxFailures = 20
 )
 
 // taskWatch reads the status of the tasks resources wait for, one site at a
@@ -34,8 +38,9 @@ type taskWatch struct {
 }
 
 type watched struct {
-	since time.Time
-	wakes []func()
+	since    time.Time
+	wakes    []func()
+	failures int // reads in a row that failed
 }
 
 type ended struct {
@@ -87,8 +92,12 @@ func (c *Client) watchTasks() {
 			switch {
 			case IsTaskGone(err):
 				c.taskEnded(upid, nil, true)
-			case err != nil, st.Running():
-				// Asked again next round; the resource's own poll is the fallback.
+			case err != nil:
+				// Asked again next round, up to watchMaxFailures in a row;
+				// the resource's own poll is the fallback.
+				c.taskReadFailed(upid)
+			case st.Running():
+				c.taskReadOK(upid)
 			default:
 				c.taskEnded(upid, st, true)
 			}
@@ -101,6 +110,29 @@ func (c *Client) watchTimeout() time.Duration {
 		return d
 	}
 	return 10 * time.Second
+}
+
+// taskReadFailed counts a failed read of a watched task and stops watching
+// it after watchMaxFailures in a row.
+func (c *Client) taskReadFailed(upid string) {
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if x, ok := w.waiting[upid]; ok {
+		if x.failures++; x.failures >= watchMaxFailures {
+			delete(w.waiting, upid)
+		}
+	}
+}
+
+// taskReadOK resets a watched task's failure count.
+func (c *Client) taskReadOK(upid string) {
+	w := &c.watch
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if x, ok := w.waiting[upid]; ok {
+		x.failures = 0
+	}
 }
 
 // watchedTasks lists the tasks still watched, dropping those watched too
