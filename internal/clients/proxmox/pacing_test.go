@@ -104,26 +104,10 @@ func TestCreateGateExpiresLostHoldersAndFollowsTheLimit(t *testing.T) {
 // waiter's Observe reads it without asking PVE again; a create's slot is
 // freed by the end.
 func TestWatchTaskWakesOnEnd(t *testing.T) {
-	srv := pvesimtest.Start(t, pvesim.Options{TaskDuration: 700 * time.Millisecond})
-	c, err := newClient("test", pvesimtest.Site(srv, "test", 2*time.Second).Proxmox, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _, upid := simClone(t, 700*time.Millisecond, 2*time.Second, 150, "w")
 	ctx := context.Background()
-	view, err := c.View(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, ok := view.Guest(pvesim.DefaultTemplateID)
-	if !ok {
-		t.Fatal("no template in the simulator")
-	}
 	if ok, _ := c.AdmitCreate("vm-a", nil); !ok {
 		t.Fatal("not admitted")
-	}
-	upid, err := c.CloneVM(ctx, CloneRequest{Source: src.Ref(), NewID: 150, Name: "w", Target: src.Node, Full: true})
-	if err != nil {
-		t.Fatal(err)
 	}
 	c.CreateStarted("vm-a", upid)
 	woken := make(chan time.Time, 2)
@@ -159,21 +143,7 @@ func TestWatchTaskWakesOnEnd(t *testing.T) {
 // watchMaxFailures failed reads the task is left to the resource's own
 // poll, unwoken, and the watch's goroutine ends.
 func TestWatchTaskGivesUpOnASiteGone(t *testing.T) {
-	srv := pvesimtest.Start(t, pvesim.Options{TaskDuration: time.Minute})
-	c, err := newClient("test", pvesimtest.Site(srv, "test", time.Second).Proxmox, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	view, err := c.View(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, _ := view.Guest(pvesim.DefaultTemplateID)
-	upid, err := c.CloneVM(ctx, CloneRequest{Source: src.Ref(), NewID: 151, Name: "gone", Target: src.Node, Full: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, srv, upid := simClone(t, time.Minute, time.Second, 151, "gone")
 	var woken waked
 	c.WatchTask(upid, woken.wake)
 	_ = srv.Close()
@@ -193,4 +163,30 @@ func TestWatchTaskGivesUpOnASiteGone(t *testing.T) {
 	if woken.n.Load() != 0 {
 		t.Fatal("a task whose end was never seen woke its resource")
 	}
+}
+
+// simClone starts a simulator whose tasks take task, a client of it with
+// request timeout, and a full clone of the template as guest id; it
+// returns the client, the simulator and the clone's task.
+func simClone(t *testing.T, task, timeout time.Duration, id int, name string) (*Client, *pvesim.Server, string) {
+	t.Helper()
+	srv := pvesimtest.Start(t, pvesim.Options{TaskDuration: task})
+	c, err := newClient("test", pvesimtest.Site(srv, "test", timeout).Proxmox, Options{ViewTTL: time.Minute, DriftInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	view, err := c.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, ok := view.Guest(pvesim.DefaultTemplateID)
+	if !ok {
+		t.Fatal("no template in the simulator")
+	}
+	upid, err := c.CloneVM(ctx, CloneRequest{Source: src.Ref(), NewID: id, Name: name, Target: src.Node, Full: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, srv, upid
 }
