@@ -95,9 +95,9 @@ func (c *Client) watchTasks() {
 			case err != nil:
 				// Asked again next round, up to watchMaxFailures in a row;
 				// the resource's own poll is the fallback.
-				c.taskReadFailed(upid)
+				c.taskRead(upid, false)
 			case st.Running():
-				c.taskReadOK(upid)
+				c.taskRead(upid, true)
 			default:
 				c.taskEnded(upid, st, true)
 			}
@@ -112,26 +112,21 @@ func (c *Client) watchTimeout() time.Duration {
 	return 10 * time.Second
 }
 
-// taskReadFailed counts a failed read of a watched task and stops watching
-// it after watchMaxFailures in a row.
-func (c *Client) taskReadFailed(upid string) {
+// taskRead counts the reads of a watched task that failed in a row (ok
+// resets the count) and stops watching it after watchMaxFailures.
+func (c *Client) taskRead(upid string, ok bool) {
 	w := &c.watch
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if x, ok := w.waiting[upid]; ok {
+	x, watched := w.waiting[upid]
+	switch {
+	case !watched:
+	case ok:
+		x.failures = 0
+	default:
 		if x.failures++; x.failures >= watchMaxFailures {
 			delete(w.waiting, upid)
 		}
-	}
-}
-
-// taskReadOK resets a watched task's failure count.
-func (c *Client) taskReadOK(upid string) {
-	w := &c.watch
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if x, ok := w.waiting[upid]; ok {
-		x.failures = 0
 	}
 }
 
