@@ -7,6 +7,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
@@ -125,6 +126,22 @@ func TestProviderConfigAdmission(t *testing.T) {
 				return v1alpha1.SiteSpec{Proxmox: p}
 			},
 			wantErr: "spec.proxmox.requestTimeout must be between 1s and 10m",
+		},
+		"NoParallelCreates": {
+			site: func() v1alpha1.SiteSpec {
+				p := proxmox()
+				p.MaxParallelCreates = ptr.To(int32(0))
+				return v1alpha1.SiteSpec{Proxmox: p}
+			},
+			wantErr: "spec.proxmox.maxParallelCreates: Invalid value: 0: spec.proxmox.maxParallelCreates in body should be greater than or equal to 1",
+		},
+		"TooManyParallelCreates": {
+			site: func() v1alpha1.SiteSpec {
+				p := proxmox()
+				p.MaxParallelCreates = ptr.To(int32(1001))
+				return v1alpha1.SiteSpec{Proxmox: p}
+			},
+			wantErr: "spec.proxmox.maxParallelCreates in body should be less than or equal to 1000",
 		},
 		"SecretNamespaceInNamespacedConfig": {
 			site: func() v1alpha1.SiteSpec {
