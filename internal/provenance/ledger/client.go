@@ -118,23 +118,54 @@ func (c *Client) PutBatch(ctx context.Context, rs []record.Record) (chaincode.Pu
 // organisations than the policy requires is ordered but committed invalid; the error is
 // then a *CommitError naming the validation code (ENDORSEMENT_POLICY_FAILURE).
 func (c *Client) PutBatchEndorsedBy(ctx context.Context, rs []record.Record, mspIDs ...string) (chaincode.PutResult, error) {
-	var res chaincode.PutResult
+	e, err := c.EndorsePutBatch(ctx, rs, mspIDs...)
+	if err != nil {
+		return chaincode.PutResult{}, err
+	}
+	return e.Submit(ctx)
+}
+
+// Endorsed is a PutBatch transaction that is endorsed (simulated against the endorsing
+// peers' current state) but not yet sent to the orderer.
+type Endorsed struct {
+	tx *client.Transaction
+}
+
+// EndorsePutBatch is the first half of PutBatchEndorsedBy: it collects the endorsements
+// and returns the transaction unsubmitted. Two transactions endorsed against the same
+// state and then both submitted are both ordered; the one validated second is committed
+// invalid with MVCC_READ_CONFLICT if the first changed a key it read.
+func (c *Client) EndorsePutBatch(ctx context.Context, rs []record.Record, mspIDs ...string) (*Endorsed, error) {
 	b, err := json.Marshal(rs)
 	if err != nil {
-		return res, errors.Wrap(err, errMarshal)
+		return nil, errors.Wrap(err, errMarshal)
 	}
 	opts := []client.ProposalOption{client.WithArguments(string(b))}
 	if len(mspIDs) > 0 {
 		opts = append(opts, client.WithEndorsingOrganizations(mspIDs...))
 	}
-	out, err := c.submit(ctx, "PutBatch", opts...)
+	tx, err := c.endorse(ctx, "PutBatch", opts...)
+	if err != nil {
+		return nil, errors.Wrap(Explain(err), errPutBatch)
+	}
+	return &Endorsed{tx: tx}, nil
+}
+
+// Submit sends the endorsed transaction to the orderer and waits until it is committed;
+// errors as PutBatch's.
+func (e *Endorsed) Submit(ctx context.Context) (chaincode.PutResult, error) {
+	var res chaincode.PutResult
+	commit, err := e.tx.SubmitWithContext(ctx)
+	if err == nil {
+		err = committed(ctx, commit)
+	}
 	if err != nil {
 		return res, errors.Wrap(Explain(err), errPutBatch)
 	}
-	return res, errors.Wrap(json.Unmarshal(out, &res), errUnmarshal)
+	return res, errors.Wrap(json.Unmarshal(e.tx.Result(), &res), errUnmarshal)
 }
 
-func (c *Client) submit(ctx context.Context, fn string, opts ...client.ProposalOption) ([]byte, error) {
+func (c *Client) endorse(ctx context.Context, fn string, opts ...client.ProposalOption) (*client.Transaction, error) {
 	p, err := c.contract.NewProposal(fn, opts...)
 	if err != nil {
 		return nil, err
@@ -151,21 +182,20 @@ func (c *Client) submit(ctx context.Context, fn string, opts ...client.ProposalO
 		}
 		tx, err = p.EndorseWithContext(ctx)
 	}
-	if err != nil {
-		return nil, err
-	}
-	commit, err := tx.SubmitWithContext(ctx)
-	if err != nil {
-		return nil, err
-	}
+	return tx, err
+}
+
+// committed waits for a submitted transaction's validation: nil when it is VALID, else a
+// *CommitError.
+func committed(ctx context.Context, commit *client.Commit) error {
 	st, err := commit.StatusWithContext(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !st.Successful {
-		return nil, &CommitError{TransactionID: st.TransactionID, Code: st.Code}
+		return &CommitError{TransactionID: st.TransactionID, Code: st.Code}
 	}
-	return tx.Result(), nil
+	return nil
 }
 
 // CommitError is a transaction that was ordered but committed invalid.
