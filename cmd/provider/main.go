@@ -64,6 +64,8 @@ type flags struct {
 	pvesimDir       string
 	pvesimControl   string
 	sharedView      bool
+	watchView       bool
+	pprofAddr       string
 	showVersion     bool
 }
 
@@ -93,6 +95,8 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.pvesimDir, "embedded-pvesim-dir", "pvesim", "Where the embedded simulator keeps its CA, API token and state.")
 	fs.StringVar(&f.pvesimControl, "embedded-pvesim-control", "", "Loopback address for the embedded simulator's fault control API (/_control/faults); off when empty.")
 	fs.BoolVar(&f.sharedView, "shared-cluster-view", true, "Observe a site's guests through its shared cluster view (one GET /cluster/resources per poll). false makes each guest's poll read its own status/current, config and firewall, as a per-resource poller does: only for the scale benchmark's comparison (docs/benchmarks.md).")
+	fs.BoolVar(&f.watchView, "watch-cluster-view", true, "Reconcile a settled Proxmox guest (Ready, up to date, nothing pending) only when the site's cluster view, read once per --poll by a watch per site, shows its line change (power, node, lock, tags, pool, name, sizes) or the guest go, and at its --drift-interval re-read; false reconciles every guest every --poll as a stock poller does: only for the scale benchmark's comparison (docs/benchmarks.md). Needs --shared-cluster-view.")
+	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", "Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060), for profiling the provider; off when empty.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -142,7 +146,7 @@ func run(ctx context.Context, f *flags) error {
 	zl := zap.New(zap.UseDevMode(false), zap.Level(level))
 	ctrl.SetLogger(zl)
 	log := logging.NewLogrLogger(zl.WithName("provider-microcloud"))
-	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance, "sharedClusterView", f.sharedView, "shard", f.shard)
+	log.Info("Starting", "version", version.Version, "poll", f.pollInterval.String(), "provenance", f.provenance, "sharedClusterView", f.sharedView, "watchClusterView", f.watchView, "shard", f.shard)
 
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -181,6 +185,7 @@ func run(ctx context.Context, f *flags) error {
 		RetryPeriod:                   &retry,
 		Metrics:                       metricsserver.Options{BindAddress: f.metricsAddr},
 		HealthProbeBindAddress:        f.healthAddr,
+		PprofBindAddress:              f.pprofAddr,
 	})
 	if err != nil {
 		return fmt.Errorf("cannot create the manager: %w", err)
@@ -202,7 +207,7 @@ func run(ctx context.Context, f *flags) error {
 	stateMetrics := statemetrics.NewMRStateMetrics()
 	metrics.Registry.MustRegister(mrMetrics, stateMetrics)
 
-	o := options.Options{RetryBase: f.retryBase, RetryMax: f.retryMax, DriftInterval: f.driftInterval, Options: controller.Options{
+	o := options.Options{RetryBase: f.retryBase, RetryMax: f.retryMax, DriftInterval: f.driftInterval, PollEveryGuest: !f.watchView, Options: controller.Options{
 		Logger:                  log,
 		GlobalRateLimiter:       ratelimiter.NewGlobal(f.maxReconcile),
 		PollInterval:            f.pollInterval,

@@ -64,7 +64,7 @@ func parseConfig(args []string) (*config, error) {
 	sites := fs.String("sites", "100", "scenarios 3 and 4: sites (comma-separated)")
 	fs.IntVar(&c.vms, "vms", 100, "scenarios 3 and 4: VMs per site")
 	fs.IntVar(&c.dead, "dead", 5, "scenario 4: sites made unreachable halfway")
-	modes := fs.String("modes", "shared,per-guest", "observation modes, side by side: shared (--shared-cluster-view=true), per-guest (false)")
+	modes := fs.String("modes", "shared,polled,per-guest", "observation modes, side by side: shared (the default provider: shared cluster view, settled guests woken by the site's guest watch), polled (shared view, every guest reconciled every poll: --watch-cluster-view=false), per-guest (--shared-cluster-view=false)")
 	fs.DurationVar(&c.taskDuration, "task-duration", 200*time.Millisecond, "simulator task duration")
 	fs.DurationVar(&c.poll, "poll", 15*time.Second, "provider --poll (cluster/run.sh bare mode uses 15s)")
 	fs.DurationVar(&c.settle, "settle", 15*time.Second, "wait after all Ready before the steady window")
@@ -85,8 +85,8 @@ func parseConfig(args []string) (*config, error) {
 		}
 	}
 	for _, m := range strings.Split(*modes, ",") {
-		if m != "shared" && m != "per-guest" {
-			return nil, fmt.Errorf("mode %q is neither shared nor per-guest", m)
+		if m != "shared" && m != "polled" && m != "per-guest" {
+			return nil, fmt.Errorf("mode %q is none of shared, polled, per-guest", m)
 		}
 		c.modes = append(c.modes, m)
 	}

@@ -27,7 +27,8 @@ func render(w io.Writer, files []string) error {
 }
 
 // markdown renders results as the tables of docs/benchmarks.md: one row per
-// run, and per scenario and size the per-guest/shared ratio of each figure.
+// run, and per scenario and size the polled/shared and per-guest/shared
+// ratios of each figure.
 func markdown(rs []*result) string {
 	var b strings.Builder
 	b.WriteString("| scenario | view | sites × per site | Ready | p50 s | p90 s | max s | all Ready s | reconciles/s ramp | reconciles/s steady | RSS peak MiB | RSS steady MiB | CPU s/min | PVE req/min/site | API writes/min | object changes/min | queue max ramp | queue max steady |\n")
@@ -37,24 +38,26 @@ func markdown(rs []*result) string {
 			r.Scenario, r.Mode, r.Sites, r.PerSite, r.Ready, r.N, r.P50, r.P90, r.Max, r.AllReady, r.RampReconcilesPerSec,
 			r.SteadyReconcilesPerSec, r.PeakRSSMiB, r.SteadyRSSMiB, r.CPUSecPerMin, r.PVEReqPerMinPerSite, r.WritesPerMin, r.ChangesPerMin, r.QueueMax, r.QueueSteady)
 	}
-	var ratios []string
-	for _, s := range rs {
-		if s.Mode != "shared" {
-			continue
-		}
-		for _, p := range rs {
-			if p.Mode == "per-guest" && p.Scenario == s.Scenario && p.Sites == s.Sites && p.PerSite == s.PerSite {
-				ratios = append(ratios, fmt.Sprintf("| %d | %d × %d | %s | %s | %s | %s | %s | %s | %s |", s.Scenario, s.Sites, s.PerSite,
-					ratio(p.P50, s.P50), ratio(p.AllReady, s.AllReady), ratio(p.SteadyReconcilesPerSec, s.SteadyReconcilesPerSec),
-					ratio(p.SteadyRSSMiB, s.SteadyRSSMiB), ratio(p.CPUSecPerMin, s.CPUSecPerMin),
-					ratio(p.PVEReqPerMinPerSite, s.PVEReqPerMinPerSite), ratio(p.WritesPerMin, s.WritesPerMin)))
+	for _, other := range []string{"polled", "per-guest"} {
+		var ratios []string
+		for _, s := range rs {
+			if s.Mode != "shared" {
+				continue
+			}
+			for _, p := range rs {
+				if p.Mode == other && p.Scenario == s.Scenario && p.Sites == s.Sites && p.PerSite == s.PerSite {
+					ratios = append(ratios, fmt.Sprintf("| %d | %d × %d | %s | %s | %s | %s | %s | %s | %s |", s.Scenario, s.Sites, s.PerSite,
+						ratio(p.P50, s.P50), ratio(p.AllReady, s.AllReady), ratio(p.SteadyReconcilesPerSec, s.SteadyReconcilesPerSec),
+						ratio(p.SteadyRSSMiB, s.SteadyRSSMiB), ratio(p.CPUSecPerMin, s.CPUSecPerMin),
+						ratio(p.PVEReqPerMinPerSite, s.PVEReqPerMinPerSite), ratio(p.WritesPerMin, s.WritesPerMin)))
+				}
 			}
 		}
-	}
-	if len(ratios) > 0 {
-		b.WriteString("\nper-guest / shared:\n\n| scenario | sites × per site | p50 | all Ready | reconciles/s steady | RSS steady | CPU s/min | PVE req/min/site | API writes/min |\n")
-		b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
-		b.WriteString(strings.Join(ratios, "\n") + "\n")
+		if len(ratios) > 0 {
+			fmt.Fprintf(&b, "\n%s / shared:\n\n| scenario | sites × per site | p50 | all Ready | reconciles/s steady | RSS steady | CPU s/min | PVE req/min/site | API writes/min |\n", other)
+			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+			b.WriteString(strings.Join(ratios, "\n") + "\n")
+		}
 	}
 	for _, r := range rs {
 		if d := r.Dead; d != nil {

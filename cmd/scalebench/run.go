@@ -103,7 +103,8 @@ func startProvider(ctx context.Context, c *config, ns, mode, logPath string) (*p
 		return nil, err
 	}
 	args := append([]string{"--poll=" + c.poll.String(), "--metrics-bind-address=" + maddr, "--health-probe-bind-address=" + haddr,
-		"--namespace=" + ns, "--shared-cluster-view=" + strconv.FormatBool(mode == "shared")}, c.providerArgs...)
+		"--namespace=" + ns, "--shared-cluster-view=" + strconv.FormatBool(mode != "per-guest"),
+		"--watch-cluster-view=" + strconv.FormatBool(mode == "shared")}, c.providerArgs...)
 	log, err := os.Create(logPath) //nolint:gosec // the provider's log under the operator's -out
 	if err != nil {
 		return nil, err

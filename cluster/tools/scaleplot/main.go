@@ -99,8 +99,8 @@ func panel(rs []result, title, ylabel string, y func(result) float64) (*plot.Plo
 	p.X.Label.Text = "N (guests)"
 	p.Y.Label.Text = ylabel
 	p.Legend.Top = true
-	colors := map[string]color.Color{"shared": color.RGBA{B: 200, A: 255}, "per-guest": color.RGBA{R: 200, A: 255}}
-	for _, mode := range []string{"shared", "per-guest"} {
+	colors := map[string]color.Color{"shared": color.RGBA{B: 200, A: 255}, "polled": color.RGBA{G: 150, A: 255}, "per-guest": color.RGBA{R: 200, A: 255}}
+	for _, mode := range []string{"shared", "polled", "per-guest"} {
 		var pts plotter.XYs
 		for _, r := range rs {
 			if r.Mode == mode {

@@ -33,6 +33,11 @@ type Options struct {
 	// firewall), as a per-resource poller does. Only for the scale
 	// benchmark's side-by-side comparison (--shared-cluster-view=false).
 	PerGuest bool
+	// WatchEvery, when set, is how often the site's guest watch reads the
+	// cluster view to wake the settled guests whose line changed
+	// (Client.WatchGuest); their resources then need no poll of their own
+	// but the drift re-read. Zero: every guest resource polls.
+	WatchEvery time.Duration
 }
 
 // A Registry hands out one Client per site, reused while the site's endpoint
@@ -72,6 +77,7 @@ func (r *Registry) Client(site *providerconfig.Site) (*Client, error) {
 			// The site's creates in flight and its queue carry over.
 			c.creates = old.creates
 			c.creates.setLimit(site.Proxmox.MaxParallelCreates)
+			old.dropGuestWatch()
 			delete(r.clients, k)
 		}
 	}
@@ -98,6 +104,7 @@ type Client struct {
 
 	reported sync.Map // UPIDs of failed tasks whose error was shown
 	watch    taskWatch
+	guests   guestWatch
 	creates  *createGate // shared by every client of the site
 }
 

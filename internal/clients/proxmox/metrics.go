@@ -18,8 +18,18 @@ var viewRefreshes = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "GET /cluster/resources calls made to refresh a site's shared cluster view.",
 }, []string{"site"})
 
+var viewWakes = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "microcloud_proxmox_view_wakes_total",
+	Help: "Settled guest resources reconciled because the site's cluster view showed their guest change, leave the view, or the site stop or start answering.",
+}, []string{"site"})
+
+var watchedGuests = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "microcloud_proxmox_watched_guests",
+	Help: "Settled guests of a site whose resources are reconciled only on a change in the cluster view (and at their drift re-read), not every poll.",
+}, []string{"site"})
+
 func init() {
-	metrics.Registry.MustRegister(apiRequests, viewRefreshes)
+	metrics.Registry.MustRegister(apiRequests, viewRefreshes, viewWakes, watchedGuests)
 }
 
 // requestCounter counts every request a client sends.

@@ -48,7 +48,7 @@ func (g *Guest) HasTag(tag string) bool {
 func (g *Guest) fingerprint() string {
 	return strings.Join([]string{g.Name, g.Node, g.Status, g.Tags, g.Lock, g.Pool,
 		strconv.FormatInt(g.MaxMem, 10), strconv.FormatFloat(g.MaxCPU, 'f', -1, 64),
-		strconv.FormatInt(g.MaxDisk, 10), strconv.Itoa(int(g.Template))}, "|")
+		strconv.FormatInt(g.MaxDisk, 10), strconv.Itoa(int(g.Template)), g.HAState}, "|")
 }
 
 // A View is a snapshot of the cluster's guests.

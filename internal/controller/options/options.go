@@ -12,6 +12,7 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
 )
 
 // An IntentRecorder is told about an external change before it is made. When it
@@ -38,6 +39,12 @@ type Options struct {
 	// read from PVE even when the cluster view shows no change (default 5m).
 	DriftInterval time.Duration
 
+	// PollEveryGuest turns the sites' guest watch off: every guest resource
+	// is then reconciled every poll, as a stock poller's are, instead of
+	// only when the cluster view shows its guest change and at its drift
+	// re-read. Only for the scale benchmark's comparison.
+	PollEveryGuest bool
+
 	// Waker, when set, is the controller's wake-up source: Setup adds it to
 	// the controller's watches. Set by a kind's Setup for its own controller.
 	Waker *Waker
@@ -52,4 +59,8 @@ type Options struct {
 	// connection and observation snapshot per cluster). Built once by the
 	// process; when nil, the Ceph backend's Setup builds one.
 	Ceph *ceph.Clients
+
+	// RGW is the registry of RADOS Gateway clients the RGW kinds share (one per
+	// gateway and admin key); when nil, the Ceph backend's Setup builds one.
+	RGW *rgw.Clients
 }

@@ -16,18 +16,28 @@ import (
 // A wake before the controller started is dropped: the resource's own poll
 // still comes.
 type Waker struct {
-	mu sync.Mutex
-	q  workqueue.TypedRateLimitingInterface[reconcile.Request]
+	mu   sync.Mutex
+	q    workqueue.TypedRateLimitingInterface[reconcile.Request]
+	done <-chan struct{}
 }
 
 // Source is the controller's source of wake-ups (WatchesRawSource).
 func (w *Waker) Source() source.Source {
-	return source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.q = q
+		w.done = ctx.Done()
 		return nil
 	})
+}
+
+// Done is closed once the controller stops (nil before it started): a
+// watch that wakes through w ends with it.
+func (w *Waker) Done() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.done
 }
 
 // Wake queues a reconcile of the resource key.

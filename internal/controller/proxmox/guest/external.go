@@ -3,12 +3,14 @@ package guest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -129,6 +131,15 @@ func ID(mg resource.Managed) (int, error) {
 
 // Observe implements the managed external client.
 func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
+	var seen *proxmox.Guest
+	obs, err := e.observe(ctx, mg, &seen)
+	e.settle(mg, seen, obs, err)
+	return obs, err
+}
+
+// observe is Observe; it points seen at the guest when it compared its
+// config with the spec.
+func (e *External[T]) observe(ctx context.Context, mg T, seen **proxmox.Guest) (managed.ExternalObservation, error) {
 	st := e.kind.Status(mg)
 	// A task of ours still running (clone, start, delete, ...): wait for it
 	// without blocking a worker; the next poll checks again.
@@ -186,7 +197,59 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 	}
 	obs.ResourceExists = true
 	obs.ResourceLateInitialized = obs.ResourceLateInitialized || lateInit
+	*seen = g
 	return obs, nil
+}
+
+// An Unsettled kind says when one of its guests, though Ready and up to
+// date, still needs its poll: something it waits for does not show in the
+// cluster view (a VM's guest-agent addresses).
+type Unsettled[T resource.Managed] interface {
+	Unsettled(mg T) bool
+}
+
+// settle puts mg under the site's guest watch when its guest g is Ready and
+// up to date with nothing pending: it is then reconciled when the cluster
+// view shows g change and at its drift re-read (SettledPoll), not every
+// poll. Anything else takes it out of the watch.
+func (e *External[T]) settle(mg T, g *proxmox.Guest, obs managed.ExternalObservation, err error) {
+	key := string(mg.GetUID())
+	if err == nil && g != nil && e.waker != nil && obs.ResourceUpToDate && !meta.WasDeleted(mg) &&
+		mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue && !unsettled(e.kind, mg) &&
+		e.c.WatchGuest(g, key, e.wake(mg), e.waker.Done()) {
+		settled.Store(key, int(g.VMID))
+		return
+	}
+	if id, ok := settled.LoadAndDelete(key); ok {
+		e.c.UnwatchGuest(id.(int), key)
+	}
+}
+
+func unsettled[T resource.Managed](k Kind[T], mg T) bool {
+	u, ok := k.(Unsettled[T])
+	return ok && u.Unsettled(mg)
+}
+
+// settled holds the UIDs of the resources under their site's guest watch,
+// with their guest's id: their poll is SettledPoll.
+var settled sync.Map
+
+// SettledPoll is the next poll of a resource under its site's guest watch:
+// its drift re-read, lastVerified + drift from now (never sooner than the
+// poll d), spread by up to a tenth of drift so resources made together do
+// not come due together. ok is false for a resource not under the watch.
+func SettledPoll(mg resource.Managed, lastVerified *metav1.Time, d, drift time.Duration) (time.Duration, bool) {
+	if _, ok := settled.Load(string(mg.GetUID())); !ok {
+		return 0, false
+	}
+	next := d
+	if lastVerified != nil {
+		next = max(d, time.Until(lastVerified.Add(drift)))
+	}
+	if spread := int64(drift / 10); spread > 0 {
+		next += time.Duration(rand.Int64N(spread)) //nolint:gosec // spreading polls, not a secret.
+	}
+	return next, true
 }
 
 // queue holds back the create of a guest that does not exist yet until the

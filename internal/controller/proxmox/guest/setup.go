@@ -20,6 +20,7 @@ import (
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, kind Kind[T]) error {
 	waker := &options.Waker{}
 	o.Waker = waker
+	drift := site.RegistryOptions(o).DriftInterval
 	return site.Setup(mgr, o, gvk, newFn,
 		func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[T] {
 			return NewExternal[T](c, kube, kind, waker)
@@ -36,6 +37,9 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 				return max(d, QueuedPoll)
 			}
 			st := kind.Status(x)
+			if next, ok := SettledPoll(x, *st.LastVerified, d, drift); ok {
+				return next
+			}
 			return BusyPoll(PendingTask(x, *st.PendingTask), *st.Lock, d)
 		}),
 		// No name-as-external-name: a guest's external name is its id, set

@@ -28,7 +28,8 @@ const DefaultDriftInterval = 5 * time.Minute
 
 // RegistryOptions are the client settings o implies: one cluster view serves
 // a little less than a poll interval, so every poll of a site's guests
-// costs one GET /cluster/resources.
+// costs one GET /cluster/resources, and the site's guest watch reads it
+// every poll (unless o.PollEveryGuest).
 func RegistryOptions(o options.Options) proxmox.Options {
 	ttl := o.PollInterval * 9 / 10
 	if ttl <= 0 {
@@ -38,7 +39,11 @@ func RegistryOptions(o options.Options) proxmox.Options {
 	if drift <= 0 {
 		drift = DefaultDriftInterval
 	}
-	return proxmox.Options{ViewTTL: ttl, DriftInterval: drift}
+	ro := proxmox.Options{ViewTTL: ttl, DriftInterval: drift}
+	if !o.PollEveryGuest {
+		ro.WatchEvery = max(o.PollInterval, time.Second)
+	}
+	return ro
 }
 
 // Setup registers a Proxmox kind's controller: the kind supplies only how to

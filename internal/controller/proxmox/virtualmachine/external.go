@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
@@ -147,6 +148,11 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 	} else {
 		obs.IPAddresses = nil
 	}
+	if g.Status == "running" && agentOn(cfg) && len(obs.IPAddresses) == 0 {
+		awaitingIPs.Store(mg.GetUID(), true)
+	} else {
+		awaitingIPs.Delete(mg.GetUID())
+	}
 	// Ready means usable in the power state asked for; config differences
 	// are Update's business and show in the diff, not in readiness.
 	if powerOK {
@@ -166,6 +172,18 @@ func (kind) Compare(ctx context.Context, c *proxmox.Client, mg *v1alpha1.Virtual
 		ConnectionDetails: guest.Connection(g, obs.IPAddresses),
 		Diff:              guestfw.JoinDiff(guest.DiffText(set, extra...), fwDiff),
 	}, nil
+}
+
+// awaitingIPs holds the UIDs of running VMs with the guest agent on whose
+// addresses are not known yet: the cluster view does not show them come,
+// so these VMs keep their poll (guest.Unsettled).
+var awaitingIPs sync.Map
+
+// Unsettled implements guest.Unsettled: a VM waiting for its guest agent's
+// addresses polls.
+func (kind) Unsettled(mg *v1alpha1.VirtualMachine) bool {
+	_, waiting := awaitingIPs.Load(mg.GetUID())
+	return waiting
 }
 
 func (kind) Update(ctx context.Context, c *proxmox.Client, mg *v1alpha1.VirtualMachine, g *proxmox.Guest, cfg map[string]any) (string, error) {

@@ -1,0 +1,131 @@
+package proxmox
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// watchedClone is simClone with its clone task ended and a guest watch
+// reading the view every 50ms.
+func watchedClone(t *testing.T) (*Client, func() *View) {
+	t.Helper()
+	c, _, upid := simClone(t, 10*time.Millisecond, 5*time.Second, 201, "watched")
+	c.opts.WatchEvery = 50 * time.Millisecond
+	c.opts.ViewTTL = 20 * time.Millisecond
+	ctx := context.Background()
+	eventually(t, 5*time.Second, "the clone task ends", func() bool {
+		st, err := c.Task(ctx, upid)
+		return err == nil && !st.Running()
+	})
+	view := func() *View {
+		c.InvalidateView()
+		v, err := c.View(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	return c, view
+}
+
+func eventually(t *testing.T, within time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for end := time.Now().Add(within); !ok(); {
+		if time.Now().After(end) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestGuestWatchWakesOnlyOnChange(t *testing.T) {
+	c, view := watchedClone(t)
+	ctx := context.Background()
+	v := view()
+	clone, _ := v.Guest(201)
+	other, _ := v.Guest(9000)
+	var cloneWakes, otherWakes atomic.Int32
+	done := make(chan struct{})
+	defer close(done)
+	if !c.WatchGuest(clone, "a", func() { cloneWakes.Add(1) }, done) ||
+		!c.WatchGuest(other, "b", func() { otherWakes.Add(1) }, done) {
+		t.Fatal("WatchGuest refused with WatchEvery set")
+	}
+
+	// Ten reads of an unchanged view wake nobody.
+	time.Sleep(500 * time.Millisecond)
+	if n, m := cloneWakes.Load(), otherWakes.Load(); n != 0 || m != 0 {
+		t.Fatalf("woken %d and %d times with nothing changed", n, m)
+	}
+
+	// A change the view shows wakes its guest's watcher once.
+	var cfg map[string]any
+	if err := c.Get(ctx, GuestPath(clone.Node, "qemu", 201)+"/config", &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UpdateGuestConfig(ctx, clone.Ref(), Params{"tags": "changed"}, String(cfg["digest"])); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "the changed guest's watcher is woken", func() bool { return cloneWakes.Load() == 1 })
+	time.Sleep(300 * time.Millisecond)
+	if n, m := cloneWakes.Load(), otherWakes.Load(); n != 1 || m != 0 {
+		t.Fatalf("after one change: woken %d times (want 1), the other guest's watcher %d (want 0)", n, m)
+	}
+
+	// A guest leaving the view wakes its watcher, whose watch ends.
+	upid, err := c.Destroy(ctx, clone.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the destroyed guest's watcher is woken", func() bool { return cloneWakes.Load() == 2 })
+	if _, err := c.Task(ctx, upid); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.WatchedGuests(); n != 1 {
+		t.Fatalf("%d guests watched after one left the view, want 1", n)
+	}
+	if m := otherWakes.Load(); m != 0 {
+		t.Fatalf("the unchanged guest's watcher was woken %d times", m)
+	}
+}
+
+func TestGuestWatchEndsWithItsController(t *testing.T) {
+	c, view := watchedClone(t)
+	g, _ := view().Guest(201)
+	done := make(chan struct{})
+	c.WatchGuest(g, "a", func() {}, done)
+	close(done)
+	eventually(t, time.Second, "the watch ends once its controller stopped", func() bool {
+		c.guests.mu.Lock()
+		defer c.guests.mu.Unlock()
+		return !c.guests.running && len(c.guests.byID) == 0
+	})
+}
+
+func TestGuestWatchWakesOncePerOutage(t *testing.T) {
+	c, srv, upid := simClone(t, 10*time.Millisecond, time.Second, 201, "watched")
+	c.opts.WatchEvery = 50 * time.Millisecond
+	c.opts.ViewTTL = 20 * time.Millisecond
+	ctx := context.Background()
+	eventually(t, 5*time.Second, "the clone task ends", func() bool {
+		st, err := c.Task(ctx, upid)
+		return err == nil && !st.Running()
+	})
+	v, err := c.View(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := v.Guest(201)
+	var wakes atomic.Int32
+	done := make(chan struct{})
+	defer close(done)
+	c.WatchGuest(g, "a", func() { wakes.Add(1) }, done)
+	_ = srv.Close()
+	eventually(t, 3*time.Second, "the watcher is woken when the site stops answering", func() bool { return wakes.Load() == 1 })
+	time.Sleep(400 * time.Millisecond)
+	if n := wakes.Load(); n != 1 {
+		t.Fatalf("woken %d times during one outage, want 1", n)
+	}
+}
