@@ -23,6 +23,7 @@ bt=${BENCHTIME:-5x}
   go test -run '^$' -bench 'BenchmarkObservePoll' -benchtime="$bt" ./internal/controller/proxmox/virtualmachine/
   go test -run '^$' -bench 'BenchmarkClusterResources' -benchtime="$bt" ./internal/pvesim/
   go test -run '^$' -bench 'BenchmarkAppend' -benchtime=3000x ./internal/provenance/wal/
+  go test -run '^$' -bench 'BenchmarkResolveReferences' -benchtime="${BENCHTIME_REFS:-20000x}" ./internal/controller/generic/
 } | tee "$out"
 if [ "${MICROCLOUD_BENCH_CEPH:-1}" = 1 ]; then
   cdir=${MICROCLOUD_BENCH_CEPH_DIR:-/tmp/microcloud-bench-ceph}

@@ -44,6 +44,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		managed.WithRecorder(rec),
 		managed.WithPollInterval(o.PollInterval),
 		managed.WithManagementPolicies(),
+		managed.WithReferenceResolver(newRefResolver(mgr.GetClient())),
 	}
 	if o.MetricOptions != nil {
 		ropts = append(ropts, managed.WithMetricRecorder(o.MetricOptions.MRMetrics))
