@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/logging"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/meta"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
@@ -92,5 +97,33 @@ func TestSettledGuestReconciledOnlyOnViewChange(t *testing.T) {
 			})
 			t.Logf("stopped by hand, running again after %s", time.Since(start).Round(100*time.Millisecond))
 		})
+	}
+}
+
+// An observe-only import has nothing to do after it reports what it sees:
+// it is under the guest watch too, whatever it differs in from its spec.
+func TestObserveOnlyGuestReconciledOnlyOnViewChange(t *testing.T) {
+	const idle = 6 * time.Second
+	s := newSite(t, pvesim.Options{})
+	reconciles := &atomic.Int64{}
+	s.startProxmoxWith(t, func(o *options.Options) {
+		o.DriftInterval = time.Minute
+		o.Logger = reconcileCounter{request: s.ns + "/imported-1", n: reconciles}
+	})
+	vm := s.vm("imported-1", v1alpha1.VirtualMachineParameters{Node: "pve1"})
+	vm.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
+	meta.SetExternalName(vm, strconv.Itoa(pvesim.DefaultTemplateID))
+	mustCreate(t, s.env.Client, vm)
+	eventually(t, 30*time.Second, "the import observed", func() string {
+		if got := s.get(t, "imported-1").Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
+			return fmt.Sprintf("status vmid %d", got)
+		}
+		return ""
+	})
+	time.Sleep(2 * time.Second)
+	before := reconciles.Load()
+	time.Sleep(idle)
+	if n := reconciles.Load() - before; n > 1 {
+		t.Fatalf("an observe-only import was reconciled %d times in %s with nothing changed", n, idle)
 	}
 }

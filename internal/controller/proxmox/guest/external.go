@@ -209,13 +209,16 @@ type Unsettled[T resource.Managed] interface {
 }
 
 // settle puts mg under the site's guest watch when its guest g is Ready and
-// up to date with nothing pending: it is then reconciled when the cluster
-// view shows g change and at its drift re-read (SettledPoll), not every
-// poll. Anything else takes it out of the watch.
+// up to date with nothing pending, or mg is observe-only: it is then
+// reconciled when the cluster view shows g change and at its drift re-read
+// (SettledPoll), not every poll. Anything else takes it out of the watch.
 func (e *External[T]) settle(mg T, g *proxmox.Guest, obs managed.ExternalObservation, err error) {
 	key := string(mg.GetUID())
-	if err == nil && g != nil && e.waker != nil && obs.ResourceUpToDate && !meta.WasDeleted(mg) &&
-		mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue && !unsettled(e.kind, mg) &&
+	// Nothing for a reconcile to do: an observe-only resource just reports
+	// what it sees; another is done when its guest is Ready and as the spec
+	// says.
+	idle := !mayUpdate(mg) || (obs.ResourceUpToDate && mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue)
+	if err == nil && g != nil && e.waker != nil && idle && !meta.WasDeleted(mg) && !unsettled(e.kind, mg) &&
 		e.c.WatchGuest(g, key, e.wake(mg), e.waker.Done()) {
 		settled.Store(key, int(g.VMID))
 		return
@@ -293,9 +296,14 @@ var queued sync.Map
 const QueuedPoll = 2 * time.Minute
 
 // mayCreate tells whether mg's management policies let it create.
-func mayCreate(mg resource.Managed) bool {
+func mayCreate(mg resource.Managed) bool { return mayDo(mg, xpv2.ManagementActionCreate) }
+
+// mayUpdate tells whether mg's management policies let it update.
+func mayUpdate(mg resource.Managed) bool { return mayDo(mg, xpv2.ManagementActionUpdate) }
+
+func mayDo(mg resource.Managed, action xpv2.ManagementAction) bool {
 	for _, p := range mg.GetManagementPolicies() {
-		if p == xpv2.ManagementActionAll || p == xpv2.ManagementActionCreate {
+		if p == xpv2.ManagementActionAll || p == action {
 			return true
 		}
 	}
