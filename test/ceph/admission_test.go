@@ -58,6 +58,12 @@ func TestAdmission(t *testing.T) {
 		return &cephv1alpha1.Bucket{ObjectMeta: meta(n), Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: mr, ForProvider: p}}
 	}
 	owned := cephv1alpha1.BucketParameters{Owner: ptr("tenant-a")}
+	retain := func(mode string, days, years *int32) *cephv1alpha1.BucketObjectLock {
+		return &cephv1alpha1.BucketObjectLock{DefaultRetention: &cephv1alpha1.BucketDefaultRetention{Mode: mode, Days: days, Years: years}}
+	}
+	locked := func(l *cephv1alpha1.BucketObjectLock) cephv1alpha1.BucketParameters {
+		return cephv1alpha1.BucketParameters{Owner: ptr("a"), Versioning: ptr("Enabled"), ObjectLockEnabled: ptr(true), ObjectLock: l}
+	}
 	cephx := func(n string, g ...cephv1alpha1.CephClientGrant) *cephv1alpha1.CephClient {
 		return &cephv1alpha1.CephClient{ObjectMeta: meta(n), Spec: cephv1alpha1.CephClientSpec{ManagedResourceSpec: mr,
 			ForProvider: cephv1alpha1.CephClientParameters{Grants: append([]cephv1alpha1.CephClientGrant{}, g...)}}}
@@ -110,6 +116,18 @@ func TestAdmission(t *testing.T) {
 		"BucketNameIPAddress":  {s3Bucket("192.168.5.4", owned), "metadata.name (the bucket name) must be DNS-compatible"},
 		"BucketNoOwner":        {s3Bucket("no-owner", cephv1alpha1.BucketParameters{}), "spec.forProvider.owner (or its reference or selector) is required"},
 		"BucketLockNoVersions": {s3Bucket("lock-unversioned", cephv1alpha1.BucketParameters{Owner: ptr("a"), ObjectLockEnabled: ptr(true)}), "spec.forProvider.versioning must be Enabled when spec.forProvider.objectLockEnabled is true"},
+		"BucketRetentionNoLock": {s3Bucket("ret-nolock", cephv1alpha1.BucketParameters{Owner: ptr("a"), ObjectLock: retain("GOVERNANCE", ptr(int32(1)), nil)}),
+			"spec.forProvider.objectLock needs spec.forProvider.objectLockEnabled: true"},
+		"BucketRetentionDaysAndYears": {s3Bucket("ret-both", locked(retain("GOVERNANCE", ptr(int32(1)), ptr(int32(1))))),
+			"spec.forProvider.objectLock.defaultRetention: set exactly one of days and years"},
+		"BucketRetentionNoPeriod": {s3Bucket("ret-none", locked(retain("GOVERNANCE", nil, nil))),
+			"spec.forProvider.objectLock.defaultRetention: set exactly one of days and years"},
+		"BucketRetentionZeroDays": {s3Bucket("ret-zero", locked(retain("COMPLIANCE", ptr(int32(0)), nil))),
+			"spec.forProvider.objectLock.defaultRetention.days must be at least 1"},
+		"BucketRetentionNegativeYears": {s3Bucket("ret-neg", locked(retain("COMPLIANCE", nil, ptr(int32(-2))))),
+			"spec.forProvider.objectLock.defaultRetention.years must be at least 1"},
+		"BucketRetentionBadMode": {s3Bucket("ret-mode", locked(retain("FOREVER", ptr(int32(1)), nil))),
+			`spec.forProvider.objectLock.defaultRetention.mode: Unsupported value: "FOREVER"`},
 		"BucketZeroExpiration": {s3Bucket("expiry-zero", cephv1alpha1.BucketParameters{Owner: ptr("a"), LifecycleExpirationDays: ptr(int32(0))}), "spec.forProvider.lifecycleExpirationDays must be at least 1"},
 		"ClientNoGrants":       {cephx("c1"), "spec.forProvider.grants in body should have at least 1 items"},
 		"ClientEmptyGrant":     {cephx("c2", cephv1alpha1.CephClientGrant{ReadOnly: ptr(true)}), "each of spec.forProvider.grants must name exactly one target"},

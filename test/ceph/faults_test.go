@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
 )
 
 // faultRule injects fault into the next left calls of a class about target (exact name, or
@@ -96,6 +97,33 @@ func (h *harness) faults() (*injector, *cephclient.Client) {
 	c.SetFaultHook(in.hook)
 	h.t.Cleanup(func() { c.SetFaultHook(nil) })
 	return in, c
+}
+
+// The classes of the gateway's requests, as the fault rules name them.
+const (
+	classRGWAdmin = cephclient.CallClass("rgw-admin")
+	classS3       = cephclient.CallClass("s3")
+)
+
+// rgwFaults puts the injector on the RADOS Gateway client the controllers share too (the
+// harness's registry, same gateway and admin key as the ProviderConfig's), removed when the test
+// ends: the gateway's requests reach the rules as calls of class rgw-admin or s3.
+func (h *harness) rgwFaults(in *injector) {
+	h.t.Helper()
+	env := rgwAdminEnv(h.conf)
+	h.rgwAdmin() // fails or skips without a gateway
+	c, err := h.rgwClients.Get(rgw.Config{Endpoint: env["RGW_ENDPOINT"], AccessKey: env["RGW_ACCESS_KEY"], SecretKey: env["RGW_SECRET_KEY"]})
+	if err != nil {
+		h.t.Fatalf("cannot get the controllers' RGW client: %v", err)
+	}
+	c.SetFaultHook(func(r rgw.Call) cephclient.Fault {
+		class := classS3
+		if r.API == rgw.APIAdmin {
+			class = classRGWAdmin
+		}
+		return in.hook(cephclient.Call{Class: class, Op: r.Op, Target: r.Target, Write: r.Write})
+	})
+	h.t.Cleanup(func() { c.SetFaultHook(nil) })
 }
 
 // waitInSync waits until o is Ready and Synced at its current generation: drift made by hand

@@ -24,6 +24,7 @@ import (
 	cephv1alpha1 "github.com/microcloud-dev/provider-microcloud/apis/ceph/v1alpha1"
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
 	cephctl "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
@@ -43,7 +44,9 @@ type harness struct {
 	ceph *cephclient.Client
 	// clients are the controllers' shared Ceph clients.
 	clients *cephclient.Clients
-	cfg     cephclient.Config
+	// rgwClients are the controllers' shared RADOS Gateway clients.
+	rgwClients *rgw.Clients
+	cfg        cephclient.Config
 	// ref points MRs at the namespaced ProviderConfig of this test.
 	ref *xpv2.ProviderConfigReference
 	// cleanups remove Ceph objects after the manager stopped, so no controller recreates them.
@@ -92,13 +95,14 @@ func newHarness(t *testing.T) *harness {
 	})
 	// the controllers' Ceph clients, which tests that count commands or inject faults look at
 	h.clients = cephclient.NewClients(site.SnapshotAge(pollInterval))
+	h.rgwClients = rgw.NewClients()
 	env.StartManager(t, func(mgr ctrl.Manager) error {
 		return cephctl.Setup(mgr, options.Options{Options: controller.Options{
 			Logger:                  testLogger(),
 			PollInterval:            pollInterval,
 			MaxConcurrentReconciles: 4,
 			GlobalRateLimiter:       ratelimiter.NewGlobal(100),
-		}, Ceph: h.clients})
+		}, Ceph: h.clients, RGW: h.rgwClients})
 	})
 	// runs before the manager stops (LIFO)
 	t.Cleanup(h.deleteMRs)

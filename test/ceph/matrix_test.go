@@ -17,8 +17,8 @@ import (
 
 // matrixCell is one (kind, operation, class of backend call, fault) of the fault matrix.
 type matrixCell struct {
-	kind  string // pool, ecp, rule, bucket, image, subvol, cephx, fs
-	op    string // create, update, delete
+	kind  string // pool, ecp, rule, bucket, image, subvol, cephx, fs, rgwuser, s3bucket
+	op    string // create, update, delete; rotate (an RGW user's key)
 	class cephclient.CallClass
 	fault cephclient.Fault
 }
@@ -62,6 +62,16 @@ var matrixClasses = []struct {
 	{"fs", "create", []cephclient.CallClass{cephclient.ClassFS, cephclient.ClassMon}},
 	{"fs", "update", []cephclient.CallClass{cephclient.ClassMon}},
 	{"fs", "delete", []cephclient.CallClass{cephclient.ClassFS}},
+	// ObjectStoreUsers are radosgw admin API requests (user, quota and key writes; the bucket
+	// listing before user rm); Buckets are S3 requests (CreateBucket, versioning, lifecycle, the
+	// object listing before a deletion) and admin ones (bucket quota, stats, bucket rm)
+	{"rgwuser", "create", []cephclient.CallClass{classRGWAdmin}},
+	{"rgwuser", "update", []cephclient.CallClass{classRGWAdmin}},
+	{"rgwuser", "rotate", []cephclient.CallClass{classRGWAdmin}},
+	{"rgwuser", "delete", []cephclient.CallClass{classRGWAdmin}},
+	{"s3bucket", "create", []cephclient.CallClass{classS3}},
+	{"s3bucket", "update", []cephclient.CallClass{classS3, classRGWAdmin}},
+	{"s3bucket", "delete", []cephclient.CallClass{classRGWAdmin, classS3}},
 }
 
 // matrixSerial are the kinds whose cells run one after another (each kind in one parallel
@@ -77,6 +87,8 @@ var matrixSerial = []string{"cephx", "fs"}
 // the next PG read, whoever makes it.
 func (c matrixCell) rules(target string) []*faultRule {
 	switch {
+	case c.kind == "rgwuser" || c.kind == "s3bucket":
+		return c.rgwRules(target)
 	case c.kind == "cephx" && c.class == cephclient.ClassFS: // the MDS session check before auth rm
 		return []*faultRule{{class: c.class, target: target, op: "session ls", fault: c.fault, left: 1}}
 	case c.kind == "cephx": // the cell's auth write, and the auth get of its Observe
@@ -134,6 +146,7 @@ func (c matrixCell) rules(target string) []*faultRule {
 func TestFaultMatrix(t *testing.T) {
 	h := newHarness(t)
 	in, _ := h.faults()
+	h.rgwFaults(in)
 	started := time.Now()
 
 	// shared fixtures: an RBD pool for the image cells and a sentinel image with data in it
@@ -275,6 +288,10 @@ func (h *harness) runCell(in *injector, c matrixCell, rbdPool, fsRule string) st
 		h.cellCephClient(c.op, n, rbdPool, arm, waitSpent)
 	case "fs":
 		h.cellFilesystem(c.op, n, fsRule, arm, waitSpent)
+	case "rgwuser":
+		h.cellRGWUser(c.op, n, arm, waitSpent)
+	case "s3bucket":
+		h.cellS3Bucket(c.op, n, arm, waitSpent)
 	}
 	return hits()
 }

@@ -192,7 +192,7 @@ func TestObjectStoreUserObserveOnly(t *testing.T) {
 	admin := h.rgwAdmin()
 	ctx := context.Background()
 	uid := h.name("legacy")
-	if err := admin.CreateUser(ctx, uid, rgw.UserSettings{DisplayName: "Made by hand", MaxBuckets: ptr(int64(3))}); err != nil {
+	if _, err := admin.CreateUser(ctx, uid, rgw.UserSettings{DisplayName: "Made by hand", MaxBuckets: ptr(int64(3))}); err != nil {
 		t.Fatal(err)
 	}
 	h.cleanup(func() { _ = admin.RemoveUser(ctx, uid, true) })

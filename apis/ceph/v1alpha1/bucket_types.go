@@ -10,6 +10,7 @@ import (
 // are not corrected when they drift.
 // +kubebuilder:validation:XValidation:rule="has(self.owner) || has(self.ownerRef) || has(self.ownerSelector)",message="spec.forProvider.owner (or its reference or selector) is required"
 // +kubebuilder:validation:XValidation:rule="!(has(self.objectLockEnabled) && self.objectLockEnabled) || (has(self.versioning) && self.versioning == 'Enabled')",message="spec.forProvider.versioning must be Enabled when spec.forProvider.objectLockEnabled is true"
+// +kubebuilder:validation:XValidation:rule="!has(self.objectLock) || (has(self.objectLockEnabled) && self.objectLockEnabled)",message="spec.forProvider.objectLock needs spec.forProvider.objectLockEnabled: true (RGW turns object lock on only when it creates a bucket)"
 // +kubebuilder:validation:XValidation:rule="has(self.objectLockEnabled) == has(oldSelf.objectLockEnabled) && (!has(self.objectLockEnabled) || self.objectLockEnabled == oldSelf.objectLockEnabled)",message="spec.forProvider.objectLockEnabled is immutable: S3 object lock can only be chosen when the bucket is created"
 type BucketParameters struct {
 	// Owner is the RGW uid of the user that owns the bucket; the bucket is created with that
@@ -38,6 +39,11 @@ type BucketParameters struct {
 	// +optional
 	ObjectLockEnabled *bool `json:"objectLockEnabled,omitempty"`
 
+	// ObjectLock is the object lock configuration of a bucket created with objectLockEnabled
+	// (S3 PutObjectLockConfiguration). Unset, the bucket's configuration is left as it is.
+	// +optional
+	ObjectLock *BucketObjectLock `json:"objectLock,omitempty"`
+
 	// Quota limits what the bucket holds (`radosgw-admin quota set --quota-scope=bucket`).
 	// +optional
 	Quota *ObjectStoreQuota `json:"quota,omitempty"`
@@ -57,6 +63,33 @@ type BucketParameters struct {
 	AllowDeleteWithData *bool `json:"allowDeleteWithData,omitempty"`
 }
 
+// BucketObjectLock is a bucket's S3 object lock configuration.
+type BucketObjectLock struct {
+	// DefaultRetention protects every object version put without a retention of its own from
+	// being deleted or overwritten until the retention ends. Unset, the bucket has no default
+	// retention (one set by hand is removed).
+	// +optional
+	DefaultRetention *BucketDefaultRetention `json:"defaultRetention,omitempty"`
+}
+
+// BucketDefaultRetention is an S3 default retention rule: a mode and a period in days or years.
+// +kubebuilder:validation:XValidation:rule="has(self.days) != has(self.years)",message="spec.forProvider.objectLock.defaultRetention: set exactly one of days and years"
+type BucketDefaultRetention struct {
+	// Mode is GOVERNANCE (a user with the s3:BypassGovernanceRetention permission, e.g. the
+	// bucket's owner, may still delete a version by saying so) or COMPLIANCE (nobody may delete
+	// a version until its retention ends, and it cannot be shortened).
+	// +kubebuilder:validation:Enum=GOVERNANCE;COMPLIANCE
+	Mode string `json:"mode"`
+	// Days is the retention period in days.
+	// +kubebuilder:validation:XValidation:rule="self >= 1",message="spec.forProvider.objectLock.defaultRetention.days must be at least 1"
+	// +optional
+	Days *int32 `json:"days,omitempty"`
+	// Years is the retention period in years.
+	// +kubebuilder:validation:XValidation:rule="self >= 1",message="spec.forProvider.objectLock.defaultRetention.years must be at least 1"
+	// +optional
+	Years *int32 `json:"years,omitempty"`
+}
+
 // BucketObservation is the bucket as RGW reports it.
 type BucketObservation struct {
 	// Owner is the uid of the owning user.
@@ -65,6 +98,8 @@ type BucketObservation struct {
 	Versioning string `json:"versioning,omitempty"`
 	// ObjectLockEnabled says whether the bucket was created with object lock.
 	ObjectLockEnabled bool `json:"objectLockEnabled,omitempty"`
+	// DefaultRetention is the bucket's default object lock retention, if any.
+	DefaultRetention *BucketDefaultRetention `json:"defaultRetention,omitempty"`
 	// Quota is the bucket quota.
 	Quota ObjectStoreQuotaObservation `json:"quota,omitempty"`
 	// LifecycleExpirationDays is the expiration of the provider's lifecycle rule, 0 if none.

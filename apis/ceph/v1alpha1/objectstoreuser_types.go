@@ -94,6 +94,10 @@ type ObjectStoreUserObservation struct {
 	Keys int `json:"keys,omitempty"`
 	// KeyGeneration is the spec.forProvider.keyGeneration the connection Secret's key was made for.
 	KeyGeneration int64 `json:"keyGeneration,omitempty"`
+	// AccessKeyID names the S3 key the connection Secret holds (an access key ID is not a secret).
+	AccessKeyID string `json:"accessKeyID,omitempty"`
+	// RetiringAccessKeyIDs are the keys a rotation replaced and has not removed from RGW yet.
+	RetiringAccessKeyIDs []string `json:"retiringAccessKeyIDs,omitempty"`
 }
 
 // ObjectStoreUserSpec defines the desired state of an ObjectStoreUser.

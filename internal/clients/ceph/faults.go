@@ -3,6 +3,8 @@ package ceph
 import (
 	"fmt"
 	"time"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/fault"
 )
 
 // CallClass is the kind of backend call the provider makes to Ceph.
@@ -34,36 +36,24 @@ type Call struct {
 	Write bool
 }
 
-// Fault is what a fault hook makes of a call.
-type Fault int
+// Fault is what a fault hook makes of a call (the vocabulary every backend client shares).
+type Fault = fault.Fault
 
 // The faults a hook can inject.
 const (
 	// NoFault lets the call through untouched.
-	NoFault Fault = iota
+	NoFault = fault.None
 	// FaultBefore fails the call without sending it.
-	FaultBefore
+	FaultBefore = fault.Before
 	// FaultAfter sends the call, lets it complete in Ceph, and loses the answer.
-	FaultAfter
+	FaultAfter = fault.After
 	// FaultTimeout sends the call and gives up after FaultTimeoutDelay; the call may still
 	// complete in Ceph afterwards, as a real client-side timeout allows.
-	FaultTimeout
+	FaultTimeout = fault.Timeout
 )
 
-func (f Fault) String() string {
-	switch f {
-	case FaultBefore:
-		return "before"
-	case FaultAfter:
-		return "after"
-	case FaultTimeout:
-		return "timeout"
-	}
-	return "none"
-}
-
 // FaultTimeoutDelay is how long a FaultTimeout call waits before giving up.
-const FaultTimeoutDelay = 5 * time.Millisecond
+const FaultTimeoutDelay = fault.TimeoutDelay
 
 // FaultHook decides, per call, whether a fault is injected. It exists for tests only: the fault
 // matrix puts a fake failure on top of the real call path against a real Ceph cluster.

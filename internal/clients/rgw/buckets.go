@@ -17,14 +17,23 @@ const ExpirationRuleID = "microcloud-expiration"
 // Bucket is an RGW bucket as the provider manages it: the admin API's owner, quota and stats,
 // and the S3 API's versioning, object lock and expiration (read with the owner's keys).
 type Bucket struct {
-	Name           string
-	Owner          string
-	Quota          Quota
-	Objects        int64
-	SizeBytes      int64
-	Versioning     string // Enabled, Suspended or "" (never versioned)
-	ObjectLock     bool
-	ExpirationDays int32 // of the provider's lifecycle rule; 0 when there is none
+	Name       string
+	Owner      string
+	Quota      Quota
+	Objects    int64
+	SizeBytes  int64
+	Versioning string // Enabled, Suspended or "" (never versioned)
+	ObjectLock bool
+	// DefaultRetention is the object lock configuration's default retention; nil when none.
+	DefaultRetention *Retention
+	ExpirationDays   int32 // of the provider's lifecycle rule; 0 when there is none
+}
+
+// Retention is an S3 default retention: GOVERNANCE or COMPLIANCE, for Days or Years (one of them).
+type Retention struct {
+	Mode  string
+	Days  int32
+	Years int32
 }
 
 // IsS3Code says whether err is an S3 error answer with one of codes.
@@ -75,8 +84,13 @@ func (c *Client) GetBucket(ctx context.Context, name string, k Keys) (*Bucket, e
 	case IsS3Code(err, "ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"):
 	case err != nil:
 		return nil, err
-	default:
-		b.ObjectLock = lock.ObjectLockConfiguration != nil && lock.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled
+	case lock.ObjectLockConfiguration != nil:
+		lc := lock.ObjectLockConfiguration
+		b.ObjectLock = lc.ObjectLockEnabled == types.ObjectLockEnabledEnabled
+		if lc.Rule != nil && lc.Rule.DefaultRetention != nil {
+			r := lc.Rule.DefaultRetention
+			b.DefaultRetention = &Retention{Mode: string(r.Mode), Days: aws.ToInt32(r.Days), Years: aws.ToInt32(r.Years)}
+		}
 	}
 	lc, err := s.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &name})
 	switch {
@@ -111,6 +125,24 @@ func (c *Client) CreateBucket(ctx context.Context, name string, k Keys, objectLo
 func (c *Client) SetBucketVersioning(ctx context.Context, name string, k Keys, status string) error {
 	_, err := c.S3(k).PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: &name,
 		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatus(status)}})
+	return err
+}
+
+// SetDefaultRetention replaces the object lock configuration of a bucket created with object
+// lock: enabled, with r as its default retention, or none when r is nil.
+func (c *Client) SetDefaultRetention(ctx context.Context, name string, k Keys, r *Retention) error {
+	lc := &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled}
+	if r != nil {
+		dr := &types.DefaultRetention{Mode: types.ObjectLockRetentionMode(r.Mode)}
+		if r.Days > 0 {
+			dr.Days = aws.Int32(r.Days)
+		}
+		if r.Years > 0 {
+			dr.Years = aws.Int32(r.Years)
+		}
+		lc.Rule = &types.ObjectLockRule{DefaultRetention: dr}
+	}
+	_, err := c.S3(k).PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: &name, ObjectLockConfiguration: lc})
 	return err
 }
 

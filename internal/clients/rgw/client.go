@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -63,6 +64,7 @@ type Client struct {
 	endpoint string
 	http     *http.Client
 	admin    *admin.API
+	hook     atomic.Pointer[FaultHook] // test-only; see SetFaultHook
 }
 
 // Clients shares one Client per gateway and admin credentials.
@@ -107,13 +109,14 @@ func New(cfg Config) (*Client, error) {
 		}
 		tr.TLSClientConfig = tc
 	}
-	hc := &http.Client{Timeout: requestTimeout, Transport: &transport{inner: tr}}
-	endpoint := strings.TrimRight(cfg.Endpoint, "/")
-	a, err := admin.New(endpoint, cfg.AccessKey, cfg.SecretKey, hc)
+	c := &Client{endpoint: strings.TrimRight(cfg.Endpoint, "/")}
+	c.http = &http.Client{Timeout: requestTimeout, Transport: &transport{inner: tr, hook: &c.hook}}
+	a, err := admin.New(c.endpoint, cfg.AccessKey, cfg.SecretKey, c.http)
 	if err != nil {
 		return nil, errors.Wrap(err, "cannot make the RGW admin client")
 	}
-	return &Client{endpoint: endpoint, http: hc, admin: a}, nil
+	c.admin = a
+	return c, nil
 }
 
 // Endpoint is the gateway's URL, which S3 clients use.
@@ -133,9 +136,12 @@ func (c *Client) S3(k Keys) *s3.Client {
 	})
 }
 
-// transport counts requests and adds the Content-MD5 header Ceph 16 requires on a lifecycle PUT
+// transport counts requests, passes them through a test's fault hook when one is installed, and adds the Content-MD5 header Ceph 16 requires on a lifecycle PUT
 // (current AWS SDKs send a CRC32 checksum instead). The header is not signed, which SigV4 allows.
-type transport struct{ inner http.RoundTripper }
+type transport struct {
+	inner http.RoundTripper
+	hook  *atomic.Pointer[FaultHook]
+}
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method == http.MethodPut && req.URL.Query().Has("lifecycle") && req.Header.Get("Content-MD5") == "" && req.Body != nil {
@@ -149,7 +155,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(b))
 		req.Header.Set("Content-MD5", base64.StdEncoding.EncodeToString(sum[:]))
 	}
-	resp, err := t.inner.RoundTrip(req)
-	observe(req, resp, err)
-	return resp, err
+	send := func(r *http.Request) (*http.Response, error) {
+		resp, err := t.inner.RoundTrip(r)
+		observe(r, resp, err)
+		return resp, err
+	}
+	if h := t.hook.Load(); h != nil {
+		return faulted(*h, req, send)
+	}
+	return send(req)
 }

@@ -98,12 +98,20 @@ func (s UserSettings) user(uid string) admin.User {
 	return u
 }
 
-// CreateUser makes a user with one generated S3 key.
-func (c *Client) CreateUser(ctx context.Context, uid string, s UserSettings) error {
+// CreateUser makes a user with one generated S3 key, which it returns.
+func (c *Client) CreateUser(ctx context.Context, uid string, s UserSettings) (Keys, error) {
 	u := s.user(uid)
 	u.GenerateKey = ptr(true)
-	_, err := c.admin.CreateUser(ctx, u)
-	return scrub(err)
+	made, err := c.admin.CreateUser(ctx, u)
+	if err != nil {
+		return Keys{}, scrub(err)
+	}
+	for _, k := range made.Keys {
+		if k.User == uid {
+			return Keys{AccessKey: k.AccessKey, SecretKey: k.SecretKey}, nil
+		}
+	}
+	return Keys{}, errors.New("radosgw answered the user creation without a key")
 }
 
 // ModifyUser sets a user's display name, e-mail and bucket limit.
@@ -119,28 +127,29 @@ func (c *Client) SetUserQuota(ctx context.Context, uid string, q Quota) error {
 	return c.admin.SetUserQuota(ctx, spec)
 }
 
-// RotateKey gives the user a new generated S3 key and removes the keys in old; it returns the
-// new key. A rotation cut short leaves the user with both keys, and the next one removes both.
-func (c *Client) RotateKey(ctx context.Context, uid string, old []Keys) (Keys, error) {
+// NewKey gives the user a new generated S3 key and returns it: the one not among old, the keys
+// the user had before.
+func (c *Client) NewKey(ctx context.Context, uid string, old []Keys) (Keys, error) {
 	keys, err := c.admin.CreateKey(ctx, admin.UserKeySpec{UID: uid, KeyType: "s3", GenerateKey: ptr(true)})
 	if err != nil {
 		return Keys{}, scrub(err)
 	}
-	var fresh Keys
 	for _, k := range *keys {
 		if k.User == uid && !hasAccessKey(old, k.AccessKey) {
-			fresh = Keys{AccessKey: k.AccessKey, SecretKey: k.SecretKey}
+			return Keys{AccessKey: k.AccessKey, SecretKey: k.SecretKey}, nil
 		}
 	}
-	if fresh.AccessKey == "" {
-		return Keys{}, errors.New("radosgw answered the key creation without a new key")
-	}
-	for _, k := range old {
-		if err := c.admin.RemoveKey(ctx, admin.UserKeySpec{UID: uid, KeyType: "s3", AccessKey: k.AccessKey}); err != nil && !IsNotFound(err) {
-			return fresh, err
+	return Keys{}, errors.New("radosgw answered the key creation without a new key")
+}
+
+// RemoveKeys removes the user's S3 keys with these access key IDs; one already gone is no error.
+func (c *Client) RemoveKeys(ctx context.Context, uid string, accessKeys []string) error {
+	for _, ak := range accessKeys {
+		if err := c.admin.RemoveKey(ctx, admin.UserKeySpec{UID: uid, KeyType: "s3", AccessKey: ak}); err != nil && !IsNotFound(err) {
+			return scrub(err)
 		}
 	}
-	return fresh, nil
+	return nil
 }
 
 func hasAccessKey(ks []Keys, ak string) bool {

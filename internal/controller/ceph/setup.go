@@ -5,6 +5,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	cephclient "github.com/microcloud-dev/provider-microcloud/internal/clients/ceph"
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/rgw"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/bucket"
 	cephclientctl "github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/cephclient"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/ceph/crushbucket"
@@ -21,11 +22,14 @@ import (
 )
 
 // Setup adds the Pool, ErasureCodeProfile, CrushRule, CrushBucket, RBDImage, Filesystem, SubvolumeGroup,
-// Subvolume, ObjectStoreUser, Bucket and CephClient controllers to mgr; they share o.Ceph, the site clients
-// (built here, once, when the caller did not), and the RGW kinds their gateway clients.
+// Subvolume, ObjectStoreUser, Bucket and CephClient controllers to mgr; they share o.Ceph, the site clients,
+// and the RGW kinds o.RGW, their gateway clients (each built here, once, when the caller did not).
 func Setup(mgr ctrl.Manager, o options.Options) error {
 	if o.Ceph == nil {
 		o.Ceph = cephclient.NewClients(site.SnapshotAge(o.PollInterval))
+	}
+	if o.RGW == nil {
+		o.RGW = rgw.NewClients()
 	}
 	for _, setup := range []func(ctrl.Manager, options.Options) error{
 		erasurecodeprofile.Setup,

@@ -23,6 +23,7 @@ const (
 	errVersioning  = "cannot set the versioning of RGW bucket"
 	errQuota       = "cannot set the quota of RGW bucket"
 	errLifecycle   = "cannot set the lifecycle of RGW bucket"
+	errRetention   = "cannot set the object lock default retention of RGW bucket"
 	errDelete      = "cannot delete RGW bucket"
 	errDeleteCheck = "cannot tell whether the RGW bucket holds objects, so it is not deleted"
 
@@ -113,6 +114,11 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.Bucket) (managed.Ext
 	if !w.quotaOK {
 		if err := e.c.SetBucketQuota(ctx, b.Owner, name, w.quota); err != nil {
 			return managed.ExternalUpdate{}, errors.Wrap(err, errQuota)
+		}
+	}
+	if !w.retentionOK {
+		if err := e.c.SetDefaultRetention(ctx, name, k, w.retention); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrap(err, errRetention)
 		}
 	}
 	if !w.expiryOK {

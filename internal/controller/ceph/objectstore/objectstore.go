@@ -22,10 +22,10 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
-const errClient = "cannot connect to the RADOS Gateway"
-
-// clients are the gateways' shared clients, one per endpoint and admin key, for every RGW kind.
-var clients = rgw.NewClients()
+const (
+	errClient     = "cannot connect to the RADOS Gateway"
+	errNoRegistry = "no RADOS Gateway client registry in the controller options"
+)
 
 // Deps is what an RGW kind's external client is built from.
 type Deps struct {
@@ -35,10 +35,14 @@ type Deps struct {
 	Record event.Recorder
 }
 
-// Setup registers an RGW kind's controller on the shared controller path: the kind supplies only
-// how to build its external client from the site's gateway client.
+// Setup registers an RGW kind's controller on the shared controller path, its gateway clients from
+// o.RGW: the kind supplies only how to build its external client from the site's gateway client.
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T,
 	external func(d Deps) managed.TypedExternalClient[T]) error {
+	clients := o.RGW
+	if clients == nil {
+		return errors.New(errNoRegistry)
+	}
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
 	return generic.Setup(mgr, o, gvk, providerconfig.SectionObjectStore, newFn,
 		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {

@@ -21,6 +21,7 @@ const (
 	errModify      = "cannot modify RGW user"
 	errQuota       = "cannot set the quota of RGW user"
 	errRotate      = "cannot rotate the S3 key of RGW user"
+	errRetire      = "cannot remove the S3 keys a rotation replaced from RGW user"
 	errDelete      = "cannot delete RGW user"
 	errDeleteCheck = "cannot tell whether the RGW user owns buckets, so it is not deleted"
 )
@@ -53,13 +54,14 @@ func (e *external) Observe(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (m
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrap(err, errObserve)
 	}
-	applied := mg.Status.AtProvider.KeyGeneration
-	mg.Status.AtProvider = observe(u, applied)
+	w := compare(mg.Spec.ForProvider, mg.Status.AtProvider, u)
+	mg.Status.AtProvider = observe(u, mg.Status.AtProvider)
 	mg.SetConditions(xpv2.Available())
-	w := compare(mg.Spec.ForProvider, applied, u)
 	obs := managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: w.upToDate(), Diff: w.String()}
-	if len(u.Keys) > 0 {
-		obs.ConnectionDetails = e.details(u.Keys[0])
+	// the key the provider handed out, never another one the user has (e.g. one made by a
+	// rotation whose answer was lost, which the rotation's retry removes)
+	if k, ok := currentKey(u, mg.Status.AtProvider.AccessKeyID); ok {
+		obs.ConnectionDetails = e.details(k)
 	}
 	return obs, nil
 }
@@ -71,13 +73,14 @@ func (e *external) Create(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (ma
 	}
 	mg.SetConditions(xpv2.Creating())
 	p := mg.Spec.ForProvider
-	if err := e.c.CreateUser(ctx, uid, settings(p)); err != nil {
+	k, err := e.c.CreateUser(ctx, uid, settings(p))
+	if err != nil {
 		return managed.ExternalCreation{}, errors.Wrap(err, errCreate)
 	}
 	// the new user's key is of the spec's generation; quota and the rest follow in Update when
 	// the next Observe finds them different
-	mg.Status.AtProvider.KeyGeneration = p.KeyGeneration
-	return managed.ExternalCreation{}, nil
+	mg.Status.AtProvider.KeyGeneration, mg.Status.AtProvider.AccessKeyID = p.KeyGeneration, k.AccessKey
+	return managed.ExternalCreation{ConnectionDetails: e.details(k)}, nil
 }
 
 func (e *external) Update(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (managed.ExternalUpdate, error) {
@@ -89,8 +92,8 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (ma
 	if err != nil {
 		return managed.ExternalUpdate{}, errors.Wrap(err, errObserve)
 	}
-	p := mg.Spec.ForProvider
-	w := compare(p, mg.Status.AtProvider.KeyGeneration, u)
+	p, at := mg.Spec.ForProvider, &mg.Status.AtProvider
+	w := compare(p, *at, u)
 	if !w.settingsOK {
 		if err := e.c.ModifyUser(ctx, uid, settings(p)); err != nil {
 			return managed.ExternalUpdate{}, errors.Wrap(err, errModify)
@@ -101,19 +104,25 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (ma
 			return managed.ExternalUpdate{}, errors.Wrap(err, errQuota)
 		}
 	}
-	if !w.rotate {
-		return managed.ExternalUpdate{}, nil
+	var up managed.ExternalUpdate
+	if w.rotate {
+		k, err := e.c.NewKey(ctx, uid, u.Keys)
+		if err != nil {
+			return managed.ExternalUpdate{}, errors.Wrap(err, errRotate)
+		}
+		// recorded before the old keys go: should their removal fail, the status (saved with the
+		// error) still names the new key, which the next Observe publishes, and the keys to remove
+		at.KeyGeneration, at.AccessKeyID, at.RetiringAccessKeyIDs = p.KeyGeneration, k.AccessKey, accessKeyIDs(u.Keys)
+		up.ConnectionDetails = e.details(k)
+		w.retire = at.RetiringAccessKeyIDs
 	}
-	k, err := e.c.RotateKey(ctx, uid, u.Keys)
-	if err != nil && k.AccessKey == "" {
-		return managed.ExternalUpdate{}, errors.Wrap(err, errRotate)
+	if len(w.retire) > 0 {
+		if err := e.c.RemoveKeys(ctx, uid, w.retire); err != nil {
+			return managed.ExternalUpdate{}, errors.Wrap(err, errRetire)
+		}
+		at.RetiringAccessKeyIDs = nil
 	}
-	// the new key is published even when removing an old one failed: it works, and the next
-	// rotation (the status still names the old generation) removes what is left
-	if err == nil {
-		mg.Status.AtProvider.KeyGeneration = p.KeyGeneration
-	}
-	return managed.ExternalUpdate{ConnectionDetails: e.details(k)}, errors.Wrap(err, errRotate)
+	return up, nil
 }
 
 func (e *external) Delete(ctx context.Context, mg *v1alpha1.ObjectStoreUser) (managed.ExternalDelete, error) {
