@@ -125,17 +125,10 @@ func TestObjectStoreUserAndBucket(t *testing.T) {
 		t.Errorf("put beyond the bucket quota: %v, want QuotaExceeded", err)
 	}
 
-	// drift by hand through the admin API, repaired by the provider
-	if err := admin.SetBucketQuota(ctx, owner.Name, bucket.Name, rgw.Quota{Enabled: true, MaxSizeBytes: -1, MaxObjects: 50}); err != nil {
-		t.Fatal(err)
-	}
-	mb := int64(99)
-	if err := admin.ModifyUser(ctx, owner.Name, rgw.UserSettings{DisplayName: "Tenant A", MaxBuckets: &mb}); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.SetUserQuota(ctx, owner.Name, rgw.Quota{Enabled: false, MaxSizeBytes: -1, MaxObjects: -1}); err != nil {
-		t.Fatal(err)
-	}
+	// drift by hand with radosgw-admin, repaired by the provider
+	h.cli("radosgw-admin", "quota", "set", "--quota-scope=bucket", "--bucket="+bucket.Name, "--max-objects=50")
+	h.cli("radosgw-admin", "user", "modify", "--uid="+owner.Name, "--max-buckets=99")
+	h.cli("radosgw-admin", "quota", "disable", "--quota-scope=user", "--uid="+owner.Name)
 	// the provider saw each change and set it back (the events carry its Diff), and RGW has the spec again
 	t.Logf("event: %s", h.waitEvent(bucket, "DriftRepaired", "quota.maxObjects: want 2, RGW has 50"))
 	t.Logf("event: %s", h.waitEvent(owner, "DriftRepaired", "maxBuckets: want 5, RGW has 99"))
