@@ -2,6 +2,7 @@ package ceph
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"time"
 
@@ -112,24 +113,13 @@ func (h *harness) cellRGWUser(op, n string, arm, waitSpent func()) {
 		if err := admin.CreateBucket(ctx, b, key, false); err != nil {
 			h.t.Fatal(err)
 		}
-		if err := put(ctx, admin, key, b, "keep", "data"); err != nil {
+		if err := put(ctx, admin, key, b, "keep", "v1"); err != nil {
 			h.t.Fatal(err)
 		}
-		arm()
-		h.delete(mg)
-		h.waitBlocked(mg, "it owns 1 bucket(s): "+b)
-		if got, err := get(ctx, admin, key, b, "keep"); err != nil || got != "data" {
-			h.t.Fatalf("object in the bucket of user %s being deleted = %q, %v", n, got, err)
-		}
-		if err := admin.RemoveBucket(ctx, b, true); err != nil {
-			h.t.Fatal(err)
-		}
-		h.poke(mg)
-		waitSpent()
-		h.waitGone(mg)
-		if _, err := admin.GetUser(ctx, n); !rgw.IsNotFound(err) {
-			h.t.Fatalf("user %s after its deletion: %v", n, err)
-		}
+		h.refusedUntilEmpty(mg, "it owns 1 bucket(s): "+b, arm, waitSpent,
+			func() error { return kept(get(ctx, admin, key, b, "keep")) },
+			func() error { return admin.RemoveBucket(ctx, b, true) },
+			func() error { _, err := admin.GetUser(ctx, n); return err })
 		return
 	}
 	h.eventually(60*time.Second, "user "+n+" as its spec says", func() bool {
@@ -180,21 +170,13 @@ func (h *harness) cellS3Bucket(op, n string, arm, waitSpent func()) {
 		}
 		h.waitInSync(mg)
 	case "delete":
-		arm()
-		h.delete(mg)
-		h.waitBlocked(mg, "it holds 1 object(s) or version(s): keep")
-		if got, err := get(ctx, admin, key, n, "keep"); err != nil || got != "v1" {
-			h.t.Fatalf("object in bucket %s being deleted = %q, %v", n, got, err)
-		}
-		if _, err := admin.S3(key).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &n, Key: ptr("keep")}); err != nil {
-			h.t.Fatal(err)
-		}
-		h.poke(mg)
-		waitSpent()
-		h.waitGone(mg)
-		if _, err := admin.GetBucketStats(ctx, n); !rgw.IsNotFound(err) {
-			h.t.Fatalf("bucket %s after its deletion: %v", n, err)
-		}
+		h.refusedUntilEmpty(mg, "it holds 1 object(s) or version(s): keep", arm, waitSpent,
+			func() error { return kept(get(ctx, admin, key, n, "keep")) },
+			func() error {
+				_, err := admin.S3(key).DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &n, Key: ptr("keep")})
+				return err
+			},
+			func() error { _, err := admin.GetBucketStats(ctx, n); return err })
 		return
 	}
 	h.eventually(60*time.Second, "bucket "+n+" as its spec says", func() bool {
@@ -212,4 +194,34 @@ func (h *harness) cellS3Bucket(op, n string, arm, waitSpent func()) {
 func (h *harness) s3Bucket(name string, p cephv1alpha1.BucketParameters) *cephv1alpha1.Bucket {
 	return &cephv1alpha1.Bucket{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: name},
 		Spec: cephv1alpha1.BucketSpec{ManagedResourceSpec: xpv2.ManagedResourceSpec{ProviderConfigReference: h.ref}, ForProvider: p}}
+}
+
+// refusedUntilEmpty deletes mg with the cell's faults armed: the deletion must be refused (msg)
+// through them with the data still there (held), and complete once empty removed the data, after
+// which read must find the user or bucket gone from RGW.
+func (h *harness) refusedUntilEmpty(mg conditioned, msg string, arm, waitSpent func(), held, empty, read func() error) {
+	h.t.Helper()
+	arm()
+	h.delete(mg)
+	h.waitBlocked(mg, msg)
+	if err := held(); err != nil {
+		h.t.Fatalf("%s being deleted: its data: %v", mg.GetName(), err)
+	}
+	if err := empty(); err != nil {
+		h.t.Fatal(err)
+	}
+	h.poke(mg)
+	waitSpent()
+	h.waitGone(mg)
+	if err := read(); !rgw.IsNotFound(err) {
+		h.t.Fatalf("%s after its deletion: %v, want RGW's not found", mg.GetName(), err)
+	}
+}
+
+// kept says what is wrong with an object read back, which the cells put as "v1".
+func kept(got string, err error) error {
+	if err == nil && got != "v1" {
+		err = fmt.Errorf("object reads %q, want v1", got)
+	}
+	return err
 }
