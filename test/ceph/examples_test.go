@@ -146,6 +146,14 @@ func TestExamples(t *testing.T) {
 	if b, err := rgwAdmin.GetBucketStats(context.Background(), "tenant-a-backups"); err != nil || b.Owner != "tenant-a" || b.Quota.MaxObjects != 500 {
 		t.Errorf("bucket tenant-a-backups in RGW = %+v, %v", b, err)
 	}
+	owner, err := rgwAdmin.GetUser(context.Background(), "tenant-a")
+	if err != nil || len(owner.Keys) == 0 {
+		t.Fatalf("user tenant-a in RGW: %+v, %v", owner, err)
+	}
+	if b, err := rgwAdmin.GetBucket(context.Background(), "tenant-a-records", owner.Keys[0]); err != nil || !b.ObjectLock ||
+		b.DefaultRetention == nil || *b.DefaultRetention != (rgw.Retention{Mode: "GOVERNANCE", Days: 30}) {
+		t.Errorf("bucket tenant-a-records in RGW = %+v, %v", b, err)
+	}
 	s3Sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "tenant-a-s3"}}
 	h.eventually(30*time.Second, "ObjectStoreUser connection secret", func() bool { return h.get(s3Sec) == nil }, func() string { return "" })
 	if len(s3Sec.Data["accessKey"]) == 0 || len(s3Sec.Data["secretKey"]) == 0 {
@@ -211,6 +219,7 @@ func (h *harness) cleanExampleLeftovers() {
 	_, _ = runTool("ceph", "--conf", h.conf, "fs", "subvolumegroup", "rm", labFS, "tenant-a")
 	if env := rgwAdminEnv(h.conf); env["RGW_ENDPOINT"] != "" {
 		_, _ = runTool("radosgw-admin", "--conf", h.conf, "bucket", "rm", "--bucket=tenant-a-backups", "--purge-objects")
+		_, _ = runTool("radosgw-admin", "--conf", h.conf, "bucket", "rm", "--bucket=tenant-a-records", "--purge-objects")
 		_, _ = runTool("radosgw-admin", "--conf", h.conf, "user", "rm", "--uid=tenant-a", "--purge-data")
 	}
 }
