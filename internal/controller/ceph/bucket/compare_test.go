@@ -78,3 +78,34 @@ func TestHolds(t *testing.T) {
 		t.Errorf("many: %q", got)
 	}
 }
+
+func TestCompareDefaultRetention(t *testing.T) {
+	gov30 := &rgw.Retention{Mode: "GOVERNANCE", Days: 30}
+	lock := func(r *v1alpha1.BucketDefaultRetention) v1alpha1.BucketParameters {
+		return v1alpha1.BucketParameters{ObjectLockEnabled: ptr(true), ObjectLock: &v1alpha1.BucketObjectLock{DefaultRetention: r}}
+	}
+	cases := map[string]struct {
+		spec v1alpha1.BucketParameters
+		have *rgw.Retention
+		want *rgw.Retention // what Update sets; only when not ok
+		diff string
+	}{
+		"InSync":        {spec: lock(&v1alpha1.BucketDefaultRetention{Mode: "GOVERNANCE", Days: ptr(int32(30))}), have: gov30},
+		"Unmanaged":     {spec: v1alpha1.BucketParameters{ObjectLockEnabled: ptr(true)}, have: gov30},
+		"RemovedByHand": {spec: lock(&v1alpha1.BucketDefaultRetention{Mode: "GOVERNANCE", Days: ptr(int32(30))}), want: gov30, diff: "want GOVERNANCE for 30 day(s), RGW has none"},
+		"ModeChanged":   {spec: lock(&v1alpha1.BucketDefaultRetention{Mode: "COMPLIANCE", Days: ptr(int32(30))}), have: gov30, want: &rgw.Retention{Mode: "COMPLIANCE", Days: 30}, diff: "want COMPLIANCE for 30 day(s), RGW has GOVERNANCE for 30 day(s)"},
+		"DaysToYears":   {spec: lock(&v1alpha1.BucketDefaultRetention{Mode: "GOVERNANCE", Years: ptr(int32(1))}), have: gov30, want: &rgw.Retention{Mode: "GOVERNANCE", Years: 1}, diff: "want GOVERNANCE for 1 year(s)"},
+		"RuleToRemove":  {spec: lock(nil), have: gov30, diff: "want none, RGW has GOVERNANCE for 30 day(s)"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			w := compare(tc.spec, &rgw.Bucket{DefaultRetention: tc.have})
+			if w.retentionOK != (tc.diff == "") || !strings.Contains(w.String(), tc.diff) {
+				t.Errorf("compare = ok %v, diff %q; want diff %q", w.retentionOK, w.String(), tc.diff)
+			}
+			if !w.retentionOK && show(w.retention) != show(tc.want) {
+				t.Errorf("sets %s, want %s", show(w.retention), show(tc.want))
+			}
+		})
+	}
+}
