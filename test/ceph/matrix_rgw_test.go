@@ -38,6 +38,8 @@ func (c matrixCell) rgwRules(target string) []*faultRule {
 		return []*faultRule{rule("PUT bucket", s3Attempts)}
 	case "s3bucket-update-s3": // versioning and lifecycle
 		return []*faultRule{rule("PUT bucket?versioning", s3Attempts), rule("PUT bucket?lifecycle", s3Attempts)}
+	case "s3bucket-lock-s3": // PutObjectLockConfiguration
+		return []*faultRule{rule("PUT bucket?object-lock", s3Attempts)}
 	case "s3bucket-update-rgw-admin": // bucket quota
 		return []*faultRule{rule("PUT /admin/bucket?quota", 1)}
 	case "s3bucket-delete-rgw-admin": // bucket stats before the deletion, and bucket rm
@@ -151,6 +153,10 @@ func (h *harness) cellS3Bucket(op, n string, arm, waitSpent func()) {
 	key := u.Keys[0]
 	mg := h.s3Bucket(n, cephv1alpha1.BucketParameters{Owner: ptr(owner),
 		Quota: &cephv1alpha1.ObjectStoreQuota{MaxObjects: ptr(int64(10))}, LifecycleExpirationDays: ptr(int32(30))})
+	if op == "lock" { // object lock with a one-day default retention, lengthened under the faults
+		mg.Spec.ForProvider.Versioning, mg.Spec.ForProvider.ObjectLockEnabled = ptr("Enabled"), ptr(true)
+		mg.Spec.ForProvider.ObjectLock = &cephv1alpha1.BucketObjectLock{DefaultRetention: &cephv1alpha1.BucketDefaultRetention{Mode: "GOVERNANCE", Days: ptr(int32(1))}}
+	}
 	h.createCell(op, mg, arm, waitSpent)
 	if err := put(ctx, admin, key, n, "keep", "v1"); err != nil {
 		h.t.Fatalf("put into bucket %s: %v", n, err)
@@ -169,6 +175,14 @@ func (h *harness) cellS3Bucket(op, n string, arm, waitSpent func()) {
 			return b.Versioning == "Enabled" && b.Quota.MaxObjects == 20 && b.ExpirationDays == 7
 		}
 		h.waitInSync(mg)
+	case "lock":
+		h.faultedUpdate(mg, arm, waitSpent, func() { mg.Spec.ForProvider.ObjectLock.DefaultRetention.Days = ptr(int32(2)) })
+		want = func(b *rgw.Bucket) bool {
+			return b.ObjectLock && b.DefaultRetention != nil && *b.DefaultRetention == rgw.Retention{Mode: "GOVERNANCE", Days: 2} &&
+				b.Quota.MaxObjects == 10 && b.ExpirationDays == 30
+		}
+		h.waitInSync(mg)
+		defer h.retainedThroughFaults(admin.S3(key), n) // after the checks below, which read the object
 	case "delete":
 		h.refusedUntilEmpty(mg, "it holds 1 object(s) or version(s): keep", arm, waitSpent,
 			func() error { return kept(get(ctx, admin, key, n, "keep")) },
@@ -224,4 +238,24 @@ func kept(got string, err error) error {
 		err = fmt.Errorf("object reads %q, want v1", got)
 	}
 	return err
+}
+
+// retainedThroughFaults checks the version of "keep", put into the object-locked bucket before the
+// faults, is still retained: deleting it is refused. It is then deleted with the governance bypass,
+// so the bucket can go when the cell ends.
+func (h *harness) retainedThroughFaults(c *s3.Client, bucket string) {
+	h.t.Helper()
+	ctx := context.Background()
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: ptr("keep")})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	del := &s3.DeleteObjectInput{Bucket: &bucket, Key: ptr("keep"), VersionId: head.VersionId}
+	if _, err := c.DeleteObject(ctx, del); !rgw.IsS3Code(err, "AccessDenied") {
+		h.t.Fatalf("deleting the retained version of keep in %s: %v, want AccessDenied", bucket, err)
+	}
+	del.BypassGovernanceRetention = ptr(true)
+	if _, err := c.DeleteObject(ctx, del); err != nil {
+		h.t.Fatal(err)
+	}
 }

@@ -18,7 +18,7 @@ import (
 // matrixCell is one (kind, operation, class of backend call, fault) of the fault matrix.
 type matrixCell struct {
 	kind  string // pool, ecp, rule, bucket, image, subvol, cephx, fs, rgwuser, s3bucket
-	op    string // create, update, delete; rotate (an RGW user's key)
+	op    string // create, update, delete; rotate (an RGW user's key), lock (a bucket's default retention)
 	class cephclient.CallClass
 	fault cephclient.Fault
 }
@@ -64,13 +64,15 @@ var matrixClasses = []struct {
 	{"fs", "delete", []cephclient.CallClass{cephclient.ClassFS}},
 	// ObjectStoreUsers are radosgw admin API requests (user, quota and key writes; the bucket
 	// listing before user rm); Buckets are S3 requests (CreateBucket, versioning, lifecycle, the
-	// object listing before a deletion) and admin ones (bucket quota, stats, bucket rm)
+	// object listing before a deletion, the object lock default retention) and admin ones (bucket
+	// quota, stats, bucket rm)
 	{"rgwuser", "create", []cephclient.CallClass{classRGWAdmin}},
 	{"rgwuser", "update", []cephclient.CallClass{classRGWAdmin}},
 	{"rgwuser", "rotate", []cephclient.CallClass{classRGWAdmin}},
 	{"rgwuser", "delete", []cephclient.CallClass{classRGWAdmin}},
 	{"s3bucket", "create", []cephclient.CallClass{classS3}},
 	{"s3bucket", "update", []cephclient.CallClass{classS3, classRGWAdmin}},
+	{"s3bucket", "lock", []cephclient.CallClass{classS3}},
 	{"s3bucket", "delete", []cephclient.CallClass{classRGWAdmin, classS3}},
 }
 
@@ -226,7 +228,7 @@ func TestFaultMatrix(t *testing.T) {
 		}
 		fmt.Fprintf(&b, "%-32s %-6s %6.1f  %s\n", n, verdict, r.took.Seconds(), r.hits)
 	}
-	t.Logf("fault matrix results (%d/%d cells converged, %.0fs in all):%s", passed, len(cells), time.Since(started).Seconds(), b.String())
+	t.Logf("fault matrix results (%d/%d cells run converged, of %d in the matrix; %.0fs in all):%s", passed, len(results), len(cells), time.Since(started).Seconds(), b.String())
 
 	// nothing outside the cells was touched: the sentinel image keeps its size
 	if info, err := h.ceph.GetImage(rbdPool, sentinel); err != nil || info.SizeBytes != 8<<20 {
