@@ -32,9 +32,14 @@ func TestBucketDefaultRetention(t *testing.T) {
 		ObjectLock: &cephv1alpha1.BucketObjectLock{DefaultRetention: &cephv1alpha1.BucketDefaultRetention{Mode: "GOVERNANCE", Days: ptr(int32(1))}}})
 	h.create(mg)
 	h.waitInSync(mg)
-	if r := mg.Status.AtProvider.DefaultRetention; r == nil || r.Mode != "GOVERNANCE" || r.Days == nil || *r.Days != 1 {
-		t.Fatalf("atProvider.defaultRetention = %+v", r)
-	}
+	// observed one poll after the Update that set it
+	h.eventually(30*time.Second, name+"'s observed default retention", func() bool {
+		if h.get(mg) != nil {
+			return false
+		}
+		r := mg.Status.AtProvider.DefaultRetention
+		return r != nil && r.Mode == "GOVERNANCE" && r.Days != nil && *r.Days == 1
+	}, func() string { return toJSON(mg.Status.AtProvider.DefaultRetention) })
 
 	// an object put without a retention gets the bucket's, and its version cannot be deleted
 	s := admin.S3(key)
