@@ -159,7 +159,9 @@ func run(ctx context.Context, f *flags) error {
 	if err := apis.AddToScheme(s); err != nil {
 		return err
 	}
-	co := cache.Options{SyncPeriod: &f.syncPeriod}
+	// managedFields are a third to a half of a cached resource and nothing
+	// here reads them (an update without them leaves them as they are).
+	co := cache.Options{SyncPeriod: &f.syncPeriod, DefaultTransform: cache.TransformStripManagedFields()}
 	if f.namespace != "" {
 		co.DefaultNamespaces = map[string]cache.Config{f.namespace: {}}
 	}

@@ -116,7 +116,7 @@ func TestObserveOnlyGuestReconciledOnlyOnViewChange(t *testing.T) {
 	mustCreate(t, s.env.Client, vm)
 	eventually(t, 30*time.Second, "the import observed", func() string {
 		if got := s.get(t, "imported-1").Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
-			return fmt.Sprintf("status vmid %d", got)
+			return fmt.Sprintf("status vmid %d, conditions %+v", got, s.get(t, "imported-1").Status.Conditions)
 		}
 		return ""
 	})

@@ -207,6 +207,9 @@ type ContainerObservation struct {
 	// reads it relies on the cluster view, which shows name, node, status,
 	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
 	// cloud-init, firewall) is verified at least every --drift-interval.
+	// While those reads find the guest as the spec says, this time is
+	// moved only once it is an hour old: an idle guest's status is written
+	// about once an hour, not at every read.
 	LastVerified *metav1.Time `json:"lastVerified,omitempty"`
 	// NICs are the netN keys the provider set from spec.forProvider.networks.
 	// One the spec no longer lists is deleted from the container; interfaces

@@ -252,6 +252,9 @@ type VirtualMachineObservation struct {
 	// reads it relies on the cluster view, which shows name, node, status,
 	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
 	// cloud-init, firewall) is verified at least every --drift-interval.
+	// While those reads find the guest as the spec says, this time is
+	// moved only once it is an hour old: an idle guest's status is written
+	// about once an hour, not at every read.
 	LastVerified *metav1.Time `json:"lastVerified,omitempty"`
 	// Disks are the volumes last seen in the spec's disk slots, by slot. A
 	// slot found empty later is never refilled with a new blank disk: the

@@ -131,15 +131,28 @@ func ID(mg resource.Managed) (int, error) {
 
 // Observe implements the managed external client.
 func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
-	var seen *proxmox.Guest
+	var seen observed
 	obs, err := e.observe(ctx, mg, &seen)
 	e.settle(mg, seen, obs, err)
 	return obs, err
 }
 
-// observe is Observe; it points seen at the guest when it compared its
-// config with the spec.
-func (e *External[T]) observe(ctx context.Context, mg T, seen **proxmox.Guest) (managed.ExternalObservation, error) {
+// observed is what observe compared with the spec: the guest, and when its
+// config was read from PVE.
+type observed struct {
+	g    *proxmox.Guest
+	read time.Time
+}
+
+// VerifiedKept is how old status.atProvider.lastVerified may grow while
+// re-reads find the guest as the spec says: moving it at every re-read
+// would be a status write per guest per drift interval (2,000 a minute at
+// 10,000 guests) that says nothing new.
+const VerifiedKept = time.Hour
+
+// observe is Observe; it fills seen when it compared the guest's config
+// with the spec.
+func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (managed.ExternalObservation, error) {
 	st := e.kind.Status(mg)
 	// A task of ours still running (clone, start, delete, ...): wait for it
 	// without blocking a worker; the next poll checks again.
@@ -190,14 +203,16 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen **proxmox.Guest) (
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, errConfig, int(g.VMID))
 	}
-	*st.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
 	obs, err := e.kind.Compare(ctx, e.c, mg, g, cfg, fresh)
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
+	if prev := *st.LastVerified; prev == nil || read.Sub(prev.Time) >= VerifiedKept || !obs.ResourceUpToDate {
+		*st.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
+	}
 	obs.ResourceExists = true
 	obs.ResourceLateInitialized = obs.ResourceLateInitialized || lateInit
-	*seen = g
+	*seen = observed{g: g, read: read}
 	return obs, nil
 }
 
@@ -212,19 +227,24 @@ type Unsettled[T resource.Managed] interface {
 // up to date with nothing pending, or mg is observe-only: it is then
 // reconciled when the cluster view shows g change and at its drift re-read
 // (SettledPoll), not every poll. Anything else takes it out of the watch.
-func (e *External[T]) settle(mg T, g *proxmox.Guest, obs managed.ExternalObservation, err error) {
+func (e *External[T]) settle(mg T, seen observed, obs managed.ExternalObservation, err error) {
 	key := string(mg.GetUID())
+	g := seen.g
 	// Nothing for a reconcile to do: an observe-only resource just reports
 	// what it sees; another is done when its guest is Ready and as the spec
 	// says.
 	idle := !mayUpdate(mg) || (obs.ResourceUpToDate && mg.GetCondition(xpv2.TypeReady).Status == corev1.ConditionTrue)
+	// Without its finalizer yet, the reconciler adds it after this Observe
+	// with an Update whose answer replaces the status observed here: the
+	// resource needs one more poll to show it.
 	if err == nil && g != nil && e.waker != nil && idle && !meta.WasDeleted(mg) && !unsettled(e.kind, mg) &&
+		meta.FinalizerExists(mg, managed.FinalizerName) &&
 		e.c.WatchGuest(g, key, e.wake(mg), e.waker.Done()) {
-		settled.Store(key, int(g.VMID))
+		settled.Store(key, settledGuest{id: int(g.VMID), read: seen.read})
 		return
 	}
-	if id, ok := settled.LoadAndDelete(key); ok {
-		e.c.UnwatchGuest(id.(int), key)
+	if s, ok := settled.LoadAndDelete(key); ok {
+		e.c.UnwatchGuest(s.(settledGuest).id, key)
 	}
 }
 
@@ -234,21 +254,25 @@ func unsettled[T resource.Managed](k Kind[T], mg T) bool {
 }
 
 // settled holds the UIDs of the resources under their site's guest watch,
-// with their guest's id: their poll is SettledPoll.
+// with their guest's id and when its config was last read: their poll is
+// SettledPoll.
 var settled sync.Map
 
+type settledGuest struct {
+	id   int
+	read time.Time
+}
+
 // SettledPoll is the next poll of a resource under its site's guest watch:
-// its drift re-read, lastVerified + drift from now (never sooner than the
-// poll d), spread by up to a tenth of drift so resources made together do
-// not come due together. ok is false for a resource not under the watch.
-func SettledPoll(mg resource.Managed, lastVerified *metav1.Time, d, drift time.Duration) (time.Duration, bool) {
-	if _, ok := settled.Load(string(mg.GetUID())); !ok {
+// its drift re-read, last read + drift from now (never sooner than the poll
+// d), spread by up to a tenth of drift so resources made together do not
+// come due together. ok is false for a resource not under the watch.
+func SettledPoll(mg resource.Managed, d, drift time.Duration) (time.Duration, bool) {
+	s, ok := settled.Load(string(mg.GetUID()))
+	if !ok {
 		return 0, false
 	}
-	next := d
-	if lastVerified != nil {
-		next = max(d, time.Until(lastVerified.Add(drift)))
-	}
+	next := max(d, time.Until(s.(settledGuest).read.Add(drift)))
 	if spread := int64(drift / 10); spread > 0 {
 		next += time.Duration(rand.Int64N(spread)) //nolint:gosec // spreading polls, not a secret.
 	}

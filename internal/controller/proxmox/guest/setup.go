@@ -37,7 +37,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 				return max(d, QueuedPoll)
 			}
 			st := kind.Status(x)
-			if next, ok := SettledPoll(x, *st.LastVerified, d, drift); ok {
+			if next, ok := SettledPoll(x, d, drift); ok {
 				return next
 			}
 			return BusyPoll(PendingTask(x, *st.PendingTask), *st.Lock, d)
