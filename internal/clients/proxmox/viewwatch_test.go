@@ -5,13 +5,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
 // watchedClone is simClone with its clone task ended and a guest watch
-// reading the view every 50ms.
-func watchedClone(t *testing.T) (*Client, func() *View) {
+// reading the view every 50ms; view reads the view afresh.
+func watchedClone(t *testing.T, timeout time.Duration) (*Client, *pvesim.Server, func() *View) {
 	t.Helper()
-	c, _, upid := simClone(t, 10*time.Millisecond, 5*time.Second, 201, "watched")
+	c, srv, upid := simClone(t, 10*time.Millisecond, timeout, 201, "watched")
 	c.opts.WatchEvery = 50 * time.Millisecond
 	c.opts.ViewTTL = 20 * time.Millisecond
 	ctx := context.Background()
@@ -27,7 +29,7 @@ func watchedClone(t *testing.T) (*Client, func() *View) {
 		}
 		return v
 	}
-	return c, view
+	return c, srv, view
 }
 
 func eventually(t *testing.T, within time.Duration, what string, ok func() bool) {
@@ -41,7 +43,7 @@ func eventually(t *testing.T, within time.Duration, what string, ok func() bool)
 }
 
 func TestGuestWatchWakesOnlyOnChange(t *testing.T) {
-	c, view := watchedClone(t)
+	c, _, view := watchedClone(t, 5*time.Second)
 	ctx := context.Background()
 	v := view()
 	clone, _ := v.Guest(201)
@@ -92,7 +94,7 @@ func TestGuestWatchWakesOnlyOnChange(t *testing.T) {
 }
 
 func TestGuestWatchEndsWithItsController(t *testing.T) {
-	c, view := watchedClone(t)
+	c, _, view := watchedClone(t, 5*time.Second)
 	g, _ := view().Guest(201)
 	done := make(chan struct{})
 	c.WatchGuest(g, "a", func() {}, done)
@@ -105,19 +107,8 @@ func TestGuestWatchEndsWithItsController(t *testing.T) {
 }
 
 func TestGuestWatchWakesOncePerOutage(t *testing.T) {
-	c, srv, upid := simClone(t, 10*time.Millisecond, time.Second, 201, "watched")
-	c.opts.WatchEvery = 50 * time.Millisecond
-	c.opts.ViewTTL = 20 * time.Millisecond
-	ctx := context.Background()
-	eventually(t, 5*time.Second, "the clone task ends", func() bool {
-		st, err := c.Task(ctx, upid)
-		return err == nil && !st.Running()
-	})
-	v, err := c.View(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, _ := v.Guest(201)
+	c, srv, view := watchedClone(t, time.Second)
+	g, _ := view().Guest(201)
 	var wakes atomic.Int32
 	done := make(chan struct{})
 	defer close(done)
