@@ -206,7 +206,8 @@ type ContainerObservation struct {
 	// and firewall from PVE and compared them with the spec. Between such
 	// reads it relies on the cluster view, which shows name, node, status,
 	// tags, lock, pool, CPU, memory and disk totals; everything else (NICs,
-	// cloud-init, firewall) is verified at least every --drift-interval.
+	// cloud-init, firewall) is verified at least every --drift-interval
+	// (an observe-only import's at least hourly).
 	// While those reads find the guest as the spec says, this time is
 	// moved only once it is an hour old: an idle guest's status is written
 	// about once an hour, not at every read.

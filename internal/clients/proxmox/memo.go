@@ -51,11 +51,17 @@ func (c *Client) rereadBudget() *rate.Limiter {
 // read now; read says when the returned config was read from PVE. A config
 // without PVE's digest is an error: every write of it must carry the digest.
 func (c *Client) GuestConfig(ctx context.Context, g *Guest, generation int64) (cfg map[string]any, fresh bool, read time.Time, err error) {
+	return c.GuestConfigEvery(ctx, g, generation, c.opts.DriftInterval)
+}
+
+// GuestConfigEvery is GuestConfig with its own re-read interval: every
+// instead of the drift interval.
+func (c *Client) GuestConfigEvery(ctx context.Context, g *Guest, generation int64, every time.Duration) (cfg map[string]any, fresh bool, read time.Time, err error) {
 	fp := g.fingerprint()
 	id := int(g.VMID)
 	c.memo.mu.Lock()
 	if e, ok := c.memo.m[id]; ok && !c.opts.PerGuest && e.fingerprint == fp && e.generation == generation &&
-		(time.Since(e.read) < c.opts.DriftInterval || !c.rereadBudget().Allow()) {
+		(time.Since(e.read) < every || !c.rereadBudget().Allow()) {
 		c.memo.mu.Unlock()
 		return e.config, false, e.read, nil
 	}
@@ -84,3 +90,7 @@ func (c *Client) Forget(vmid int) {
 	delete(c.memo.m, vmid)
 	c.memo.mu.Unlock()
 }
+
+// DriftInterval is how often a guest's whole config is re-read when nothing
+// else says it changed.
+func (c *Client) DriftInterval() time.Duration { return c.opts.DriftInterval }

@@ -140,8 +140,9 @@ func (e *External[T]) Observe(ctx context.Context, mg T) (managed.ExternalObserv
 // observed is what observe compared with the spec: the guest, and when its
 // config was read from PVE.
 type observed struct {
-	g    *proxmox.Guest
-	read time.Time
+	g     *proxmox.Guest
+	read  time.Time
+	every time.Duration // how often it is re-read (rereadEvery)
 }
 
 // VerifiedKept is how old status.atProvider.lastVerified may grow while
@@ -149,6 +150,22 @@ type observed struct {
 // would be a status write per guest per drift interval (2,000 a minute at
 // 10,000 guests) that says nothing new.
 const VerifiedKept = time.Hour
+
+// ObserveOnlyReread is how often an observe-only guest's whole config is
+// re-read when the cluster view shows no change: there is no drift to set
+// back, only a status to refresh (NICs, disks), and at 10,000 imports a
+// re-read every --drift-interval would be 2,000 PVE requests a minute.
+const ObserveOnlyReread = time.Hour
+
+// rereadEvery is how often mg's whole config is re-read when the view
+// shows no change: the drift interval, or ObserveOnlyReread for an
+// observe-only resource.
+func (e *External[T]) rereadEvery(mg T) time.Duration {
+	if d := e.c.DriftInterval(); mayUpdate(mg) || d >= ObserveOnlyReread {
+		return d
+	}
+	return ObserveOnlyReread
+}
 
 // observe is Observe; it fills seen when it compared the guest's config
 // with the spec.
@@ -199,7 +216,7 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 	}
-	cfg, fresh, read, err := e.c.GuestConfig(ctx, g, mg.GetGeneration())
+	cfg, fresh, read, err := e.c.GuestConfigEvery(ctx, g, mg.GetGeneration(), e.rereadEvery(mg))
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, errConfig, int(g.VMID))
 	}
@@ -212,7 +229,7 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 	}
 	obs.ResourceExists = true
 	obs.ResourceLateInitialized = obs.ResourceLateInitialized || lateInit
-	*seen = observed{g: g, read: read}
+	*seen = observed{g: g, read: read, every: e.rereadEvery(mg)}
 	return obs, nil
 }
 
@@ -240,7 +257,7 @@ func (e *External[T]) settle(mg T, seen observed, obs managed.ExternalObservatio
 	if err == nil && g != nil && e.waker != nil && idle && !meta.WasDeleted(mg) && !unsettled(e.kind, mg) &&
 		meta.FinalizerExists(mg, managed.FinalizerName) &&
 		e.c.WatchGuest(g, key, e.wake(mg), e.waker.Done()) {
-		settled.Store(key, settledGuest{id: int(g.VMID), read: seen.read})
+		settled.Store(key, settledGuest{id: int(g.VMID), read: seen.read, every: seen.every})
 		return
 	}
 	if s, ok := settled.LoadAndDelete(key); ok {
@@ -259,21 +276,24 @@ func unsettled[T resource.Managed](k Kind[T], mg T) bool {
 var settled sync.Map
 
 type settledGuest struct {
-	id   int
-	read time.Time
+	id    int
+	read  time.Time
+	every time.Duration
 }
 
 // SettledPoll is the next poll of a resource under its site's guest watch:
-// its drift re-read, last read + drift from now (never sooner than the poll
-// d), spread by up to a tenth of drift so resources made together do not
-// come due together. ok is false for a resource not under the watch.
-func SettledPoll(mg resource.Managed, d, drift time.Duration) (time.Duration, bool) {
-	s, ok := settled.Load(string(mg.GetUID()))
+// its next re-read, the last read + its re-read interval from now (never
+// sooner than the poll d), spread by up to a tenth of the interval so
+// resources made together do not come due together. ok is false for a
+// resource not under the watch.
+func SettledPoll(mg resource.Managed, d time.Duration) (time.Duration, bool) {
+	v, ok := settled.Load(string(mg.GetUID()))
 	if !ok {
 		return 0, false
 	}
-	next := max(d, time.Until(s.(settledGuest).read.Add(drift)))
-	if spread := int64(drift / 10); spread > 0 {
+	s := v.(settledGuest)
+	next := max(d, time.Until(s.read.Add(s.every)))
+	if spread := int64(s.every / 10); spread > 0 {
 		next += time.Duration(rand.Int64N(spread)) //nolint:gosec // spreading polls, not a secret.
 	}
 	return next, true

@@ -20,7 +20,6 @@ import (
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, newFn func() T, kind Kind[T]) error {
 	waker := &options.Waker{}
 	o.Waker = waker
-	drift := site.RegistryOptions(o).DriftInterval
 	return site.Setup(mgr, o, gvk, newFn,
 		func(c *proxmox.Client, kube client.Client) managed.TypedExternalClient[T] {
 			return NewExternal[T](c, kube, kind, waker)
@@ -37,7 +36,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 				return max(d, QueuedPoll)
 			}
 			st := kind.Status(x)
-			if next, ok := SettledPoll(x, d, drift); ok {
+			if next, ok := SettledPoll(x, d); ok {
 				return next
 			}
 			return BusyPoll(PendingTask(x, *st.PendingTask), *st.Lock, d)
