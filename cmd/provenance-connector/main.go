@@ -3,13 +3,14 @@
 //	provenance-connector serve  [flags]   serve ChangeLogService, WAL, batch to the chaincode
 //	provenance-connector verify --resource KEY [flags]   walk a resource's chain; exit 1 on a break
 //	provenance-connector history --resource KEY [flags]  print a resource's timeline (or JSON)
+//	  (verify and history: --composite NAME or --claim NS/NAME instead of --resource: every
+//	  resource of that composite or claim, one timeline ordered by time)
 //	provenance-connector get --id ID [flags]             print one record (JSON)
 //	provenance-connector probe [flags]                   wait until a write could be endorsed
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,7 +28,6 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/connector"
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/ledger"
-	"github.com/microcloud-dev/provider-microcloud/internal/provenance/record"
 )
 
 const usage = `usage: provenance-connector <serve|verify|history|get|probe> [flags]
@@ -35,6 +35,9 @@ const usage = `usage: provenance-connector <serve|verify|history|get|probe> [fla
   verify   re-check a resource's chain here, record by record (--resource KEY): print its timeline
            with every break named; exit 1 if it is broken (--output json: the report)
   history  print a resource's timeline (--resource KEY; --output json: the records)
+           verify and history take --composite NAME or --claim NAMESPACE/NAME instead of
+           --resource: every resource with records naming it, one timeline ordered by time,
+           each row naming its resource; verify re-checks every chain
   get      print one record as JSON (--id ID)
   probe    wait (--timeout) until the gateway can collect every endorsement a write needs;
            endorses an empty batch, writes nothing
@@ -195,89 +198,6 @@ func dialFromFlags(fs *flag.FlagSet, args []string, ff *fabricFlags) (*ledger.Cl
 		return nil, err
 	}
 	return ledger.Dial(cfg)
-}
-
-func verify(args []string) (int, error) {
-	fs := flag.NewFlagSet("verify", flag.ExitOnError)
-	var ff fabricFlags
-	ff.register(fs)
-	res := fs.String("resource", "", "resource key, e.g. VirtualMachine.proxmox.microcloud.dev/team-a/vm1")
-	output := fs.String("output", "text", `"text" (a timeline with every break named) or "json" (the report)`)
-	lc, err := dialFromFlags(fs, args, &ff)
-	if err != nil {
-		return 0, err
-	}
-	defer lc.Close() //nolint:errcheck // exiting
-	if *res == "" {
-		return 0, errors.New("verify needs --resource")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	// read head and chain, then re-check every record here: the chaincode's own Verify is
-	// not asked, so a peer (or a chaincode) that lies is caught
-	h, err := lc.Head(ctx, *res)
-	if err != nil {
-		return 0, err
-	}
-	hist, err := lc.History(ctx, *res)
-	if err != nil {
-		return 0, err
-	}
-	rep := record.VerifyChain(*res, hist, h)
-	switch *output {
-	case "json":
-		out, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Println(string(out))
-	case "text":
-		printTimeline(os.Stdout, *res, hist, &rep)
-	default:
-		return 0, fmt.Errorf("unknown --output %q (want text or json)", *output)
-	}
-	if !rep.OK {
-		for _, b := range rep.Breaks {
-			fmt.Fprintf(os.Stderr, "BREAK at record %d (%s): %s\n", b.Index, b.ID, b.Reason)
-		}
-		return 1, nil
-	}
-	fmt.Fprintf(os.Stderr, "OK: %d records, head %s\n", rep.Records, rep.HeadHash)
-	return 0, nil
-}
-
-func query(cmd string, args []string) error {
-	fs := flag.NewFlagSet(cmd, flag.ExitOnError)
-	var ff fabricFlags
-	ff.register(fs)
-	res := fs.String("resource", "", "resource key (history)")
-	id := fs.String("id", "", "record id (get)")
-	output := fs.String("output", "text", `history: "text" (a timeline) or "json" (the records)`)
-	lc, err := dialFromFlags(fs, args, &ff)
-	if err != nil {
-		return err
-	}
-	defer lc.Close() //nolint:errcheck // exiting
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var v any
-	if cmd == "history" {
-		hist, err := lc.History(ctx, *res)
-		if err != nil {
-			return err
-		}
-		switch *output {
-		case "text":
-			printTimeline(os.Stdout, *res, hist, nil)
-			return nil
-		case "json":
-		default:
-			return fmt.Errorf("unknown --output %q (want text or json)", *output)
-		}
-		v = hist
-	} else if v, err = lc.Get(ctx, *id); err != nil {
-		return err
-	}
-	out, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Println(string(out))
-	return nil
 }
 
 func probe(args []string) error {

@@ -3,6 +3,8 @@ package chaincode
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,6 +19,16 @@ type fakeState map[string][]byte
 
 func (f fakeState) GetState(k string) ([]byte, error) { return f[k], nil }
 func (f fakeState) PutState(k string, v []byte) error { f[k] = v; return nil }
+func (f fakeState) Prefixed(prefix string) ([]KV, error) {
+	var out []KV
+	for k, v := range f {
+		if rest, ok := strings.CutPrefix(k, prefix); ok {
+			out = append(out, KV{Key: rest, Value: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
 
 // fabricState hides a transaction's own writes from its reads, as Fabric does.
 type fabricState struct {
@@ -26,6 +38,7 @@ type fabricState struct {
 
 func (f *fabricState) GetState(k string) ([]byte, error) { return f.committed[k], nil }
 func (f *fabricState) PutState(k string, v []byte) error { f.pending[k] = v; return nil }
+func (f *fabricState) Prefixed(p string) ([]KV, error)   { return f.committed.Prefixed(p) }
 func (f *fabricState) commit() {
 	for k, v := range f.pending {
 		f.committed[k] = v
@@ -192,4 +205,116 @@ func TestPutBatchWritesEachHeadOnce(t *testing.T) {
 	h, err := GetHead(st, "a")
 	require.NoError(t, err)
 	assert.Equal(t, record.Head{ResourceKey: "a", Hash: a[2].Hash, ID: a[2].ID, Count: 3}, h)
+}
+
+// owned is chain with every record naming composite and claim (namespace/name).
+func owned(t *testing.T, key string, n int, prev, composite, claimNS, claim string) []record.Record {
+	t.Helper()
+	out := chain(t, key, n, prev)
+	for i := range out {
+		out[i].Composite, out[i].ClaimNamespace, out[i].ClaimName = composite, claimNS, claim
+		require.NoError(t, out[i].Seal(prev))
+		prev = out[i].Hash
+	}
+	return out
+}
+
+// TestOwnerIndex: PutBatch files each resource under the composite and the claim its
+// records name, with one write per owner the head did not name yet (not one per record,
+// and none at all while a resource keeps its owner), and the query functions list them.
+func TestOwnerIndex(t *testing.T) {
+	st := &countingState{fabricState: fabricState{committed: fakeState{}, pending: map[string][]byte{}}, puts: map[string]int{}}
+	a := owned(t, "M.x.dev/team-a/a", 4, "", "vps-1", "team-a", "blog")
+	b := owned(t, "M.x.dev/team-a/b", 3, "", "vps-1", "team-a", "blog")
+	c := owned(t, "M.x.dev/team-b/c", 2, "", "vps-2", "", "")
+	d := chain(t, "M.x.dev/team-a/d", 2, "")
+	_, err := PutBatch(st, []record.Record{a[0], b[0], c[0], a[1], d[0], b[1], c[1], d[1]})
+	require.NoError(t, err)
+	st.commit()
+	idx := 0
+	for k, n := range st.puts {
+		if strings.HasPrefix(k, "own/") {
+			assert.Equal(t, 1, n, "index key %s", k)
+			idx++
+		}
+	}
+	assert.Equal(t, 5, idx, "a and b under vps-1 and team-a/blog, c under vps-2")
+
+	list := func(fn, arg string) []string {
+		t.Helper()
+		out, err := Dispatch(st, fn, []string{arg})
+		require.NoError(t, err)
+		var keys []string
+		require.NoError(t, json.Unmarshal(out, &keys))
+		return keys
+	}
+	assert.Equal(t, []string{a[0].ResourceKey, b[0].ResourceKey}, list("ResourcesOfComposite", "vps-1"))
+	assert.Equal(t, []string{a[0].ResourceKey, b[0].ResourceKey}, list("ResourcesOfClaim", "team-a/blog"))
+	assert.Equal(t, []string{c[0].ResourceKey}, list("ResourcesOfComposite", "vps-2"))
+	assert.Equal(t, []string{}, list("ResourcesOfComposite", "vps-3"))
+	assert.Equal(t, []string{}, list("ResourcesOfClaim", "team-b/blog"))
+	h, err := GetHead(st, a[0].ResourceKey)
+	require.NoError(t, err)
+	assert.Equal(t, record.Head{ResourceKey: a[0].ResourceKey, Hash: a[1].Hash, ID: a[1].ID, Count: 2,
+		Composite: "vps-1", ClaimNamespace: "team-a", ClaimName: "blog"}, h)
+
+	// the same owners again: no index write
+	st.puts = map[string]int{}
+	_, err = PutBatch(st, []record.Record{a[2], b[2], a[3]})
+	require.NoError(t, err)
+	st.commit()
+	assert.Len(t, st.puts, 2+3+3, "two heads, one record and one history entry per record, no index key")
+
+	// a resource that moves to another composite is listed under both (it had records in each)
+	moved := c[1]
+	moved.Generation, moved.Composite = 3, "vps-1"
+	require.NoError(t, moved.Seal(c[1].Hash))
+	res, err := PutBatch(st, []record.Record{moved})
+	require.NoError(t, err)
+	require.Equal(t, PutResult{Stored: 1}, res)
+	st.commit()
+	assert.Equal(t, []string{a[0].ResourceKey, b[0].ResourceKey, c[0].ResourceKey}, list("ResourcesOfComposite", "vps-1"))
+	assert.Equal(t, []string{c[0].ResourceKey}, list("ResourcesOfComposite", "vps-2"))
+
+	_, err = Dispatch(st, "ResourcesOfClaim", []string{"blog"})
+	assert.ErrorContains(t, err, "<claim namespace>/<claim name>")
+	_, err = Dispatch(st, "ResourcesOfComposite", []string{""})
+	assert.ErrorContains(t, err, "not a composite name")
+}
+
+// TestOwnerIndexAfterAnOldHead: a head written before heads named an owner reads as it
+// did, and the next record that names an owner files its resource.
+func TestOwnerIndexAfterAnOldHead(t *testing.T) {
+	st := fakeState{}
+	a := owned(t, "M.x.dev/team-a/a", 2, "", "vps-1", "team-a", "blog")
+	st[recordKey(a[0].ID)] = []byte(mustJSON(t, a[0]))
+	st[histKey(a[0].ResourceKey, 0)] = []byte(a[0].ID)
+	st[headKey(a[0].ResourceKey)] = []byte(fmt.Sprintf(`{"resourceKey":%q,"hash":%q,"id":%q,"count":1}`, a[0].ResourceKey, a[0].Hash, a[0].ID))
+	keys, err := ResourcesOfComposite(st, "vps-1")
+	require.NoError(t, err)
+	assert.Empty(t, keys, "records from before the index are not filed")
+	rep, err := Verify(st, a[0].ResourceKey)
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep)
+
+	_, err = PutBatch(st, a[1:])
+	require.NoError(t, err)
+	keys, err = ResourcesOfComposite(st, "vps-1")
+	require.NoError(t, err)
+	assert.Equal(t, []string{a[0].ResourceKey}, keys)
+	keys, err = ResourcesOfClaim(st, "team-a", "blog")
+	require.NoError(t, err)
+	assert.Equal(t, []string{a[0].ResourceKey}, keys)
+}
+
+// TestOwnerIndexIgnoresSlashes: an owner holding "/" (no Kubernetes object can) is filed
+// under a prefix that starts like another owner's; listing that owner does not show it.
+func TestOwnerIndexIgnoresSlashes(t *testing.T) {
+	st := fakeState{}
+	a := owned(t, "M.x.dev/team-a/a", 1, "", "vps-1/evil", "", "")
+	_, err := PutBatch(st, a)
+	require.NoError(t, err)
+	keys, err := ResourcesOfComposite(st, "vps-1")
+	require.NoError(t, err)
+	assert.Empty(t, keys)
 }

@@ -30,6 +30,19 @@ func (f fabric) auditor(t testing.TB) *ledger.Client {
 	return c
 }
 
+// tamper connects as the operator to the test-only unchecked chaincode (stores records
+// without checks, its own Verify always says OK) and returns its name.
+func (f fabric) tamper(t testing.TB) (*ledger.Client, string) {
+	t.Helper()
+	cfg := f.cfg
+	cfg.Chaincode = f.vars["FABRIC_TAMPER_CHAINCODE"]
+	require.NotEmpty(t, cfg.Chaincode, "fabric.env has no FABRIC_TAMPER_CHAINCODE: cluster/fabric-up.sh too old?")
+	c, err := ledger.Dial(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c, cfg.Chaincode
+}
+
 // TestOneOrganisationAloneCannotCommit: the chaincode's endorsement policy needs both the
 // operator's and the auditor's peer; a PutBatch endorsed by either organisation alone is
 // ordered but committed invalid (ENDORSEMENT_POLICY_FAILURE) and leaves nothing on the
@@ -121,13 +134,7 @@ func TestAuditorVerifiesIndependently(t *testing.T) {
 // which names each break, and `provenance-connector verify` exits 1.
 func TestVerifyCatchesUncheckedChaincode(t *testing.T) {
 	f := requireFabric(t)
-	tamperCC := f.vars["FABRIC_TAMPER_CHAINCODE"]
-	require.NotEmpty(t, tamperCC, "fabric.env has no FABRIC_TAMPER_CHAINCODE: cluster/fabric-up.sh too old?")
-	cfg := f.cfg
-	cfg.Chaincode = tamperCC
-	tc, err := ledger.Dial(cfg)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = tc.Close() })
+	tc, tamperCC := f.tamper(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -141,7 +148,7 @@ func TestVerifyCatchesUncheckedChaincode(t *testing.T) {
 	chain := []record.Record{c[0], edited, c[2], relinked}
 
 	// the real chaincode refuses the edited record
-	_, err = f.dial(t).PutBatch(ctx, chain)
+	_, err := f.dial(t).PutBatch(ctx, chain)
 	require.ErrorContains(t, err, "hash does not match its content")
 	// the unchecked one stores all of it, and its own Verify says OK
 	res, err := tc.PutBatch(ctx, chain)

@@ -238,6 +238,20 @@ func (c *Client) History(ctx context.Context, resourceKey string) ([]record.Reco
 	return rs, c.evaluate(ctx, "History", resourceKey, &rs)
 }
 
+// ResourcesOfComposite returns the keys of the resources with a record naming the
+// composite (Crossplane's crossplane.io/composite label), sorted.
+func (c *Client) ResourcesOfComposite(ctx context.Context, composite string) ([]string, error) {
+	var keys []string
+	return keys, c.evaluate(ctx, "ResourcesOfComposite", composite, &keys)
+}
+
+// ResourcesOfClaim returns the keys of the resources with a record naming the claim
+// (crossplane.io/claim-namespace, crossplane.io/claim-name), sorted.
+func (c *Client) ResourcesOfClaim(ctx context.Context, namespace, name string) ([]string, error) {
+	var keys []string
+	return keys, c.evaluate(ctx, "ResourcesOfClaim", namespace+"/"+name, &keys)
+}
+
 // VerifyOnPeer asks the chaincode to walk the chain.
 func (c *Client) VerifyOnPeer(ctx context.Context, resourceKey string) (record.Report, error) {
 	var r record.Report

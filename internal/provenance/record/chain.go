@@ -10,6 +10,13 @@ type Head struct {
 	ID   string `json:"id"`
 	// Count is the number of records in the chain.
 	Count int64 `json:"count"`
+	// Composite, ClaimNamespace and ClaimName are the owner (Crossplane's composition
+	// labels) the newest record names. The chaincode indexes a resource under an owner
+	// when a record names an owner its head does not, so the index costs no state read
+	// of its own; heads written before the index existed have none and read as before.
+	Composite      string `json:"composite,omitempty"`
+	ClaimNamespace string `json:"claimNamespace,omitempty"`
+	ClaimName      string `json:"claimName,omitempty"`
 }
 
 // A Break is one problem found while walking a chain.
