@@ -42,6 +42,8 @@
 #                      chaincode 7058, auditor peer operations 7059, auditor chaincode server 7060,
 #                      tamper chaincode server 7061; all on 127.0.0.1)
 #   FABRIC_BATCH_TIMEOUT  orderer BatchTimeout                 (default 100ms; only for a new channel)
+#   FABRIC_HISTORY_DB=1  keep the peers' own history database (Fabric's default; off here: nothing reads it,
+#                      the chaincode keeps each chain itself and never calls GetHistoryForKey; read when a peer starts)
 #   FABRIC_CHAINCODE_PPROF=1  the operator's and the auditor's chaincode servers serve net/http/pprof on
 #                      127.0.0.1:BASE+12 and BASE+13 (for profiling; a server is restarted when this changes)
 set -euo pipefail
@@ -382,8 +384,15 @@ EOF
 }
 
 write_peer_env() { # name peer-id msp-id peer-dir tls-dir port chaincode-port operations-port
+  # the history database indexes every key write of every block (GetHistoryForKey); no client of this
+  # network asks for it (the chaincode keeps each resource's chain itself), so by default it is off
+  local HISTORY_DB=false
+  [ "${FABRIC_HISTORY_DB:-0}" = 1 ] && HISTORY_DB=true
   # gossip intervals are short (loopback, two peers): the peers learn of each other and of each
-  # other's chaincodes within a second or two, which the gateway needs to collect both endorsements
+  # other's chaincodes within a second or two, which the gateway needs to collect both endorsements.
+  # The bootstrap peer is the peer itself (as in Fabric's test network; each organisation has one): an
+  # empty value is ignored and core.yaml's 127.0.0.1:7051 kept, i.e. the default network's peer, dialled
+  # every few seconds by a network on other ports
   cat > "$NET/$1.env" <<EOF
 FABRIC_CFG_PATH=$NET/config
 FABRIC_LOGGING_SPEC=info
@@ -392,7 +401,7 @@ CORE_PEER_ADDRESS=127.0.0.1:$6
 CORE_PEER_LISTENADDRESS=127.0.0.1:$6
 CORE_PEER_CHAINCODEADDRESS=127.0.0.1:$7
 CORE_PEER_CHAINCODELISTENADDRESS=127.0.0.1:$7
-CORE_PEER_GOSSIP_BOOTSTRAP=
+CORE_PEER_GOSSIP_BOOTSTRAP=127.0.0.1:$6
 CORE_PEER_GOSSIP_ENDPOINT=127.0.0.1:$6
 CORE_PEER_GOSSIP_EXTERNALENDPOINT=127.0.0.1:$6
 CORE_PEER_GOSSIP_ALIVETIMEINTERVAL=1s
@@ -408,6 +417,7 @@ CORE_PEER_TLS_KEY_FILE=$5/server.key
 CORE_PEER_TLS_ROOTCERT_FILE=$5/ca.crt
 CORE_PEER_FILESYSTEMPATH=$NET/data/$1
 CORE_LEDGER_STATE_STATEDATABASE=goleveldb
+CORE_LEDGER_HISTORY_ENABLEHISTORYDATABASE=$HISTORY_DB
 CORE_LEDGER_SNAPSHOTS_ROOTDIR=$NET/data/$1/snapshots
 CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:$8
 CORE_METRICS_PROVIDER=disabled

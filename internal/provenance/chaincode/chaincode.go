@@ -34,12 +34,22 @@ type KV struct {
 	Value []byte
 }
 
-// Ledger keys. A record is stored once under its id; a resource's chain is its head plus
-// one history entry per record, indexed 0..count-1, so walking it needs no range query.
+// Ledger keys. A record is stored once under its id, with the id of the record before it
+// in its chain (stored.PrevID); a resource's chain is walked from its head, newest first,
+// with no range query and no index key per record. Records stored before PrevID existed
+// have a history entry instead (hist/<key>/<index> → id), which the walk falls back to.
 func recordKey(id string) string        { return "rec/" + id }
 func headKey(resourceKey string) string { return "head/" + resourceKey }
 func histKey(resourceKey string, i int64) string {
 	return fmt.Sprintf("hist/%s/%012d", resourceKey, i)
+}
+
+// stored is a record as the ledger holds it: the record and the id of the previous record
+// of its chain ("" for the first, and in records stored before the field existed). Get
+// answers the record alone.
+type stored struct {
+	record.Record
+	PrevID string `json:"prevId,omitempty"`
 }
 
 // Owner index: one key per (owner, resource) that had a record naming that owner, its
@@ -168,14 +178,12 @@ func PutBatch(st State, rs []record.Record) (PutResult, error) {
 					i, r.ID, r.ResourceKey, h.Hash, r.PrevHash)
 			}
 		}
-		b, err := json.Marshal(r)
+		// one key per record: the link to the previous record replaces a history entry
+		b, err := json.Marshal(stored{Record: r, PrevID: h.ID})
 		if err != nil {
 			return res, err
 		}
 		if err := ov.PutState(recordKey(r.ID), b); err != nil {
-			return res, err
-		}
-		if err := ov.PutState(histKey(r.ResourceKey, h.Count), []byte(r.ID)); err != nil {
 			return res, err
 		}
 		next := record.Head{ResourceKey: r.ResourceKey, Hash: r.Hash, ID: r.ID, Count: h.Count + 1,
@@ -270,18 +278,23 @@ func (s stubState) Prefixed(prefix string) ([]KV, error) {
 
 // Get returns the record with the given id.
 func Get(st State, id string) (record.Record, error) {
-	var r record.Record
+	s, err := getStored(st, id)
+	return s.Record, err
+}
+
+func getStored(st State, id string) (stored, error) {
+	var s stored
 	b, err := st.GetState(recordKey(id))
 	if err != nil {
-		return r, err
+		return s, err
 	}
 	if b == nil {
-		return r, fmt.Errorf("record not found: %s", id)
+		return s, fmt.Errorf("record not found: %s", id)
 	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return r, fmt.Errorf("record %s is not valid JSON on the ledger: %w", id, err)
+	if err := json.Unmarshal(b, &s); err != nil {
+		return s, fmt.Errorf("record %s is not valid JSON on the ledger: %w", id, err)
 	}
-	return r, nil
+	return s, nil
 }
 
 // GetHead returns a resource's head; a resource without records has an empty head.
@@ -303,44 +316,71 @@ func History(st State, resourceKey string) ([]record.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]record.Record, 0, h.Count)
-	for i := int64(0); i < h.Count; i++ {
-		id, err := st.GetState(histKey(resourceKey, i))
-		if err != nil {
-			return nil, err
-		}
-		if id == nil {
-			return nil, fmt.Errorf("history of %s has no entry %d", resourceKey, i)
-		}
-		r, err := Get(st, string(id))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+	rs, missing, err := walk(st, h)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("history of %s: entry %d: %s", resourceKey, missing[0].Index, missing[0].Reason)
+	}
+	return rs, nil
+}
+
+// walk reads a chain from its head back to its first record, following each record's
+// PrevID, then the history entries for records stored before PrevID existed; it returns
+// the records found, oldest first, and a break for each that is missing (once a record
+// is missing, the ones before it are reachable only through history entries).
+func walk(st State, h record.Head) ([]record.Record, []record.Break, error) {
+	found := make([]*record.Record, h.Count)
+	var missing []record.Break
+	id := h.ID
+	i := h.Count - 1
+	for ; i >= 0 && id != ""; i-- {
+		s, err := getStored(st, id)
+		if err != nil {
+			missing = append(missing, record.Break{Index: i, ID: id, Reason: "record missing from the ledger"})
+			i--
+			break
+		}
+		found[i] = &s.Record
+		id = s.PrevID
+	}
+	for ; i >= 0; i-- { // older records: through their history entries
+		b, err := st.GetState(histKey(h.ResourceKey, i))
+		if err != nil {
+			return nil, nil, err
+		}
+		r, err := Get(st, string(b))
+		if b == nil && len(missing) > 0 {
+			missing = append(missing, record.Break{Index: i, Reason: "cannot be reached: a later record of the chain is missing"})
+			continue
+		}
+		if b == nil || err != nil {
+			missing = append(missing, record.Break{Index: i, ID: string(b), Reason: "record missing from the ledger"})
+			continue
+		}
+		found[i] = &r
+	}
+	slices.Reverse(missing)
+	rs := make([]record.Record, 0, h.Count)
+	for _, r := range found {
+		if r != nil {
+			rs = append(rs, *r)
+		}
+	}
+	return rs, missing, nil
 }
 
 // Verify walks a resource's chain on the ledger; see record.VerifyChain. A missing
-// history entry or record is reported as a break rather than as an error.
+// record is reported as a break rather than as an error.
 func Verify(st State, resourceKey string) (record.Report, error) {
 	h, err := GetHead(st, resourceKey)
 	if err != nil {
 		return record.Report{}, err
 	}
-	rs := make([]record.Record, 0, h.Count)
-	var missing []record.Break
-	for i := int64(0); i < h.Count; i++ {
-		id, err := st.GetState(histKey(resourceKey, i))
-		if err != nil {
-			return record.Report{}, err
-		}
-		r, err := Get(st, string(id))
-		if id == nil || err != nil {
-			missing = append(missing, record.Break{Index: i, ID: string(id), Reason: "record missing from the ledger"})
-			continue
-		}
-		rs = append(rs, r)
+	rs, missing, err := walk(st, h)
+	if err != nil {
+		return record.Report{}, err
 	}
 	if unchecked { // the test-only build lies: a client must not take the peer's word
 		return record.Report{ResourceKey: resourceKey, Records: h.Count, HeadHash: h.Hash, OK: true}, nil

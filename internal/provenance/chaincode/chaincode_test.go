@@ -134,7 +134,7 @@ func TestVerifyFindsBreaks(t *testing.T) {
 	// edit a stored record behind the chaincode's back (as a compromised peer could)
 	edited := a[1]
 	edited.SpecHash = "forged"
-	st[recordKey(a[1].ID)] = []byte(mustJSON(t, edited))
+	st[recordKey(a[1].ID)] = []byte(mustJSON(t, stored{Record: edited, PrevID: a[0].ID}))
 	rep, err := Verify(st, "a")
 	require.NoError(t, err)
 	assert.False(t, rep.OK)
@@ -142,15 +142,47 @@ func TestVerifyFindsBreaks(t *testing.T) {
 	assert.EqualValues(t, 1, rep.Breaks[0].Index)
 	assert.Contains(t, rep.Breaks[0].Reason, "id does not match")
 
-	// drop a history entry
+	// drop a record: the ones before it cannot be reached either
 	st2 := fakeState{}
 	_, err = PutBatch(st2, a)
 	require.NoError(t, err)
-	delete(st2, histKey("a", 0))
+	delete(st2, recordKey(a[1].ID))
 	rep, err = Verify(st2, "a")
 	require.NoError(t, err)
 	assert.False(t, rep.OK)
-	assert.Contains(t, rep.Breaks[0].Reason, "missing")
+	require.GreaterOrEqual(t, len(rep.Breaks), 2)
+	assert.Equal(t, record.Break{Index: 0, Reason: "cannot be reached: a later record of the chain is missing"}, rep.Breaks[0])
+	assert.Equal(t, record.Break{Index: 1, ID: a[1].ID, Reason: "record missing from the ledger"}, rep.Breaks[1])
+	_, err = History(st2, "a")
+	assert.ErrorContains(t, err, "history of a: entry 0: cannot be reached")
+}
+
+// TestChainAcrossTheFormatChange: records stored before records named their
+// predecessor (a history entry per record) and records stored after form one chain:
+// History and Verify walk the links back to the first new record, then the entries.
+func TestChainAcrossTheFormatChange(t *testing.T) {
+	st := fakeState{}
+	a := chain(t, "a", 5, "")
+	for i, r := range a[:3] { // as the chaincode stored them before
+		st[recordKey(r.ID)] = []byte(mustJSON(t, r))
+		st[histKey("a", int64(i))] = []byte(r.ID)
+	}
+	st[headKey("a")] = []byte(mustJSON(t, record.Head{ResourceKey: "a", Hash: a[2].Hash, ID: a[2].ID, Count: 3}))
+	res, err := PutBatch(st, a[2:])
+	require.NoError(t, err)
+	assert.Equal(t, PutResult{Stored: 2, Skipped: 1}, res)
+	hist, err := History(st, "a")
+	require.NoError(t, err)
+	assert.Equal(t, a, hist)
+	rep, err := Verify(st, "a")
+	require.NoError(t, err)
+	assert.True(t, rep.OK, "%+v", rep.Breaks)
+
+	delete(st, histKey("a", 1)) // an old entry lost: that record alone is missing
+	rep, err = Verify(st, "a")
+	require.NoError(t, err)
+	assert.False(t, rep.OK)
+	assert.Equal(t, record.Break{Index: 1, Reason: "record missing from the ledger"}, rep.Breaks[0])
 }
 
 func TestDispatchQueries(t *testing.T) {
@@ -200,7 +232,7 @@ func TestPutBatchWritesEachHeadOnce(t *testing.T) {
 	assert.Equal(t, PutResult{Stored: 5}, res)
 	assert.Equal(t, 1, st.puts[headKey("a")], "head of a")
 	assert.Equal(t, 1, st.puts[headKey("b")], "head of b")
-	assert.Len(t, st.puts, 2+5+5, "two heads, one record and one history entry per record")
+	assert.Len(t, st.puts, 2+5, "two heads and one key per record (no history entry: each record names its predecessor)")
 	st.commit()
 	h, err := GetHead(st, "a")
 	require.NoError(t, err)
@@ -263,7 +295,7 @@ func TestOwnerIndex(t *testing.T) {
 	_, err = PutBatch(st, []record.Record{a[2], b[2], a[3]})
 	require.NoError(t, err)
 	st.commit()
-	assert.Len(t, st.puts, 2+3+3, "two heads, one record and one history entry per record, no index key")
+	assert.Len(t, st.puts, 2+3, "two heads and one key per record, no index key")
 
 	// a resource that moves to another composite is listed under both (it had records in each)
 	moved := c[1]

@@ -34,11 +34,16 @@ func envInt(name string, def int) int {
 //	PROVENANCE_BENCH_RECORDS      records for the concurrent and batched cases (default 10000)
 //	PROVENANCE_BENCH_SEQ_RECORDS  records for the sequential one-per-tx case (default 300;
 //	                              it is bound by the orderer's 100 ms BatchTimeout per tx)
+//	PROVENANCE_BENCH_COMPARE      "name=fabric.env ...": other networks (e.g. one brought up from
+//	                              an older commit: today's design) that every batched case also
+//	                              runs against, as "<name>:<case>" right before the same case on
+//	                              FABRIC_ENV, so one run puts them side by side
 func BenchmarkLedger(b *testing.B) {
 	f := requireFabric(b)
 	lc := f.dial(b)
 	n := envInt("PROVENANCE_BENCH_RECORDS", 10000)
 	seqN := envInt("PROVENANCE_BENCH_SEQ_RECORDS", 300)
+	nets := append(compared(b), network{lc: lc})
 
 	b.Run("one-per-tx/sequential", func(b *testing.B) {
 		for range b.N {
@@ -57,39 +62,63 @@ func BenchmarkLedger(b *testing.B) {
 		}
 		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 	})
-	b.Run("batched/direct-batch-100", func(b *testing.B) {
-		for range b.N {
-			// 100 resources' chains interleaved, 100 records per PutBatch, sequential
-			id := nonce(b)
-			var all []record.Record
-			chains := make([][]record.Record, 100)
-			for w := range chains {
-				chains[w] = sealedChain(b, fmt.Sprintf("Machine.bench.dev/direct-%s/vm%d", id, w), n/100)
-			}
-			for i := range n / 100 {
-				for w := range chains {
-					all = append(all, chains[w][i])
-				}
-			}
-			b.StartTimer()
-			for i := 0; i < len(all); i += 100 {
-				require.NoError(b, putRetrying(lc, all[i:min(i+100, len(all))]))
-			}
-			b.StopTimer()
-		}
-		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
-	})
+	for _, net := range nets {
+		b.Run(net.prefix+"batched/direct-batch-100", func(b *testing.B) { directBatches(b, net.lc, n) })
+	}
 	// Batch 100 and 500 with 1, 4 and 16 lanes: 100/4 was the default until the
 	// throughput work of issue 22, 100/16 is the default since. PROVENANCE_BENCH_CONNECTOR=
 	// "size/lanes ..." picks other rows.
 	for _, c := range connectorCases(b) {
-		b.Run(fmt.Sprintf("batched/connector-batch-%d-lanes-%d", c.size, c.lanes), func(b *testing.B) {
-			for range b.N {
-				throughConnector(b, lc, n, c.size, c.lanes)
-			}
-			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
-		})
+		for _, net := range nets {
+			b.Run(fmt.Sprintf("%sbatched/connector-batch-%d-lanes-%d", net.prefix, c.size, c.lanes), func(b *testing.B) {
+				for range b.N {
+					throughConnector(b, net.lc, n, c.size, c.lanes)
+				}
+				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
 	}
+}
+
+// A network is one the batched cases run against; prefix names it in the rows ("" for
+// FABRIC_ENV's).
+type network struct {
+	prefix string
+	lc     *ledger.Client
+}
+
+func compared(b *testing.B) []network {
+	var out []network
+	for _, f := range strings.Fields(os.Getenv("PROVENANCE_BENCH_COMPARE")) {
+		name, path, ok := strings.Cut(f, "=")
+		require.True(b, ok, "PROVENANCE_BENCH_COMPARE: want name=fabric.env, got %q", f)
+		out = append(out, network{prefix: name + ":", lc: loadFabric(b, path).dial(b)})
+	}
+	return out
+}
+
+// directBatches: 100 resources' chains interleaved, 100 records per PutBatch, sequential.
+func directBatches(b *testing.B, lc *ledger.Client, n int) {
+	for range b.N {
+		b.StopTimer() // sealing the records is not the ledger's work
+		id := nonce(b)
+		var all []record.Record
+		chains := make([][]record.Record, 100)
+		for w := range chains {
+			chains[w] = sealedChain(b, fmt.Sprintf("Machine.bench.dev/direct-%s/vm%d", id, w), n/100)
+		}
+		for i := range n / 100 {
+			for w := range chains {
+				all = append(all, chains[w][i])
+			}
+		}
+		b.StartTimer()
+		for i := 0; i < len(all); i += 100 {
+			require.NoError(b, putRetrying(lc, all[i:min(i+100, len(all))]))
+		}
+		b.StopTimer()
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
 }
 
 // putRetrying submits rs, retrying a failed submission (as the connector's batcher does)

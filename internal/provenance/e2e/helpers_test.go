@@ -33,7 +33,12 @@ type fabric struct {
 
 func requireFabric(t testing.TB) fabric {
 	t.Helper()
-	path := provtest.RequireEnv(t, "FABRIC_ENV")
+	return loadFabric(t, provtest.RequireEnv(t, "FABRIC_ENV"))
+}
+
+// loadFabric is the network whose fabric.env is at path.
+func loadFabric(t testing.TB, path string) fabric {
+	t.Helper()
 	cfg, vars, err := ledger.LoadEnvFile(path)
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
