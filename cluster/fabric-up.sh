@@ -46,6 +46,8 @@
 #                      the chaincode keeps each chain itself and never calls GetHistoryForKey; read when a peer starts)
 #   FABRIC_CHAINCODE_PPROF=1  the operator's and the auditor's chaincode servers serve net/http/pprof on
 #                      127.0.0.1:BASE+12 and BASE+13 (for profiling; a server is restarted when this changes)
+#   FABRIC_PEER_PPROF=1  the operator's and the auditor's peers serve Fabric's profiling endpoint (net/http/pprof) on
+#                      127.0.0.1:BASE+14 and BASE+15 (read when a peer starts)
 set -euo pipefail
 
 FABRIC_MODULE=github.com/hyperledger/fabric
@@ -378,16 +380,18 @@ if [ -d "$1/metadata" ]; then mkdir -p "$2/statedb" && cp -R "$1/metadata/." "$2
 EOF
   chmod +x "$NET/builders/ccaas/bin/"*
   write_peer_env peer peer0.org1.example.com Org1MSP "$ORG1/peers/peer0.org1.example.com" "$PEER_TLS" \
-    "$PEER_PORT" "$PEER_CC_PORT" "$PEER_OPS_PORT"
+    "$PEER_PORT" "$PEER_CC_PORT" "$PEER_OPS_PORT" $((BASE + 14))
   write_peer_env peer-auditor peer0.auditor.example.com AuditorMSP "$AUD/peers/peer0.auditor.example.com" "$AUD_PEER_TLS" \
-    "$AUD_PEER_PORT" "$AUD_PEER_CC_PORT" "$AUD_PEER_OPS_PORT"
+    "$AUD_PEER_PORT" "$AUD_PEER_CC_PORT" "$AUD_PEER_OPS_PORT" $((BASE + 15))
 }
 
-write_peer_env() { # name peer-id msp-id peer-dir tls-dir port chaincode-port operations-port
+write_peer_env() { # name peer-id msp-id peer-dir tls-dir port chaincode-port operations-port profile-port
   # the history database indexes every key write of every block (GetHistoryForKey); no client of this
   # network asks for it (the chaincode keeps each resource's chain itself), so by default it is off
   local HISTORY_DB=false
   [ "${FABRIC_HISTORY_DB:-0}" = 1 ] && HISTORY_DB=true
+  local PROFILE=false
+  [ "${FABRIC_PEER_PPROF:-0}" = 1 ] && PROFILE=true
   # gossip intervals are short (loopback, two peers): the peers learn of each other and of each
   # other's chaincodes within a second or two, which the gateway needs to collect both endorsements.
   # The bootstrap peer is the peer itself (as in Fabric's test network; each organisation has one): an
@@ -420,6 +424,8 @@ CORE_LEDGER_STATE_STATEDATABASE=goleveldb
 CORE_LEDGER_HISTORY_ENABLEHISTORYDATABASE=$HISTORY_DB
 CORE_LEDGER_SNAPSHOTS_ROOTDIR=$NET/data/$1/snapshots
 CORE_OPERATIONS_LISTENADDRESS=127.0.0.1:$8
+CORE_PEER_PROFILE_ENABLED=$PROFILE
+CORE_PEER_PROFILE_LISTENADDRESS=127.0.0.1:$9
 CORE_METRICS_PROVIDER=disabled
 CORE_CHAINCODE_EXTERNALBUILDERS='[{name: ccaas, path: $NET/builders/ccaas}]'
 EOF

@@ -54,13 +54,13 @@ func BenchmarkLedger(b *testing.B) {
 			}
 			b.StopTimer()
 		}
-		b.ReportMetric(float64(seqN*b.N)/b.Elapsed().Seconds(), "records/s")
+		reportRate(b, seqN)
 	})
 	b.Run("one-per-tx/concurrent-64", func(b *testing.B) {
 		for range b.N {
 			onePerTxConcurrent(b, lc, n, 64)
 		}
-		b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+		reportRate(b, n)
 	})
 	for _, net := range nets {
 		b.Run(net.prefix+"batched/direct-batch-100", func(b *testing.B) { directBatches(b, net.lc, n) })
@@ -74,7 +74,7 @@ func BenchmarkLedger(b *testing.B) {
 				for range b.N {
 					throughConnector(b, net.lc, n, c.size, c.lanes)
 				}
-				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+				reportRate(b, n)
 			})
 		}
 	}
@@ -118,7 +118,17 @@ func directBatches(b *testing.B, lc *ledger.Client, n int) {
 		}
 		b.StopTimer()
 	}
+	reportRate(b, n)
+}
+
+// reportRate reports records/s (n records per iteration) and logs the load average when
+// the case ended: figures taken on a shared machine mean little without it.
+func reportRate(b *testing.B, n int) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+	la, err := os.ReadFile("/proc/loadavg")
+	if err == nil {
+		b.Logf("load average (1, 5, 15 min) at the end: %s", strings.Join(strings.Fields(string(la))[:3], " "))
+	}
 }
 
 // putRetrying submits rs, retrying a failed submission (as the connector's batcher does)
