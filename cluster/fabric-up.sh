@@ -586,24 +586,35 @@ start_cc() { # server-name binary package-name port [env...]
   start_bg "$name" "$bin" "$NET/$name.env" "$bin"
 }
 
+orderer_retry() { # log-file cmd...: run cmd, its output to log-file; retried for up to 15 s while the orderer
+  # answers SERVICE_UNAVAILABLE ("no Raft leader": it joined the channel a moment ago and has not elected
+  # itself yet). Nothing was ordered then, so the retry is safe.
+  local log=$1 i out; shift
+  for ((i = 0; i < 30; i++)); do
+    if out=$("$@" 2>&1); then echo "$out" >>"$log"; return 0; fi
+    echo "$out" >>"$log"
+    grep -q 'SERVICE_UNAVAILABLE' <<<"$out" || return 1
+    sleep 0.5
+  done
+  return 1
+}
 approve_cc() { # operator|auditor chaincode-name policy [package-name]: approve the definition for that organisation
   (
   peer_admin_env "$1"
   local pkg=()
   [ -n "${4:-}" ] && pkg=(--package-id "$("$BIN/peer" lifecycle chaincode calculatepackageid "$NET/ccpkg/$4.tgz")")
-  "$BIN/peer" lifecycle chaincode approveformyorg -o "127.0.0.1:$ORDERER_PORT" --tls --cafile "$ORDERER_TLS/ca.crt" \
-    -C "$CHANNEL" -n "$2" -v 1.0 --sequence 1 --signature-policy "$3" "${pkg[@]}" >>"$NET/logs/admin-$1.log" 2>&1 \
+  orderer_retry "$NET/logs/admin-$1.log" "$BIN/peer" lifecycle chaincode approveformyorg -o "127.0.0.1:$ORDERER_PORT" \
+    --tls --cafile "$ORDERER_TLS/ca.crt" -C "$CHANNEL" -n "$2" -v 1.0 --sequence 1 --signature-policy "$3" "${pkg[@]}" \
     || die "$1: approve $2 failed; see $NET/logs/admin-$1.log"
   )
 }
-
 commit_cc() { # chaincode-name policy: commit the definition, endorsed by both organisations' peers
   (
   peer_admin_env
-  "$BIN/peer" lifecycle chaincode commit -o "127.0.0.1:$ORDERER_PORT" --tls --cafile "$ORDERER_TLS/ca.crt" \
-    -C "$CHANNEL" -n "$1" -v 1.0 --sequence 1 --signature-policy "$2" \
+  orderer_retry "$NET/logs/admin.log" "$BIN/peer" lifecycle chaincode commit -o "127.0.0.1:$ORDERER_PORT" --tls \
+    --cafile "$ORDERER_TLS/ca.crt" -C "$CHANNEL" -n "$1" -v 1.0 --sequence 1 --signature-policy "$2" \
     --peerAddresses "127.0.0.1:$PEER_PORT" --tlsRootCertFiles "$PEER_TLS/ca.crt" \
-    --peerAddresses "127.0.0.1:$AUD_PEER_PORT" --tlsRootCertFiles "$AUD_PEER_TLS/ca.crt" >>"$NET/logs/admin.log" 2>&1 \
+    --peerAddresses "127.0.0.1:$AUD_PEER_PORT" --tlsRootCertFiles "$AUD_PEER_TLS/ca.crt" \
     || die "commit $1 failed; see $NET/logs/admin.log"
   )
 }
