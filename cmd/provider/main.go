@@ -66,6 +66,7 @@ type flags struct {
 	sharedView      bool
 	watchView       bool
 	pprofAddr       string
+	stateMetrics    time.Duration
 	showVersion     bool
 }
 
@@ -96,6 +97,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.StringVar(&f.pvesimControl, "embedded-pvesim-control", "", "Loopback address for the embedded simulator's fault control API (/_control/faults); off when empty.")
 	fs.BoolVar(&f.sharedView, "shared-cluster-view", true, "Observe a site's guests through its shared cluster view (one GET /cluster/resources per poll). false makes each guest's poll read its own status/current, config and firewall, as a per-resource poller does: only for the scale benchmark's comparison (docs/benchmarks.md).")
 	fs.BoolVar(&f.watchView, "watch-cluster-view", true, "Reconcile a settled Proxmox guest (Ready, up to date, nothing pending) only when the site's cluster view, read once per --poll by a watch per site, shows its line change (power, node, lock, tags, pool, name, sizes) or the guest go, and at its --drift-interval re-read; false reconciles every guest every --poll as a stock poller does: only for the scale benchmark's comparison (docs/benchmarks.md). Needs --shared-cluster-view.")
+	fs.DurationVar(&f.stateMetrics, "poll-state-metric", 30*time.Second, "How often the crossplane_managed_resource_exists/ready/synced gauges are counted (each count walks every managed resource of a kind in the cache).")
 	fs.StringVar(&f.pprofAddr, "pprof-bind-address", "", "Serve Go's pprof profiles on this address (e.g. 127.0.0.1:6060), for profiling the provider; off when empty.")
 	fs.BoolVar(&f.showVersion, "version", false, "Print the version and exit.")
 	if err := fs.Parse(args); err != nil {
@@ -103,6 +105,9 @@ func parseFlags(args []string) (*flags, error) {
 	}
 	if f.maxReconcile < 1 {
 		return nil, fmt.Errorf("--max-reconcile-rate must be at least 1, got %d", f.maxReconcile)
+	}
+	if f.stateMetrics < time.Second {
+		return nil, fmt.Errorf("--poll-state-metric must be at least 1s, got %s", f.stateMetrics)
 	}
 	if f.pollInterval < time.Second {
 		return nil, fmt.Errorf("--poll must be at least 1s, got %s", f.pollInterval)
@@ -216,7 +221,7 @@ func run(ctx context.Context, f *flags) error {
 		MaxConcurrentReconciles: f.maxReconcile,
 		Features:                &feature.Flags{},
 		MetricOptions: &controller.MetricOptions{
-			PollStateMetricInterval: 5 * time.Second,
+			PollStateMetricInterval: f.stateMetrics,
 			MRMetrics:               mrMetrics,
 			MRStateMetrics:          stateMetrics,
 		},

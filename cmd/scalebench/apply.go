@@ -147,7 +147,7 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 	case o.downAt.IsZero():
 		if ready*2 >= n {
 			for _, s := range o.sites {
-				s.fwd.down()
+				s.fwd.Down()
 			}
 			o.downAt = time.Now()
 			o.r.ReadyBeforeOutage = ready
@@ -170,7 +170,7 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 				o.r.SampleMessage = k + ": " + m
 			}
 			for _, s := range o.sites {
-				if onSite(k, []*site{s}) && strings.Contains(m, s.fwd.addr) {
+				if onSite(k, []*site{s}) && strings.Contains(m, s.fwd.Addr()) {
 					named++
 				}
 			}
@@ -182,7 +182,7 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 		}
 		o.r.CreatesBefore, o.r.DeletesBefore, o.r.GuestsBefore = o.counts()
 		for _, s := range o.sites {
-			if err := s.fwd.up(); err != nil {
+			if err := s.fwd.Up(); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,7 +22,8 @@ import (
 
 // reconcileCounter is a logger that counts the managed reconciler's
 // "Reconciling" lines for one request (namespace/name): the reconciles of
-// that one resource, whatever else runs in the test binary.
+// that one resource, whatever else runs in the test binary; a request
+// ending in "/" (namespace/) counts every resource of the namespace.
 type reconcileCounter struct {
 	request string
 	kv      []any
@@ -35,7 +37,7 @@ func (l reconcileCounter) Debug(msg string, _ ...any) {
 		return
 	}
 	for i := 0; i+1 < len(l.kv); i += 2 {
-		if l.kv[i] == "request" && fmt.Sprint(l.kv[i+1]) == l.request {
+		if r := fmt.Sprint(l.kv[i+1]); l.kv[i] == "request" && (r == l.request || strings.HasSuffix(l.request, "/") && strings.HasPrefix(r, l.request)) {
 			l.n.Add(1)
 		}
 	}

@@ -77,6 +77,13 @@ type guard struct {
 	// went False first) still counts as lost; after a restart the
 	// persisted Ready condition is all there is.
 	ready map[types.UID]bool
+
+	// Sites that do not answer, by config Ref, and the probe schedule of
+	// each (Base doubling up to at most the poll interval).
+	name   string // the controller's, for metrics
+	probes Backoff
+	down   map[string]*siteDown
+	wake   func(types.NamespacedName) // nil: parked resources wake on their own
 }
 
 type streak struct {
@@ -84,21 +91,34 @@ type streak struct {
 	until      time.Time
 	generation int64
 	deleting   bool
+	// site is the config (providerconfig.Site.Ref) whose site did not
+	// answer at the last failure: the resource is parked while it is down.
+	site string
 }
 
-func newGuard(b Backoff, rec event.Recorder) *guard {
+// newGuard returns the guard of controller name: failing resources back
+// off on b, the resources of a site that does not answer wait for its probe,
+// sent on b's schedule capped at probeMax (the poll interval; 0: b.Max).
+func newGuard(name string, b Backoff, probeMax time.Duration, rec event.Recorder) *guard {
 	if b.Base <= 0 {
 		b.Base = time.Second
 	}
 	if b.Max < b.Base {
 		b.Max = max(b.Base, 2*time.Minute)
 	}
-	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}, lost: map[types.UID]xpv2.Condition{}, ready: map[types.UID]bool{}}
+	p := Backoff{Base: b.Base, Max: b.Max}
+	if probeMax > 0 && probeMax < p.Max {
+		p.Max = max(probeMax, p.Base)
+	}
+	return &guard{backoff: b, record: rec, streaks: map[types.UID]*streak{}, drift: map[types.UID]string{}, lost: map[types.UID]xpv2.Condition{}, ready: map[types.UID]bool{},
+		name: name, probes: p, down: map[string]*siteDown{}}
 }
 
 // failed records a failure of mg and returns err with the retry schedule,
 // which the reconciler shows in the Synced condition.
-func (g *guard) failed(mg resource.Managed, err error) error {
+// site is the Ref of the config mg was resolved to ("" when it was not):
+// a failure because that site does not answer parks mg (see siteDown).
+func (g *guard) failed(mg resource.Managed, site string, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -112,6 +132,14 @@ func (g *guard) failed(mg resource.Managed, err error) error {
 	d := g.backoff.delay(s.n)
 	s.until = time.Now().Add(d)
 	n := s.n
+	s.site = ""
+	if site != "" && unreachable(err) {
+		s.site = site
+		probe := g.siteUnreachable(site, mg.GetUID())
+		g.mu.Unlock()
+		return fmt.Errorf("%w [failure %d in a row; the site does not answer: its resources wait until it does, one of them retrying every %s at most]",
+			err, n, probe.Round(100*time.Millisecond))
+	}
 	g.mu.Unlock()
 	return fmt.Errorf("%w [failure %d in a row; next try in %s]", err, n, d.Round(100*time.Millisecond))
 }
@@ -125,13 +153,29 @@ func (g *guard) succeeded(mg resource.Managed) {
 
 // wait is how long mg must still wait before its next try: zero unless its
 // last reconcile failed at the same generation and deletion state (a spec
-// change or a delete request retries at once).
+// change or a delete request retries at once), or, when that failure was
+// its site not answering, until the site's next probe is due (zero once
+// the site answered again).
 func (g *guard) wait(mg resource.Managed) time.Duration {
+	return g.hold(mg, false)
+}
+
+// admit is wait at the start of a reconcile: when mg's site is down and
+// its probe is due, mg is let through as that probe and every other
+// resource of the site waits for the next one.
+func (g *guard) admit(mg resource.Managed) time.Duration {
+	return g.hold(mg, true)
+}
+
+func (g *guard) hold(mg resource.Managed, probe bool) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.streaks[mg.GetUID()]
 	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) {
 		return 0
+	}
+	if s.site != "" {
+		return g.parked(s.site, mg, probe)
 	}
 	return time.Until(s.until)
 }
@@ -150,7 +194,7 @@ type gate struct {
 func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	mg := r.newObj()
 	if err := r.kube.Get(ctx, req.NamespacedName, mg); err == nil {
-		if d := r.guard.wait(mg); d > 0 {
+		if d := r.guard.admit(mg); d > 0 {
 			return reconcile.Result{RequeueAfter: d}, nil
 		}
 	}
@@ -174,6 +218,7 @@ func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.
 type guardedClient[T resource.ModernManaged] struct {
 	managed.TypedExternalClient[T]
 	guard *guard
+	site  string // the Ref of the resource's config
 }
 
 func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
@@ -182,8 +227,9 @@ func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalO
 	inSyncBefore := wasReady && mg.GetCondition(xpv2.TypeSynced).ObservedGeneration == mg.GetGeneration()
 	obs, err := c.TypedExternalClient.Observe(ctx, mg)
 	if err != nil {
-		return obs, c.guard.failed(mg, err)
+		return obs, c.guard.failed(mg, c.site, err)
 	}
+	c.guard.siteAnswered(c.site)
 	deleting := meta.WasDeleted(mg)
 	uid := mg.GetUID()
 	c.guard.mu.Lock()
@@ -227,8 +273,9 @@ func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalO
 func (c *guardedClient[T]) Create(ctx context.Context, mg T) (managed.ExternalCreation, error) {
 	cr, err := c.TypedExternalClient.Create(ctx, mg)
 	if err != nil {
-		return cr, c.guard.failed(mg, err)
+		return cr, c.guard.failed(mg, c.site, err)
 	}
+	c.guard.siteAnswered(c.site)
 	c.guard.succeeded(mg)
 	return cr, nil
 }
@@ -236,8 +283,9 @@ func (c *guardedClient[T]) Create(ctx context.Context, mg T) (managed.ExternalCr
 func (c *guardedClient[T]) Update(ctx context.Context, mg T) (managed.ExternalUpdate, error) {
 	up, err := c.TypedExternalClient.Update(ctx, mg)
 	if err != nil {
-		return up, c.guard.failed(mg, err)
+		return up, c.guard.failed(mg, c.site, err)
 	}
+	c.guard.siteAnswered(c.site)
 	c.guard.succeeded(mg)
 	c.guard.mu.Lock()
 	diff, drifted := c.guard.drift[mg.GetUID()]
@@ -254,8 +302,9 @@ func (c *guardedClient[T]) Update(ctx context.Context, mg T) (managed.ExternalUp
 func (c *guardedClient[T]) Delete(ctx context.Context, mg T) (managed.ExternalDelete, error) {
 	del, err := c.TypedExternalClient.Delete(ctx, mg)
 	if err != nil {
-		return del, c.guard.failed(mg, err)
+		return del, c.guard.failed(mg, c.site, err)
 	}
+	c.guard.siteAnswered(c.site)
 	c.guard.succeeded(mg)
 	return del, nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -35,7 +36,11 @@ type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *p
 func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk schema.GroupVersionKind, section providerconfig.Section, newFn func() T, connect ConnectFn[T], extra ...managed.ReconcilerOption) error {
 	name := managed.ControllerName(gvk.GroupKind().String())
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(name)) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
-	g := newGuard(Backoff{Base: o.RetryBase, Max: o.RetryMax}, rec)
+	g := newGuard(name, Backoff{Base: o.RetryBase, Max: o.RetryMax}, o.PollInterval, rec)
+	if o.Waker == nil {
+		o.Waker = &options.Waker{} // parked resources are woken when their site answers
+	}
+	g.wake = o.Waker.Wake
 	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: section, connect: connect, intent: o.Intent, guard: g}
 
 	ropts := []managed.ReconcilerOption{
@@ -63,15 +68,16 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		WithOptions(o.ForControllerRuntime()).
 		WithEventFilter(resource.DesiredStateChanged()).
 		For(newFn())
-	if o.Waker != nil {
-		b = b.WatchesRawSource(o.Waker.Source())
-	}
-	return b.Complete(ratelimiter.NewReconciler(name, &gate{
-		inner:  errors.WithSilentRequeueOnConflict(r),
+	b = b.WatchesRawSource(o.Waker.Source())
+	// The gate comes before the global rate limiter: a resource held back
+	// (backing off, or parked while its site does not answer) spends none
+	// of the reconcile budget every site shares.
+	return b.Complete(&gate{
+		inner:  ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter),
 		kube:   mgr.GetClient(),
 		newObj: func() resource.Managed { return newFn() },
 		guard:  g,
-	}, o.GlobalRateLimiter))
+	})
 }
 
 // connector resolves the site and hands it to the kind's ConnectFn; the
@@ -87,16 +93,16 @@ type connector[T resource.ModernManaged] struct {
 func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternalClient[T], error) {
 	site, err := c.resolve.Resolve(ctx, mg, c.need)
 	if err != nil {
-		return nil, c.guard.failed(mg, errors.Wrap(err, errResolve))
+		return nil, c.guard.failed(mg, "", errors.Wrap(err, errResolve))
 	}
 	ext, err := c.connect(ctx, mg, site)
 	if err != nil {
-		return nil, c.guard.failed(mg, err)
+		return nil, c.guard.failed(mg, site.Ref, err)
 	}
 	if c.intent != nil {
 		ext = &intentClient[T]{TypedExternalClient: ext, intent: c.intent}
 	}
-	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard}, nil
+	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard, site: site.Ref}, nil
 }
 
 // addStateMetrics runs crossplane-runtime's recorder of how many resources of
@@ -113,5 +119,15 @@ func addStateMetrics(mgr ctrl.Manager, o options.Options, gvk schema.GroupVersio
 	if !ok {
 		return errors.Errorf(errListKind, gvk.Kind)
 	}
-	return mgr.Add(statemetrics.NewMRStateRecorder(mgr.GetClient(), o.Logger, o.MetricOptions.MRStateMetrics, list, o.MetricOptions.PollStateMetricInterval))
+	return mgr.Add(statemetrics.NewMRStateRecorder(noCopyLister{mgr.GetClient()}, o.Logger, o.MetricOptions.MRStateMetrics, list, o.MetricOptions.PollStateMetricInterval))
+}
+
+// noCopyLister lists straight from the informer cache without deep copies.
+// The state recorder only counts conditions, and at 10,000 resources a deep
+// copy of every one each count was most of the provider's garbage at idle
+// (600 MB a minute with a 5s count, heap profile of scenario 2).
+type noCopyLister struct{ client.Client }
+
+func (c noCopyLister) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	return c.Client.List(ctx, list, append(opts, client.UnsafeDisableDeepCopy)...)
 }

@@ -1,0 +1,114 @@
+package generic
+
+import (
+	"errors"
+	"math/rand/v2"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+)
+
+var parkedResources = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "microcloud_site_unreachable_parked_resources",
+	Help: "Resources of a site that does not answer (its endpoint refuses or drops connections) held back until it does; one of them probes the site. Absent while the site answers.",
+}, []string{"controller", "site"})
+
+func init() {
+	metrics.Registry.MustRegister(parkedResources)
+}
+
+// siteDown is a site that did not answer: a resource's external call could
+// not even connect to its endpoint. Its resources are parked: instead of
+// each retrying on its own backoff (hundreds of resources of a dead site
+// retrying every few seconds would spend the reconcile budget every healthy
+// site shares), one resource at a time is let through as the site's probe,
+// on the probe backoff, and the others wait. The first answer from the site
+// (any external call of any of its resources that succeeds) ends the
+// outage and wakes every parked resource.
+type siteDown struct {
+	since   time.Time
+	n       int       // failed probes
+	probeAt time.Time // when the next probe may go
+	prober  types.UID // the resource let through as the current probe
+	parked  map[types.UID]types.NamespacedName
+}
+
+// unreachable tells whether err is a failure to connect at all (refused,
+// no route, connect timeout), the one failure that says the whole site is
+// down rather than this one resource failing.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// siteUnreachable records that uid failed because site did not answer and
+// returns the longest wait between two probes. g.mu is held.
+func (g *guard) siteUnreachable(site string, uid types.UID) time.Duration {
+	d := g.down[site]
+	now := time.Now()
+	if d == nil {
+		d = &siteDown{since: now, parked: map[types.UID]types.NamespacedName{}}
+		g.down[site] = d
+	}
+	if d.n == 0 || d.prober == uid {
+		d.n++
+		d.prober = ""
+		d.probeAt = now.Add(g.probes.delay(d.n))
+	}
+	return g.probes.Max
+}
+
+// parked is how long mg, whose last failure was site not answering, must
+// still wait: zero once the site answered, zero when the site's probe is
+// due and probe is set (mg is then the probe), else until the probe is due,
+// spread by up to half a probe interval. g.mu is held.
+func (g *guard) parked(site string, mg resource.Managed, probe bool) time.Duration {
+	d := g.down[site]
+	if d == nil {
+		return 0
+	}
+	uid := mg.GetUID()
+	now := time.Now()
+	if probe && !now.Before(d.probeAt) {
+		d.prober = uid
+		// Others wait while the probe runs; its failure sets the next
+		// probe (siteUnreachable), its success ends the outage.
+		d.probeAt = now.Add(g.probes.Max)
+		delete(d.parked, uid)
+		parkedResources.WithLabelValues(g.name, site).Set(float64(len(d.parked)))
+		return 0
+	}
+	if _, ok := d.parked[uid]; !ok {
+		d.parked[uid] = types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
+		parkedResources.WithLabelValues(g.name, site).Set(float64(len(d.parked)))
+	}
+	return time.Until(d.probeAt) + time.Duration(rand.Float64()*float64(g.probes.Max)/2)
+}
+
+// siteAnswered ends site's outage, if it had one, and wakes its parked
+// resources.
+func (g *guard) siteAnswered(site string) {
+	if site == "" {
+		return
+	}
+	g.mu.Lock()
+	d := g.down[site]
+	if d == nil {
+		g.mu.Unlock()
+		return
+	}
+	delete(g.down, site)
+	g.mu.Unlock()
+	parkedResources.DeleteLabelValues(g.name, site)
+	if g.wake == nil {
+		return
+	}
+	for _, nn := range d.parked {
+		g.wake(nn)
+	}
+}

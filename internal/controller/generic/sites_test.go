@@ -1,0 +1,148 @@
+package generic
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	cerrors "github.com/crossplane/crossplane-runtime/v2/pkg/errors"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+
+	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+)
+
+// refusedError is what a client gets from an endpoint nobody listens on: a
+// real dial failure, wrapped as the Proxmox client wraps transport errors.
+func refusedError(t *testing.T) error {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	_, err = http.Get("http://" + addr + "/api2/json/cluster/resources") //nolint:noctx // a refused connection
+	if err == nil {
+		t.Fatal("a closed port answered")
+	}
+	return cerrors.Wrap(err, "cannot read the cluster view")
+}
+
+func vmNamed(name string) *v1alpha1.VirtualMachine {
+	return &v1alpha1.VirtualMachine{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name), Generation: 1}}
+}
+
+func TestUnreachable(t *testing.T) {
+	if err := refusedError(t); !unreachable(err) {
+		t.Errorf("a refused connection is not taken for an unreachable site: %v", err)
+	}
+	for _, err := range []error{
+		errors.New("500 Internal Server Error: got timeout"),
+		&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")},
+		fmt.Errorf("wrapped: %w", errors.New("dial tcp: lookup nowhere")), // words, not a dial error
+	} {
+		if unreachable(err) {
+			t.Errorf("%v taken for an unreachable site", err)
+		}
+	}
+}
+
+// The resources of a site that does not answer are parked: one at a time
+// is let through as the site's probe, on the probe backoff, and the first
+// answer wakes them all. A failure of any other kind, or on another site,
+// keeps each resource's own backoff.
+func TestResourcesOfAnUnreachableSiteWaitForOneProbe(t *testing.T) {
+	const probeMax = 400 * time.Millisecond
+	var mu sync.Mutex
+	woken := map[string]bool{}
+	g := newGuard("test", Backoff{Base: 100 * time.Millisecond, Max: 2 * time.Second}, probeMax, event.NewNopRecorder())
+	g.wake = func(nn types.NamespacedName) { mu.Lock(); woken[nn.Name] = true; mu.Unlock() }
+	down := refusedError(t)
+
+	vms := make([]*v1alpha1.VirtualMachine, 10)
+	for i := range vms {
+		vms[i] = vmNamed(fmt.Sprintf("vm-%d", i))
+		msg := g.failed(vms[i], "ClusterProviderConfig/dead", down).Error()
+		if !strings.Contains(msg, "the site does not answer") || !strings.Contains(msg, "127.0.0.1:") {
+			t.Fatalf("failure message %q does not say the site does not answer, or its endpoint", msg)
+		}
+	}
+	other := vmNamed("other-error")
+	_ = g.failed(other, "ClusterProviderConfig/dead", errors.New("500 Internal Server Error"))
+	elsewhere := vmNamed("elsewhere")
+
+	admitted := func() []string {
+		var in []string
+		for _, vm := range vms {
+			if g.admit(vm) == 0 {
+				in = append(in, vm.Name)
+			}
+		}
+		return in
+	}
+	if in := admitted(); len(in) != 0 {
+		t.Fatalf("before the first probe is due %v were let through", in)
+	}
+	for _, vm := range vms {
+		if d := g.wait(vm); d <= 0 || d > 100*time.Millisecond+probeMax {
+			t.Fatalf("%s parked for %s: want until the probe (100ms) plus at most half a probe interval", vm.Name, d)
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	in := admitted()
+	if len(in) != 1 {
+		t.Fatalf("once the probe was due %d resources were let through (%v), want exactly one", len(in), in)
+	}
+	if in2 := admitted(); len(in2) != 0 {
+		t.Fatalf("while the probe runs %v were let through too", in2)
+	}
+	// The probe fails: the next one is due after the doubled delay (200ms).
+	probe := vmByName(vms, in[0])
+	_ = g.failed(probe, "ClusterProviderConfig/dead", down)
+	time.Sleep(120 * time.Millisecond)
+	if in := admitted(); len(in) != 0 {
+		t.Fatalf("120ms after a failed probe %v were let through, want none before 200ms", in)
+	}
+	time.Sleep(120 * time.Millisecond)
+	if in := admitted(); len(in) != 1 {
+		t.Fatalf("240ms after a failed probe %d were let through (%v), want one", len(in), in)
+	}
+
+	// Other resources are not held by the outage.
+	if d := g.admit(elsewhere); d != 0 {
+		t.Errorf("a resource that never failed waits %s", d)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if d := g.admit(other); d > time.Second {
+		t.Errorf("a resource that failed for another reason waits %s, want its own backoff (100ms)", d)
+	}
+
+	// The site answers: every parked resource is woken and let through.
+	g.siteAnswered("ClusterProviderConfig/dead")
+	mu.Lock()
+	n := len(woken)
+	mu.Unlock()
+	if n < len(vms)-1 {
+		t.Errorf("%d parked resources woken when the site answered, want at least %d: %v", n, len(vms)-1, woken)
+	}
+	if in := admitted(); len(in) != len(vms) {
+		t.Errorf("after the site answered only %d of %d resources were let through", len(in), len(vms))
+	}
+}
+
+func vmByName(vms []*v1alpha1.VirtualMachine, name string) *v1alpha1.VirtualMachine {
+	for _, vm := range vms {
+		if vm.Name == name {
+			return vm
+		}
+	}
+	return nil
+}
