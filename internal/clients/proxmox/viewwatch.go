@@ -19,6 +19,7 @@ type guestWatch struct {
 	byID    map[int]map[string]*guestWaiter
 	dones   map[<-chan struct{}]bool // controllers' stop signals already followed
 	kick    chan struct{}
+	dropped chan struct{} // closed when the client is replaced: its followers of dones end
 	running bool
 	failing bool // the last view read failed
 }
@@ -46,6 +47,7 @@ func (c *Client) WatchGuest(g *Guest, key string, wake func(), done <-chan struc
 		w.byID = map[int]map[string]*guestWaiter{}
 		w.dones = map[<-chan struct{}]bool{}
 		w.kick = make(chan struct{}, 1)
+		w.dropped = make(chan struct{})
 	}
 	id := int(g.VMID)
 	if w.byID[id] == nil {
@@ -54,9 +56,13 @@ func (c *Client) WatchGuest(g *Guest, key string, wake func(), done <-chan struc
 	w.byID[id][key] = &guestWaiter{fingerprint: g.fingerprint(), wake: wake, done: done}
 	if done != nil && !w.dones[done] {
 		w.dones[done] = true
-		kick := w.kick
+		kick, dropped := w.kick, w.dropped
 		go func() {
-			<-done
+			select {
+			case <-done:
+			case <-dropped:
+				return
+			}
 			select {
 			case kick <- struct{}{}:
 			default:
@@ -225,6 +231,10 @@ func (c *Client) dropGuestWatch() {
 			wakes = append(wakes, x.wake)
 		}
 		delete(w.byID, id)
+	}
+	if w.dropped != nil {
+		close(w.dropped)
+		w.byID, w.dones, w.dropped = nil, nil, nil // a late WatchGuest starts afresh
 	}
 	w.mu.Unlock()
 	run(wakes)

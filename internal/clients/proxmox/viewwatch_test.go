@@ -2,6 +2,8 @@ package proxmox
 
 import (
 	"context"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,4 +121,42 @@ func TestGuestWatchWakesOncePerOutage(t *testing.T) {
 	if n := wakes.Load(); n != 1 {
 		t.Fatalf("woken %d times during one outage, want 1", n)
 	}
+}
+
+// A client replaced (credentials or endpoint changed) leaves no goroutine
+// behind while its controllers run on: neither the watch nor the follower
+// of each controller's stop signal.
+func TestGuestWatchOfAReplacedClientLeavesNoGoroutine(t *testing.T) {
+	c, _, view := watchedClone(t, 5*time.Second)
+	g, _ := view().Guest(201)
+	done := make(chan struct{}) // the controller keeps running
+	defer close(done)
+	woken := atomic.Int32{}
+	for _, key := range []string{"a", "b"} {
+		c.WatchGuest(g, key, func() { woken.Add(1) }, done)
+	}
+	eventually(t, 2*time.Second, "2 guest watch goroutines while watched (the watch, one follower of the stop signal): else the count cannot tell", func() bool {
+		return watchGoroutines() == 2
+	})
+	c.dropGuestWatch()
+	if n := woken.Load(); n != 2 {
+		t.Errorf("%d watchers woken when the client was replaced, want 2", n)
+	}
+	eventually(t, 2*time.Second, "the replaced client's goroutines end", func() bool {
+		return watchGoroutines() == 0
+	})
+}
+
+// watchGoroutines counts the goroutines of guest watches (the watch loop
+// and the followers of controllers' stop signals).
+func watchGoroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, st := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(st, "proxmox.(*Client).watchGuests(") || strings.Contains(st, "proxmox.(*Client).WatchGuest.func") {
+			n++
+		}
+	}
+	return n
 }
