@@ -216,7 +216,8 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonLocked, g.Lock)))
 		return managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true, ResourceLateInitialized: lateInit}, nil
 	}
-	cfg, fresh, read, err := e.c.GuestConfigEvery(ctx, g, mg.GetGeneration(), e.rereadEvery(mg))
+	every := e.rereadEvery(mg)
+	cfg, fresh, read, err := e.c.GuestConfigEvery(ctx, g, mg.GetGeneration(), every)
 	if err != nil {
 		return managed.ExternalObservation{}, errors.Wrapf(err, errConfig, int(g.VMID))
 	}
@@ -229,7 +230,7 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 	}
 	obs.ResourceExists = true
 	obs.ResourceLateInitialized = obs.ResourceLateInitialized || lateInit
-	*seen = observed{g: g, read: read, every: e.rereadEvery(mg)}
+	*seen = observed{g: g, read: read, every: every}
 	return obs, nil
 }
 

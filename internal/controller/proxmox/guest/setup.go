@@ -35,10 +35,10 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 			if _, waiting := queued.Load(string(x.GetUID())); waiting {
 				return max(d, QueuedPoll)
 			}
-			st := kind.Status(x)
 			if next, ok := SettledPoll(x, d); ok {
 				return next
 			}
+			st := kind.Status(x)
 			return BusyPoll(PendingTask(x, *st.PendingTask), *st.Lock, d)
 		}),
 		// No name-as-external-name: a guest's external name is its id, set
