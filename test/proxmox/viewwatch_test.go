@@ -16,7 +16,9 @@ import (
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 
+	proxmoxclient "github.com/microcloud-dev/provider-microcloud/internal/clients/proxmox"
 	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
+	proxmoxsite "github.com/microcloud-dev/provider-microcloud/internal/controller/proxmox/site"
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim"
 )
 
@@ -127,5 +129,41 @@ func TestObserveOnlyGuestReconciledOnlyOnViewChange(t *testing.T) {
 	time.Sleep(idle)
 	if n := reconciles.Load() - before; n > 1 {
 		t.Fatalf("an observe-only import was reconciled %d times in %s with nothing changed", n, idle)
+	}
+}
+
+// An observe-only import that differs from its spec (it may never be set
+// to it) does not have its status rewritten at each config read: with
+// per-guest observation, a read every poll, its object stays unchanged.
+func TestObserveOnlyImportUnchangedByItsReads(t *testing.T) {
+	const idle = 5 * time.Second
+	s := newSite(t, pvesim.Options{})
+	s.startProxmoxWith(t, func(o *options.Options) {
+		ro := proxmoxsite.RegistryOptions(*o)
+		ro.PerGuest = true
+		o.Proxmox = proxmoxclient.NewRegistry(ro)
+	})
+	vm := s.vm("imported-2", v1alpha1.VirtualMachineParameters{Node: "pve1"})
+	vm.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
+	meta.SetExternalName(vm, strconv.Itoa(pvesim.DefaultTemplateID))
+	mustCreate(t, s.env.Client, vm)
+	eventually(t, 30*time.Second, "the import observed", func() string {
+		if got := s.get(t, "imported-2").Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
+			return fmt.Sprintf("status vmid %d", got)
+		}
+		return ""
+	})
+	time.Sleep(2 * time.Second)
+	reads := s.sim.RequestCounts()["GET /nodes/{node}/qemu/{vmid}/config"]
+	versions := map[string]bool{}
+	for end := time.Now().Add(idle); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		versions[s.get(t, "imported-2").ResourceVersion] = true
+	}
+	reads = s.sim.RequestCounts()["GET /nodes/{node}/qemu/{vmid}/config"] - reads
+	if reads < 3 {
+		t.Fatalf("only %v config reads in %s of per-guest observation: the test cannot tell", reads, idle)
+	}
+	if n := len(versions) - 1; n > 0 {
+		t.Errorf("the import's object changed %d times in %s (%v config reads) with nothing changed in PVE", n, idle, reads)
 	}
 }

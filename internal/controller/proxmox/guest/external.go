@@ -225,7 +225,10 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 	if err != nil {
 		return managed.ExternalObservation{}, err
 	}
-	if prev := *st.LastVerified; prev == nil || read.Sub(prev.Time) >= VerifiedKept || !obs.ResourceUpToDate {
+	// A difference moves it at once (an Update follows) unless the resource
+	// may not update: an observe-only import differs from its spec for good,
+	// and moving it at every read of one would be a status write per read.
+	if prev := *st.LastVerified; prev == nil || read.Sub(prev.Time) >= VerifiedKept || !obs.ResourceUpToDate && mayUpdate(mg) {
 		*st.LastVerified = &metav1.Time{Time: read.Truncate(time.Second)}
 	}
 	obs.ResourceExists = true
