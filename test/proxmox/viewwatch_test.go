@@ -114,16 +114,7 @@ func TestObserveOnlyGuestReconciledOnlyOnViewChange(t *testing.T) {
 		o.DriftInterval = time.Minute
 		o.Logger = reconcileCounter{request: s.ns + "/imported-1", n: reconciles}
 	})
-	vm := s.vm("imported-1", v1alpha1.VirtualMachineParameters{Node: "pve1"})
-	vm.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
-	meta.SetExternalName(vm, strconv.Itoa(pvesim.DefaultTemplateID))
-	mustCreate(t, s.env.Client, vm)
-	eventually(t, 30*time.Second, "the import observed", func() string {
-		if got := s.get(t, "imported-1").Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
-			return fmt.Sprintf("status vmid %d, conditions %+v", got, s.get(t, "imported-1").Status.Conditions)
-		}
-		return ""
-	})
+	s.importTemplate(t, "imported-1")
 	time.Sleep(2 * time.Second)
 	before := reconciles.Load()
 	time.Sleep(idle)
@@ -143,16 +134,7 @@ func TestObserveOnlyImportUnchangedByItsReads(t *testing.T) {
 		ro.PerGuest = true
 		o.Proxmox = proxmoxclient.NewRegistry(ro)
 	})
-	vm := s.vm("imported-2", v1alpha1.VirtualMachineParameters{Node: "pve1"})
-	vm.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
-	meta.SetExternalName(vm, strconv.Itoa(pvesim.DefaultTemplateID))
-	mustCreate(t, s.env.Client, vm)
-	eventually(t, 30*time.Second, "the import observed", func() string {
-		if got := s.get(t, "imported-2").Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
-			return fmt.Sprintf("status vmid %d", got)
-		}
-		return ""
-	})
+	s.importTemplate(t, "imported-2")
 	time.Sleep(2 * time.Second)
 	reads := s.sim.RequestCounts()["GET /nodes/{node}/qemu/{vmid}/config"]
 	versions := map[string]bool{}
@@ -166,4 +148,21 @@ func TestObserveOnlyImportUnchangedByItsReads(t *testing.T) {
 	if n := len(versions) - 1; n > 0 {
 		t.Errorf("the import's object changed %d times in %s (%v config reads) with nothing changed in PVE", n, idle, reads)
 	}
+}
+
+// importTemplate imports the simulator's template guest observe-only as a
+// VM named name, whose spec (node only) differs from it, and waits until it
+// is observed.
+func (s *site) importTemplate(t *testing.T, name string) {
+	t.Helper()
+	vm := s.vm(name, v1alpha1.VirtualMachineParameters{Node: "pve1"})
+	vm.Spec.ManagementPolicies = xpv2.ManagementPolicies{xpv2.ManagementActionObserve}
+	meta.SetExternalName(vm, strconv.Itoa(pvesim.DefaultTemplateID))
+	mustCreate(t, s.env.Client, vm)
+	eventually(t, 30*time.Second, "the import observed", func() string {
+		if got := s.get(t, name).Status.AtProvider.VMID; got != pvesim.DefaultTemplateID {
+			return fmt.Sprintf("status vmid %d, conditions %+v", got, s.get(t, name).Status.Conditions)
+		}
+		return ""
+	})
 }
