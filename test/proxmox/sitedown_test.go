@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
@@ -27,19 +28,7 @@ func TestUnreachableSiteCostsOneProbePerPoll(t *testing.T) {
 	const vms = 10
 	const window = 6 * time.Second
 	s := newSite(t, pvesim.Options{})
-	fwd, err := tcpfwd.New(s.sim.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fwd.Down)
-	var pc mcv1alpha1.ProviderConfig
-	if err := s.env.Client.Get(context.Background(), types.NamespacedName{Namespace: s.ns, Name: "default"}, &pc); err != nil {
-		t.Fatal(err)
-	}
-	pc.Spec.Proxmox.Endpoint = "https://" + fwd.Addr()
-	if err := s.env.Client.Update(context.Background(), &pc); err != nil {
-		t.Fatal(err)
-	}
+	fwd := s.behindForwarder(t, nil)
 	reconciles := &atomic.Int64{}
 	s.startProxmoxWith(t, func(o *options.Options) {
 		o.DriftInterval = time.Minute
@@ -94,4 +83,76 @@ func TestUnreachableSiteCostsOneProbePerPoll(t *testing.T) {
 	if d := s.sim.RequestCounts()["DELETE /nodes/{node}/qemu/{vmid}"]; d != 0 {
 		t.Errorf("%v guest deletes sent", d)
 	}
+}
+
+// Creates queued behind the site's create slots when it stops answering
+// say so too (they do not wait for the slots the creates in flight hold),
+// and once it answers again every VM is created exactly once.
+func TestUnreachableSiteWithCreatesQueued(t *testing.T) {
+	const vms = 8
+	s := newSite(t, pvesim.Options{TaskDuration: 500 * time.Millisecond})
+	fwd := s.behindForwarder(t, ptr.To(int32(2)))
+	s.startProxmoxWith(t, func(o *options.Options) { o.DriftInterval = time.Minute })
+	for i := range vms {
+		mustCreate(t, s.env.Client, s.vm(fmt.Sprintf("queued-%d", i), cloneOf(pvesim.DefaultTemplateID)))
+	}
+	eventually(t, 20*time.Second, "creates queued behind the 2 slots", func() string {
+		n := 0
+		for i := range vms {
+			if strings.Contains(s.get(t, fmt.Sprintf("queued-%d", i)).GetCondition(xpv2.TypeReady).Message, "queue") {
+				n++
+			}
+		}
+		if n < vms/2 {
+			return fmt.Sprintf("%d queued", n)
+		}
+		return ""
+	})
+	fwd.Down()
+	start := time.Now()
+	eventually(t, 30*time.Second, "every VM, queued or not, saying its site does not answer", func() string {
+		for i := range vms {
+			vm := s.get(t, fmt.Sprintf("queued-%d", i))
+			if sy := vm.GetCondition(xpv2.TypeSynced); !strings.Contains(sy.Message, fwd.Addr()) {
+				return fmt.Sprintf("%s: Synced %s %q, Ready %q", vm.Name, sy.Status, sy.Message, vm.GetCondition(xpv2.TypeReady).Message)
+			}
+		}
+		return ""
+	})
+	t.Logf("all %d VMs named the endpoint %s after the site went down", vms, time.Since(start).Round(100*time.Millisecond))
+	if err := fwd.Up(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range vms {
+		s.waitReadyWithin(t, fmt.Sprintf("queued-%d", i), 90*time.Second)
+	}
+	for i := range vms {
+		if n := len(s.guestsNamed(t, fmt.Sprintf("queued-%d", i))); n != 1 {
+			t.Errorf("queued-%d: %d guests", i, n)
+		}
+	}
+}
+
+// behindForwarder points the site's ProviderConfig at a TCP forwarder to
+// its simulator (which the test can take down and bring back), with
+// maxParallelCreates when set.
+func (s *site) behindForwarder(t *testing.T, maxParallelCreates *int32) *tcpfwd.Forwarder {
+	t.Helper()
+	fwd, err := tcpfwd.New(s.sim.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fwd.Down)
+	var pc mcv1alpha1.ProviderConfig
+	if err := s.env.Client.Get(context.Background(), types.NamespacedName{Namespace: s.ns, Name: "default"}, &pc); err != nil {
+		t.Fatal(err)
+	}
+	pc.Spec.Proxmox.Endpoint = "https://" + fwd.Addr()
+	if maxParallelCreates != nil {
+		pc.Spec.Proxmox.MaxParallelCreates = maxParallelCreates
+	}
+	if err := s.env.Client.Update(context.Background(), &pc); err != nil {
+		t.Fatal(err)
+	}
+	return fwd
 }

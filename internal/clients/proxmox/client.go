@@ -137,8 +137,13 @@ func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, e
 	if limit < 1 {
 		limit = providerconfig.DefaultMaxParallelCreates
 	}
-	return &Client{ref: ref, base: strings.TrimSuffix(s.Endpoint, "/") + "/api2/json", token: s.Token, http: hc, opts: o, count: counter,
-		creates: newCreateGate(ref, limit)}, nil
+	c := &Client{ref: ref, base: strings.TrimSuffix(s.Endpoint, "/") + "/api2/json", token: s.Token, http: hc, opts: o, count: counter,
+		creates: newCreateGate(ref, limit)}
+	// Creates queued behind the site's slots are not reconciled until a
+	// slot frees, and none frees while the site does not answer: wake them
+	// when it stops answering, so each says so (and its controller parks it).
+	counter.onDown = func() { run(c.creates.waiting()) }
+	return c, nil
 }
 
 // AdmitCreate tells whether the guest resource key (its UID) may start its
@@ -157,6 +162,16 @@ func (c *Client) ReleaseCreate(key string) { c.creates.Release(key) }
 
 // Requests returns how many API requests this client has sent.
 func (c *Client) Requests() uint64 { return c.count.total.Load() }
+
+// LastAnswer is when the site last answered a request of this client (any
+// HTTP status; zero if never): what tells a site that answers again from a
+// call served from memory (the cached view, the create queue).
+func (c *Client) LastAnswer() time.Time {
+	if n := c.count.answered.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
 
 // Get reads path into v. Every answer that is not a 2xx with PVE's
 // envelope is an *APIError (see IsNotFound and the other predicates).

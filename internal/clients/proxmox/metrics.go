@@ -1,8 +1,11 @@
 package proxmox
 
 import (
+	"errors"
+	"net"
 	"net/http"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -34,9 +37,12 @@ func init() {
 
 // requestCounter counts every request a client sends.
 type requestCounter struct {
-	site  string
-	total atomic.Uint64
-	next  http.RoundTripper
+	site     string
+	total    atomic.Uint64
+	answered atomic.Int64 // unix nanoseconds of the last answer (any status)
+	down     atomic.Bool  // the last request could not connect
+	onDown   func()       // called when a request cannot connect after one that could
+	next     http.RoundTripper
 }
 
 func (r *requestCounter) wrap(next http.RoundTripper) http.RoundTripper {
@@ -50,7 +56,18 @@ func (r *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 	code := "error"
 	if err == nil {
 		code = string(rune('0'+res.StatusCode/100)) + "xx"
+		r.answered.Store(time.Now().UnixNano())
+		r.down.Store(false)
+	} else if refused(err) && !r.down.Swap(true) && r.onDown != nil {
+		r.onDown()
 	}
 	apiRequests.WithLabelValues(r.site, req.Method, code).Inc()
 	return res, err
+}
+
+// refused tells whether err is a failure to connect at all (refused, no
+// route, connect timeout): the site does not answer.
+func refused(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }

@@ -102,6 +102,19 @@ func (g *createGate) Admit(key string, wake func()) (ok bool, ahead int) {
 	return false, len(g.queue) - 1
 }
 
+// waiting returns the wake calls of every create waiting for a slot.
+func (g *createGate) waiting() []func() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var wakes []func()
+	for _, w := range g.queue {
+		if w.wake != nil {
+			wakes = append(wakes, w.wake)
+		}
+	}
+	return wakes
+}
+
 // Started ties key's slot to its create task: the slot is freed when the
 // task is seen to end (TaskEnded). A create started without a slot (the
 // gate was bypassed by a restart) takes one, possibly over the limit.

@@ -90,7 +90,9 @@ type viewCache struct {
 func (c *Client) View(ctx context.Context) (*View, error) {
 	for {
 		c.view.mu.Lock()
-		if v := c.view.cur; v != nil && time.Since(v.Fetched) < c.opts.ViewTTL {
+		// Once a request could not connect, the cached view is not served:
+		// each caller learns that the site does not answer.
+		if v := c.view.cur; v != nil && time.Since(v.Fetched) < c.opts.ViewTTL && !c.count.down.Load() {
 			c.view.mu.Unlock()
 			return v, nil
 		}

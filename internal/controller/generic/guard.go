@@ -217,8 +217,20 @@ func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.
 // repaired it.
 type guardedClient[T resource.ModernManaged] struct {
 	managed.TypedExternalClient[T]
-	guard *guard
-	site  string // the Ref of the resource's config
+	guard   *guard
+	site    string   // the Ref of the resource's config
+	answers Answerer // nil: every success counts as the site answering
+}
+
+// siteAnswered tells the guard the call that just succeeded reached the site
+// when the kind's client can tell (a success served from memory does not
+// end an outage).
+func (c *guardedClient[T]) siteAnswered() {
+	at := time.Now()
+	if c.answers != nil {
+		at = c.answers.LastAnswer()
+	}
+	c.guard.siteAnswered(c.site, at)
 }
 
 func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalObservation, error) {
@@ -229,7 +241,7 @@ func (c *guardedClient[T]) Observe(ctx context.Context, mg T) (managed.ExternalO
 	if err != nil {
 		return obs, c.guard.failed(mg, c.site, err)
 	}
-	c.guard.siteAnswered(c.site)
+	c.siteAnswered()
 	deleting := meta.WasDeleted(mg)
 	uid := mg.GetUID()
 	c.guard.mu.Lock()
@@ -275,7 +287,7 @@ func (c *guardedClient[T]) Create(ctx context.Context, mg T) (managed.ExternalCr
 	if err != nil {
 		return cr, c.guard.failed(mg, c.site, err)
 	}
-	c.guard.siteAnswered(c.site)
+	c.siteAnswered()
 	c.guard.succeeded(mg)
 	return cr, nil
 }
@@ -285,7 +297,7 @@ func (c *guardedClient[T]) Update(ctx context.Context, mg T) (managed.ExternalUp
 	if err != nil {
 		return up, c.guard.failed(mg, c.site, err)
 	}
-	c.guard.siteAnswered(c.site)
+	c.siteAnswered()
 	c.guard.succeeded(mg)
 	c.guard.mu.Lock()
 	diff, drifted := c.guard.drift[mg.GetUID()]
@@ -304,7 +316,7 @@ func (c *guardedClient[T]) Delete(ctx context.Context, mg T) (managed.ExternalDe
 	if err != nil {
 		return del, c.guard.failed(mg, c.site, err)
 	}
-	c.guard.siteAnswered(c.site)
+	c.siteAnswered()
 	c.guard.succeeded(mg)
 	return del, nil
 }

@@ -99,10 +99,11 @@ func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternal
 	if err != nil {
 		return nil, c.guard.failed(mg, site.Ref, err)
 	}
+	ans, _ := ext.(Answerer)
 	if c.intent != nil {
 		ext = &intentClient[T]{TypedExternalClient: ext, intent: c.intent}
 	}
-	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard, site: site.Ref}, nil
+	return &guardedClient[T]{TypedExternalClient: ext, guard: c.guard, site: site.Ref, answers: ans}, nil
 }
 
 // addStateMetrics runs crossplane-runtime's recorder of how many resources of

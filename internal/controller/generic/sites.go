@@ -90,15 +90,22 @@ func (g *guard) parked(site string, mg resource.Managed, probe bool) time.Durati
 	return time.Until(d.probeAt) + time.Duration(rand.Float64()*float64(g.probes.Max)/2)
 }
 
-// siteAnswered ends site's outage, if it had one, and wakes its parked
-// resources.
-func (g *guard) siteAnswered(site string) {
+// An Answerer is an external client that can tell when its site last
+// answered one of its requests (any status), so that only an answer, not a
+// call served from memory, ends the site's outage.
+type Answerer interface {
+	LastAnswer() time.Time
+}
+
+// siteAnswered ends site's outage, if it had one and at (when the site last
+// answered) is after it began, and wakes its parked resources.
+func (g *guard) siteAnswered(site string, at time.Time) {
 	if site == "" {
 		return
 	}
 	g.mu.Lock()
 	d := g.down[site]
-	if d == nil {
+	if d == nil || !at.After(d.since) {
 		g.mu.Unlock()
 		return
 	}

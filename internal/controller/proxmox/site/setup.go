@@ -63,6 +63,16 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 			if err != nil {
 				return nil, err
 			}
-			return external(c, kube), nil
+			return answering[T]{TypedExternalClient: external(c, kube), site: c}, nil
 		}, ropts...)
 }
+
+// answering is a kind's external client that tells when its site last
+// answered (generic parks the resources of a site that does not answer,
+// and only a real answer ends that).
+type answering[T resource.ModernManaged] struct {
+	managed.TypedExternalClient[T]
+	site *proxmox.Client
+}
+
+func (a answering[T]) LastAnswer() time.Time { return a.site.LastAnswer() }
