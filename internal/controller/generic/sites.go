@@ -87,7 +87,7 @@ func (g *guard) parked(site string, mg resource.Managed, probe bool) time.Durati
 		d.parked[uid] = types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
 		parkedResources.WithLabelValues(g.name, site).Set(float64(len(d.parked)))
 	}
-	return time.Until(d.probeAt) + time.Duration(rand.Float64()*float64(g.probes.Max)/2)
+	return time.Until(d.probeAt) + time.Duration(rand.Float64()*float64(g.probes.Max)/2) //nolint:gosec // jitter, not a secret
 }
 
 // An Answerer is an external client that can tell when its site last
