@@ -13,6 +13,8 @@ targets=(
   "./internal/clients/proxmox/ FuzzNodeOfUPID"    # task ids
   "./internal/controller/proxmox/virtualmachine/ FuzzDiffConverges" # a VM's update plan empties
   "./internal/pvesim/ FuzzServeHTTP"              # the simulator's whole handler stack
+  "./internal/provenance/record/ FuzzCanonicalRecord" # the record encoder against CanonicalJSON (every record's hash)
+  "./internal/jsonstr/ FuzzJSONString"            # JSON strings of the hand-written encoders (simulator, records)
   # a change-log entry into a record. Its seeds are ~560-byte protobufs, and the engine minimizes
   # every new interesting input before fuzzing on, by default for up to 60s each; minimizing bytes
   # tries every subset (O(n^2) calls: ~12s per input here, GODEBUG=fuzzdebug=1 shows it), so a

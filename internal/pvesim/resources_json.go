@@ -2,7 +2,8 @@ package pvesim
 
 import (
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/jsonstr"
 )
 
 // rawData is a handler result that is already JSON; ServeHTTP wraps it in
@@ -28,9 +29,9 @@ func appendResources(b []byte, rs []resource) []byte {
 
 func appendResource(b []byte, r *resource) []byte {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, r.ID)
+	b = jsonstr.Append(b, r.ID)
 	b = append(b, `,"type":`...)
-	b = appendJSONString(b, r.Type)
+	b = jsonstr.Append(b, r.Type)
 	if r.VMID != 0 {
 		b = append(b, `,"vmid":`...)
 		b = strconv.AppendInt(b, int64(r.VMID), 10)
@@ -84,7 +85,7 @@ func appendResource(b []byte, r *resource) []byte {
 	}
 	if r.Level != nil {
 		b = append(b, `,"level":`...)
-		b = appendJSONString(b, *r.Level)
+		b = jsonstr.Append(b, *r.Level)
 	}
 	if r.CGroupMode != 0 {
 		b = append(b, `,"cgroup-mode":`...)
@@ -106,7 +107,7 @@ func optString(b []byte, k, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, k...)
 	b = append(b, '"', ':')
-	return appendJSONString(b, v)
+	return jsonstr.Append(b, v)
 }
 
 func optUint(b []byte, k string, v uint64) []byte {
@@ -117,60 +118,4 @@ func optUint(b []byte, k string, v uint64) []byte {
 	b = append(b, k...)
 	b = append(b, '"', ':')
 	return strconv.AppendUint(b, v, 10)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString escapes like encoding/json (HTML-safe, U+2028/2029,
-// invalid UTF-8 as U+FFFD).
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -37,15 +37,3 @@ func TestResourceEncoderMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
-
-func FuzzJSONString(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\"b\\c", "\x00\x1f<>&", "\u2028\u2029", "\xff\xfe", "ünï©ødé"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendJSONString(nil, s); string(got) != string(want) {
-			t.Fatalf("%q: got %s want %s", s, got, want)
-		}
-	})
-}

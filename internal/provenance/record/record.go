@@ -125,14 +125,12 @@ func IDOf(r Record) string {
 	return DeriveID(r.UID, r.Generation, r.Operation, r.Outcome, r.SpecHash, r.Write)
 }
 
-// ComputeHash is the SHA-256 of the record's canonical JSON with Hash left empty.
+// ComputeHash is the SHA-256 of the record's canonical JSON (CanonicalJSON's bytes) with
+// Hash left empty. It cannot fail; the error stays for the callers written when it could.
 func ComputeHash(r Record) (string, error) {
 	r.Hash = ""
-	b, err := CanonicalJSON(r)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
+	var buf [1024]byte
+	sum := sha256.Sum256(r.appendCanonical(buf[:0]))
 	return hex.EncodeToString(sum[:]), nil
 }
 
