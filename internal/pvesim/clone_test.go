@@ -154,6 +154,55 @@ func TestStorageLockContention(t *testing.T) {
 	}
 }
 
+// TestParallelFullClonesCopyOutsideTheLock: PVE holds a storage's lock
+// only for each volume's allocation and copies a full clone's data after
+// releasing it (clone_disk), so full clones sent together overlap and all
+// succeed even when a clone takes longer than a waiter's lock timeout. With
+// the lock held for the whole task (the control case) the same clones fail
+// on it: the test can fail.
+func TestParallelFullClonesCopyOutsideTheLock(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		hold       time.Duration
+		wantFailed bool
+	}{{"default hold", 0, false}, {"lock held for the whole task", 1500 * time.Millisecond, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := startSim(t, Options{TaskDuration: 1500 * time.Millisecond, StorageLockHold: c.hold, StorageLockTimeout: time.Second})
+			cx := ctx(t)
+			node, _ := pveClient(t, srv).Node(cx, "pve1")
+			tmpl, err := node.VirtualMachine(cx, DefaultTemplateID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 3
+			status := make([]string, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, task, err := tmpl.Clone(cx, &proxmox.VirtualMachineCloneOptions{NewID: 500 + i, Full: true})
+					if err != nil {
+						status[i] = "request: " + err.Error()
+						return
+					}
+					status[i] = wait(t, task)
+				}()
+			}
+			wg.Wait()
+			failed := 0
+			for _, s := range status {
+				if s != "OK" {
+					failed++
+				}
+			}
+			if got := failed > 0; got != c.wantFailed {
+				t.Errorf("clone statuses %q: want failures %v", status, c.wantFailed)
+			}
+		})
+	}
+}
+
 // TestLocalStorageLockMessage: node-local storages use a flock, with PVE's
 // "can't lock file" message.
 func TestLocalStorageLockMessage(t *testing.T) {

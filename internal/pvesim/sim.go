@@ -32,8 +32,14 @@ type Options struct {
 	// StorageLockTimeout is how long a worker waits for a storage
 	// allocation lock before failing like PVE (default 1s; PVE uses 10s+).
 	StorageLockTimeout time.Duration
-	// StorageLockHold is how long clones and creates hold a storage lock
-	// (default TaskDuration, so parallel clones serialise on a storage).
+	// StorageLockHold is how long a volume's allocation (vdisk_alloc) or
+	// linked clone (vdisk_clone) holds its storage's lock in a clone or
+	// create worker (default a tenth of TaskDuration). PVE holds the lock
+	// only for that storage call: a full clone copies the data
+	// (clone_disk_copy_data in qemu-server's clone_disk) after the lock is
+	// released, so parallel full clones overlap; the rest of TaskDuration
+	// passes outside the lock. Set it to TaskDuration to make clones
+	// serialise on a storage, as a slow storage does.
 	StorageLockHold time.Duration
 	// ConfigLockTimeout is how long a worker waits for a guest's config
 	// lock (default 1s; PVE uses 10s).
@@ -95,7 +101,7 @@ func (o *Options) defaults() error {
 		o.StorageLockTimeout = time.Second
 	}
 	if o.StorageLockHold == 0 {
-		o.StorageLockHold = o.TaskDuration
+		o.StorageLockHold = o.TaskDuration / 10
 	}
 	if o.ConfigLockTimeout == 0 {
 		o.ConfigLockTimeout = time.Second

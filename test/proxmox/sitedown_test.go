@@ -90,7 +90,11 @@ func TestUnreachableSiteCostsOneProbePerPoll(t *testing.T) {
 // and once it answers again every VM is created exactly once.
 func TestUnreachableSiteWithCreatesQueued(t *testing.T) {
 	const vms = 8
-	s := newSite(t, pvesim.Options{TaskDuration: 500 * time.Millisecond})
+	// 2s tasks: the first clones are still running when the site goes
+	// down, and each outlasts the simulator's 1s storage-lock timeout (until
+	// 2026-12-02 the simulator held the lock for a whole full clone, so two
+	// parallel clones failed on it for good and a VM never became Ready).
+	s := newSite(t, pvesim.Options{TaskDuration: 2 * time.Second})
 	fwd := s.behindForwarder(t, ptr.To(int32(2)))
 	s.startProxmoxWith(t, func(o *options.Options) { o.DriftInterval = time.Minute })
 	for i := range vms {
