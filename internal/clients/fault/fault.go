@@ -3,7 +3,11 @@
 // drives every backend client with the same vocabulary.
 package fault
 
-import "time"
+import (
+	"errors"
+	"net"
+	"time"
+)
 
 // Fault is what a fault hook makes of a call.
 type Fault int
@@ -35,3 +39,11 @@ func (f Fault) String() string {
 
 // TimeoutDelay is how long a Timeout call waits before giving up.
 const TimeoutDelay = 5 * time.Millisecond
+
+// Unreachable tells whether err is a failure to connect at all (refused, no
+// route, connect timeout): the one failure that says the backend's whole
+// site does not answer, rather than this one call failing.
+func Unreachable(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}

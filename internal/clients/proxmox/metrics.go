@@ -1,14 +1,14 @@
 package proxmox
 
 import (
-	"errors"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	backend "github.com/microcloud-dev/provider-microcloud/internal/clients/fault"
 )
 
 var apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -58,16 +58,9 @@ func (r *requestCounter) RoundTrip(req *http.Request) (*http.Response, error) {
 		code = string(rune('0'+res.StatusCode/100)) + "xx"
 		r.answered.Store(time.Now().UnixNano())
 		r.down.Store(false)
-	} else if refused(err) && !r.down.Swap(true) && r.onDown != nil {
+	} else if backend.Unreachable(err) && !r.down.Swap(true) && r.onDown != nil {
 		r.onDown()
 	}
 	apiRequests.WithLabelValues(r.site, req.Method, code).Inc()
 	return res, err
-}
-
-// refused tells whether err is a failure to connect at all (refused, no
-// route, connect timeout): the site does not answer.
-func refused(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
 }

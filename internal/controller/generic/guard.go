@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/reconciler/managed"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/fault"
 )
 
 // TypeExternalDrift is the condition that tells what the provider last found
@@ -83,7 +86,11 @@ type guard struct {
 	name   string // the controller's, for metrics
 	probes Backoff
 	down   map[string]*siteDown
-	wake   func(types.NamespacedName) // nil: parked resources wake on their own
+	// downN is len(down), read without the mutex: every successful
+	// external call asks whether its site was down, and nearly always
+	// none is.
+	downN atomic.Int32
+	wake  func(types.NamespacedName) // nil: parked resources wake on their own
 }
 
 type streak struct {
@@ -133,7 +140,7 @@ func (g *guard) failed(mg resource.Managed, site string, err error) error {
 	s.until = time.Now().Add(d)
 	n := s.n
 	s.site = ""
-	if site != "" && unreachable(err) {
+	if site != "" && fault.Unreachable(err) {
 		s.site = site
 		probe := g.siteUnreachable(site, mg.GetUID())
 		g.mu.Unlock()

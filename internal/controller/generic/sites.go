@@ -1,9 +1,7 @@
 package generic
 
 import (
-	"errors"
 	"math/rand/v2"
-	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,14 +36,6 @@ type siteDown struct {
 	parked  map[types.UID]types.NamespacedName
 }
 
-// unreachable tells whether err is a failure to connect at all (refused,
-// no route, connect timeout), the one failure that says the whole site is
-// down rather than this one resource failing.
-func unreachable(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
-
 // siteUnreachable records that uid failed because site did not answer and
 // returns the longest wait between two probes. g.mu is held.
 func (g *guard) siteUnreachable(site string, uid types.UID) time.Duration {
@@ -54,6 +44,7 @@ func (g *guard) siteUnreachable(site string, uid types.UID) time.Duration {
 	if d == nil {
 		d = &siteDown{since: now, parked: map[types.UID]types.NamespacedName{}}
 		g.down[site] = d
+		g.downN.Add(1)
 	}
 	if d.n == 0 || d.prober == uid {
 		d.n++
@@ -100,7 +91,7 @@ type Answerer interface {
 // siteAnswered ends site's outage, if it had one and at (when the site last
 // answered) is after it began, and wakes its parked resources.
 func (g *guard) siteAnswered(site string, at time.Time) {
-	if site == "" {
+	if site == "" || g.downN.Load() == 0 {
 		return
 	}
 	g.mu.Lock()
@@ -110,6 +101,7 @@ func (g *guard) siteAnswered(site string, at time.Time) {
 		return
 	}
 	delete(g.down, site)
+	g.downN.Add(-1)
 	g.mu.Unlock()
 	parkedResources.DeleteLabelValues(g.name, site)
 	if g.wake == nil {

@@ -17,6 +17,8 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
+
+	"github.com/microcloud-dev/provider-microcloud/internal/clients/fault"
 )
 
 // refusedError is what a client gets from an endpoint nobody listens on: a
@@ -41,7 +43,7 @@ func vmNamed(name string) *v1alpha1.VirtualMachine {
 }
 
 func TestUnreachable(t *testing.T) {
-	if err := refusedError(t); !unreachable(err) {
+	if err := refusedError(t); !fault.Unreachable(err) {
 		t.Errorf("a refused connection is not taken for an unreachable site: %v", err)
 	}
 	for _, err := range []error{
@@ -49,7 +51,7 @@ func TestUnreachable(t *testing.T) {
 		&net.OpError{Op: "read", Net: "tcp", Err: errors.New("connection reset by peer")},
 		fmt.Errorf("wrapped: %w", errors.New("dial tcp: lookup nowhere")), // words, not a dial error
 	} {
-		if unreachable(err) {
+		if fault.Unreachable(err) {
 			t.Errorf("%v taken for an unreachable site", err)
 		}
 	}
