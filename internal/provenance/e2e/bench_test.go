@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/apis/changelogs/proto/v1alpha1"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/provenance/changelog"
@@ -216,6 +217,7 @@ func throughConnector(b *testing.B, lc *ledger.Client, n, size, lanes int) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	reendorsed := lc.Reendorsed()
 	b.StartTimer()
 	var wg sync.WaitGroup
 	for _, es := range entries {
@@ -234,5 +236,10 @@ func throughConnector(b *testing.B, lc *ledger.Client, n, size, lanes int) {
 	appended := b.Elapsed()
 	require.NoError(b, c.Batcher.Drain(ctx))
 	b.StopTimer()
-	b.Logf("%d records acknowledged (in the WAL) after %v, on the ledger after %v", n, appended.Round(time.Millisecond), b.Elapsed().Round(time.Millisecond))
+	// A failed submission, and an endorsement repeated because the peers disagreed, is work
+	// the peers did for nothing: usually the auditor's peer a block behind the operator's.
+	m := c.Batcher.Metrics
+	b.Logf("%d records acknowledged (in the WAL) after %v, on the ledger after %v; %.0f transactions, %.0f failed submissions, %d endorsements repeated",
+		n, appended.Round(time.Millisecond), b.Elapsed().Round(time.Millisecond), testutil.ToFloat64(m.Transactions),
+		testutil.ToFloat64(m.SubmitFailures), lc.Reendorsed()-reendorsed)
 }

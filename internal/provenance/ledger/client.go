@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
@@ -41,7 +42,13 @@ type Client struct {
 	conn     *grpc.ClientConn
 	gw       *client.Gateway
 	contract *client.Contract
+	// reendorsed counts endorsements repeated because the peers disagreed
+	reendorsed atomic.Int64
 }
+
+// Reendorsed is the number of endorsements repeated because the organisations' peers
+// simulated different results (one a block behind): work the peers did for nothing.
+func (c *Client) Reendorsed() int64 { return c.reendorsed.Load() }
 
 // Dial connects to the peer. The gRPC connection is lazy: a peer that is down only
 // makes the calls fail (and the batcher retry), not Dial.
@@ -180,6 +187,7 @@ func (c *Client) endorse(ctx context.Context, fn string, opts ...client.Proposal
 			return nil, err
 		case <-time.After(time.Duration(attempt) * endorseRetryWait):
 		}
+		c.reendorsed.Add(1)
 		tx, err = p.EndorseWithContext(ctx)
 	}
 	return tx, err
