@@ -137,8 +137,8 @@ func waitReady(ctx context.Context, c *config, rd *readiness, n int, all func(st
 }
 
 // step advances the outage: down at half Ready; once the healthy sites are
-// all Ready and every dead-site resource names its endpoint (or 3 polls
-// passed), the counts are taken and the sites come back.
+// all Ready and every dead-site resource names its endpoint (or 6 polls and
+// a minute passed), the counts are taken and the sites come back.
 func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 	if o.dead == nil {
 		o.dead = func(k string) bool { return onSite(k, o.sites) }
@@ -177,7 +177,12 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 		}
 		_, notReady, total := rd.times(o.dead)
 		o.r.Resources, o.r.NamingEndpoint, o.r.NotReadyWhenHealthy = total, named, total-notReady
-		if named < total && time.Since(o.downAt) < 3*c.poll+30*time.Second {
+		if named == total && o.r.AllNamedAfter == 0 {
+			o.r.AllNamedAfter = secs(time.Since(o.downAt))
+		}
+		// A resource learns of the outage at its next reconcile, which may
+		// queue behind the healthy sites' work: wait up to 6 polls + 1 min.
+		if named < total && time.Since(o.downAt) < 6*c.poll+time.Minute {
 			return nil
 		}
 		o.r.CreatesBefore, o.r.DeletesBefore, o.r.GuestsBefore = o.counts()
@@ -187,7 +192,7 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 			}
 		}
 		o.upAt = time.Now()
-		fmt.Printf("  sites back: %d of %d dead-site resources named their endpoint\n", named, total)
+		fmt.Printf("  sites back: %d of %d dead-site resources named their endpoint (all %.1f s after the outage began; 0: not all)\n", named, total, o.r.AllNamedAfter)
 	}
 	return nil
 }

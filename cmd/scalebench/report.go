@@ -62,10 +62,10 @@ func markdown(rs []*result) string {
 	for _, r := range rs {
 		if d := r.Dead; d != nil {
 			fmt.Fprintf(&b, "\nscenario 4, %s view, %d × %d, %d sites down with %d Ready: healthy sites p50 %.1f s, p90 %.1f s, max %.1f s; "+
-				"%d/%d dead-site resources named their endpoint (%d not Ready); back to all Ready and Synced %.1f s after the sites returned; "+
+				"%d/%d dead-site resources named their endpoint (%d not Ready; the last %.1f s after the outage began, 0: not all); back to all Ready and Synced %.1f s after the sites returned; "+
 				"creates %v → %v, deletes %v → %v, guests %d → %d on the dead sites. Sample: `%s`\n",
 				r.Mode, r.Sites, r.PerSite, d.Sites, d.ReadyBeforeOutage, d.HealthyP50, d.HealthyP90, d.HealthyMax, d.NamingEndpoint, d.Resources,
-				d.NotReadyWhenHealthy, d.BackToAllReady, d.CreatesBefore, d.CreatesAfter, d.DeletesBefore, d.DeletesAfter, d.GuestsBefore, d.GuestsAfter, d.SampleMessage)
+				d.NotReadyWhenHealthy, d.AllNamedAfter, d.BackToAllReady, d.CreatesBefore, d.CreatesAfter, d.DeletesBefore, d.DeletesAfter, d.GuestsBefore, d.GuestsAfter, d.SampleMessage)
 		}
 	}
 	return b.String()

@@ -57,12 +57,15 @@ type result struct {
 
 // deadSites is what scenario 4 measured of the outage.
 type deadSites struct {
-	Sites               int     `json:"sites"`
-	HealthyP50          float64 `json:"healthyP50"`
-	HealthyP90          float64 `json:"healthyP90"`
-	HealthyMax          float64 `json:"healthyMax"`
-	Resources           int     `json:"resources"`
-	NamingEndpoint      int     `json:"conditionNamesEndpoint"`
+	Sites          int     `json:"sites"`
+	HealthyP50     float64 `json:"healthyP50"`
+	HealthyP90     float64 `json:"healthyP90"`
+	HealthyMax     float64 `json:"healthyMax"`
+	Resources      int     `json:"resources"`
+	NamingEndpoint int     `json:"conditionNamesEndpoint"`
+	// AllNamedAfter is how long after the outage began the last dead-site
+	// resource named its endpoint (0: not all did before the sites came back).
+	AllNamedAfter       float64 `json:"allNamedAfterSeconds"`
 	SampleMessage       string  `json:"sampleMessage"`
 	BackToAllReady      float64 `json:"backToAllReady"`
 	CreatesBefore       float64 `json:"createsBefore"`
