@@ -149,7 +149,7 @@ func newClient(ref string, s *providerconfig.ProxmoxSite, o Options) (*Client, e
 // AdmitCreate tells whether the guest resource key (its UID) may start its
 // create now (see createGate); when not, wake is called once it may, and
 // ahead is how many wait before it.
-func (c *Client) AdmitCreate(key string, wake func()) (ok bool, ahead int) {
+func (c *Client) AdmitCreate(key string, wake Wake) (ok bool, ahead int) {
 	return c.creates.Admit(key, wake)
 }
 

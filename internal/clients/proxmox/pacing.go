@@ -56,7 +56,28 @@ type slot struct {
 
 type waiter struct {
 	key  string
-	wake func()
+	wake Wake
+}
+
+// A Wake puts a resource waiting on the site back in its controller's
+// queue: urgent ahead of the work already queued, for a site that stopped
+// or resumed answering (see options.Waker.WakeUrgently), else in turn.
+type Wake func(urgent bool)
+
+// soon is w's call in turn; nil for a nil w.
+func (w Wake) soon() func() {
+	if w == nil {
+		return nil
+	}
+	return func() { w(false) }
+}
+
+// urgent is w's urgent call; nil for a nil w.
+func (w Wake) urgent() func() {
+	if w == nil {
+		return nil
+	}
+	return func() { w(true) }
 }
 
 func newCreateGate(site string, limit int) *createGate {
@@ -80,7 +101,7 @@ func (g *createGate) setLimit(limit int) {
 // may not, key is queued (once; a later call only refreshes wake) and wake
 // is called when a slot has been set aside for it; ahead is how many wait
 // before it.
-func (g *createGate) Admit(key string, wake func()) (ok bool, ahead int) {
+func (g *createGate) Admit(key string, wake Wake) (ok bool, ahead int) {
 	g.mu.Lock()
 	wakes := g.expire()
 	wakes = append(wakes, g.dispatch()...)
@@ -102,14 +123,15 @@ func (g *createGate) Admit(key string, wake func()) (ok bool, ahead int) {
 	return false, len(g.queue) - 1
 }
 
-// waiting returns the wake calls of every create waiting for a slot.
+// waiting returns the urgent wake calls of every create waiting for a
+// slot (the site stopped answering: each must say so).
 func (g *createGate) waiting() []func() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var wakes []func()
 	for _, w := range g.queue {
 		if w.wake != nil {
-			wakes = append(wakes, w.wake)
+			wakes = append(wakes, w.wake.urgent())
 		}
 	}
 	return wakes
@@ -193,7 +215,7 @@ func (g *createGate) dispatch() []func() {
 		g.queue = g.queue[1:]
 		g.held[w.key] = &slot{since: g.now()}
 		if w.wake != nil {
-			wakes = append(wakes, w.wake)
+			wakes = append(wakes, w.wake.soon())
 		}
 	}
 	return wakes

@@ -10,10 +10,15 @@ import (
 	"github.com/microcloud-dev/provider-microcloud/internal/pvesim/pvesimtest"
 )
 
-// waked counts the wake calls of one resource.
-type waked struct{ n atomic.Int32 }
+// waked counts the wake calls of one resource, and the urgent ones.
+type waked struct{ n, urgent atomic.Int32 }
 
-func (w *waked) wake() { w.n.Add(1) }
+func (w *waked) wake(urgent bool) {
+	w.n.Add(1)
+	if urgent {
+		w.urgent.Add(1)
+	}
+}
 
 func TestCreateGateQueuesInOrderAndHandsSlotsOn(t *testing.T) {
 	g := newCreateGate("test", 2)
@@ -40,9 +45,15 @@ func TestCreateGateQueuesInOrderAndHandsSlotsOn(t *testing.T) {
 		t.Fatalf("Release freed a started create's slot: %d held", len(g.held))
 	}
 	g.TaskEnded("UPID:a")
-	if c.n.Load() != 1 || d.n.Load() != 0 {
-		t.Fatalf("wakes after a's end: c %d, d %d; want c once", c.n.Load(), d.n.Load())
+	if c.n.Load() != 1 || d.n.Load() != 0 || c.urgent.Load() != 0 {
+		t.Fatalf("wakes after a's end: c %d (%d urgent), d %d; want c once, in turn", c.n.Load(), c.urgent.Load(), d.n.Load())
 	}
+	// The site stops answering: everyone waiting is woken urgently, to say so.
+	run(g.waiting())
+	if d.n.Load() != 1 || d.urgent.Load() != 1 {
+		t.Fatalf("d woken %d times (%d urgent) when the site went down; want once, urgently", d.n.Load(), d.urgent.Load())
+	}
+	d.n.Store(0)
 	if ok, _ := g.Admit("e", nil); ok {
 		t.Fatal("newcomer e took the slot set aside for c")
 	}
@@ -145,7 +156,7 @@ func TestWatchTaskWakesOnEnd(t *testing.T) {
 func TestWatchTaskGivesUpOnASiteGone(t *testing.T) {
 	c, srv, upid := simClone(t, time.Minute, time.Second, 151, "gone")
 	var woken waked
-	c.WatchTask(upid, woken.wake)
+	c.WatchTask(upid, func() { woken.wake(false) })
 	_ = srv.Close()
 	deadline := time.Now().Add(watchMaxFailures*TaskWatchInterval + 15*time.Second)
 	for {

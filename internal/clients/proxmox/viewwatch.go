@@ -26,7 +26,7 @@ type guestWatch struct {
 
 type guestWaiter struct {
 	fingerprint string // of the guest's line when last looked at; "" = not in the view
-	wake        func()
+	wake        Wake
 	done        <-chan struct{}
 }
 
@@ -36,7 +36,7 @@ type guestWaiter struct {
 // the same key replaces the earlier watch. done, when it closes (the
 // waiter's controller stopped), ends the watch. It says whether g is
 // watched: never without Options.WatchEvery, or with per-guest observation.
-func (c *Client) WatchGuest(g *Guest, key string, wake func(), done <-chan struct{}) bool {
+func (c *Client) WatchGuest(g *Guest, key string, wake Wake, done <-chan struct{}) bool {
 	if c.opts.WatchEvery <= 0 || c.opts.PerGuest || g == nil || wake == nil {
 		return false
 	}
@@ -177,10 +177,11 @@ func (c *Client) changedGuests(v *View, err error) []func() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var wakes []func()
+	// The site stopped or resumed answering: everyone, urgently.
 	all := func() {
 		for _, m := range w.byID {
 			for _, x := range m {
-				wakes = append(wakes, x.wake)
+				wakes = append(wakes, x.wake.urgent())
 			}
 		}
 	}
@@ -205,7 +206,7 @@ func (c *Client) changedGuests(v *View, err error) []func() {
 			if x.fingerprint == fp {
 				continue
 			}
-			wakes = append(wakes, x.wake)
+			wakes = append(wakes, x.wake.soon())
 			if fp == "" {
 				delete(m, key)
 			} else {
@@ -228,7 +229,7 @@ func (c *Client) dropGuestWatch() {
 	var wakes []func()
 	for id, m := range w.byID {
 		for _, x := range m {
-			wakes = append(wakes, x.wake)
+			wakes = append(wakes, x.wake.soon())
 		}
 		delete(w.byID, id)
 	}

@@ -50,11 +50,19 @@ func TestGuestWatchWakesOnlyOnChange(t *testing.T) {
 	v := view()
 	clone, _ := v.Guest(201)
 	other, _ := v.Guest(9000)
-	var cloneWakes, otherWakes atomic.Int32
+	var cloneWakes, otherWakes, urgent atomic.Int32
 	done := make(chan struct{})
 	defer close(done)
-	if !c.WatchGuest(clone, "a", func() { cloneWakes.Add(1) }, done) ||
-		!c.WatchGuest(other, "b", func() { otherWakes.Add(1) }, done) {
+	count := func(n *atomic.Int32) Wake {
+		return func(u bool) {
+			n.Add(1)
+			if u {
+				urgent.Add(1)
+			}
+		}
+	}
+	if !c.WatchGuest(clone, "a", count(&cloneWakes), done) ||
+		!c.WatchGuest(other, "b", count(&otherWakes), done) {
 		t.Fatal("WatchGuest refused with WatchEvery set")
 	}
 
@@ -93,13 +101,16 @@ func TestGuestWatchWakesOnlyOnChange(t *testing.T) {
 	if m := otherWakes.Load(); m != 0 {
 		t.Fatalf("the unchanged guest's watcher was woken %d times", m)
 	}
+	if u := urgent.Load(); u != 0 {
+		t.Fatalf("%d of the wakes for changes were urgent, want none (in turn)", u)
+	}
 }
 
 func TestGuestWatchEndsWithItsController(t *testing.T) {
 	c, _, view := watchedClone(t, 5*time.Second)
 	g, _ := view().Guest(201)
 	done := make(chan struct{})
-	c.WatchGuest(g, "a", func() {}, done)
+	c.WatchGuest(g, "a", func(bool) {}, done)
 	close(done)
 	eventually(t, time.Second, "the watch ends once its controller stopped", func() bool {
 		c.guests.mu.Lock()
@@ -111,15 +122,25 @@ func TestGuestWatchEndsWithItsController(t *testing.T) {
 func TestGuestWatchWakesOncePerOutage(t *testing.T) {
 	c, srv, view := watchedClone(t, time.Second)
 	g, _ := view().Guest(201)
-	var wakes atomic.Int32
+	var wakes, urgent atomic.Int32
 	done := make(chan struct{})
 	defer close(done)
-	c.WatchGuest(g, "a", func() { wakes.Add(1) }, done)
+	c.WatchGuest(g, "a", func(u bool) {
+		wakes.Add(1)
+		if u {
+			urgent.Add(1)
+		}
+	}, done)
 	_ = srv.Close()
 	eventually(t, 3*time.Second, "the watcher is woken when the site stops answering", func() bool { return wakes.Load() == 1 })
 	time.Sleep(400 * time.Millisecond)
 	if n := wakes.Load(); n != 1 {
 		t.Fatalf("woken %d times during one outage, want 1", n)
+	}
+	// Urgently: it must not wait behind the healthy sites' queued work to
+	// say its site does not answer.
+	if u := urgent.Load(); u != 1 {
+		t.Fatalf("the outage's wake was not urgent")
 	}
 }
 
@@ -133,7 +154,7 @@ func TestGuestWatchOfAReplacedClientLeavesNoGoroutine(t *testing.T) {
 	defer close(done)
 	woken := atomic.Int32{}
 	for _, key := range []string{"a", "b"} {
-		c.WatchGuest(g, key, func() { woken.Add(1) }, done)
+		c.WatchGuest(g, key, func(bool) { woken.Add(1) }, done)
 	}
 	eventually(t, 2*time.Second, "2 guest watch goroutines while watched (the watch, one follower of the stop signal): else the count cannot tell", func() bool {
 		return watchGoroutines() == 2

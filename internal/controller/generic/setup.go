@@ -40,7 +40,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	if o.Waker == nil {
 		o.Waker = &options.Waker{} // parked resources are woken when their site answers
 	}
-	g.wake = o.Waker.Wake
+	g.wake = o.Waker.WakeUrgently
 	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: section, connect: connect, intent: o.Intent, guard: g}
 
 	ropts := []managed.ReconcilerOption{

@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 )
@@ -47,5 +49,29 @@ func (w *Waker) Wake(key types.NamespacedName) {
 	w.mu.Unlock()
 	if q != nil {
 		q.Add(reconcile.Request{NamespacedName: key})
+	}
+}
+
+// UrgentPriority is the work-queue priority of an urgent wake: above every
+// event and poll (0) and controller-runtime's low priority (-100).
+const UrgentPriority = 10
+
+// WakeUrgently queues a reconcile of key ahead of the work already queued
+// (the controller's priority queue, on by default; a plain queue takes it
+// in turn). It is for a site that stopped or resumed answering: each of its
+// resources must say so, or carry on, without waiting behind thousands of
+// healthy sites' reconciles, and there is one such wake per resource per
+// outage, so they cannot starve the rest.
+func (w *Waker) WakeUrgently(key types.NamespacedName) {
+	w.mu.Lock()
+	q := w.q
+	w.mu.Unlock()
+	req := reconcile.Request{NamespacedName: key}
+	switch pq := q.(type) {
+	case nil:
+	case priorityqueue.PriorityQueue[reconcile.Request]:
+		pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(UrgentPriority)}, req)
+	default:
+		q.Add(req)
 	}
 }

@@ -98,18 +98,24 @@ func NewExternal[T resource.Managed](c *proxmox.Client, kube client.Client, kind
 }
 
 // wake is the call that reconciles mg again.
-func (e *External[T]) wake(mg T) func() {
+func (e *External[T]) wake(mg T) proxmox.Wake {
 	if e.waker == nil {
 		return nil
 	}
 	key := types.NamespacedName{Namespace: mg.GetNamespace(), Name: mg.GetName()}
-	return func() { e.waker.Wake(key) }
+	return func(urgent bool) {
+		if urgent {
+			e.waker.WakeUrgently(key)
+			return
+		}
+		e.waker.Wake(key)
+	}
 }
 
 // watch has mg woken when its task upid ends.
 func (e *External[T]) watch(mg T, upid string) {
 	if w := e.wake(mg); w != nil {
-		e.c.WatchTask(upid, w)
+		e.c.WatchTask(upid, func() { w(false) })
 	}
 }
 
