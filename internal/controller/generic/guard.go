@@ -101,6 +101,10 @@ type streak struct {
 	// site is the config (providerconfig.Site.Ref) whose site did not
 	// answer at the last failure: the resource is parked while it is down.
 	site string
+	// unsaved: the status write of the last failure was refused (a
+	// conflict: the cache was behind), so the resource does not show it;
+	// it is not held back until a reconcile has shown it.
+	unsaved bool
 }
 
 // newGuard returns the guard of controller name: failing resources back
@@ -139,7 +143,7 @@ func (g *guard) failed(mg resource.Managed, site string, err error) error {
 	d := g.backoff.delay(s.n)
 	s.until = time.Now().Add(d)
 	n := s.n
-	s.site = ""
+	s.site, s.unsaved = "", false
 	if site != "" && fault.Unreachable(err) {
 		s.site = site
 		probe := g.siteUnreachable(site, mg.GetUID())
@@ -149,6 +153,18 @@ func (g *guard) failed(mg resource.Managed, site string, err error) error {
 	}
 	g.mu.Unlock()
 	return fmt.Errorf("%w [failure %d in a row; next try in %s]", err, n, d.Round(100*time.Millisecond))
+}
+
+// unsaved records that the status write of uid's last failure was refused
+// for a conflict: the failure does not show on the resource (a parked one
+// would not say its site is down until its turn as the probe), so it is
+// let through at once, its conflict retry reconciling it again.
+func (g *guard) unsaved(uid types.UID) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s := g.streaks[uid]; s != nil {
+		s.unsaved = true
+	}
 }
 
 // succeeded ends mg's run of failures.
@@ -178,7 +194,7 @@ func (g *guard) hold(mg resource.Managed, probe bool) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.streaks[mg.GetUID()]
-	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) {
+	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) || s.unsaved {
 		return 0
 	}
 	if s.site != "" {

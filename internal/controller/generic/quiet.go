@@ -5,7 +5,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/equality"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
@@ -16,7 +18,12 @@ var statusWritesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Status writes of the managed reconciler not sent because they would have changed nothing (the stored object has the same resource version and status).",
 }, []string{"controller"})
 
-func init() { metrics.Registry.MustRegister(statusWritesSkipped) }
+var statusWritesConflicted = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "microcloud_status_writes_conflicted_total",
+	Help: "Status writes of the managed reconciler refused for a conflict (the cache was behind the API server): the status they carried, a failure's message included, was not stored.",
+}, []string{"controller"})
+
+func init() { metrics.Registry.MustRegister(statusWritesSkipped, statusWritesConflicted) }
 
 // quietManager hands the managed reconciler a client whose status writes
 // are skipped when they would change nothing. The reconciler writes status
@@ -28,8 +35,10 @@ type quietManager struct {
 	c client.Client
 }
 
-func quiet(mgr ctrl.Manager, controller string) ctrl.Manager {
-	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller}}
+// quiet wraps mgr's client; lost, when set, is told of every status write
+// refused for a conflict (the status it carried was not stored).
+func quiet(mgr ctrl.Manager, controller string, lost func(types.UID)) ctrl.Manager {
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller, lost: lost}}
 }
 
 func (m quietManager) GetClient() client.Client { return m.c }
@@ -37,16 +46,18 @@ func (m quietManager) GetClient() client.Client { return m.c }
 type quietClient struct {
 	client.Client
 	controller string
+	lost       func(types.UID)
 }
 
 func (c quietClient) Status() client.SubResourceWriter {
-	return quietStatus{SubResourceWriter: c.Client.Status(), read: c.Client, controller: c.controller}
+	return quietStatus{SubResourceWriter: c.Client.Status(), read: c.Client, controller: c.controller, lost: c.lost}
 }
 
 type quietStatus struct {
 	client.SubResourceWriter
 	read       client.Reader // the manager's cache
 	controller string
+	lost       func(types.UID)
 }
 
 // Update writes obj's status unless the cache holds obj at the same
@@ -61,7 +72,14 @@ func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...clie
 			return nil
 		}
 	}
-	return s.SubResourceWriter.Update(ctx, obj, opts...)
+	err := s.SubResourceWriter.Update(ctx, obj, opts...)
+	if kerrors.IsConflict(err) {
+		statusWritesConflicted.WithLabelValues(s.controller).Inc()
+		if s.lost != nil {
+			s.lost(obj.GetUID())
+		}
+	}
+	return err
 }
 
 // sameStatus compares the status of a and b as they would be serialised

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
@@ -22,7 +23,8 @@ func TestStatusWritesThatChangeNothingAreSkipped(t *testing.T) {
 	}
 	pool := &v1alpha1.Pool{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"}}
 	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(pool).WithStatusSubresource(pool).Build()
-	c := quietClient{Client: kube, controller: "test"}
+	var lost []types.UID
+	c := quietClient{Client: kube, controller: "test", lost: func(uid types.UID) { lost = append(lost, uid) }}
 	ctx := context.Background()
 	skipped := func() float64 { return testutil.ToFloat64(statusWritesSkipped.WithLabelValues("test")) }
 
@@ -63,5 +65,10 @@ func TestStatusWritesThatChangeNothingAreSkipped(t *testing.T) {
 	stale.SetResourceVersion(rv)
 	if err := c.Status().Update(ctx, stale); err == nil {
 		t.Fatal("a stale status write succeeded")
+	}
+	// The refused write is reported, so the guard knows the status it
+	// carried (a failure's message) does not show; the writes stored were not.
+	if len(lost) != 1 || lost[0] != stale.GetUID() {
+		t.Fatalf("lost writes reported: %v, want the stale one only", lost)
 	}
 }

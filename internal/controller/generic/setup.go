@@ -62,7 +62,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	}
 	ropts = append(ropts, extra...)
 
-	r := managed.NewReconciler(quiet(mgr, name), resource.ManagedKind(gvk), ropts...)
+	r := managed.NewReconciler(quiet(mgr, name, g.unsaved), resource.ManagedKind(gvk), ropts...)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).

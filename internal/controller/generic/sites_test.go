@@ -153,3 +153,33 @@ func vmByName(vms []*v1alpha1.VirtualMachine, name string) *v1alpha1.VirtualMach
 	}
 	return nil
 }
+
+// A parked resource whose failure could not be written to its status (a
+// conflict: the cache was behind) does not show that its site is down, and
+// would not until its turn as the probe: it is let through at once, not as
+// the probe, and parked again once its next failure is recorded.
+func TestParkedResourceWhoseFailureWasNotSavedIsLetThrough(t *testing.T) {
+	g := newGuard("test", Backoff{Base: time.Second, Max: time.Minute}, 30*time.Second, event.NewNopRecorder())
+	down := refusedError(t)
+	probe, vm := vmNamed("probe"), vmNamed("unsaved")
+	_ = g.failed(probe, "ClusterProviderConfig/dead", down)
+	_ = g.failed(vm, "ClusterProviderConfig/dead", down)
+	if d := g.wait(vm); d <= 0 {
+		t.Fatalf("a resource of a site that does not answer waits %s, want parked", d)
+	}
+	g.unsaved(vm.GetUID())
+	if d, a := g.wait(vm), g.admit(vm); d != 0 || a != 0 {
+		t.Fatalf("after its failure's status write was refused it waits %s (admit %s), want 0", d, a)
+	}
+	g.mu.Lock()
+	prober := g.down["ClusterProviderConfig/dead"].prober
+	g.mu.Unlock()
+	if prober == vm.GetUID() {
+		t.Fatal("the resource let through to show its failure was taken for the site's probe")
+	}
+	_ = g.failed(vm, "ClusterProviderConfig/dead", down)
+	if d := g.wait(vm); d <= 0 {
+		t.Fatalf("once its next failure is recorded it waits %s, want parked again", d)
+	}
+	g.unsaved(vmNamed("never-failed").GetUID()) // no streak: nothing to do, no panic
+}
