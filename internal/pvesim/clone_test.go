@@ -109,27 +109,7 @@ func TestStorageLockContention(t *testing.T) {
 		StorageLockTimeout: 500 * time.Millisecond})
 	c := pveClient(t, srv)
 	cx := ctx(t)
-	node, _ := c.Node(cx, "pve1")
-	tmpl, err := node.VirtualMachine(cx, DefaultTemplateID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 6
-	status := make([]string, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			_, task, err := tmpl.Clone(cx, &proxmox.VirtualMachineCloneOptions{NewID: 400 + i, Full: true})
-			if err != nil {
-				status[i] = "request: " + err.Error()
-				return
-			}
-			status[i] = wait(t, task)
-		}(i)
-	}
-	wg.Wait()
+	status := parallelFullClones(t, srv, 6, 400)
 	ok, timedOut := 0, 0
 	for _, s := range status {
 		switch {
@@ -168,28 +148,7 @@ func TestParallelFullClonesCopyOutsideTheLock(t *testing.T) {
 	}{{"default hold", 0, false}, {"lock held for the whole task", 1500 * time.Millisecond, true}} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := startSim(t, Options{TaskDuration: 1500 * time.Millisecond, StorageLockHold: c.hold, StorageLockTimeout: time.Second})
-			cx := ctx(t)
-			node, _ := pveClient(t, srv).Node(cx, "pve1")
-			tmpl, err := node.VirtualMachine(cx, DefaultTemplateID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			const n = 3
-			status := make([]string, n)
-			var wg sync.WaitGroup
-			for i := range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					_, task, err := tmpl.Clone(cx, &proxmox.VirtualMachineCloneOptions{NewID: 500 + i, Full: true})
-					if err != nil {
-						status[i] = "request: " + err.Error()
-						return
-					}
-					status[i] = wait(t, task)
-				}()
-			}
-			wg.Wait()
+			status := parallelFullClones(t, srv, 3, 500)
 			failed := 0
 			for _, s := range status {
 				if s != "OK" {
@@ -201,6 +160,34 @@ func TestParallelFullClonesCopyOutsideTheLock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// parallelFullClones sends n full clones of the default template at once
+// (ids from firstID) and returns each task's exit status.
+func parallelFullClones(t *testing.T, srv *Server, n, firstID int) []string {
+	t.Helper()
+	cx := ctx(t)
+	node, _ := pveClient(t, srv).Node(cx, "pve1")
+	tmpl, err := node.VirtualMachine(cx, DefaultTemplateID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, task, err := tmpl.Clone(cx, &proxmox.VirtualMachineCloneOptions{NewID: firstID + i, Full: true})
+			if err != nil {
+				status[i] = "request: " + err.Error()
+				return
+			}
+			status[i] = wait(t, task)
+		}()
+	}
+	wg.Wait()
+	return status
 }
 
 // TestLocalStorageLockMessage: node-local storages use a flock, with PVE's
