@@ -101,10 +101,11 @@ type streak struct {
 	// site is the config (providerconfig.Site.Ref) whose site did not
 	// answer at the last failure: the resource is parked while it is down.
 	site string
-	// unsaved: the status write of the last failure was refused (a
+	// unsavedAt: when the status write of the last failure was refused (a
 	// conflict: the cache was behind), so the resource does not show it;
-	// it is not held back until a reconcile has shown it.
-	unsaved bool
+	// it is then held back only until the retry (backoff Base) after that,
+	// not for its parking or backoff. Zero: the failure shows.
+	unsavedAt time.Time
 }
 
 // newGuard returns the guard of controller name: failing resources back
@@ -143,7 +144,7 @@ func (g *guard) failed(mg resource.Managed, site string, err error) error {
 	d := g.backoff.delay(s.n)
 	s.until = time.Now().Add(d)
 	n := s.n
-	s.site, s.unsaved = "", false
+	s.site, s.unsavedAt = "", time.Time{}
 	if site != "" && fault.Unreachable(err) {
 		s.site = site
 		probe := g.siteUnreachable(site, mg.GetUID())
@@ -158,12 +159,14 @@ func (g *guard) failed(mg resource.Managed, site string, err error) error {
 // unsaved records that the status write of uid's last failure was refused
 // for a conflict: the failure does not show on the resource (a parked one
 // would not say its site is down until its turn as the probe), so it is
-// let through at once, its conflict retry reconciling it again.
+// tried again after the backoff's Base (the cache has caught up by then;
+// retrying at once could repeat the conflict), whatever its parking or
+// backoff says, and not as the site's probe.
 func (g *guard) unsaved(uid types.UID) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if s := g.streaks[uid]; s != nil {
-		s.unsaved = true
+		s.unsavedAt = time.Now()
 	}
 }
 
@@ -194,8 +197,11 @@ func (g *guard) hold(mg resource.Managed, probe bool) time.Duration {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.streaks[mg.GetUID()]
-	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) || s.unsaved {
+	if s == nil || s.generation != mg.GetGeneration() || s.deleting != meta.WasDeleted(mg) {
 		return 0
+	}
+	if !s.unsavedAt.IsZero() {
+		return max(0, time.Until(s.unsavedAt.Add(g.backoff.Base)))
 	}
 	if s.site != "" {
 		return g.parked(s.site, mg, probe)

@@ -156,10 +156,13 @@ func vmByName(vms []*v1alpha1.VirtualMachine, name string) *v1alpha1.VirtualMach
 
 // A parked resource whose failure could not be written to its status (a
 // conflict: the cache was behind) does not show that its site is down, and
-// would not until its turn as the probe: it is let through at once, not as
-// the probe, and parked again once its next failure is recorded.
+// would not until its turn as the probe: it is let through after the
+// backoff's Base, not as the probe, and parked again once its next failure
+// is recorded.
 func TestParkedResourceWhoseFailureWasNotSavedIsLetThrough(t *testing.T) {
-	g := newGuard("test", Backoff{Base: time.Second, Max: time.Minute}, 30*time.Second, event.NewNopRecorder())
+	const base = 200 * time.Millisecond
+	g := newGuard("test", Backoff{Base: base, Max: time.Minute}, 30*time.Second, event.NewNopRecorder())
+	g.probes = Backoff{Base: 10 * time.Second, Max: 30 * time.Second} // no probe falls due during the test
 	down := refusedError(t)
 	probe, vm := vmNamed("probe"), vmNamed("unsaved")
 	_ = g.failed(probe, "ClusterProviderConfig/dead", down)
@@ -168,8 +171,12 @@ func TestParkedResourceWhoseFailureWasNotSavedIsLetThrough(t *testing.T) {
 		t.Fatalf("a resource of a site that does not answer waits %s, want parked", d)
 	}
 	g.unsaved(vm.GetUID())
+	if d := g.wait(vm); d <= 0 || d > base {
+		t.Fatalf("right after its failure's status write was refused it waits %s, want up to the backoff's base (%s), not its parking", d, base)
+	}
+	time.Sleep(base + 50*time.Millisecond)
 	if d, a := g.wait(vm), g.admit(vm); d != 0 || a != 0 {
-		t.Fatalf("after its failure's status write was refused it waits %s (admit %s), want 0", d, a)
+		t.Fatalf("a base after its failure's status write was refused it waits %s (admit %s), want 0", d, a)
 	}
 	g.mu.Lock()
 	prober := g.down["ClusterProviderConfig/dead"].prober
