@@ -108,12 +108,13 @@ func (o *outage) counts() (creates, deletes float64, guests int) {
 	return creates, deletes, guests
 }
 
-// waitReady waits until n resources are Ready, driving o (nil: none), and
+// waitReady waits until n resources are Ready, driving o and w (nil: none), and
 // returns when the last became Ready.
-func waitReady(ctx context.Context, c *config, rd *readiness, n int, all func(string) bool, o *outage) (time.Time, error) {
+func waitReady(ctx context.Context, c *config, rd *readiness, n int, all func(string) bool, o *outage, w *window) (time.Time, error) {
 	deadline := time.Now().Add(c.timeout)
 	for {
 		_, ready, _ := rd.times(all)
+		w.step(rd, ready, n)
 		switch {
 		case ready >= n && o == nil:
 			return rd.last(), nil

@@ -165,6 +165,20 @@ func (r *readiness) times(keep func(key string) bool) (ds []time.Duration, ready
 	return ds, readyNow, total
 }
 
+// readySince returns, for the kept resources that first became Ready after t,
+// how long after t each did.
+func (r *readiness) readySince(keep func(key string) bool, t time.Time) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ds []time.Duration
+	for k, at := range r.ready {
+		if keep(k) && at.After(t) {
+			ds = append(ds, at.Sub(t))
+		}
+	}
+	return ds
+}
+
 func (r *readiness) messages(keep func(key string) bool) map[string]string {
 	r.mu.Lock()
 	defer r.mu.Unlock()

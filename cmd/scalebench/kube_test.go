@@ -1,7 +1,9 @@
 package main
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -42,5 +44,20 @@ func TestReadinessSeen(t *testing.T) {
 		if (done == 1) != c.done || r.message["VirtualMachine/s0-vm-1"] != c.wantMessage {
 			t.Errorf("%s: done %d, message %q; want %v, %q", c.name, done, r.message["VirtualMachine/s0-vm-1"], c.done, c.wantMessage)
 		}
+	}
+}
+
+// readySince keeps the resources Ready after the moment and on kept sites,
+// timed from that moment.
+func TestReadySince(t *testing.T) {
+	r := newReadiness()
+	t0 := time.Now()
+	r.ready["VirtualMachine/s0-vm-1"] = t0.Add(-time.Second)
+	r.ready["VirtualMachine/s0-vm-2"] = t0.Add(3 * time.Second)
+	r.ready["VirtualMachine/s9-vm-1"] = t0.Add(5 * time.Second)
+	keep := func(k string) bool { return !strings.Contains(k, "/s9-") }
+	got := r.readySince(keep, t0)
+	if len(got) != 1 || got[0] != 3*time.Second {
+		t.Errorf("readySince = %v, want [3s]", got)
 	}
 }

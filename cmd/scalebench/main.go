@@ -35,6 +35,7 @@ type config struct {
 	settle, timeout              time.Duration
 	providerArgs                 []string
 	render                       string
+	cpPIDs                       []int
 }
 
 func intList(s string) ([]int, error) {
@@ -71,6 +72,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.DurationVar(&c.steady, "steady", time.Minute, "steady-state measurement window")
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for all Ready in one run")
 	pargs := fs.String("provider-args", "", "extra provider flags (space-separated)")
+	cpPIDFiles := fs.String("cp-pids", "", "pid files of etcd and kube-apiserver (comma-separated), whose CPU scenarios 3 and 4 report for the second half of the ramp")
 	fs.StringVar(&c.render, "render", "", "only print the tables of these results.json files (comma-separated), runs nothing")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -91,6 +93,9 @@ func parseConfig(args []string) (*config, error) {
 		c.modes = append(c.modes, m)
 	}
 	c.providerArgs = strings.Fields(*pargs)
+	if c.cpPIDs, err = readPIDFiles(*cpPIDFiles); err != nil {
+		return nil, err
+	}
 	if c.render != "" {
 		return c, nil
 	}
@@ -156,9 +161,9 @@ func runAll(ctx context.Context, c *config) error {
 			}
 		case 3, 4:
 			for _, s := range c.sites {
-				p := plan{scenario: sc, sites: s, perSite: c.vms}
+				p := plan{scenario: sc, sites: s, perSite: c.vms, compare: min(c.dead, s-1)}
 				if sc == 4 {
-					p.dead = min(c.dead, s-1)
+					p.dead = p.compare
 				}
 				plans = append(plans, p)
 			}

@@ -68,6 +68,24 @@ func markdown(rs []*result) string {
 				d.NotReadyWhenHealthy, d.AllNamedAfter, d.BackToAllReady, d.CreatesBefore, d.CreatesAfter, d.DeletesBefore, d.DeletesAfter, d.GuestsBefore, d.GuestsAfter, d.SampleMessage)
 		}
 	}
+	var halves []string
+	for _, r := range rs {
+		if h := r.SecondHalf; h != nil {
+			var w float64
+			for _, v := range h.Writes {
+				w += v
+			}
+			halves = append(halves, fmt.Sprintf("| %d | %s | %d of %d × %d | %.1f / %.1f / %.1f | %d: %.1f / %.1f / %.1f | %.1f + %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.0f (%.0f) | %.3f / %.2f | %.0f | %.0f |",
+				r.Scenario, r.Mode, h.Sites, r.Sites, r.PerSite, h.P50, h.P90, h.Max, h.AfterN, h.AfterP50, h.AfterP90, h.AfterMax, h.FirstHalf, h.Seconds, h.ProviderCPU, h.ControlPlaneCPU, h.BenchCPU,
+				h.MachineBusy, h.Steal, h.Reconciles, h.Unbudgeted, h.ReconcileMean, h.QueueWaitMean, w, h.PVERequests))
+		}
+	}
+	if len(halves) > 0 {
+		b.WriteString("\nsecond half of the ramp on the sites scenario 4 keeps up (from half of all Ready to those sites all Ready; CPU in seconds):\n\n" +
+			"| scenario | view | sites | p50 / p90 / max s | Ready in the window: n, p50 / p90 / max s after half | first half + window s | CPU provider | CPU etcd + apiserver | CPU bench (simulator) | CPU machine busy | steal | reconciles (unbudgeted) | reconcile / queue wait mean s | API writes | PVE requests |\n" +
+			"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString(strings.Join(halves, "\n") + "\n")
+	}
 	return b.String()
 }
 

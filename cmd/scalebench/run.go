@@ -23,7 +23,10 @@ import (
 // A plan is one run: a scenario at one size in one observation mode.
 type plan struct {
 	scenario, sites, perSite, seed, dead int
-	mode                                 string
+	// compare is how many sites scenario 4 takes down, in scenario 3 too:
+	// both measure the second half of the ramp on the others (secondHalf).
+	compare int
+	mode    string
 }
 
 // A result is what one run measured. Durations are in seconds.
@@ -52,7 +55,8 @@ type result struct {
 	QueueMax               float64            `json:"workqueueMax"`
 	QueueSteady            float64            `json:"workqueueSteadyMax"`
 
-	Dead *deadSites `json:"dead,omitempty"`
+	Dead       *deadSites  `json:"dead,omitempty"`
+	SecondHalf *secondHalf `json:"secondHalf,omitempty"`
 }
 
 // deadSites is what scenario 4 measured of the outage.
@@ -159,14 +163,7 @@ func (p *proc) mem() procMem {
 	return m
 }
 
-func (p *proc) cpuTicks() int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid)) //nolint:gosec // our child's /proc entry
-	if err != nil {
-		return 0
-	}
-	n, _ := parseProcStatTicks(string(b))
-	return n
-}
+func (p *proc) cpuTicks() int64 { return pidTicks(p.cmd.Process.Pid) }
 
 func (p *proc) scrape() metrics {
 	res, err := http.Get(p.metrics) //nolint:gosec // our child's loopback metrics port
@@ -299,7 +296,11 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	if p.dead > 0 {
 		out = &outage{sites: sites[len(sites)-p.dead:], r: &deadSites{Sites: p.dead}}
 	}
-	last, err := waitReady(ctx, c, rd, r.N, all, out)
+	win := newWindow(pr, sites, p.compare, c.cpPIDs, start)
+	last, err := waitReady(ctx, c, rd, r.N, all, out, win)
+	if win != nil && win.r.Seconds > 0 {
+		r.SecondHalf = win.r
+	}
 	r.AllReady = secs(last.Sub(start))
 	ds, ready, _ := rd.times(all)
 	r.Ready = ready

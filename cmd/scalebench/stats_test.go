@@ -45,6 +45,16 @@ func TestParseProc(t *testing.T) {
 	}
 }
 
+func TestParseCPULine(t *testing.T) {
+	busy, steal, err := parseCPULine("cpu  100 2 30 5000 40 6 7 8 0 0\ncpu0 50 1 15 2500 20 3 3 4 0 0\n")
+	if err != nil || busy != 100+2+30+6+7 || steal != 8 {
+		t.Errorf("parseCPULine = %d, %d, %v; want 145, 8", busy, steal, err)
+	}
+	if _, _, err := parseCPULine("intr 1 2 3\n"); err == nil {
+		t.Error("a stat without a cpu line parsed")
+	}
+}
+
 func TestParseMetrics(t *testing.T) {
 	text := `# HELP workqueue_depth Current depth of workqueue
 # TYPE workqueue_depth gauge

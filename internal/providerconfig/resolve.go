@@ -58,6 +58,23 @@ func NewResolver(kube client.Client) *Resolver {
 	return &Resolver{kube: kube, usage: resource.NewProviderConfigUsageTracker(kube, &v1alpha1.ProviderConfigUsage{})}
 }
 
+// RefOf is the Ref of the site mg resolves to (Site.Ref), read from its
+// providerConfigRef alone: "ProviderConfig/<namespace>/<name>" or
+// "ClusterProviderConfig/<name>"; "" when it names no config of a known kind.
+func RefOf(mg resource.ModernManaged) string {
+	ref := mg.GetProviderConfigReference()
+	if ref == nil {
+		return ""
+	}
+	switch ref.Kind {
+	case v1alpha1.ProviderConfigKind:
+		return v1alpha1.ProviderConfigKind + "/" + mg.GetNamespace() + "/" + ref.Name
+	case v1alpha1.ClusterProviderConfigKind:
+		return v1alpha1.ClusterProviderConfigKind + "/" + ref.Name
+	}
+	return ""
+}
+
 // Resolve tracks mg's usage of its config, then reads the sections of the
 // config that need asks for and the Secrets and ConfigMaps they point at. A
 // section that is not needed is not read, so a broken Ceph credential does not
@@ -82,14 +99,14 @@ func (r *Resolver) Resolve(ctx context.Context, mg resource.ModernManaged, need 
 			return nil, errors.Wrapf(err, errGetPC, mg.GetNamespace(), ref.Name)
 		}
 		spec, ns = pc.Spec.SiteSpec, pc.GetNamespace()
-		site.Ref = v1alpha1.ProviderConfigKind + "/" + pc.GetNamespace() + "/" + pc.GetName()
+		site.Ref = RefOf(mg)
 	case v1alpha1.ClusterProviderConfigKind:
 		pc := &v1alpha1.ClusterProviderConfig{}
 		if err := r.kube.Get(ctx, types.NamespacedName{Name: ref.Name}, pc); err != nil {
 			return nil, errors.Wrapf(err, errGetCPC, ref.Name)
 		}
 		spec = pc.Spec.SiteSpec
-		site.Ref = v1alpha1.ClusterProviderConfigKind + "/" + pc.GetName()
+		site.Ref = RefOf(mg)
 	default:
 		return nil, errors.Errorf(errUnknownKind, ref.Kind)
 	}

@@ -71,9 +71,13 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	b = b.WatchesRawSource(o.Waker.Source())
 	// The gate comes before the global rate limiter: a resource held back
 	// (backing off, or parked while its site does not answer) spends none
-	// of the reconcile budget every site shares.
+	// of the reconcile budget every site shares, nor does one let through
+	// while its site does not answer (see gate).
+	direct := errors.WithSilentRequeueOnConflict(r)
 	return b.Complete(&gate{
-		inner:  ratelimiter.NewReconciler(name, errors.WithSilentRequeueOnConflict(r), o.GlobalRateLimiter),
+		inner:  ratelimiter.NewReconciler(name, direct, o.GlobalRateLimiter),
+		direct: direct,
+		name:   name,
 		kube:   mgr.GetClient(),
 		newObj: func() resource.Managed { return newFn() },
 		guard:  g,

@@ -16,8 +16,23 @@ var parkedResources = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 	Help: "Resources of a site that does not answer (its endpoint refuses or drops connections) held back until it does; one of them probes the site. Absent while the site answers.",
 }, []string{"controller", "site"})
 
+var reconcilesUnbudgeted = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "microcloud_reconciles_unbudgeted_total",
+	Help: "Reconciles of resources whose site does not answer, let past the reconcile rate limit every site shares (--max-reconcile-rate): each is its site's probe or shows the outage on its resource once.",
+}, []string{"controller"})
+
 func init() {
-	metrics.Registry.MustRegister(parkedResources)
+	metrics.Registry.MustRegister(parkedResources, reconcilesUnbudgeted)
+}
+
+// unanswered tells whether site is known not to answer.
+func (g *guard) unanswered(site string) bool {
+	if site == "" || g.downN.Load() == 0 {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.down[site] != nil
 }
 
 // siteDown is a site that did not answer: a resource's external call could

@@ -1,6 +1,7 @@
 package generic
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -10,15 +11,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cerrors "github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/ratelimiter"
+	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
+	xpv2 "github.com/crossplane/crossplane/apis/v2/core/v2"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/proxmox/v1alpha1"
 
 	"github.com/microcloud-dev/provider-microcloud/internal/clients/fault"
+	"github.com/microcloud-dev/provider-microcloud/internal/providerconfig"
 )
 
 // refusedError is what a client gets from an endpoint nobody listens on: a
@@ -189,4 +198,81 @@ func TestParkedResourceWhoseFailureWasNotSavedIsLetThrough(t *testing.T) {
 		t.Fatalf("once its next failure is recorded it waits %s, want parked again", d)
 	}
 	g.unsaved(vmNamed("never-failed").GetUID()) // no streak: nothing to do, no panic
+}
+
+// countingReconciler counts the requests that reach it.
+type countingReconciler struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *countingReconciler) Reconcile(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[req.Name]++
+	return reconcile.Result{}, nil
+}
+
+// A resource whose site does not answer is let past the reconcile budget
+// every site shares; the resources of a site that answers wait their turn
+// in it. The budget here is crossplane-runtime's global limiter at 1/s (a
+// burst of 10), spent before the test starts.
+func TestResourcesOfAnUnansweringSiteSpendNoReconcileBudget(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	onSite := func(name, site string) *v1alpha1.VirtualMachine {
+		vm := vmNamed(name)
+		vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: site}
+		return vm
+	}
+	dead1, dead2, live := onSite("dead-1", "dead"), onSite("dead-2", "dead"), onSite("live", "live")
+	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(dead1, dead2, live).Build()
+	g := newGuard("budget-test", Backoff{Base: 10 * time.Millisecond, Max: time.Second}, 0, event.NewNopRecorder())
+	limiter := ratelimiter.NewGlobal(1)
+	for range 10 {
+		_ = limiter.When("spent") // the burst
+	}
+	counted := &countingReconciler{n: map[string]int{}}
+	gt := &gate{inner: ratelimiter.NewReconciler("vm", counted, limiter), direct: counted, name: "budget-test",
+		kube: kube, newObj: func() resource.Managed { return &v1alpha1.VirtualMachine{} }, guard: g}
+	ctx := context.Background()
+	reconcileOnce := func(name string) reconcile.Result {
+		t.Helper()
+		res, err := gt.Reconcile(ctx, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: name}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	unbudgeted := func() float64 { return testutil.ToFloat64(reconcilesUnbudgeted.WithLabelValues("budget-test")) }
+
+	// Before the outage every resource waits for the budget.
+	if res := reconcileOnce("dead-2"); res.RequeueAfter <= 0 || counted.n["dead-2"] != 0 {
+		t.Fatalf("with the budget spent, a resource of a site not yet known down ran (requeue %s)", res.RequeueAfter)
+	}
+	// dead-1 fails on a refused connection: the site is down.
+	_ = g.failed(dead1, providerconfig.RefOf(dead1), refusedError(t))
+	if !g.unanswered("ClusterProviderConfig/dead") {
+		t.Fatal("the site of a refused connection is not known down")
+	}
+	// dead-2 (woken to show the outage) runs at once, without a token.
+	counted.n["dead-2"] = 0
+	if res := reconcileOnce("dead-2"); res.RequeueAfter != 0 || counted.n["dead-2"] != 1 {
+		t.Errorf("a resource of the unanswering site waited %s for the budget (ran %d times)", res.RequeueAfter, counted.n["dead-2"])
+	}
+	if got := unbudgeted(); got != 1 {
+		t.Errorf("microcloud_reconciles_unbudgeted_total = %v, want 1", got)
+	}
+	// The resource of the answering site still waits for a token.
+	if res := reconcileOnce("live"); res.RequeueAfter <= 0 || counted.n["live"] != 0 {
+		t.Errorf("a resource of an answering site ran past the spent budget (requeue %s)", res.RequeueAfter)
+	}
+	// Once the site answers, its resources wait for the budget again.
+	g.siteAnswered("ClusterProviderConfig/dead", time.Now())
+	g.succeeded(dead1)
+	if res := reconcileOnce("dead-1"); res.RequeueAfter <= 0 || counted.n["dead-1"] != 0 {
+		t.Errorf("after the site answered, its resource ran past the spent budget (requeue %s)", res.RequeueAfter)
+	}
 }

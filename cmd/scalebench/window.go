@@ -1,0 +1,210 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// secondHalf is the part of scenarios 3 and 4 that the isolation target
+// compares: the sites that stay up in scenario 4 (all but the last -dead
+// sites, in scenario 3 too), from the moment half of all resources are Ready
+// (when scenario 4 takes its sites down) until those sites are all Ready. It
+// counts the work done in that window by each party, so that a slower
+// scenario 4 can be told apart: more work by the provider, or the same work
+// on a machine that had less to give.
+type secondHalf struct {
+	Sites int     `json:"sites"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	Max   float64 `json:"max"`
+
+	// After: the kept sites' resources that became Ready after half of all
+	// were, timed from that moment (the part scenario 4's outage can touch:
+	// the time from each resource's own apply mixes in how fast the objects
+	// were applied and the first half, which the two scenarios share).
+	AfterN   int     `json:"afterN"`
+	AfterP50 float64 `json:"afterP50"`
+	AfterP90 float64 `json:"afterP90"`
+	AfterMax float64 `json:"afterMax"`
+
+	// FirstHalf: from the first apply to half of all Ready (the part both
+	// scenarios share); Seconds: the window.
+	FirstHalf float64 `json:"firstHalfSeconds"`
+	Seconds   float64 `json:"seconds"`
+	// CPU seconds in the window: the provider; etcd and kube-apiserver; this
+	// process (the simulated sites and the watch that times Ready); the
+	// machine's busy time (every process) and the time the hypervisor took
+	// (steal), from /proc/stat.
+	ProviderCPU     float64            `json:"providerCPUSeconds"`
+	ControlPlaneCPU float64            `json:"controlPlaneCPUSeconds"`
+	BenchCPU        float64            `json:"benchCPUSeconds"`
+	MachineBusy     float64            `json:"machineBusySeconds"`
+	Steal           float64            `json:"stealSeconds"`
+	Reconciles      float64            `json:"reconciles"`
+	// Unbudgeted: reconciles of resources whose site did not answer, let
+	// past the shared reconcile budget (microcloud_reconciles_unbudgeted_total).
+	Unbudgeted float64 `json:"reconcilesUnbudgeted"`
+	// Mean seconds a reconcile took and an item waited in the work queue,
+	// over every site's resources (controller-runtime's histograms).
+	ReconcileMean float64 `json:"reconcileMeanSeconds"`
+	QueueWaitMean float64 `json:"queueWaitMeanSeconds"`
+	Writes          map[string]float64 `json:"apiWritesByVerb"`
+	PVERequests     float64            `json:"pveRequestsKeptSites"`
+	Changes         int                `json:"objectChanges"`
+}
+
+// window drives secondHalf from waitReady's loop.
+type window struct {
+	pr        *proc
+	kept      []*site
+	keep      func(key string) bool
+	cpPIDs    []int
+	a         *winSnap
+	r         *secondHalf
+	startedAt time.Time
+}
+
+type winSnap struct {
+	snapshot
+	cp, bench, busy, steal int64
+}
+
+// newWindow returns nil where there is nothing to compare (one site).
+func newWindow(pr *proc, sites []*site, dead int, cpPIDs []int, start time.Time) *window {
+	if dead < 1 || dead >= len(sites) {
+		return nil
+	}
+	gone := sites[len(sites)-dead:]
+	return &window{pr: pr, kept: sites[:len(sites)-dead], keep: func(k string) bool { return !onSite(k, gone) },
+		cpPIDs: cpPIDs, r: &secondHalf{Sites: len(sites) - dead}, startedAt: start}
+}
+
+func (w *window) snap(rd *readiness) *winSnap {
+	s := &winSnap{snapshot: take(w.pr, w.kept, rd), bench: pidTicks(os.Getpid())}
+	for _, p := range w.cpPIDs {
+		s.cp += pidTicks(p)
+	}
+	s.busy, s.steal = machineTicks()
+	return s
+}
+
+// step takes the first snapshot at half Ready and the second once the kept
+// sites are all Ready; it reports whether the window is closed.
+func (w *window) step(rd *readiness, ready, n int) bool {
+	if w == nil {
+		return true
+	}
+	if w.a == nil {
+		if ready*2 >= n {
+			w.a = w.snap(rd)
+		}
+		return false
+	}
+	if w.r.Seconds > 0 {
+		return true
+	}
+	ds, kr, kt := rd.times(w.keep)
+	if kr < kt {
+		return false
+	}
+	b := w.snap(rd)
+	r := w.r
+	r.P50, r.P90, r.Max = secs(percentile(ds, 50)), secs(percentile(ds, 90)), secs(percentile(ds, 100))
+	r.FirstHalf = w.a.at.Sub(w.startedAt).Seconds()
+	r.Seconds = b.at.Sub(w.a.at).Seconds()
+	after := rd.readySince(w.keep, w.a.at)
+	r.AfterN = len(after)
+	r.AfterP50, r.AfterP90, r.AfterMax = secs(percentile(after, 50)), secs(percentile(after, 90)), secs(percentile(after, 100))
+	r.ProviderCPU = float64(b.ticks-w.a.ticks) / clockTicks
+	r.ControlPlaneCPU = float64(b.cp-w.a.cp) / clockTicks
+	r.BenchCPU = float64(b.bench-w.a.bench) / clockTicks
+	r.MachineBusy = float64(b.busy-w.a.busy) / clockTicks
+	r.Steal = float64(b.steal-w.a.steal) / clockTicks
+	r.Reconciles = b.m.sum("controller_runtime_reconcile_total") - w.a.m.sum("controller_runtime_reconcile_total")
+	r.Unbudgeted = b.m.sum("microcloud_reconciles_unbudgeted_total") - w.a.m.sum("microcloud_reconciles_unbudgeted_total")
+	r.ReconcileMean = meanOf(w.a.m, b.m, "controller_runtime_reconcile_time_seconds")
+	r.QueueWaitMean = meanOf(w.a.m, b.m, "workqueue_queue_duration_seconds")
+	r.Writes = map[string]float64{}
+	for _, v := range writeVerbs {
+		if d := writes(b.m, v) - writes(w.a.m, v); d > 0 {
+			r.Writes[v] = d
+		}
+	}
+	for i := range b.requests {
+		r.PVERequests += b.requests[i] - w.a.requests[i]
+	}
+	r.Changes = b.changes - w.a.changes
+	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, mean %.3f s, queued %.2f s), writes %v, %.0f PVE requests\n",
+		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.PVERequests)
+	return true
+}
+
+// meanOf is the mean of a histogram's observations between two scrapes.
+func meanOf(a, b metrics, name string) float64 {
+	n := b.sum(name+"_count") - a.sum(name+"_count")
+	if n <= 0 {
+		return 0
+	}
+	return (b.sum(name+"_sum") - a.sum(name+"_sum")) / n
+}
+
+// pidTicks is a process's utime+stime in clock ticks, 0 if it is gone.
+func pidTicks(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)) //nolint:gosec // a process of this run
+	if err != nil {
+		return 0
+	}
+	n, _ := parseProcStatTicks(string(b))
+	return n
+}
+
+// machineTicks is the machine's busy and steal time in clock ticks.
+func machineTicks() (busy, steal int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	busy, steal, _ = parseCPULine(string(b))
+	return busy, steal
+}
+
+// parseCPULine reads /proc/stat's first line (cpu user nice system idle
+// iowait irq softirq steal ...): busy is everything but idle, iowait and
+// steal; steal is the time the hypervisor ran something else.
+func parseCPULine(s string) (busy, steal int64, err error) {
+	line, _, _ := strings.Cut(s, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("/proc/stat does not start with a cpu line of 8 numbers: %q", line)
+	}
+	var v [8]int64
+	for i := range v {
+		if v[i], err = strconv.ParseInt(f[i+1], 10, 64); err != nil {
+			return 0, 0, err
+		}
+	}
+	return v[0] + v[1] + v[2] + v[5] + v[6], v[7], nil
+}
+
+// readPIDFiles reads the pid files named in a comma-separated list.
+func readPIDFiles(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		b, err := os.ReadFile(f) //nolint:gosec // the operator's pid files
+		if err != nil {
+			return nil, err
+		}
+		p, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
