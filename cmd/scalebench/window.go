@@ -38,22 +38,22 @@ type secondHalf struct {
 	// process (the simulated sites and the watch that times Ready); the
 	// machine's busy time (every process) and the time the hypervisor took
 	// (steal), from /proc/stat.
-	ProviderCPU     float64            `json:"providerCPUSeconds"`
-	ControlPlaneCPU float64            `json:"controlPlaneCPUSeconds"`
-	BenchCPU        float64            `json:"benchCPUSeconds"`
-	MachineBusy     float64            `json:"machineBusySeconds"`
-	Steal           float64            `json:"stealSeconds"`
-	Reconciles      float64            `json:"reconciles"`
+	ProviderCPU     float64 `json:"providerCPUSeconds"`
+	ControlPlaneCPU float64 `json:"controlPlaneCPUSeconds"`
+	BenchCPU        float64 `json:"benchCPUSeconds"`
+	MachineBusy     float64 `json:"machineBusySeconds"`
+	Steal           float64 `json:"stealSeconds"`
+	Reconciles      float64 `json:"reconciles"`
 	// Unbudgeted: reconciles of resources whose site did not answer, let
 	// past the shared reconcile budget (microcloud_reconciles_unbudgeted_total).
 	Unbudgeted float64 `json:"reconcilesUnbudgeted"`
 	// Mean seconds a reconcile took and an item waited in the work queue,
 	// over every site's resources (controller-runtime's histograms).
-	ReconcileMean float64 `json:"reconcileMeanSeconds"`
-	QueueWaitMean float64 `json:"queueWaitMeanSeconds"`
-	Writes          map[string]float64 `json:"apiWritesByVerb"`
-	PVERequests     float64            `json:"pveRequestsKeptSites"`
-	Changes         int                `json:"objectChanges"`
+	ReconcileMean float64            `json:"reconcileMeanSeconds"`
+	QueueWaitMean float64            `json:"queueWaitMeanSeconds"`
+	Writes        map[string]float64 `json:"apiWritesByVerb"`
+	PVERequests   float64            `json:"pveRequestsKeptSites"`
+	Changes       int                `json:"objectChanges"`
 }
 
 // window drives secondHalf from waitReady's loop.
