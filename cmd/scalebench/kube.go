@@ -91,12 +91,15 @@ type readiness struct {
 	isReady map[string]bool
 	message map[string]string
 	changes int // updates with a new resourceVersion: real writes, not no-op PUTs
+	// changesOf counts them per object (scenario 4 tells the dead sites'
+	// apart from the kept sites').
+	changesOf map[string]int
 	// observeOnly counts a resource as done once observed (scenario 2).
 	observeOnly bool
 }
 
 func newReadiness() *readiness {
-	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}}
+	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{}}
 }
 
 func (r *readiness) apply(key string) {
@@ -222,8 +225,22 @@ func (r *readiness) changed(o, n any) {
 	if ok1 && ok2 && ou.GetResourceVersion() != nu.GetResourceVersion() {
 		r.mu.Lock()
 		r.changes++
+		r.changesOf[nu.GetKind()+"/"+nu.GetName()]++
 		r.mu.Unlock()
 	}
+}
+
+// changesWhere sums the changes of the objects keep selects.
+func (r *readiness) changesWhere(keep func(key string) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for k, c := range r.changesOf {
+		if keep(k) {
+			n += c
+		}
+	}
+	return n
 }
 
 func (r *readiness) changeCount() int {

@@ -61,3 +61,25 @@ func TestReadySince(t *testing.T) {
 		t.Errorf("readySince = %v, want [3s]", got)
 	}
 }
+
+// Object changes are counted per object, only for a new resourceVersion.
+func TestChangesWhere(t *testing.T) {
+	r := newReadiness()
+	obj := func(name, rv string) *unstructured.Unstructured {
+		u := &unstructured.Unstructured{Object: map[string]any{"kind": "VirtualMachine"}}
+		u.SetName(name)
+		u.SetResourceVersion(rv)
+		return u
+	}
+	r.changed(obj("s0-vm-1", "1"), obj("s0-vm-1", "2"))
+	r.changed(obj("s0-vm-1", "2"), obj("s0-vm-1", "2")) // no write
+	r.changed(obj("s9-vm-1", "1"), obj("s9-vm-1", "2"))
+	r.changed(obj("s9-vm-1", "2"), obj("s9-vm-1", "3"))
+	kept := func(k string) bool { return !strings.Contains(k, "/s9-") }
+	if got := r.changesWhere(kept); got != 1 {
+		t.Errorf("kept changes = %d, want 1", got)
+	}
+	if got := r.changeCount(); got != 3 {
+		t.Errorf("all changes = %d, want 3", got)
+	}
+}

@@ -54,6 +54,9 @@ type secondHalf struct {
 	Writes        map[string]float64 `json:"apiWritesByVerb"`
 	PVERequests   float64            `json:"pveRequestsKeptSites"`
 	Changes       int                `json:"objectChanges"`
+	// KeptChanges: of Changes, those of the kept sites' objects (the rest
+	// are the other sites', dead in scenario 4).
+	KeptChanges int `json:"objectChangesKept"`
 }
 
 // window drives secondHalf from waitReady's loop.
@@ -70,6 +73,7 @@ type window struct {
 type winSnap struct {
 	snapshot
 	cp, bench, busy, steal int64
+	keptChanges            int
 }
 
 // newWindow returns nil where there is nothing to compare (one site).
@@ -88,6 +92,7 @@ func (w *window) snap(rd *readiness) *winSnap {
 		s.cp += pidTicks(p)
 	}
 	s.busy, s.steal = machineTicks()
+	s.keptChanges = rd.changesWhere(w.keep)
 	return s
 }
 
@@ -137,8 +142,9 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 		r.PVERequests += b.requests[i] - w.a.requests[i]
 	}
 	r.Changes = b.changes - w.a.changes
-	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, mean %.3f s, queued %.2f s), writes %v, %.0f PVE requests\n",
-		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.PVERequests)
+	r.KeptChanges = b.keptChanges - w.a.keptChanges
+	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, mean %.3f s, queued %.2f s), writes %v, %.0f PVE requests, %d object changes (%d of the kept sites)\n",
+		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.PVERequests, r.Changes, r.KeptChanges)
 	return true
 }
 
