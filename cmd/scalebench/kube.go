@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -94,12 +96,19 @@ type readiness struct {
 	// changesOf counts them per object (scenario 4 tells the dead sites'
 	// apart from the kept sites').
 	changesOf map[string]int
+	// firstChange and created are when a watch first saw the object
+	// written by the provider and its external resource's creation
+	// recorded (crossplane.io/external-create-succeeded): the per-object
+	// timeline (objects-<namespace>.tsv) tells a late first reconcile from
+	// a slow create from a slow road to Ready.
+	firstChange, created map[string]time.Time
 	// observeOnly counts a resource as done once observed (scenario 2).
 	observeOnly bool
 }
 
 func newReadiness() *readiness {
-	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{}}
+	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{},
+		firstChange: map[string]time.Time{}, created: map[string]time.Time{}}
 }
 
 func (r *readiness) apply(key string) {
@@ -144,6 +153,9 @@ func (r *readiness) seen(obj any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.isReady[key], r.message[key] = ready, msg
+	if _, done := r.created[key]; !done && u.GetAnnotations()["crossplane.io/external-create-succeeded"] != "" {
+		r.created[key] = now
+	}
 	if _, done := r.ready[key]; ready && !done {
 		r.ready[key] = now
 	}
@@ -177,6 +189,20 @@ func (r *readiness) readySince(keep func(key string) bool, t time.Time) []time.D
 	for k, at := range r.ready {
 		if keep(k) && at.After(t) {
 			ds = append(ds, at.Sub(t))
+		}
+	}
+	return ds
+}
+
+// appliedSince returns, for the kept resources applied after t that are
+// Ready, how long each took from its apply.
+func (r *readiness) appliedSince(keep func(key string) bool, t time.Time) []time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var ds []time.Duration
+	for k, at := range r.applied {
+		if done, ok := r.ready[k]; ok && keep(k) && at.After(t) {
+			ds = append(ds, done.Sub(at))
 		}
 	}
 	return ds
@@ -225,7 +251,11 @@ func (r *readiness) changed(o, n any) {
 	if ok1 && ok2 && ou.GetResourceVersion() != nu.GetResourceVersion() {
 		r.mu.Lock()
 		r.changes++
-		r.changesOf[nu.GetKind()+"/"+nu.GetName()]++
+		key := nu.GetKind() + "/" + nu.GetName()
+		r.changesOf[key]++
+		if _, done := r.firstChange[key]; !done {
+			r.firstChange[key] = time.Now()
+		}
 		r.mu.Unlock()
 	}
 }
@@ -241,6 +271,35 @@ func (r *readiness) changesWhere(keep func(key string) bool) int {
 		}
 	}
 	return n
+}
+
+// timeline writes one line per object: its key, then the seconds after
+// start at which it was applied, first written by the provider, its
+// creation recorded and first Ready (empty where it did not happen), and
+// its number of changes.
+func (r *readiness) timeline(w io.Writer, start time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := make([]string, 0, len(r.applied))
+	for k := range r.applied {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	at := func(m map[string]time.Time, k string) string {
+		if t, ok := m[k]; ok {
+			return strconv.FormatFloat(t.Sub(start).Seconds(), 'f', 2, 64)
+		}
+		return ""
+	}
+	if _, err := fmt.Fprintln(w, "object\tapplied\tfirstChange\tcreated\tready\tchanges"); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\n", k, at(r.applied, k), at(r.firstChange, k), at(r.created, k), at(r.ready, k), r.changesOf[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *readiness) changeCount() int {

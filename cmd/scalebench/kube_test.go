@@ -83,3 +83,49 @@ func TestChangesWhere(t *testing.T) {
 		t.Errorf("all changes = %d, want 3", got)
 	}
 }
+
+// appliedSince times the kept resources applied after the moment from their
+// own apply, and only those that are Ready.
+func TestAppliedSince(t *testing.T) {
+	r := newReadiness()
+	t0 := time.Now()
+	r.applied["VirtualMachine/s0-vm-1"], r.ready["VirtualMachine/s0-vm-1"] = t0.Add(-time.Second), t0.Add(time.Second)
+	r.applied["VirtualMachine/s0-vm-2"], r.ready["VirtualMachine/s0-vm-2"] = t0.Add(2*time.Second), t0.Add(7*time.Second)
+	r.applied["VirtualMachine/s0-vm-3"] = t0.Add(2 * time.Second) // not Ready
+	r.applied["VirtualMachine/s9-vm-1"], r.ready["VirtualMachine/s9-vm-1"] = t0.Add(time.Second), t0.Add(2*time.Second)
+	keep := func(k string) bool { return !strings.Contains(k, "/s9-") }
+	if got := r.appliedSince(keep, t0); len(got) != 1 || got[0] != 5*time.Second {
+		t.Errorf("appliedSince = %v, want [5s]", got)
+	}
+}
+
+// The timeline has one line per applied object, its moments after start
+// (empty where they did not happen) and its changes.
+func TestTimeline(t *testing.T) {
+	r := newReadiness()
+	t0 := time.Now()
+	r.applied["VirtualMachine/s0-vm-1"] = t0.Add(1500 * time.Millisecond)
+	r.applied["VirtualMachine/s0-vm-2"] = t0.Add(2 * time.Second)
+	old := vmWith("False", "True", "", 0)
+	old.SetResourceVersion("1")
+	u := vmWith("True", "True", "", 100)
+	u.SetResourceVersion("2")
+	u.SetAnnotations(map[string]string{"crossplane.io/external-create-succeeded": "x"})
+	r.changed(old, u)
+	r.seen(u)
+	var b strings.Builder
+	if err := r.timeline(&b, t0); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 3 || lines[0] != "object\tapplied\tfirstChange\tcreated\tready\tchanges" {
+		t.Fatalf("timeline:\n%s", b.String())
+	}
+	f := strings.Split(lines[1], "\t")
+	if f[0] != "VirtualMachine/s0-vm-1" || f[1] != "1.50" || f[2] == "" || f[3] == "" || f[4] == "" || f[5] != "1" {
+		t.Errorf("first line %q", lines[1])
+	}
+	if lines[2] != "VirtualMachine/s0-vm-2\t2.00\t\t\t\t0" {
+		t.Errorf("second line %q", lines[2])
+	}
+}

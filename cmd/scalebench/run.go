@@ -321,6 +321,9 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	if aerr := <-applied; aerr != nil {
 		return r, aerr
 	}
+	if terr := writeTimeline(filepath.Join(c.outDir, "objects-"+ns+".tsv"), rd, start); terr != nil {
+		return r, terr
+	}
 	if win != nil && win.r.Seconds > 0 {
 		r.SecondHalf = win.r
 	}
@@ -375,4 +378,16 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	fmt.Printf("  steady: %.0f PVE req/min/site, %.1f writes/min %v, %.1f object changes/min, %.2f CPU s/min, RSS %.0f MiB (peak %.0f)\n",
 		r.PVEReqPerMinPerSite, r.WritesPerMin, r.WritesByVerb, r.ChangesPerMin, r.CPUSecPerMin, r.SteadyRSSMiB, r.PeakRSSMiB)
 	return r, nil
+}
+
+func writeTimeline(path string, rd *readiness, start time.Time) error {
+	f, err := os.Create(path) //nolint:gosec // the operator's -out
+	if err != nil {
+		return err
+	}
+	if err := rd.timeline(f, start); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
