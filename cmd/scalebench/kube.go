@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -102,19 +106,39 @@ type readiness struct {
 	// timeline (objects-<namespace>.tsv) tells a late first reconcile from
 	// a slow create from a slow road to Ready.
 	firstChange, created map[string]time.Time
+	// steps are, per object, the states its changes showed, each with
+	// when a watch first saw it (steps-<namespace>.tsv, states-<namespace>.tsv):
+	// they tell which step of the road to Ready the time goes to.
+	steps map[string][]step
 	// observeOnly counts a resource as done once observed (scenario 2).
 	observeOnly bool
 }
 
+// A step is a state an object showed, from when a watch first saw it.
+type step struct {
+	at    time.Time
+	state string
+}
+
 func newReadiness() *readiness {
 	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{},
-		firstChange: map[string]time.Time{}, created: map[string]time.Time{}}
+		firstChange: map[string]time.Time{}, created: map[string]time.Time{}, steps: map[string][]step{}}
 }
 
 func (r *readiness) apply(key string) {
 	r.mu.Lock()
 	r.applied[key] = time.Now()
 	r.mu.Unlock()
+}
+
+// appliedAt counts every object applied so far as applied at t (objects
+// applied before the provider started are timed from its start).
+func (r *readiness) appliedAt(t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.applied {
+		r.applied[k] = t
+	}
 }
 
 func (r *readiness) seen(obj any) {
@@ -153,6 +177,9 @@ func (r *readiness) seen(obj any) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.isReady[key], r.message[key] = ready, msg
+	if st := stateOf(u, conds); len(r.steps[key]) == 0 || r.steps[key][len(r.steps[key])-1].state != st {
+		r.steps[key] = append(r.steps[key], step{at: now, state: st})
+	}
 	if _, done := r.created[key]; !done && u.GetAnnotations()["crossplane.io/external-create-succeeded"] != "" {
 		r.created[key] = now
 	}
@@ -280,11 +307,7 @@ func (r *readiness) changesWhere(keep func(key string) bool) int {
 func (r *readiness) timeline(w io.Writer, start time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	keys := make([]string, 0, len(r.applied))
-	for k := range r.applied {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(r.applied))
 	at := func(m map[string]time.Time, k string) string {
 		if t, ok := m[k]; ok {
 			return strconv.FormatFloat(t.Sub(start).Seconds(), 'f', 2, 64)
@@ -306,6 +329,115 @@ func (r *readiness) changeCount() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.changes
+}
+
+// stateOf names the state an object shows: Ready's and Synced's status
+// and reason, whether its external name and creation are recorded, and
+// Ready's (else a failing Synced's) message with what differs between
+// objects taken out (a task's UPID becomes its type, numbers become #), so
+// the same step reads the same on every object.
+func stateOf(u *unstructured.Unstructured, conds []any) string {
+	cond := func(typ string) (status, reason, msg string) {
+		for _, c := range conds {
+			if m, _ := c.(map[string]any); m["type"] == typ {
+				status, _ = m["status"].(string)
+				reason, _ = m["reason"].(string)
+				msg, _ = m["message"].(string)
+			}
+		}
+		return status, reason, msg
+	}
+	rs, rr, rm := cond("Ready")
+	ss, sr, sm := cond("Synced")
+	if ss == "False" && sm != "" {
+		rm = sm
+	}
+	a := u.GetAnnotations()
+	rec := "-"
+	switch {
+	case a["crossplane.io/external-create-succeeded"] != "":
+		rec = "created"
+	case a["crossplane.io/external-create-pending"] != "":
+		rec = "create-pending"
+	case a["crossplane.io/external-name"] != "":
+		rec = "named"
+	}
+	rm = upidRE.ReplaceAllString(rm, "UPID:$1")
+	rm = numberRE.ReplaceAllString(rm, "#")
+	return fmt.Sprintf("Ready=%s/%s Synced=%s/%s %s %s", or(rs, "?"), or(rr, "-"), or(ss, "?"), or(sr, "-"), rec, rm)
+}
+
+var (
+	upidRE   = regexp.MustCompile(`UPID:[^:\s]*:[^:\s]*:[^:\s]*:[^:\s]*:([^:\s]*):[^:\s]*:[^:\s]*:`)
+	numberRE = regexp.MustCompile(`[0-9]+`)
+)
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// A stateTime is how long objects stayed in one state (seconds).
+type stateTime struct {
+	State         string
+	Objects       int
+	Total         float64
+	P50, P90, Max float64
+}
+
+// stateTimes sums, per state, how long the kept objects stayed in it: from
+// the change that showed it to the next change of state; the last state
+// of an object counts only if it is not Ready (up to end). Longest total
+// first.
+func (r *readiness) stateTimes(keep func(key string) bool, end time.Time) []stateTime {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	per := map[string][]time.Duration{}
+	for k, ss := range r.steps {
+		if !keep(k) {
+			continue
+		}
+		for i, s := range ss {
+			until := end
+			if i+1 < len(ss) {
+				until = ss[i+1].at
+			} else if strings.HasPrefix(s.state, "Ready=True") {
+				continue
+			}
+			per[s.state] = append(per[s.state], until.Sub(s.at))
+		}
+	}
+	out := make([]stateTime, 0, len(per))
+	for st, ds := range per {
+		var sum time.Duration
+		for _, d := range ds {
+			sum += d
+		}
+		out = append(out, stateTime{State: st, Objects: len(ds), Total: secs(sum),
+			P50: secs(percentile(ds, 50)), P90: secs(percentile(ds, 90)), Max: secs(percentile(ds, 100))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Total > out[j].Total })
+	return out
+}
+
+// writeSteps writes every object's steps, one line each: object, seconds
+// after start, state.
+func (r *readiness) writeSteps(w io.Writer, start time.Time) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, err := fmt.Fprintln(w, "object\tat\tstate"); err != nil {
+		return err
+	}
+	for _, k := range slices.Sorted(maps.Keys(r.steps)) {
+		for _, s := range r.steps[k] {
+			if _, err := fmt.Fprintf(w, "%s\t%.2f\t%s\n", k, s.at.Sub(start).Seconds(), s.state); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func hasTrue(conds []any, typ string) bool {

@@ -129,3 +129,74 @@ func TestTimeline(t *testing.T) {
 		t.Errorf("second line %q", lines[2])
 	}
 }
+
+// Each change of state is a step; the same state seen again is not, and
+// task UPIDs and numbers are taken out so steps of different objects
+// read the same. stateTimes sums each state up to the next one and leaves
+// out a final Ready state.
+func TestStates(t *testing.T) {
+	r := newReadiness()
+	t0 := time.Now()
+	see := func(key string, at time.Duration, u *unstructured.Unstructured) {
+		u.SetName(strings.TrimPrefix(key, "VirtualMachine/"))
+		n := len(r.steps[key])
+		r.seen(u)
+		if ss := r.steps[key]; len(ss) > n {
+			ss[n].at = t0.Add(at) // the test's clock, not the watch's
+		}
+	}
+	task := func(vmid string) *unstructured.Unstructured {
+		return vmWith("False", "True", "task UPID:pve1:0000"+vmid+":00AB:6744F1A0:qmclone:"+vmid+":root@pam: is running", 0)
+	}
+	see("VirtualMachine/s0-vm-1", 0, vmWith("", "", "", 0))
+	see("VirtualMachine/s0-vm-1", 1*time.Second, task("101"))
+	see("VirtualMachine/s0-vm-1", 2*time.Second, task("101")) // no new step: its time stays
+	see("VirtualMachine/s0-vm-1", 5*time.Second, vmWith("True", "True", "", 101))
+	see("VirtualMachine/s0-vm-2", 0, vmWith("", "", "", 0))
+	see("VirtualMachine/s0-vm-2", 3*time.Second, task("102"))
+	if n := len(r.steps["VirtualMachine/s0-vm-1"]); n != 3 {
+		t.Fatalf("steps of vm-1: %v", r.steps["VirtualMachine/s0-vm-1"])
+	}
+	clone := "Ready=False/- Synced=True/- - task UPID:qmclone is running"
+	if got := r.steps["VirtualMachine/s0-vm-2"][1].state; got != clone {
+		t.Errorf("state %q, want %q", got, clone)
+	}
+	states := r.stateTimes(func(string) bool { return true }, t0.Add(10*time.Second))
+	byState := map[string]stateTime{}
+	for _, st := range states {
+		byState[st.State] = st
+	}
+	// vm-1 ran its clone 4 s, vm-2 has run it 7 s by the end.
+	if st := byState[clone]; st.Objects != 2 || st.Total != 11 || st.Max != 7 {
+		t.Errorf("clone state: %+v", st)
+	}
+	if states[0].State != clone {
+		t.Errorf("longest state first: %+v", states)
+	}
+	for s := range byState {
+		if strings.HasPrefix(s, "Ready=True") {
+			t.Errorf("a final Ready state counted: %+v", byState[s])
+		}
+	}
+	var b strings.Builder
+	if err := r.writeSteps(&b, t0); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(b.String()), "\n"); len(lines) != 6 || lines[2] != "VirtualMachine/s0-vm-1\t1.00\t"+clone {
+		t.Errorf("steps:\n%s", b.String())
+	}
+}
+
+// Objects applied before the provider started count from its start.
+func TestAppliedAt(t *testing.T) {
+	r := newReadiness()
+	r.apply("VirtualMachine/s0-vm-1")
+	r.apply("VirtualMachine/s0-vm-2")
+	start := time.Now().Add(time.Minute)
+	r.appliedAt(start)
+	r.ready["VirtualMachine/s0-vm-1"] = start.Add(3 * time.Second)
+	ds, _, total := r.times(func(string) bool { return true })
+	if total != 2 || len(ds) != 1 || ds[0] != 3*time.Second {
+		t.Errorf("times = %v of %d, want [3s] of 2", ds, total)
+	}
+}

@@ -35,6 +35,7 @@ type config struct {
 	settle, timeout              time.Duration
 	providerArgs                 []string
 	render                       string
+	preapply                     bool
 	cpPIDs                       []int
 }
 
@@ -73,6 +74,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for all Ready in one run")
 	pargs := fs.String("provider-args", "", "extra provider flags (space-separated)")
 	cpPIDFiles := fs.String("cp-pids", "", "pid files of etcd and kube-apiserver (comma-separated), whose CPU scenarios 3 and 4 report for the second half of the ramp")
+	fs.BoolVar(&c.preapply, "preapply", false, "apply every object before the provider starts, and time each from the provider's start: the provider finds them all at once, so the two scenarios of a pair hold the same work in their windows however long the API server takes to take the objects")
 	fs.StringVar(&c.render, "render", "", "only print the tables of these results.json files (comma-separated), runs nothing")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

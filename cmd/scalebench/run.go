@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -43,8 +44,11 @@ type result struct {
 	Max      float64 `json:"max"`
 	AllReady float64 `json:"allReady"`
 	// AppliedSeconds: how long the objects took to apply (from the start
-	// that AllReady counts from).
+	// that AllReady counts from; with Preapplied, before that start).
 	AppliedSeconds float64 `json:"appliedSeconds"`
+	// Preapplied: the objects were applied before the provider started
+	// (-preapply); times count from its start.
+	Preapplied bool `json:"preapplied,omitempty"`
 
 	RampReconcilesPerSec   float64            `json:"rampReconcilesPerSec"`
 	SteadyReconcilesPerSec float64            `json:"steadyReconcilesPerSec"`
@@ -275,39 +279,53 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 			return nil, err
 		}
 	}
-	pr, err := startProvider(ctx, c, ns, p.mode, filepath.Join(c.outDir, ns+".log"))
-	if err != nil {
-		return nil, err
-	}
-	defer pr.stop()
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	rd := newReadiness()
 	rd.observeOnly = p.seed > 0
 	k.watch(rctx, ns, rd)
+	if c.preapply {
+		t0 := time.Now()
+		if err := applyAll(ctx, k, ns, p, sites, pcOf, rd); err != nil {
+			return r, err
+		}
+		r.AppliedSeconds, r.Preapplied = time.Since(t0).Seconds(), true
+		fmt.Printf("  applied %d objects in %.1fs before the provider started\n", r.N, r.AppliedSeconds)
+	}
+	pr, err := startProvider(ctx, c, ns, p.mode, filepath.Join(c.outDir, ns+".log"))
+	if err != nil {
+		return nil, err
+	}
+	defer pr.stop()
 	smp := &sampler{}
 	go smp.run(rctx, pr)
 
 	// Objects of site i are named s<i>-...; scenario 4 tells dead sites apart by it.
-	// The objects are applied while the resources are watched: scenario 4's
-	// outage (at half of all Ready) and the second half it is compared on
-	// begin at the same point of the work however long the API server takes
-	// to take the objects (when the provider is fast, half are Ready before
-	// the last is applied).
+	// Unless applied before the provider started (-preapply), the objects
+	// are applied while the resources are watched: scenario 4's outage (at
+	// half of all Ready) and the second half it is compared on begin at the
+	// same point of the work however long the API server takes to take the
+	// objects (when the provider is fast, half are Ready before the last is
+	// applied).
 	start := time.Now()
 	wctx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
 	applied := make(chan error, 1)
-	go func() {
-		err := applyAll(wctx, k, ns, p, sites, pcOf, rd)
-		if err != nil {
-			stopWaiting()
-		} else {
-			r.AppliedSeconds = time.Since(start).Seconds()
-			fmt.Printf("  applied %d objects in %.1fs\n", r.N, r.AppliedSeconds)
-		}
-		applied <- err
-	}()
+	if c.preapply {
+		rd.appliedAt(start)
+		applied <- nil
+	} else {
+		go func() {
+			err := applyAll(wctx, k, ns, p, sites, pcOf, rd)
+			if err != nil {
+				stopWaiting()
+			} else {
+				r.AppliedSeconds = time.Since(start).Seconds()
+				fmt.Printf("  applied %d objects in %.1fs\n", r.N, r.AppliedSeconds)
+			}
+			applied <- err
+		}()
+	}
 	all := func(string) bool { return true }
 	var out *outage
 	if p.dead > 0 {
@@ -321,7 +339,7 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	if aerr := <-applied; aerr != nil {
 		return r, aerr
 	}
-	if terr := writeTimeline(filepath.Join(c.outDir, "objects-"+ns+".tsv"), rd, start); terr != nil {
+	if terr := writeTimeline(c.outDir, ns, rd, start, out); terr != nil {
 		return r, terr
 	}
 	if win != nil && win.r.Seconds > 0 {
@@ -380,12 +398,52 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	return r, nil
 }
 
-func writeTimeline(path string, rd *readiness, start time.Time) error {
+// writeTimeline writes, into dir, the per-object timeline
+// (objects-<ns>.tsv), every object's steps (steps-<ns>.tsv) and how long the
+// kept sites' objects stayed in each state (states-<ns>.tsv), and prints
+// the states that took longest.
+func writeTimeline(dir, ns string, rd *readiness, start time.Time, out *outage) error {
+	keep := func(string) bool { return true }
+	if out != nil {
+		keep = func(k string) bool { return !onSite(k, out.sites) }
+	}
+	states := rd.stateTimes(keep, time.Now())
+	for i, st := range states[:min(len(states), 6)] {
+		if i == 0 {
+			fmt.Println("  states that took longest (objects, total s, p50/p90/max s):")
+		}
+		fmt.Printf("    %5d %8.1f %6.1f %6.1f %6.1f  %s\n", st.Objects, st.Total, st.P50, st.P90, st.Max, st.State)
+	}
+	for name, write := range map[string]func(io.Writer) error{
+		"objects": func(w io.Writer) error { return rd.timeline(w, start) },
+		"steps":   func(w io.Writer) error { return rd.writeSteps(w, start) },
+		"states":  func(w io.Writer) error { return writeStates(w, states) },
+	} {
+		if err := writeFile(filepath.Join(dir, name+"-"+ns+".tsv"), write); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeStates(w io.Writer, states []stateTime) error {
+	if _, err := fmt.Fprintln(w, "objects\ttotal\tp50\tp90\tmax\tstate"); err != nil {
+		return err
+	}
+	for _, st := range states {
+		if _, err := fmt.Fprintf(w, "%d\t%.1f\t%.1f\t%.1f\t%.1f\t%s\n", st.Objects, st.Total, st.P50, st.P90, st.Max, st.State); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
 	f, err := os.Create(path) //nolint:gosec // the operator's -out
 	if err != nil {
 		return err
 	}
-	if err := rd.timeline(f, start); err != nil {
+	if err := write(f); err != nil {
 		_ = f.Close()
 		return err
 	}

@@ -60,8 +60,16 @@ type secondHalf struct {
 	ReconcileMean float64            `json:"reconcileMeanSeconds"`
 	QueueWaitMean float64            `json:"queueWaitMeanSeconds"`
 	Writes        map[string]float64 `json:"apiWritesByVerb"`
-	PVERequests   float64            `json:"pveRequestsKeptSites"`
-	Changes       int                `json:"objectChanges"`
+	// Conflicts: of Writes, those refused for a conflict (409: the
+	// provider's cache was behind the API server); StatusConflicts: of
+	// them, status writes (microcloud_status_writes_conflicted_total).
+	Conflicts       float64 `json:"apiWriteConflicts"`
+	StatusConflicts float64 `json:"statusWriteConflicts"`
+	// Deferred: reconciles put off until the cache showed the provider's
+	// own last write (microcloud_reconciles_deferred_total).
+	Deferred    float64 `json:"reconcilesDeferred"`
+	PVERequests float64 `json:"pveRequestsKeptSites"`
+	Changes     int     `json:"objectChanges"`
 	// KeptChanges: of Changes, those of the kept sites' objects (the rest
 	// are the other sites', dead in scenario 4).
 	KeptChanges int `json:"objectChangesKept"`
@@ -149,13 +157,16 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 			r.Writes[v] = d
 		}
 	}
+	r.Conflicts = b.m.sum("rest_client_requests_total", `code="409"`) - w.a.m.sum("rest_client_requests_total", `code="409"`)
+	r.Deferred = b.m.sum("microcloud_reconciles_deferred_total") - w.a.m.sum("microcloud_reconciles_deferred_total")
+	r.StatusConflicts = b.m.sum("microcloud_status_writes_conflicted_total") - w.a.m.sum("microcloud_status_writes_conflicted_total")
 	for i := range b.requests {
 		r.PVERequests += b.requests[i] - w.a.requests[i]
 	}
 	r.Changes = b.changes - w.a.changes
 	r.KeptChanges = b.keptChanges - w.a.keptChanges
-	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, mean %.3f s, queued %.2f s), writes %v, %.0f PVE requests, %d object changes (%d of the kept sites)\n",
-		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.PVERequests, r.Changes, r.KeptChanges)
+	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
+		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.Conflicts, r.StatusConflicts, r.PVERequests, r.Changes, r.KeptChanges)
 	return true
 }
 

@@ -229,12 +229,16 @@ type gate struct {
 	kube   client.Reader
 	newObj func() resource.Managed
 	guard  *guard
+	fresh  *fresh // nil: no wait for the provider's own writes
 }
 
 func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	mg := r.newObj()
 	inner := r.inner
 	if err := r.kube.Get(ctx, req.NamespacedName, mg); err == nil {
+		if d := r.fresh.behind(mg); d > 0 {
+			return reconcile.Result{RequeueAfter: d}, nil
+		}
 		if d := r.guard.admit(mg); d > 0 {
 			return reconcile.Result{RequeueAfter: d}, nil
 		}

@@ -36,9 +36,11 @@ type quietManager struct {
 }
 
 // quiet wraps mgr's client; lost, when set, is told of every status write
-// refused for a conflict (the status it carried was not stored).
-func quiet(mgr ctrl.Manager, controller string, lost func(types.UID)) ctrl.Manager {
-	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller, lost: lost}}
+// refused for a conflict (the status it carried was not stored), and f of
+// every write stored (the reconciler's next start waits for the cache to
+// show it).
+func quiet(mgr ctrl.Manager, controller string, lost func(types.UID), f *fresh) ctrl.Manager {
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller, lost: lost, fresh: f}}
 }
 
 func (m quietManager) GetClient() client.Client { return m.c }
@@ -47,10 +49,27 @@ type quietClient struct {
 	client.Client
 	controller string
 	lost       func(types.UID)
+	fresh      *fresh
+}
+
+func (c quietClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
+	err := c.Client.Update(ctx, obj, opts...)
+	if err == nil {
+		c.fresh.wrote(obj)
+	}
+	return err
+}
+
+func (c quietClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+	err := c.Client.Patch(ctx, obj, patch, opts...)
+	if err == nil {
+		c.fresh.wrote(obj)
+	}
+	return err
 }
 
 func (c quietClient) Status() client.SubResourceWriter {
-	return quietStatus{SubResourceWriter: c.Client.Status(), read: c.Client, controller: c.controller, lost: c.lost}
+	return quietStatus{SubResourceWriter: c.Client.Status(), read: c.Client, controller: c.controller, lost: c.lost, fresh: c.fresh}
 }
 
 type quietStatus struct {
@@ -58,6 +77,7 @@ type quietStatus struct {
 	read       client.Reader // the manager's cache
 	controller string
 	lost       func(types.UID)
+	fresh      *fresh
 }
 
 // Update writes obj's status unless the cache holds obj at the same
@@ -73,6 +93,9 @@ func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...clie
 		}
 	}
 	err := s.SubResourceWriter.Update(ctx, obj, opts...)
+	if err == nil {
+		s.fresh.wrote(obj)
+	}
 	if kerrors.IsConflict(err) {
 		statusWritesConflicted.WithLabelValues(s.controller).Inc()
 		if s.lost != nil {

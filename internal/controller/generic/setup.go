@@ -25,6 +25,7 @@ import (
 const (
 	errResolve  = "cannot resolve the provider config"
 	errListKind = "no managed resource list kind for %s"
+	errInformer = "cannot watch %s resources for the provider's own writes"
 )
 
 // ConnectFn builds the external client of one kind for a resolved site.
@@ -62,7 +63,17 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	}
 	ropts = append(ropts, extra...)
 
-	r := managed.NewReconciler(quiet(mgr, name, g.unsaved), resource.ManagedKind(gvk), ropts...)
+	// The reconciler's writes are awaited in the cache before its next
+	// start (fresh): the watch's copy of them wakes it.
+	f := newFresh(name, o.Waker.Wake)
+	inf, err := mgr.GetCache().GetInformer(context.Background(), newFn())
+	if err != nil {
+		return errors.Wrapf(err, errInformer, gvk.Kind)
+	}
+	if _, err := inf.AddEventHandler(f.handler()); err != nil {
+		return errors.Wrapf(err, errInformer, gvk.Kind)
+	}
+	r := managed.NewReconciler(quiet(mgr, name, g.unsaved, f), resource.ManagedKind(gvk), ropts...)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
@@ -81,6 +92,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		kube:   mgr.GetClient(),
 		newObj: func() resource.Managed { return newFn() },
 		guard:  g,
+		fresh:  f,
 	})
 }
 
