@@ -148,20 +148,15 @@ func (r *readiness) seen(obj any) {
 	}
 	key := u.GetKind() + "/" + u.GetName()
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	rc, sc := conditionOf(conds, "Ready"), conditionOf(conds, "Synced")
 	// The message kept is the failing Synced condition's (a reconcile
 	// error), else a not-Ready condition's.
-	ready, msg, synced := false, "", ""
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		switch {
-		case m["type"] == "Ready":
-			ready = m["status"] == "True"
-			if !ready {
-				msg, _ = m["message"].(string)
-			}
-		case m["type"] == "Synced" && m["status"] == "False":
-			synced, _ = m["message"].(string)
-		}
+	ready, msg, synced := rc.status == "True", "", ""
+	if !ready {
+		msg = rc.message
+	}
+	if sc.status == "False" {
+		synced = sc.message
 	}
 	if synced != "" {
 		msg = synced
@@ -171,13 +166,13 @@ func (r *readiness) seen(obj any) {
 	// observation (Synced, status.atProvider.vmid set) is what counts.
 	if !ready && r.observeOnly {
 		_, seen, _ := unstructured.NestedInt64(u.Object, "status", "atProvider", "vmid")
-		ready = seen && synced == "" && hasTrue(conds, "Synced")
+		ready = seen && synced == "" && sc.status == "True"
 	}
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.isReady[key], r.message[key] = ready, msg
-	if st := stateOf(u, conds); len(r.steps[key]) == 0 || r.steps[key][len(r.steps[key])-1].state != st {
+	if st := stateOf(u, rc, sc); len(r.steps[key]) == 0 || r.steps[key][len(r.steps[key])-1].state != st {
 		r.steps[key] = append(r.steps[key], step{at: now, state: st})
 	}
 	if _, done := r.created[key]; !done && u.GetAnnotations()["crossplane.io/external-create-succeeded"] != "" {
@@ -336,21 +331,11 @@ func (r *readiness) changeCount() int {
 // Ready's (else a failing Synced's) message with what differs between
 // objects taken out (a task's UPID becomes its type, numbers become #), so
 // the same step reads the same on every object.
-func stateOf(u *unstructured.Unstructured, conds []any) string {
-	cond := func(typ string) (status, reason, msg string) {
-		for _, c := range conds {
-			if m, _ := c.(map[string]any); m["type"] == typ {
-				status, _ = m["status"].(string)
-				reason, _ = m["reason"].(string)
-				msg, _ = m["message"].(string)
-			}
-		}
-		return status, reason, msg
-	}
-	rs, rr, rm := cond("Ready")
-	ss, sr, sm := cond("Synced")
-	if ss == "False" && sm != "" {
-		rm = sm
+func stateOf(u *unstructured.Unstructured, ready, synced condition) string {
+	rs, rr, rm := ready.status, ready.reason, ready.message
+	ss, sr := synced.status, synced.reason
+	if ss == "False" && synced.message != "" {
+		rm = synced.message
 	}
 	a := u.GetAnnotations()
 	rec := "-"
@@ -440,11 +425,18 @@ func (r *readiness) writeSteps(w io.Writer, start time.Time) error {
 	return nil
 }
 
-func hasTrue(conds []any, typ string) bool {
-	for _, c := range conds {
-		if m, _ := c.(map[string]any); m["type"] == typ && m["status"] == "True" {
-			return true
+// A condition is one condition's status, reason and message (all empty
+// when the object does not have it).
+type condition struct{ status, reason, message string }
+
+func conditionOf(conds []any, typ string) condition {
+	var c condition
+	for _, x := range conds {
+		if m, _ := x.(map[string]any); m["type"] == typ {
+			c.status, _ = m["status"].(string)
+			c.reason, _ = m["reason"].(string)
+			c.message, _ = m["message"].(string)
 		}
 	}
-	return false
+	return c
 }
