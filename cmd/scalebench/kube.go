@@ -94,6 +94,10 @@ type readiness struct {
 	mu      sync.Mutex
 	applied map[string]time.Time
 	ready   map[string]time.Time
+	// stamped is, per object, its Ready condition's own
+	// lastTransitionTime when a watch first saw it Ready: when the
+	// provider wrote Ready (to the second), whatever the watch's lag.
+	stamped map[string]time.Time
 	isReady map[string]bool
 	message map[string]string
 	changes int // updates with a new resourceVersion: real writes, not no-op PUTs
@@ -121,7 +125,7 @@ type step struct {
 }
 
 func newReadiness() *readiness {
-	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{},
+	return &readiness{applied: map[string]time.Time{}, ready: map[string]time.Time{}, stamped: map[string]time.Time{}, isReady: map[string]bool{}, message: map[string]string{}, changesOf: map[string]int{},
 		firstChange: map[string]time.Time{}, created: map[string]time.Time{}, steps: map[string][]step{}}
 }
 
@@ -180,11 +184,26 @@ func (r *readiness) seen(obj any) {
 	}
 	if _, done := r.ready[key]; ready && !done {
 		r.ready[key] = now
+		if t, err := time.Parse(time.RFC3339, rc.since); err == nil && rc.status == "True" {
+			r.stamped[key] = t
+		}
 	}
 }
 
 // times are the apply-to-first-Ready durations of the keys accepted by keep.
 func (r *readiness) times(keep func(key string) bool) (ds []time.Duration, readyNow, total int) {
+	return r.timesBy(r.ready, keep)
+}
+
+// stampedTimes are times by the Ready conditions' own lastTransitionTime
+// (whole seconds, so up to a second short): what the provider wrote,
+// without the lag of the bench's watch.
+func (r *readiness) stampedTimes(keep func(key string) bool) []time.Duration {
+	ds, _, _ := r.timesBy(r.stamped, keep)
+	return ds
+}
+
+func (r *readiness) timesBy(ready map[string]time.Time, keep func(key string) bool) (ds []time.Duration, readyNow, total int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, at := range r.applied {
@@ -192,7 +211,7 @@ func (r *readiness) times(keep func(key string) bool) (ds []time.Duration, ready
 			continue
 		}
 		total++
-		if t, ok := r.ready[k]; ok {
+		if t, ok := ready[k]; ok {
 			ds = append(ds, t.Sub(at))
 		}
 		if r.isReady[k] {
@@ -309,11 +328,11 @@ func (r *readiness) timeline(w io.Writer, start time.Time) error {
 		}
 		return ""
 	}
-	if _, err := fmt.Fprintln(w, "object\tapplied\tfirstChange\tcreated\tready\tchanges"); err != nil {
+	if _, err := fmt.Fprintln(w, "object\tapplied\tfirstChange\tcreated\tready\tchanges\treadyStamp"); err != nil {
 		return err
 	}
 	for _, k := range keys {
-		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\n", k, at(r.applied, k), at(r.firstChange, k), at(r.created, k), at(r.ready, k), r.changesOf[k]); err != nil {
+		if _, err := fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", k, at(r.applied, k), at(r.firstChange, k), at(r.created, k), at(r.ready, k), r.changesOf[k], at(r.stamped, k)); err != nil {
 			return err
 		}
 	}
@@ -427,7 +446,7 @@ func (r *readiness) writeSteps(w io.Writer, start time.Time) error {
 
 // A condition is one condition's status, reason and message (all empty
 // when the object does not have it).
-type condition struct{ status, reason, message string }
+type condition struct{ status, reason, message, since string }
 
 func conditionOf(conds []any, typ string) condition {
 	var c condition
@@ -436,6 +455,7 @@ func conditionOf(conds []any, typ string) condition {
 			c.status, _ = m["status"].(string)
 			c.reason, _ = m["reason"].(string)
 			c.message, _ = m["message"].(string)
+			c.since, _ = m["lastTransitionTime"].(string)
 		}
 	}
 	return c

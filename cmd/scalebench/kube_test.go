@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -111,21 +112,30 @@ func TestTimeline(t *testing.T) {
 	u := vmWith("True", "True", "", 100)
 	u.SetResourceVersion("2")
 	u.SetAnnotations(map[string]string{"crossplane.io/external-create-succeeded": "x"})
+	// The provider wrote Ready 3 s after t0 (to the second); the watch saw it now.
+	stamp := t0.Add(3 * time.Second).Truncate(time.Second)
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	conds[0].(map[string]any)["lastTransitionTime"] = stamp.UTC().Format(time.RFC3339)
+	_ = unstructured.SetNestedSlice(u.Object, conds, "status", "conditions")
 	r.changed(old, u)
 	r.seen(u)
 	var b strings.Builder
 	if err := r.timeline(&b, t0); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) != 3 || lines[0] != "object\tapplied\tfirstChange\tcreated\tready\tchanges" {
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != "object\tapplied\tfirstChange\tcreated\tready\tchanges\treadyStamp" {
 		t.Fatalf("timeline:\n%s", b.String())
 	}
 	f := strings.Split(lines[1], "\t")
-	if f[0] != "VirtualMachine/s0-vm-1" || f[1] != "1.50" || f[2] == "" || f[3] == "" || f[4] == "" || f[5] != "1" {
-		t.Errorf("first line %q", lines[1])
+	wantStamp := strconv.FormatFloat(stamp.Sub(t0).Seconds(), 'f', 2, 64)
+	if f[0] != "VirtualMachine/s0-vm-1" || f[1] != "1.50" || f[2] == "" || f[3] == "" || f[4] == "" || f[5] != "1" || f[6] != wantStamp {
+		t.Errorf("first line %q, want stamp %s", lines[1], wantStamp)
 	}
-	if lines[2] != "VirtualMachine/s0-vm-2\t2.00\t\t\t\t0" {
+	if st := r.stampedTimes(func(string) bool { return true }); len(st) != 1 || st[0] != stamp.Sub(t0.Add(1500*time.Millisecond)) {
+		t.Errorf("stamped times %v, want [%v]", st, stamp.Sub(t0.Add(1500*time.Millisecond)))
+	}
+	if lines[2] != "VirtualMachine/s0-vm-2\t2.00\t\t\t\t0\t" {
 		t.Errorf("second line %q", lines[2])
 	}
 }

@@ -25,7 +25,8 @@ import (
 // reconcileCounter is a logger that counts the managed reconciler's
 // "Reconciling" lines for one request (namespace/name): the reconciles of
 // that one resource, whatever else runs in the test binary; a request
-// ending in "/" (namespace/) counts every resource of the namespace.
+// ending in "*" (namespace/prefix*) counts every resource whose name starts
+// with the prefix.
 type reconcileCounter struct {
 	request string
 	kv      []any
@@ -39,7 +40,7 @@ func (l reconcileCounter) Debug(msg string, _ ...any) {
 		return
 	}
 	for i := 0; i+1 < len(l.kv); i += 2 {
-		if r := fmt.Sprint(l.kv[i+1]); l.kv[i] == "request" && (r == l.request || strings.HasSuffix(l.request, "/") && strings.HasPrefix(r, l.request)) {
+		if r := fmt.Sprint(l.kv[i+1]); l.kv[i] == "request" && (r == l.request || strings.HasSuffix(l.request, "*") && strings.HasPrefix(r, strings.TrimSuffix(l.request, "*"))) {
 			l.n.Add(1)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	kerrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -81,6 +82,47 @@ func (f *fresh) wrote(obj client.Object) {
 		f.pending[obj.GetUID()] = w
 	}
 	w.rv, w.at, w.key = obj.GetResourceVersion(), f.now(), client.ObjectKeyFromObject(obj)
+}
+
+// after records the outcome of a write of obj: stored (wrote) or refused
+// for a conflict (refused).
+func (f *fresh) after(obj client.Object, err error) {
+	switch {
+	case err == nil:
+		f.wrote(obj)
+	case kerrors.IsConflict(err):
+		f.refused(obj)
+	}
+}
+
+// refused records obj as refused for a conflict: the API server holds a
+// later version than the copy obj was read from, so the next reconcile
+// waits for the cache to show one (at most FreshWait from now). Without
+// it, a cache that fell behind by more than FreshWait (the API server
+// dropped the watch and the relist waits out client-go's backoff) turned
+// every reconcile into a conflict and its immediate requeue into another:
+// 34,000 refused PUTs for 3,000 new VMs in a pre-applied scale run.
+// Versions that are not integers cannot say "later" and are not recorded.
+func (f *fresh) refused(obj client.Object) {
+	if f == nil || obj.GetUID() == "" {
+		return
+	}
+	rv, err := strconv.ParseUint(obj.GetResourceVersion(), 10, 64)
+	if err != nil {
+		return
+	}
+	later := strconv.FormatUint(rv+1, 10)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w, ok := f.pending[obj.GetUID()]
+	if !ok {
+		w = &written{rv: later}
+		f.pending[obj.GetUID()] = w
+	}
+	if !atLeast(w.rv, later) {
+		w.rv = later
+	}
+	w.at, w.key = f.now(), client.ObjectKeyFromObject(obj)
 }
 
 // seen is told of every copy the cache receives; the one carrying the

@@ -32,22 +32,30 @@ func (c *cacheCopy) Get(_ context.Context, _ client.ObjectKey, obj client.Object
 	return nil
 }
 
+// storedVM is a fake API server holding a VM named name, and the VM as it
+// stores it.
+func storedVM(t *testing.T, name string) (client.Client, *v1alpha1.VirtualMachine) {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	vm := vmNamed(name)
+	api := fake.NewClientBuilder().WithScheme(s).WithObjects(vm).WithStatusSubresource(vm).Build()
+	if err := api.Get(context.Background(), client.ObjectKeyFromObject(vm), vm); err != nil {
+		t.Fatal(err)
+	}
+	return api, vm
+}
+
 // A write of the reconciler's client is awaited in the cache: the next
 // reconcile of the resource is put off (no reconcile, a requeue within
 // FreshWait) while the cache holds an older copy, woken as soon as the
 // cache shows the write, and let through on any copy once FreshWait has
 // passed. A write the cache already holds puts nothing off.
 func TestReconcileWaitsForTheCacheToShowItsOwnWrite(t *testing.T) {
-	s := runtime.NewScheme()
-	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	vm := vmNamed("fresh")
-	api := fake.NewClientBuilder().WithScheme(s).WithObjects(vm).WithStatusSubresource(vm).Build()
+	api, vm := storedVM(t, "fresh")
 	ctx := context.Background()
-	if err := api.Get(ctx, client.ObjectKeyFromObject(vm), vm); err != nil {
-		t.Fatal(err)
-	}
 	cache := &cacheCopy{vm: vm.DeepCopy()}
 	var woken []types.NamespacedName
 	f := newFresh("fresh-test", func(k types.NamespacedName) { woken = append(woken, k) })
@@ -177,5 +185,51 @@ func TestAtLeast(t *testing.T) {
 		if got := atLeast(c.rv, c.want); got != c.ok {
 			t.Errorf("atLeast(%q, %q) = %v, want %v", c.rv, c.want, got, c.ok)
 		}
+	}
+}
+
+// A write refused for a conflict says the cached copy it started from is
+// stale: the next reconcile waits for a later copy (woken when it
+// arrives), instead of starting again from the same copy into the same
+// conflict.
+func TestReconcileAfterAConflictWaitsForALaterCopy(t *testing.T) {
+	api, vm := storedVM(t, "refused")
+	ctx := context.Background()
+	stale := vm.DeepCopy()
+	// Another write the cache has not shown yet (the watch was dropped).
+	moved := vm.DeepCopy()
+	moved.Labels = map[string]string{"moved": "yes"}
+	if err := api.Update(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	cache := &cacheCopy{vm: stale.DeepCopy()}
+	var woken []types.NamespacedName
+	f := newFresh("refused-test", func(k types.NamespacedName) { woken = append(woken, k) })
+	c := quietClient{Client: api, controller: "refused-test", fresh: f}
+	counted := &countingReconciler{n: map[string]int{}}
+	gt := &gate{inner: counted, name: "refused-test", kube: cache, newObj: func() resource.Managed { return &v1alpha1.VirtualMachine{} },
+		guard: newGuard("refused-test", Backoff{Base: time.Second, Max: time.Minute}, 0, event.NewNopRecorder()), fresh: f}
+	req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(vm)}
+
+	// The reconcile's write from the stale copy is refused.
+	stale.SetConditions(xpv2.Creating())
+	if err := c.Status().Update(ctx, stale); err == nil {
+		t.Fatal("a write from a stale copy was stored")
+	}
+	if res, err := gt.Reconcile(ctx, req); err != nil || res.RequeueAfter <= 0 || counted.n["refused"] != 0 {
+		t.Fatalf("after the conflict a reconcile on the same copy ran (%d runs, put off %s, err %v)", counted.n["refused"], res.RequeueAfter, err)
+	}
+	// The watch delivers the later copy: the reconcile is woken and runs.
+	h := f.handler().(toolscache.ResourceEventHandlerFuncs)
+	if err := api.Get(ctx, client.ObjectKeyFromObject(vm), moved); err != nil {
+		t.Fatal(err)
+	}
+	cache.vm = moved
+	h.UpdateFunc(stale, moved)
+	if len(woken) != 1 {
+		t.Fatalf("woken %v, want the resource once", woken)
+	}
+	if res, err := gt.Reconcile(ctx, req); err != nil || res.RequeueAfter != 0 || counted.n["refused"] != 1 {
+		t.Fatalf("with a later copy cached the reconcile was put off %s (%d runs, err %v)", res.RequeueAfter, counted.n["refused"], err)
 	}
 }

@@ -23,7 +23,14 @@ var statusWritesConflicted = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Help: "Status writes of the managed reconciler refused for a conflict (the cache was behind the API server): the status they carried, a failure's message included, was not stored.",
 }, []string{"controller"})
 
-func init() { metrics.Registry.MustRegister(statusWritesSkipped, statusWritesConflicted) }
+var updatesSkipped = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "microcloud_updates_skipped_total",
+	Help: "Updates of a provider config not sent because they would have changed nothing (the cached object has the same resource version, metadata and spec).",
+}, []string{"controller"})
+
+func init() {
+	metrics.Registry.MustRegister(statusWritesSkipped, statusWritesConflicted, updatesSkipped)
+}
 
 // quietManager hands the managed reconciler a client whose status writes
 // are skipped when they would change nothing. The reconciler writes status
@@ -45,26 +52,39 @@ func quiet(mgr ctrl.Manager, controller string, lost func(types.UID), f *fresh) 
 
 func (m quietManager) GetClient() client.Client { return m.c }
 
+// QuietConfigs hands crossplane-runtime's ProviderConfig reconciler a
+// client whose writes that would change nothing are not sent. It runs on
+// every usage a new managed resource records (one per resource) and each
+// time sends an Update only to ensure its finalizer, then a status write;
+// 3,000 new VMs on 100 sites cost 3,048 such Updates, 3,013 status writes
+// and 599 conflicts (scale run, scenario 3).
+func QuietConfigs(mgr ctrl.Manager, controller string) ctrl.Manager {
+	return quietManager{Manager: mgr, c: quietClient{Client: mgr.GetClient(), controller: controller, skipSame: true}}
+}
+
 type quietClient struct {
 	client.Client
 	controller string
 	lost       func(types.UID)
 	fresh      *fresh
+	// skipSame skips an Update of an object the cache holds at the same
+	// resource version with the same metadata and spec.
+	skipSame bool
 }
 
 func (c quietClient) Update(ctx context.Context, obj client.Object, opts ...client.UpdateOption) error {
-	err := c.Client.Update(ctx, obj, opts...)
-	if err == nil {
-		c.fresh.wrote(obj)
+	if c.skipSame && len(opts) == 0 && c.unchanged(ctx, obj) {
+		updatesSkipped.WithLabelValues(c.controller).Inc()
+		return nil
 	}
+	err := c.Client.Update(ctx, obj, opts...)
+	c.fresh.after(obj, err)
 	return err
 }
 
 func (c quietClient) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
 	err := c.Client.Patch(ctx, obj, patch, opts...)
-	if err == nil {
-		c.fresh.wrote(obj)
-	}
+	c.fresh.after(obj, err)
 	return err
 }
 
@@ -93,9 +113,7 @@ func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...clie
 		}
 	}
 	err := s.SubResourceWriter.Update(ctx, obj, opts...)
-	if err == nil {
-		s.fresh.wrote(obj)
-	}
+	s.fresh.after(obj, err)
 	if kerrors.IsConflict(err) {
 		statusWritesConflicted.WithLabelValues(s.controller).Inc()
 		if s.lost != nil {
@@ -105,16 +123,42 @@ func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...clie
 	return err
 }
 
-// sameStatus compares the status of a and b as they would be serialised
-// (times at the API's precision).
-func sameStatus(a, b client.Object) bool {
+// unchanged tells whether the cache holds obj at its resource version with
+// everything but its status equal: the API server would store nothing new.
+func (c quietClient) unchanged(ctx context.Context, obj client.Object) bool {
+	if obj.GetResourceVersion() == "" {
+		return false
+	}
+	cur, ok := obj.DeepCopyObject().(client.Object)
+	if !ok || c.Get(ctx, client.ObjectKeyFromObject(obj), cur) != nil || cur.GetResourceVersion() != obj.GetResourceVersion() {
+		return false
+	}
+	ua, ub, ok := unstructuredPair(cur, obj)
+	if !ok {
+		return false
+	}
+	delete(ua, "status")
+	delete(ub, "status")
+	return equality.Semantic.DeepEqual(ua, ub)
+}
+
+// unstructuredPair is a and b as they would be serialised (times at the
+// API's precision).
+func unstructuredPair(a, b client.Object) (map[string]any, map[string]any, bool) {
 	ua, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
 	if err != nil {
-		return false
+		return nil, nil, false
 	}
 	ub, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
 	if err != nil {
-		return false
+		return nil, nil, false
 	}
-	return equality.Semantic.DeepEqual(ua["status"], ub["status"])
+	return ua, ub, true
+}
+
+// sameStatus compares the status of a and b as they would be serialised
+// (times at the API's precision).
+func sameStatus(a, b client.Object) bool {
+	ua, ub, ok := unstructuredPair(a, b)
+	return ok && equality.Semantic.DeepEqual(ua["status"], ub["status"])
 }

@@ -29,7 +29,10 @@ const (
 )
 
 // ConnectFn builds the external client of one kind for a resolved site.
-type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *providerconfig.Site) (managed.TypedExternalClient[T], error)
+// kube is the API server client the reconciler itself writes with: a write
+// the kind makes of the managed resource through it is awaited in the cache
+// before the resource's next reconcile, like the reconciler's own.
+type ConnectFn[T resource.ModernManaged] func(ctx context.Context, mg T, site *providerconfig.Site, kube client.Client) (managed.TypedExternalClient[T], error)
 
 // Setup registers a managed reconciler for the kind gvk with mgr.
 // section is the part of a ProviderConfig the kind's backend needs (only
@@ -42,10 +45,8 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		o.Waker = &options.Waker{} // parked resources are woken when their site answers
 	}
 	g.wake = o.Waker.WakeUrgently
-	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: section, connect: connect, intent: o.Intent, guard: g}
 
 	ropts := []managed.ReconcilerOption{
-		managed.WithTypedExternalConnector[T](c),
 		managed.WithLogger(o.Logger.WithValues("controller", name)),
 		managed.WithRecorder(rec),
 		managed.WithPollInterval(o.PollInterval),
@@ -73,7 +74,10 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	if _, err := inf.AddEventHandler(f.handler()); err != nil {
 		return errors.Wrapf(err, errInformer, gvk.Kind)
 	}
-	r := managed.NewReconciler(quiet(mgr, name, g.unsaved, f), resource.ManagedKind(gvk), ropts...)
+	qm := quiet(mgr, name, g.unsaved, f)
+	c := &connector[T]{resolve: providerconfig.NewResolver(mgr.GetClient()), need: section, connect: connect, kube: qm.GetClient(), intent: o.Intent, guard: g}
+	ropts = append([]managed.ReconcilerOption{managed.WithTypedExternalConnector[T](c)}, ropts...)
+	r := managed.NewReconciler(qm, resource.ManagedKind(gvk), ropts...)
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(name).
 		WithOptions(o.ForControllerRuntime()).
@@ -102,6 +106,7 @@ type connector[T resource.ModernManaged] struct {
 	resolve *providerconfig.Resolver
 	need    providerconfig.Section
 	connect ConnectFn[T]
+	kube    client.Client // the reconciler's own (recording) client
 	intent  options.IntentRecorder
 	guard   *guard
 }
@@ -111,7 +116,7 @@ func (c *connector[T]) Connect(ctx context.Context, mg T) (managed.TypedExternal
 	if err != nil {
 		return nil, c.guard.failed(mg, "", errors.Wrap(err, errResolve))
 	}
-	ext, err := c.connect(ctx, mg, site)
+	ext, err := c.connect(ctx, mg, site, c.kube)
 	if err != nil {
 		return nil, c.guard.failed(mg, site.Ref, err)
 	}

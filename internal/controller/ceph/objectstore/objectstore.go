@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/crossplane/crossplane-runtime/v2/pkg/errors"
 	"github.com/crossplane/crossplane-runtime/v2/pkg/event"
@@ -45,7 +46,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	}
 	rec := event.NewAPIRecorder(mgr.GetEventRecorderFor(managed.ControllerName(gvk.GroupKind().String()))) //nolint:staticcheck // crossplane-runtime's recorder takes the legacy interface.
 	return generic.Setup(mgr, o, gvk, providerconfig.SectionObjectStore, newFn,
-		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
+		func(_ context.Context, _ T, s *providerconfig.Site, _ client.Client) (managed.TypedExternalClient[T], error) {
 			os := s.ObjectStore
 			c, err := clients.Get(rgw.Config{Endpoint: os.Endpoint, AccessKey: os.AccessKey, SecretKey: os.SecretKey,
 				CABundle: os.CABundle, InsecureSkipTLSVerify: os.InsecureSkipTLSVerify})

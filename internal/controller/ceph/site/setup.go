@@ -49,11 +49,11 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 		return resolver.Resolve(ctx, mg, providerconfig.SectionCeph)
 	}
 	return generic.Setup(mgr, o, gvk, providerconfig.SectionCeph, newFn,
-		func(ctx context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
+		func(ctx context.Context, _ T, s *providerconfig.Site, kube client.Client) (managed.TypedExternalClient[T], error) {
 			c, err := Connect(ctx, clients, s)
 			if err != nil {
 				return nil, err
 			}
-			return external(Deps{Ceph: c, Site: s, Kube: mgr.GetClient(), Resolve: resolve, Record: rec}), nil
+			return external(Deps{Ceph: c, Site: s, Kube: kube, Resolve: resolve, Record: rec}), nil
 		}, ReconcilerOptions()...)
 }

@@ -204,6 +204,9 @@ func (e *External[T]) observe(ctx context.Context, mg T, seen *observed) (manage
 			queued.ResourceLateInitialized = lateInit
 			return queued, nil
 		}
+		if err := e.prepareCreate(ctx, mg); err != nil {
+			return managed.ExternalObservation{}, err
+		}
 		return managed.ExternalObservation{ResourceExists: false, ResourceLateInitialized: lateInit}, nil
 	}
 	e.c.ReleaseCreate(string(mg.GetUID()))
@@ -364,6 +367,33 @@ func mayDo(mg resource.Managed, action xpv2.ManagementAction) bool {
 	return false
 }
 
+// prepareCreate readies mg, found without a guest, for the create that
+// follows this Observe: the reconciler's finalizer and the id the guest
+// will have (named by the spec, else allocated) are set on mg in memory, so
+// the reconciler's write before the create (its create-pending annotation,
+// refused whole on a conflict) saves them too. Each was a write of its own
+// before the create (the finalizer, then the external name in Create):
+// three object changes of the API server for one, at a new VM's busiest
+// moment. Nothing is prepared for a resource being deleted or not allowed
+// to create (the reconciler creates nothing then).
+func (e *External[T]) prepareCreate(ctx context.Context, mg T) error {
+	if meta.WasDeleted(mg) || !mayCreate(mg) {
+		return nil
+	}
+	meta.AddFinalizer(mg, managed.FinalizerName)
+	id, err := ID(mg)
+	if err != nil || id != 0 {
+		return err
+	}
+	if spec := e.kind.SpecID(mg); spec != nil {
+		id = int(*spec)
+	} else if id, err = e.c.AllocateID(ctx); err != nil {
+		return errors.Wrap(err, errNextID)
+	}
+	meta.SetExternalName(mg, strconv.Itoa(id))
+	return nil
+}
+
 // Create implements the managed external client: the id (saved by an
 // earlier attempt, named by the spec, or allocated) is saved as external
 // name before the create call, so after a crash or a lost answer the next
@@ -453,6 +483,9 @@ func (e *External[T]) Update(ctx context.Context, mg T) (managed.ExternalUpdate,
 	if upid != "" {
 		*e.kind.Status(mg).PendingTask = upid
 		e.watch(mg, upid)
+		// Said in the status write that ends this reconcile: the next one
+		// (the task still running) then finds nothing new to write.
+		mg.SetConditions(TaskRunning(upid))
 	}
 	return managed.ExternalUpdate{}, err
 }

@@ -51,7 +51,12 @@ func CheckPending(ctx context.Context, c *proxmox.Client, mg resource.Managed, p
 		return false, false, obs, errors.Wrapf(err, errTask, upid)
 	}
 	if t.Running() {
-		mg.SetConditions(xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid)))
+		// The reconciler marks a resource Creating after the create that
+		// started the task: it stays so until the task ends, rather than
+		// cost a status write to say the same in other words.
+		if mg.GetCondition(xpv2.TypeReady).Reason != xpv2.ReasonCreating {
+			mg.SetConditions(TaskRunning(upid))
+		}
 		return false, false, managed.ExternalObservation{ResourceExists: true, ResourceUpToDate: true}, nil
 	}
 	c.InvalidateView()
@@ -65,6 +70,11 @@ func CheckPending(ctx context.Context, c *proxmox.Client, mg resource.Managed, p
 		}
 	}
 	return true, ClearPendingTask(mg, pending), obs, nil
+}
+
+// TaskRunning is the Ready condition of a resource while its task upid runs.
+func TaskRunning(upid string) xpv2.Condition {
+	return xpv2.Unavailable().WithMessage(fmt.Sprintf(reasonTask, upid))
 }
 
 // Find returns the guest with id from the cluster view; nil when it is gone

@@ -55,9 +55,8 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	if clients == nil {
 		return errors.New(errNoRegistry)
 	}
-	kube := mgr.GetClient()
 	return generic.Setup(mgr, o, gvk, providerconfig.SectionProxmox, newFn,
-		func(_ context.Context, _ T, s *providerconfig.Site) (managed.TypedExternalClient[T], error) {
+		func(_ context.Context, _ T, s *providerconfig.Site, kube client.Client) (managed.TypedExternalClient[T], error) {
 			// The resolver asked for the proxmox section: s.Proxmox is set.
 			c, err := clients.Client(s)
 			if err != nil {
