@@ -207,7 +207,7 @@ func busyGoroutines() string {
 	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
 	var out []string
 	for _, g := range strings.Split(b.String(), "\n\n") {
-		if strings.Contains(g, "provider-microcloud/internal") || strings.Contains(g, "controller-runtime/pkg/internal/controller") {
+		if strings.Contains(g, "provider-microcloud/internal") || strings.Contains(g, "controller-runtime/pkg/internal/controller") || strings.Contains(g, "controller-runtime/pkg/controller/priorityqueue") {
 			out = append(out, g)
 		}
 	}

@@ -1,6 +1,7 @@
 package ceph
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
 
@@ -10,6 +11,11 @@ import (
 
 // errDecodeAuth never quotes the answer: it holds the client's key.
 const errDecodeAuth = "cannot decode Ceph's answer to \"auth get\" for %s"
+
+const (
+	errMDSNoAnswer = "no answer from the MDS to \"session ls\" in time"
+	errMDSBusy     = "an earlier \"session ls\" to the MDS has not been answered yet"
+)
 
 // Caps are a cephx client's caps per service ("mon", "osd", "mds", "mgr").
 type Caps map[string]string
@@ -83,41 +89,69 @@ type mdsSession struct {
 // CephFSSessions counts, per MDS daemon ("mds.a"), the CephFS sessions of cephx client id (without
 // "client."), asking every active MDS of every filesystem (`session ls`). A client that died
 // without unmounting keeps its session until the MDS closes it (session_autoclose, 300 s).
-func (c *Client) CephFSSessions(id string) (map[string]int, error) {
+//
+// libcephfs's MDS command takes no deadline: a busy or hung MDS can hold the call for minutes.
+// The call runs on its own goroutine, which owns the libcephfs handle and releases it when the
+// call returns, and CephFSSessions returns an error when ctx ends first; while one call to the
+// MDS has not returned, the next fails at once rather than pile up behind it.
+func (c *Client) CephFSSessions(ctx context.Context, id string) (map[string]int, error) {
 	var d fsDump
 	if err := c.monJSON(map[string]any{"prefix": "fs dump"}, &d); err != nil {
 		return nil, err
 	}
 	active := d.active("")
-	out := map[string]int{}
 	if len(active) == 0 {
-		return out, nil
+		return map[string]int{}, nil
 	}
 	return call(c, Call{Class: ClassFS, Op: "session ls", Target: id}, func() (map[string]int, error) {
-		// an initialized, unmounted libcephfs handle is all ceph_mds_command needs
-		m, err := cephfs.CreateFromRados(c.conn)
-		if err != nil {
-			return nil, newError("session ls", "", err)
+		if !c.mdsBusy.CompareAndSwap(false, true) {
+			return nil, errors.New(errMDSBusy)
 		}
-		defer func() { _ = m.Release() }()
-		if err := m.Init(); err != nil {
-			return nil, newError("session ls", "", err)
+		type answer struct {
+			n   map[string]int
+			err error
 		}
-		for _, name := range active {
-			b, status, err := m.MdsCommand(name, [][]byte{[]byte(`{"prefix":"session ls","format":"json"}`)})
-			if err != nil {
-				return nil, newError("session ls (mds."+name+")", status, err)
-			}
-			var ss []mdsSession
-			if err := json.Unmarshal(b, &ss); err != nil {
-				return nil, errors.Wrapf(err, "cannot decode the answer of mds.%s to \"session ls\"", name)
-			}
-			for _, s := range ss {
-				if s.Meta.EntityID == id && s.State != "closed" && s.State != "killing" {
-					out["mds."+name]++
-				}
-			}
+		got := make(chan answer, 1)
+		go func() {
+			defer c.mdsBusy.Store(false)
+			n, err := c.sessions(active, id)
+			got <- answer{n, err}
+		}()
+		select {
+		case a := <-got:
+			return a.n, a.err
+		case <-ctx.Done():
+			return nil, errors.Wrap(ctx.Err(), errMDSNoAnswer)
 		}
-		return out, nil
 	})
+}
+
+// sessions asks each named MDS for its sessions and counts those of cephx client id.
+func (c *Client) sessions(active []string, id string) (map[string]int, error) {
+	// an initialized, unmounted libcephfs handle is all ceph_mds_command needs
+	m, err := cephfs.CreateFromRados(c.conn)
+	if err != nil {
+		return nil, newError("session ls", "", err)
+	}
+	defer func() { _ = m.Release() }()
+	if err := m.Init(); err != nil {
+		return nil, newError("session ls", "", err)
+	}
+	out := map[string]int{}
+	for _, name := range active {
+		b, status, err := m.MdsCommand(name, [][]byte{[]byte(`{"prefix":"session ls","format":"json"}`)})
+		if err != nil {
+			return nil, newError("session ls (mds."+name+")", status, err)
+		}
+		var ss []mdsSession
+		if err := json.Unmarshal(b, &ss); err != nil {
+			return nil, errors.Wrapf(err, "cannot decode the answer of mds.%s to \"session ls\"", name)
+		}
+		for _, s := range ss {
+			if s.Meta.EntityID == id && s.State != "closed" && s.State != "killing" {
+				out["mds."+name]++
+			}
+		}
+	}
+	return out, nil
 }

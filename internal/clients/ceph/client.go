@@ -109,6 +109,9 @@ type Client struct {
 	// mounts are libcephfs mounts by filesystem name, made on first use (cephfsmount.go).
 	mountMu sync.Mutex
 	mounts  map[string]*cephfs.MountInfo
+
+	// mdsBusy is set while an MDS command (CephFSSessions) has not returned.
+	mdsBusy atomic.Bool
 }
 
 // Connect opens a new RADOS connection to the site. Most callers want Clients.Get instead.

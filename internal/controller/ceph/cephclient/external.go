@@ -168,13 +168,13 @@ func (e *external) Update(ctx context.Context, mg *v1alpha1.CephClient) (managed
 	return managed.ExternalUpdate{}, errors.Wrap(e.c.SetAuthCaps(entity, buildCaps(ts)), errCaps)
 }
 
-func (e *external) Delete(_ context.Context, mg *v1alpha1.CephClient) (managed.ExternalDelete, error) {
+func (e *external) Delete(ctx context.Context, mg *v1alpha1.CephClient) (managed.ExternalDelete, error) {
 	entity, err := e.entity(mg)
 	if err != nil {
 		return managed.ExternalDelete{}, err
 	}
 	mg.SetConditions(xpv2.Deleting())
-	sessions, err := e.c.CephFSSessions(strings.TrimPrefix(entity, "client."))
+	sessions, err := e.c.CephFSSessions(ctx, strings.TrimPrefix(entity, "client."))
 	if err != nil { // never delete on a failed read
 		return managed.ExternalDelete{}, errors.Wrap(err, errInUseRead)
 	}
