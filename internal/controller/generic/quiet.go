@@ -104,13 +104,9 @@ type quietStatus struct {
 // resource version with an equal status: then the API server already
 // stores exactly what would be sent.
 func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...client.SubResourceUpdateOption) error {
-	if len(opts) == 0 && obj.GetResourceVersion() != "" {
-		cur, ok := obj.DeepCopyObject().(client.Object)
-		if ok && s.read.Get(ctx, client.ObjectKeyFromObject(obj), cur) == nil &&
-			cur.GetResourceVersion() == obj.GetResourceVersion() && sameStatus(cur, obj) {
-			statusWritesSkipped.WithLabelValues(s.controller).Inc()
-			return nil
-		}
+	if len(opts) == 0 && cachedAs(ctx, s.read, obj, sameStatus) {
+		statusWritesSkipped.WithLabelValues(s.controller).Inc()
+		return nil
 	}
 	err := s.SubResourceWriter.Update(ctx, obj, opts...)
 	s.fresh.after(obj, err)
@@ -126,39 +122,33 @@ func (s quietStatus) Update(ctx context.Context, obj client.Object, opts ...clie
 // unchanged tells whether the cache holds obj at its resource version with
 // everything but its status equal: the API server would store nothing new.
 func (c quietClient) unchanged(ctx context.Context, obj client.Object) bool {
+	return cachedAs(ctx, c.Client, obj, func(cached, sent map[string]any) bool {
+		delete(cached, "status")
+		delete(sent, "status")
+		return equality.Semantic.DeepEqual(cached, sent)
+	})
+}
+
+// cachedAs tells whether read (the manager's cache) holds obj at obj's
+// resource version and same holds for the two as they would be serialised
+// (times at the API's precision): the cached copy first, then obj.
+func cachedAs(ctx context.Context, read client.Reader, obj client.Object, same func(cached, sent map[string]any) bool) bool {
 	if obj.GetResourceVersion() == "" {
 		return false
 	}
 	cur, ok := obj.DeepCopyObject().(client.Object)
-	if !ok || c.Get(ctx, client.ObjectKeyFromObject(obj), cur) != nil || cur.GetResourceVersion() != obj.GetResourceVersion() {
+	if !ok || read.Get(ctx, client.ObjectKeyFromObject(obj), cur) != nil || cur.GetResourceVersion() != obj.GetResourceVersion() {
 		return false
 	}
-	ua, ub, ok := unstructuredPair(cur, obj)
-	if !ok {
+	cached, err := runtime.DefaultUnstructuredConverter.ToUnstructured(cur)
+	if err != nil {
 		return false
 	}
-	delete(ua, "status")
-	delete(ub, "status")
-	return equality.Semantic.DeepEqual(ua, ub)
+	sent, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	return err == nil && same(cached, sent)
 }
 
-// unstructuredPair is a and b as they would be serialised (times at the
-// API's precision).
-func unstructuredPair(a, b client.Object) (map[string]any, map[string]any, bool) {
-	ua, err := runtime.DefaultUnstructuredConverter.ToUnstructured(a)
-	if err != nil {
-		return nil, nil, false
-	}
-	ub, err := runtime.DefaultUnstructuredConverter.ToUnstructured(b)
-	if err != nil {
-		return nil, nil, false
-	}
-	return ua, ub, true
-}
-
-// sameStatus compares the status of a and b as they would be serialised
-// (times at the API's precision).
-func sameStatus(a, b client.Object) bool {
-	ua, ub, ok := unstructuredPair(a, b)
-	return ok && equality.Semantic.DeepEqual(ua["status"], ub["status"])
+// sameStatus compares the statuses of two serialised objects.
+func sameStatus(a, b map[string]any) bool {
+	return equality.Semantic.DeepEqual(a["status"], b["status"])
 }
