@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 )
@@ -86,7 +87,72 @@ func markdown(rs []*result) string {
 			"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		b.WriteString(strings.Join(halves, "\n") + "\n")
 	}
+	b.WriteString(isolation(rs))
 	return b.String()
+}
+
+// isolation pairs each scenario 4 run with the scenario 3 run of the same
+// size and view next to it in the order they ran (run them as 3,4,4,3,...
+// so each pair shares its part of the session) and prints, per pair, the
+// kept sites' figures of scenario 4 over scenario 3's, then their mean and
+// spread: the isolation target is scenario 4 within 10 % of scenario 3.
+func isolation(rs []*result) string {
+	type pair struct{ three, four *result }
+	var pairs []pair
+	var open *result
+	for _, r := range rs {
+		if r.SecondHalf == nil || (r.Scenario != 3 && r.Scenario != 4) {
+			continue
+		}
+		if open != nil && open.Scenario != r.Scenario && open.Mode == r.Mode && open.Sites == r.Sites && open.PerSite == r.PerSite {
+			p := pair{open, r}
+			if r.Scenario == 3 {
+				p = pair{r, open}
+			}
+			pairs = append(pairs, p)
+			open = nil
+			continue
+		}
+		open = r
+	}
+	if len(pairs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nisolation, pair by pair (kept sites; Ready times from apply by the conditions' own times; scenario 4 ÷ scenario 3):\n\n" +
+		"| pair | view | sites × per site | scenario 3 p50 / max s | scenario 4 p50 / max s | p50 4÷3 | max 4÷3 | reconcile mean 4÷3 | queue wait mean 4÷3 | machine busy s 3 / 4 |\n" +
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var p50s, maxes, recs []float64
+	for i, p := range pairs {
+		t, f := p.three.SecondHalf, p.four.SecondHalf
+		p50s = append(p50s, f.Stamped[0]/t.Stamped[0])
+		maxes = append(maxes, f.Stamped[2]/t.Stamped[2])
+		recs = append(recs, f.ReconcileMean/t.ReconcileMean)
+		fmt.Fprintf(&b, "| %d | %s | %d × %d | %.1f / %.1f | %.1f / %.1f | %s | %s | %s | %s | %.1f / %.1f |\n", i+1, p.three.Mode, p.three.Sites, p.three.PerSite,
+			t.Stamped[0], t.Stamped[2], f.Stamped[0], f.Stamped[2], ratio(f.Stamped[0], t.Stamped[0]), ratio(f.Stamped[2], t.Stamped[2]),
+			ratio(f.ReconcileMean, t.ReconcileMean), ratio(f.QueueWaitMean, t.QueueWaitMean), t.MachineBusy, f.MachineBusy)
+	}
+	fmt.Fprintf(&b, "| mean ± sd of the %d pairs | | | | | %s | %s | %s | | |\n", len(pairs), meanSD(p50s), meanSD(maxes), meanSD(recs))
+	return b.String()
+}
+
+// meanSD is "mean ± standard deviation (standard error of the mean)" of
+// ratios; just the mean of one.
+func meanSD(xs []float64) string {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	m := sum / float64(len(xs))
+	if len(xs) < 2 {
+		return fmt.Sprintf("%.2f", m)
+	}
+	var ss float64
+	for _, x := range xs {
+		ss += (x - m) * (x - m)
+	}
+	sd := math.Sqrt(ss / float64(len(xs)-1))
+	return fmt.Sprintf("%.2f ± %.2f (se %.2f)", m, sd, sd/math.Sqrt(float64(len(xs))))
 }
 
 // ratio is a/b as "12x", "-" when b is 0.

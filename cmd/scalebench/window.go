@@ -20,6 +20,10 @@ type secondHalf struct {
 	P50   float64 `json:"p50"`
 	P90   float64 `json:"p90"`
 	Max   float64 `json:"max"`
+	// Stamped: p50/p90/max of the same resources by their Ready
+	// conditions' own transition times (the provider's write, without the
+	// lag of this process's watch), from their apply.
+	Stamped [3]float64 `json:"stampedP50P90Max"`
 
 	// After: the kept sites' resources that became Ready after half of all
 	// were, timed from that moment (the part scenario 4's outage can touch:
@@ -134,6 +138,8 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	b := w.snap(rd)
 	r := w.r
 	r.P50, r.P90, r.Max = secs(percentile(ds, 50)), secs(percentile(ds, 90)), secs(percentile(ds, 100))
+	st := rd.stampedTimes(w.keep)
+	r.Stamped = [3]float64{secs(percentile(st, 50)), secs(percentile(st, 90)), secs(percentile(st, 100))}
 	r.FirstHalf = w.a.at.Sub(w.startedAt).Seconds()
 	r.Seconds = b.at.Sub(w.a.at).Seconds()
 	after := rd.readySince(w.keep, w.a.at)
