@@ -518,9 +518,12 @@ func (s *sampler) record(key, msg string) {
 
 func (s *sampler) once() {
 	w := s.w
-	// API server first, simulator second: a resource absent from the list
-	// was gone before the snapshot, so a guest of it in the snapshot
-	// outlived it.
+	// The resources the test had created before the first list, then the
+	// API server, then the simulator: a resource absent from the list was
+	// gone before the snapshot, so a guest of it in the snapshot outlived
+	// it. (A resource created after the list may already have its guest in
+	// the snapshot: it is checked from the next sample on.)
+	known := w.resources()
 	list := &v1alpha1.VirtualMachineList{}
 	if err := w.kube.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
 		s.record("list", "cannot list VMs: "+err.Error())
@@ -552,7 +555,7 @@ func (s *sampler) once() {
 		en := meta.GetExternalName(&vm)
 		claims[en] = append(claims[en], vm.Name+" ("+state+")")
 	}
-	for _, r := range w.resources() {
+	for _, r := range known {
 		ids := snap.owned(r)
 		if !live[r.name] {
 			delete(s.settled, r.name)
