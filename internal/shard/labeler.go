@@ -30,6 +30,7 @@ import (
 	"github.com/crossplane/crossplane-runtime/v2/pkg/resource"
 
 	"github.com/microcloud-dev/provider-microcloud/apis/v1alpha1"
+	"github.com/microcloud-dev/provider-microcloud/internal/controller/options"
 )
 
 // Reasons of the labeler's events on a managed resource.
@@ -124,7 +125,7 @@ func (l *labeler) setup(mgr ctrl.Manager) error {
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("shard-labeler/"+strings.ToLower(l.gvk.GroupKind().String())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: 2}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: 2, NewQueue: options.NewQueue}).
 		// Resources no shard has labeled yet.
 		WatchesRawSource(source.Kind(l.unlabeled, client.Object(mg), &handler.EnqueueRequestForObject{})).
 		// This shard's resources when first seen (also after a restart, when

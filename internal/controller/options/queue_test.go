@@ -67,3 +67,23 @@ func TestQueueAfterShutDown(t *testing.T) {
 		t.Errorf("Get after ShutDown did not say shut down")
 	}
 }
+
+// Every controller set up from Options gets the guarded queue.
+func TestControllerOptionsUseTheGuardedQueue(t *testing.T) {
+	o := Options{}
+	c := o.ForControllerRuntime()
+	if c.NewQueue == nil {
+		t.Fatal("ForControllerRuntime sets no NewQueue")
+	}
+	if q := c.NewQueue("test", workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]()); !isSafe(q) {
+		t.Errorf("NewQueue made a %T, not the guarded queue", q)
+	}
+	if c.RateLimiter == nil || c.RecoverPanic == nil || !*c.RecoverPanic {
+		t.Errorf("crossplane-runtime's options were not kept: %+v", c)
+	}
+}
+
+func isSafe(q workqueue.TypedRateLimitingInterface[reconcile.Request]) bool {
+	_, ok := q.(*safeQueue)
+	return ok
+}
