@@ -83,6 +83,7 @@ func applyAll(ctx context.Context, k *kube, ns string, p plan, sites []*site, pc
 // are Ready, brought back once the healthy ones are all Ready and the dead
 // ones have shown their condition.
 type outage struct {
+	due    func(ready, n int) bool // whether the sites go down now
 	sites  []*site
 	r      *deadSites
 	downAt time.Time
@@ -146,7 +147,7 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 	}
 	switch {
 	case o.downAt.IsZero():
-		if ready*2 >= n {
+		if o.due(ready, n) {
 			for _, s := range o.sites {
 				s.fwd.Down()
 			}

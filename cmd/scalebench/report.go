@@ -127,7 +127,9 @@ func isolation(rs []*result) string {
 		t, f := p.three.SecondHalf, p.four.SecondHalf
 		p50s = append(p50s, f.Stamped[0]/t.Stamped[0])
 		maxes = append(maxes, f.Stamped[2]/t.Stamped[2])
-		recs = append(recs, f.ReconcileMean/t.ReconcileMean)
+		if t.ReconcileMean > 0 && f.ReconcileMean > 0 {
+			recs = append(recs, f.ReconcileMean/t.ReconcileMean)
+		}
 		fmt.Fprintf(&b, "| %d | %s | %d × %d | %.1f / %.1f | %.1f / %.1f | %s | %s | %s | %s | %.1f / %.1f |\n", i+1, p.three.Mode, p.three.Sites, p.three.PerSite,
 			t.Stamped[0], t.Stamped[2], f.Stamped[0], f.Stamped[2], ratio(f.Stamped[0], t.Stamped[0]), ratio(f.Stamped[2], t.Stamped[2]),
 			ratio(f.ReconcileMean, t.ReconcileMean), ratio(f.QueueWaitMean, t.QueueWaitMean), t.MachineBusy, f.MachineBusy)
@@ -139,6 +141,9 @@ func isolation(rs []*result) string {
 // meanSD is "mean ± standard deviation (standard error of the mean)" of
 // ratios; just the mean of one.
 func meanSD(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
 	var sum float64
 	for _, x := range xs {
 		sum += x

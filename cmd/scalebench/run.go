@@ -330,11 +330,17 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 		}()
 	}
 	all := func(string) bool { return true }
+	// The outage (scenario 4) and the compared window (both) begin at half
+	// of all Ready as this process sees them, or at -outage-at.
+	due := func(ready, n int) bool { return ready*2 >= n }
+	if c.outageAt > 0 {
+		due = func(int, int) bool { return time.Since(start) >= c.outageAt }
+	}
 	var out *outage
 	if p.dead > 0 {
-		out = &outage{sites: sites[len(sites)-p.dead:], r: &deadSites{Sites: p.dead}}
+		out = &outage{due: due, sites: sites[len(sites)-p.dead:], r: &deadSites{Sites: p.dead}}
 	}
-	win := newWindow(pr, sites, p.compare, c.cpPIDs, start)
+	win := newWindow(pr, sites, p.compare, c.cpPIDs, start, due)
 	last, err := waitReady(wctx, c, rd, r.N, all, out, win)
 	if err != nil {
 		stopWaiting()

@@ -81,6 +81,7 @@ type secondHalf struct {
 
 // window drives secondHalf from waitReady's loop.
 type window struct {
+	due       func(ready, n int) bool // whether the window opens now
 	pr        *proc
 	kept      []*site
 	keep      func(key string) bool
@@ -97,12 +98,12 @@ type winSnap struct {
 }
 
 // newWindow returns nil where there is nothing to compare (one site).
-func newWindow(pr *proc, sites []*site, dead int, cpPIDs []int, start time.Time) *window {
+func newWindow(pr *proc, sites []*site, dead int, cpPIDs []int, start time.Time, due func(ready, n int) bool) *window {
 	if dead < 1 || dead >= len(sites) {
 		return nil
 	}
 	gone := sites[len(sites)-dead:]
-	return &window{pr: pr, kept: sites[:len(sites)-dead], keep: func(k string) bool { return !onSite(k, gone) },
+	return &window{due: due, pr: pr, kept: sites[:len(sites)-dead], keep: func(k string) bool { return !onSite(k, gone) },
 		cpPIDs: cpPIDs, r: &secondHalf{Sites: len(sites) - dead}, startedAt: start}
 }
 
@@ -123,7 +124,7 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 		return true
 	}
 	if w.a == nil {
-		if ready*2 >= n {
+		if w.due(ready, n) {
 			w.a = w.snap(rd)
 		}
 		return false
