@@ -120,21 +120,21 @@ func isolation(rs []*result) string {
 	}
 	var b strings.Builder
 	b.WriteString("\nisolation, pair by pair (kept sites; Ready times from apply by the conditions' own times; scenario 4 ÷ scenario 3):\n\n" +
-		"| pair | view | sites × per site | scenario 3 p50 / max s | scenario 4 p50 / max s | p50 4÷3 | max 4÷3 | reconcile mean 4÷3 | queue wait mean 4÷3 | machine busy s 3 / 4 |\n" +
-		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		"| pair | view | sites × per site | scenario 3 p50 / max s | scenario 4 p50 / max s | p50 4÷3 | max 4÷3 | reconcile mean s, answering sites, 3 / 4 | 4÷3 | queue wait mean 4÷3 | machine busy s 3 / 4 |\n" +
+		"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	var p50s, maxes, recs []float64
 	for i, p := range pairs {
 		t, f := p.three.SecondHalf, p.four.SecondHalf
 		p50s = append(p50s, f.Stamped[0]/t.Stamped[0])
 		maxes = append(maxes, f.Stamped[2]/t.Stamped[2])
-		if t.ReconcileMean > 0 && f.ReconcileMean > 0 {
-			recs = append(recs, f.ReconcileMean/t.ReconcileMean)
+		if t.AnsweringMean > 0 && f.AnsweringMean > 0 {
+			recs = append(recs, f.AnsweringMean/t.AnsweringMean)
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d × %d | %.1f / %.1f | %.1f / %.1f | %s | %s | %s | %s | %.1f / %.1f |\n", i+1, p.three.Mode, p.three.Sites, p.three.PerSite,
+		fmt.Fprintf(&b, "| %d | %s | %d × %d | %.1f / %.1f | %.1f / %.1f | %s | %s | %.3f / %.3f | %s | %s | %.1f / %.1f |\n", i+1, p.three.Mode, p.three.Sites, p.three.PerSite,
 			t.Stamped[0], t.Stamped[2], f.Stamped[0], f.Stamped[2], ratio(f.Stamped[0], t.Stamped[0]), ratio(f.Stamped[2], t.Stamped[2]),
-			ratio(f.ReconcileMean, t.ReconcileMean), ratio(f.QueueWaitMean, t.QueueWaitMean), t.MachineBusy, f.MachineBusy)
+			t.AnsweringMean, f.AnsweringMean, ratio(f.AnsweringMean, t.AnsweringMean), ratio(f.QueueWaitMean, t.QueueWaitMean), t.MachineBusy, f.MachineBusy)
 	}
-	fmt.Fprintf(&b, "| mean ± sd of the %d pairs | | | | | %s | %s | %s | | |\n", len(pairs), meanSD(p50s), meanSD(maxes), meanSD(recs))
+	fmt.Fprintf(&b, "| mean ± sd of the %d pairs | | | | | %s | %s | | %s | | |\n", len(pairs), meanSD(p50s), meanSD(maxes), meanSD(recs))
 	return b.String()
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 func half(p50, maxS, rec float64) *secondHalf {
-	return &secondHalf{Stamped: [3]float64{p50, 0, maxS}, ReconcileMean: rec, QueueWaitMean: 1}
+	return &secondHalf{Stamped: [3]float64{p50, 0, maxS}, AnsweringMean: rec, ReconcileMean: 7, QueueWaitMean: 1}
 }
 
 // Runs made as 3,4,4,3 pair up in order; a run of another size or scenario
@@ -22,9 +22,9 @@ func TestIsolationPairsNeighbours(t *testing.T) {
 	}
 	out := isolation(rs)
 	for _, want := range []string{
-		"| 1 | shared | 100 × 10 | 10.0 / 20.0 | 11.0 / 22.0 | 1.10x | 1.10x | 1.00x |",
-		"| 2 | shared | 100 × 10 | 10.0 / 20.0 | 9.0 / 18.0 | 0.90x | 0.90x | 0.50x |",
-		"| mean ± sd of the 2 pairs | | | | | 1.00 ± 0.14 (se 0.10) | 1.00 ± 0.14 (se 0.10) | 0.75 ± 0.35 (se 0.25) |",
+		"| 1 | shared | 100 × 10 | 10.0 / 20.0 | 11.0 / 22.0 | 1.10x | 1.10x | 0.100 / 0.100 | 1.00x |",
+		"| 2 | shared | 100 × 10 | 10.0 / 20.0 | 9.0 / 18.0 | 0.90x | 0.90x | 0.200 / 0.100 | 0.50x |",
+		"| mean ± sd of the 2 pairs | | | | | 1.00 ± 0.14 (se 0.10) | 1.00 ± 0.14 (se 0.10) | | 0.75 ± 0.35 (se 0.25) |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no line %q in\n%s", want, out)
@@ -35,5 +35,37 @@ func TestIsolationPairsNeighbours(t *testing.T) {
 	}
 	if isolation(rs[:2]) != "" {
 		t.Errorf("a table without pairs")
+	}
+}
+
+// countMean takes a histogram's change between two scrapes over the series
+// with the labels asked for only.
+func TestCountMeanByLabel(t *testing.T) {
+	scrape := func(text string) metrics {
+		t.Helper()
+		m, err := parseMetrics(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := scrape(`microcloud_reconcile_seconds_sum{controller="vm",site="answering"} 10
+microcloud_reconcile_seconds_count{controller="vm",site="answering"} 100
+microcloud_reconcile_seconds_sum{controller="vm",site="unanswering"} 1
+microcloud_reconcile_seconds_count{controller="vm",site="unanswering"} 50
+`)
+	b := scrape(`microcloud_reconcile_seconds_sum{controller="vm",site="answering"} 16
+microcloud_reconcile_seconds_count{controller="vm",site="answering"} 120
+microcloud_reconcile_seconds_sum{controller="vm",site="unanswering"} 2
+microcloud_reconcile_seconds_count{controller="vm",site="unanswering"} 150
+`)
+	if n, m := countMean(a, b, "microcloud_reconcile_seconds", `site="answering"`); n != 20 || m != 0.3 {
+		t.Errorf("answering: %v reconciles, mean %v; want 20, 0.3", n, m)
+	}
+	if n, m := countMean(a, b, "microcloud_reconcile_seconds", `site="unanswering"`); n != 100 || m != 0.01 {
+		t.Errorf("unanswering: %v reconciles, mean %v; want 100, 0.01", n, m)
+	}
+	if m := meanOf(a, b, "microcloud_reconcile_seconds"); m != 7.0/120 {
+		t.Errorf("all: mean %v, want %v", m, 7.0/120)
 	}
 }

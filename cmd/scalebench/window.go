@@ -63,6 +63,14 @@ type secondHalf struct {
 	// over every site's resources (controller-runtime's histograms).
 	ReconcileMean float64            `json:"reconcileMeanSeconds"`
 	QueueWaitMean float64            `json:"queueWaitMeanSeconds"`
+	// AnsweringMean: mean seconds of the reconciles that ran for resources
+	// of sites that answered (microcloud_reconcile_seconds{site="answering"}:
+	// not those held back, nor the dead sites'); UnansweringN and
+	// UnansweringMean: the dead sites' reconciles that ran.
+	AnsweringN      float64 `json:"answeringReconciles"`
+	AnsweringMean   float64 `json:"answeringReconcileMeanSeconds"`
+	UnansweringN    float64 `json:"unansweringReconciles"`
+	UnansweringMean float64 `json:"unansweringReconcileMeanSeconds"`
 	Writes        map[string]float64 `json:"apiWritesByVerb"`
 	// Conflicts: of Writes, those refused for a conflict (409: the
 	// provider's cache was behind the API server); StatusConflicts: of
@@ -158,6 +166,8 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	r.Unbudgeted = b.m.sum("microcloud_reconciles_unbudgeted_total") - w.a.m.sum("microcloud_reconciles_unbudgeted_total")
 	r.ReconcileMean = meanOf(w.a.m, b.m, "controller_runtime_reconcile_time_seconds")
 	r.QueueWaitMean = meanOf(w.a.m, b.m, "workqueue_queue_duration_seconds")
+	r.AnsweringN, r.AnsweringMean = countMean(w.a.m, b.m, "microcloud_reconcile_seconds", `site="answering"`)
+	r.UnansweringN, r.UnansweringMean = countMean(w.a.m, b.m, "microcloud_reconcile_seconds", `site="unanswering"`)
 	r.Writes = map[string]float64{}
 	for _, v := range writeVerbs {
 		if d := writes(b.m, v) - writes(w.a.m, v); d > 0 {
@@ -172,18 +182,25 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	}
 	r.Changes = b.changes - w.a.changes
 	r.KeptChanges = b.keptChanges - w.a.keptChanges
-	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
-		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.Writes, r.Conflicts, r.StatusConflicts, r.PVERequests, r.Changes, r.KeptChanges)
+	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s; %.0f ran for answering sites, mean %.3f s, %.0f for the others, mean %.3f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
+		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.AnsweringN, r.AnsweringMean, r.UnansweringN, r.UnansweringMean, r.Writes, r.Conflicts, r.StatusConflicts, r.PVERequests, r.Changes, r.KeptChanges)
 	return true
 }
 
 // meanOf is the mean of a histogram's observations between two scrapes.
 func meanOf(a, b metrics, name string) float64 {
-	n := b.sum(name+"_count") - a.sum(name+"_count")
+	_, m := countMean(a, b, name)
+	return m
+}
+
+// countMean is how many observations a histogram's series with all the
+// labels in want got between two scrapes, and their mean (0 if none).
+func countMean(a, b metrics, name string, want ...string) (n, mean float64) {
+	n = b.sum(name+"_count", want...) - a.sum(name+"_count", want...)
 	if n <= 0 {
-		return 0
+		return 0, 0
 	}
-	return (b.sum(name+"_sum") - a.sum(name+"_sum")) / n
+	return n, (b.sum(name+"_sum", want...) - a.sum(name+"_sum", want...)) / n
 }
 
 // pidTicks is a process's utime+stime in clock ticks, 0 if it is gone.

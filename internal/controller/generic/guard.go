@@ -242,9 +242,13 @@ func (r *gate) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.
 		if d := r.guard.admit(mg); d > 0 {
 			return reconcile.Result{RequeueAfter: d}, nil
 		}
-		if m, ok := mg.(resource.ModernManaged); ok && r.direct != nil && r.guard.unanswered(providerconfig.RefOf(m)) {
-			inner = r.direct
-			reconcilesUnbudgeted.WithLabelValues(r.name).Inc()
+		if m, ok := mg.(resource.ModernManaged); ok {
+			site := providerconfig.RefOf(m)
+			ctx = withSite(ctx, site)
+			if r.direct != nil && r.guard.unanswered(site) {
+				inner = r.direct
+				reconcilesUnbudgeted.WithLabelValues(r.name).Inc()
+			}
 		}
 	}
 	res, err := inner.Reconcile(ctx, req)

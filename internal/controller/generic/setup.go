@@ -88,7 +88,7 @@ func Setup[T resource.ModernManaged](mgr ctrl.Manager, o options.Options, gvk sc
 	// (backing off, or parked while its site does not answer) spends none
 	// of the reconcile budget every site shares, nor does one let through
 	// while its site does not answer (see gate).
-	direct := errors.WithSilentRequeueOnConflict(r)
+	direct := &timed{inner: errors.WithSilentRequeueOnConflict(r), name: name, guard: g}
 	return b.Complete(&gate{
 		inner:  ratelimiter.NewReconciler(name, direct, o.GlobalRateLimiter),
 		direct: direct,

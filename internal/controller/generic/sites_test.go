@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
@@ -274,5 +276,80 @@ func TestResourcesOfAnUnansweringSiteSpendNoReconcileBudget(t *testing.T) {
 	g.succeeded(dead1)
 	if res := reconcileOnce("dead-1"); res.RequeueAfter <= 0 || counted.n["dead-1"] != 0 {
 		t.Errorf("after the site answered, its resource ran past the spent budget (requeue %s)", res.RequeueAfter)
+	}
+}
+
+// reconcilerFunc is a reconcile.Reconciler made of a function.
+type reconcilerFunc func(context.Context, reconcile.Request) (reconcile.Result, error)
+
+func (f reconcilerFunc) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+	return f(ctx, req)
+}
+
+// microcloud_reconcile_seconds tells the reconciles of a site that answers
+// from those of one that does not, including the reconcile that found the
+// site down; reconciles the budget holds back are not observed.
+func TestReconcileSecondsBySite(t *testing.T) {
+	s := runtime.NewScheme()
+	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	onSite := func(name, site string) *v1alpha1.VirtualMachine {
+		vm := vmNamed(name)
+		vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: site}
+		return vm
+	}
+	dead, live, held := onSite("dead", "dead"), onSite("live", "live"), onSite("held", "live")
+	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(dead, live, held).Build()
+	const name = "timed-test"
+	g := newGuard(name, Backoff{Base: 10 * time.Millisecond, Max: time.Second}, 0, event.NewNopRecorder())
+	refused := refusedError(t)
+	work := reconcilerFunc(func(_ context.Context, req reconcile.Request) (reconcile.Result, error) {
+		switch req.Name {
+		case "dead":
+			time.Sleep(time.Millisecond)
+			_ = g.failed(dead, providerconfig.RefOf(dead), refused)
+		case "live":
+			time.Sleep(300 * time.Millisecond)
+		default:
+			t.Errorf("%s reached the managed reconciler", req.Name)
+		}
+		return reconcile.Result{}, nil
+	})
+	direct := &timed{inner: work, name: name, guard: g}
+	limiter := ratelimiter.NewGlobal(1)
+	gt := &gate{inner: ratelimiter.NewReconciler(name, direct, limiter), direct: direct, name: name,
+		kube: kube, newObj: func() resource.Managed { return &v1alpha1.VirtualMachine{} }, guard: g}
+	run := func(name string) {
+		t.Helper()
+		if _, err := gt.Reconcile(context.Background(), reconcile.Request{NamespacedName: types.NamespacedName{Namespace: "ns", Name: name}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("live")
+	run("dead") // finds its site down: counted as the site's
+	for range 10 {
+		_ = limiter.When("spent") // the rest of the burst
+	}
+	run("held") // answering site, budget spent: held back, not timed
+	run("dead") // parked until its site's probe is due: held back, not timed
+
+	want := map[string]struct {
+		n        uint64
+		min, max float64
+	}{siteAnswering: {1, 0.3, 60}, siteUnanswering: {1, 0, 0.25}}
+	for label, w := range want {
+		h, ok := reconcileSeconds.WithLabelValues(name, label).(prometheus.Histogram)
+		if !ok {
+			t.Fatal("microcloud_reconcile_seconds is not a histogram")
+		}
+		var m dto.Metric
+		if err := h.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		n, sum := m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+		if n != w.n || sum < w.min || sum > w.max {
+			t.Errorf(`microcloud_reconcile_seconds{site=%q}: %d reconciles, %.3f s in all; want %d, %.2f-%.2f s`, label, n, sum, w.n, w.min, w.max)
+		}
 	}
 }
