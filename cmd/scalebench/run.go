@@ -277,6 +277,21 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 		return nil, err
 	}
 	pcOf := func(i int) string { return fmt.Sprintf("%s-site%d", ns, i) }
+	if !c.keepObjects {
+		// Runs after the provider's stop (deferred later, so run first).
+		defer func() {
+			t0 := time.Now()
+			pcs := make([]string, len(sites))
+			for i := range sites {
+				pcs[i] = pcOf(i)
+			}
+			if err := k.clear(ctx, ns, pcs); err != nil {
+				fmt.Printf("  could not remove the run's objects: %v\n", err)
+				return
+			}
+			fmt.Printf("  removed the run's namespace, objects and configs in %.1fs\n", time.Since(t0).Seconds())
+		}()
+	}
 	for i, s := range sites {
 		if err := k.siteConfig(ctx, ns, pcOf(i), s); err != nil {
 			return nil, err
