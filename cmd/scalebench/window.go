@@ -61,17 +61,17 @@ type secondHalf struct {
 	Unbudgeted float64 `json:"reconcilesUnbudgeted"`
 	// Mean seconds a reconcile took and an item waited in the work queue,
 	// over every site's resources (controller-runtime's histograms).
-	ReconcileMean float64            `json:"reconcileMeanSeconds"`
-	QueueWaitMean float64            `json:"queueWaitMeanSeconds"`
+	ReconcileMean float64 `json:"reconcileMeanSeconds"`
+	QueueWaitMean float64 `json:"queueWaitMeanSeconds"`
 	// AnsweringMean: mean seconds of the reconciles that ran for resources
 	// of sites that answered (microcloud_reconcile_seconds{site="answering"}:
 	// not those held back, nor the dead sites'); UnansweringN and
 	// UnansweringMean: the dead sites' reconciles that ran.
-	AnsweringN      float64 `json:"answeringReconciles"`
-	AnsweringMean   float64 `json:"answeringReconcileMeanSeconds"`
-	UnansweringN    float64 `json:"unansweringReconciles"`
-	UnansweringMean float64 `json:"unansweringReconcileMeanSeconds"`
-	Writes        map[string]float64 `json:"apiWritesByVerb"`
+	AnsweringN      float64            `json:"answeringReconciles"`
+	AnsweringMean   float64            `json:"answeringReconcileMeanSeconds"`
+	UnansweringN    float64            `json:"unansweringReconciles"`
+	UnansweringMean float64            `json:"unansweringReconcileMeanSeconds"`
+	Writes          map[string]float64 `json:"apiWritesByVerb"`
 	// Conflicts: of Writes, those refused for a conflict (409: the
 	// provider's cache was behind the API server); StatusConflicts: of
 	// them, status writes (microcloud_status_writes_conflicted_total).

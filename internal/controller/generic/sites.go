@@ -30,8 +30,8 @@ const (
 )
 
 var reconcileSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-	Name: "microcloud_reconcile_seconds",
-	Help: "How long the reconciles that ran took (not those the backoff, the wait for the cache or the shared reconcile budget held back), by their site: unanswering when it was known not to answer once the reconcile ended, else answering. controller_runtime_reconcile_time_seconds counts the held back ones too, and every site together.",
+	Name:    "microcloud_reconcile_seconds",
+	Help:    "How long the reconciles that ran took (not those the backoff, the wait for the cache or the shared reconcile budget held back), by their site: unanswering when it was known not to answer once the reconcile ended, else answering. controller_runtime_reconcile_time_seconds counts the held back ones too, and every site together.",
 	Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 }, []string{"controller", "site"})
 
