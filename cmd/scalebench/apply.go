@@ -156,6 +156,10 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 			fmt.Printf("  %d sites down with %d of %d Ready\n", len(o.sites), ready, n)
 		}
 	case o.upAt.IsZero():
+		// Counted at every step, not only once the healthy sites are all
+		// Ready: AllNamedAfter is when the last dead-site resource named
+		// its endpoint, not when the bench first looked.
+		named, total := o.naming(rd)
 		healthy := func(k string) bool { return !o.dead(k) }
 		ds, hr, ht := rd.times(healthy)
 		if hr < ht {
@@ -164,23 +168,6 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 		if o.r.HealthyMax == 0 {
 			o.r.HealthyP50, o.r.HealthyP90, o.r.HealthyMax = secs(percentile(ds, 50)), secs(percentile(ds, 90)), secs(percentile(ds, 100))
 			fmt.Printf("  healthy sites all Ready: p50 %.1fs p90 %.1fs max %.1fs\n", o.r.HealthyP50, o.r.HealthyP90, o.r.HealthyMax)
-		}
-		msgs := rd.messages(o.dead)
-		named := 0
-		for k, m := range msgs {
-			if o.r.SampleMessage == "" && m != "" || strings.Contains(m, "127.0.0.1") && !strings.Contains(o.r.SampleMessage, "127.0.0.1") {
-				o.r.SampleMessage = k + ": " + m
-			}
-			for _, s := range o.sites {
-				if onSite(k, []*site{s}) && strings.Contains(m, s.fwd.Addr()) {
-					named++
-				}
-			}
-		}
-		_, notReady, total := rd.times(o.dead)
-		o.r.Resources, o.r.NamingEndpoint, o.r.NotReadyWhenHealthy = total, named, total-notReady
-		if named == total && o.r.AllNamedAfter == 0 {
-			o.r.AllNamedAfter = secs(time.Since(o.downAt))
 		}
 		// A resource learns of the outage at its next reconcile, which may
 		// queue behind the healthy sites' work: wait up to 6 polls + 1 min.
@@ -197,6 +184,28 @@ func (o *outage) step(c *config, rd *readiness, ready, n int) error {
 		fmt.Printf("  sites back: %d of %d dead-site resources named their endpoint (all %.1f s after the outage began; 0: not all)\n", named, total, o.r.AllNamedAfter)
 	}
 	return nil
+}
+
+// naming counts the dead sites' resources whose condition names their
+// site's endpoint, keeps a sample message, and notes when all first did.
+func (o *outage) naming(rd *readiness) (named, total int) {
+	msgs := rd.messages(o.dead)
+	for k, m := range msgs {
+		if o.r.SampleMessage == "" && m != "" || strings.Contains(m, "127.0.0.1") && !strings.Contains(o.r.SampleMessage, "127.0.0.1") {
+			o.r.SampleMessage = k + ": " + m
+		}
+		for _, s := range o.sites {
+			if onSite(k, []*site{s}) && strings.Contains(m, s.fwd.Addr()) {
+				named++
+			}
+		}
+	}
+	_, notReady, total := rd.times(o.dead)
+	o.r.Resources, o.r.NamingEndpoint, o.r.NotReadyWhenHealthy = total, named, total-notReady
+	if named == total && o.r.AllNamedAfter == 0 {
+		o.r.AllNamedAfter = secs(time.Since(o.downAt))
+	}
+	return named, total
 }
 
 // recovered tells whether the sites are back and none of their resources
