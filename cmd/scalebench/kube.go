@@ -29,7 +29,6 @@ var (
 	gvrVM  = schema.GroupVersionResource{Group: "proxmox.microcloud.dev", Version: "v1alpha1", Resource: "virtualmachines"}
 	gvrCT  = schema.GroupVersionResource{Group: "proxmox.microcloud.dev", Version: "v1alpha1", Resource: "containers"}
 	gvrCPC = schema.GroupVersionResource{Group: "microcloud.dev", Version: "v1alpha1", Resource: "clusterproviderconfigs"}
-	gvrPCU = schema.GroupVersionResource{Group: "microcloud.dev", Version: "v1alpha1", Resource: "providerconfigusages"}
 )
 
 type kube struct {
@@ -107,14 +106,6 @@ func (k *kube) clear(ctx context.Context, ns string, pcs []string) error {
 		drop(ri, held)
 	}
 	drop(k.dyn.Resource(gvrCPC), pcs)
-	// One request each instead of leaving them to the namespace controller,
-	// which retries on a backoff while content remains (144 s for 10,000
-	// VMs without these).
-	for _, gvr := range []schema.GroupVersionResource{gvrVM, gvrCT, gvrPCU} {
-		if err := k.dyn.Resource(gvr).Namespace(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return err
-		}
-	}
 	select {
 	case err := <-errs:
 		return err

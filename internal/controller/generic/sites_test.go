@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -202,6 +203,23 @@ func TestParkedResourceWhoseFailureWasNotSavedIsLetThrough(t *testing.T) {
 	g.unsaved(vmNamed("never-failed").GetUID()) // no streak: nothing to do, no panic
 }
 
+// vmOnSite is a VM of the ClusterProviderConfig site.
+func vmOnSite(name, site string) *v1alpha1.VirtualMachine {
+	vm := vmNamed(name)
+	vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: site}
+	return vm
+}
+
+// fakeKube is a fake API client holding objs.
+func fakeKube(t *testing.T, objs ...client.Object) client.Client {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return fake.NewClientBuilder().WithScheme(s).WithObjects(objs...).Build()
+}
+
 // countingReconciler counts the requests that reach it.
 type countingReconciler struct {
 	mu sync.Mutex
@@ -220,17 +238,8 @@ func (c *countingReconciler) Reconcile(_ context.Context, req reconcile.Request)
 // in it. The budget here is crossplane-runtime's global limiter at 1/s (a
 // burst of 10), spent before the test starts.
 func TestResourcesOfAnUnansweringSiteSpendNoReconcileBudget(t *testing.T) {
-	s := runtime.NewScheme()
-	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	onSite := func(name, site string) *v1alpha1.VirtualMachine {
-		vm := vmNamed(name)
-		vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: site}
-		return vm
-	}
-	dead1, dead2, live := onSite("dead-1", "dead"), onSite("dead-2", "dead"), onSite("live", "live")
-	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(dead1, dead2, live).Build()
+	dead1, dead2, live := vmOnSite("dead-1", "dead"), vmOnSite("dead-2", "dead"), vmOnSite("live", "live")
+	kube := fakeKube(t, dead1, dead2, live)
 	g := newGuard("budget-test", Backoff{Base: 10 * time.Millisecond, Max: time.Second}, 0, event.NewNopRecorder())
 	limiter := ratelimiter.NewGlobal(1)
 	for range 10 {
@@ -290,17 +299,8 @@ func (f reconcilerFunc) Reconcile(ctx context.Context, req reconcile.Request) (r
 // from those of one that does not, including the reconcile that found the
 // site down; reconciles the budget holds back are not observed.
 func TestReconcileSecondsBySite(t *testing.T) {
-	s := runtime.NewScheme()
-	if err := v1alpha1.SchemeBuilder.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	onSite := func(name, site string) *v1alpha1.VirtualMachine {
-		vm := vmNamed(name)
-		vm.Spec.ProviderConfigReference = &xpv2.ProviderConfigReference{Kind: "ClusterProviderConfig", Name: site}
-		return vm
-	}
-	dead, live, held := onSite("dead", "dead"), onSite("live", "live"), onSite("held", "live")
-	kube := fake.NewClientBuilder().WithScheme(s).WithObjects(dead, live, held).Build()
+	dead, live, held := vmOnSite("dead", "dead"), vmOnSite("live", "live"), vmOnSite("held", "live")
+	kube := fakeKube(t, dead, live, held)
 	const name = "timed-test"
 	g := newGuard(name, Backoff{Base: 10 * time.Millisecond, Max: time.Second}, 0, event.NewNopRecorder())
 	refused := refusedError(t)
