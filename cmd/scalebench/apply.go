@@ -41,42 +41,56 @@ func applyAll(ctx context.Context, k *kube, ns string, p plan, sites []*site, pc
 			*objs = append(*objs, object{gvrVM, newVM(fmt.Sprintf("s%d-vm-%d", i, j), pcOf(i), nodes[j%len(nodes)])})
 		}
 	}
-	objs := interleave(perSite)
-	work := make(chan object)
-	errs := make(chan error, 8)
+	return parallel(ctx, interleave(perSite), func(o object) error {
+		rd.apply(o.u.GetKind() + "/" + o.u.GetName())
+		if _, err := k.dyn.Resource(o.gvr).Namespace(ns).Create(ctx, o.u, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create %s: %w", o.u.GetName(), err)
+		}
+		return nil
+	})
+}
+
+// parallel calls do for each item, 8 at a time, and returns the first error;
+// once one has failed (or ctx is done) no further item is started.
+func parallel[T any](ctx context.Context, items []T, do func(T) error) error {
+	work := make(chan T)
+	errs := make(chan error, 1)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for o := range work {
-				rd.apply(o.u.GetKind() + "/" + o.u.GetName())
-				if _, err := k.dyn.Resource(o.gvr).Namespace(ns).Create(ctx, o.u, metav1.CreateOptions{}); err != nil {
+			for it := range work {
+				if err := do(it); err != nil {
 					select {
-					case errs <- fmt.Errorf("create %s: %w", o.u.GetName(), err):
+					case errs <- err:
 					default:
 					}
 				}
 			}
 		}()
 	}
-	for _, o := range objs {
+	var err error
+feed:
+	for _, it := range items {
 		select {
-		case work <- o:
-		case err := <-errs:
-			close(work)
-			wg.Wait()
-			return err
+		case work <- it:
+		case err = <-errs:
+			break feed
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
 		}
 	}
 	close(work)
 	wg.Wait()
-	select {
-	case err := <-errs:
-		return err
-	default:
-		return nil
+	if err == nil {
+		select {
+		case err = <-errs:
+		default:
+		}
 	}
+	return err
 }
 
 // outage is scenario 4's plan: sites taken down once half the resources

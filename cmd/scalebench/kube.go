@@ -65,31 +65,13 @@ func (k *kube) siteConfig(ctx context.Context, ns, pc string, s *site) error {
 // and later runs of a batch start from a bigger API server than earlier ones.
 func (k *kube) clear(ctx context.Context, ns string, pcs []string) error {
 	unfinalize := []byte(`{"metadata":{"finalizers":null}}`)
-	names := make(chan string)
-	errs := make(chan error, 1)
-	var wg sync.WaitGroup
-	patch := func(ri dynamic.ResourceInterface) {
-		defer wg.Done()
-		for n := range names {
+	drop := func(ri dynamic.ResourceInterface, names []string) error {
+		return parallel(ctx, names, func(n string) error {
 			if _, err := ri.Patch(ctx, n, types.MergePatchType, unfinalize, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
-				select {
-				case errs <- fmt.Errorf("take the finalizers off %s: %w", n, err):
-				default:
-				}
+				return fmt.Errorf("take the finalizers off %s: %w", n, err)
 			}
-		}
-	}
-	drop := func(ri dynamic.ResourceInterface, all []string) {
-		for range 8 {
-			wg.Add(1)
-			go patch(ri)
-		}
-		for _, n := range all {
-			names <- n
-		}
-		close(names)
-		wg.Wait()
-		names = make(chan string)
+			return nil
+		})
 	}
 	for _, gvr := range []schema.GroupVersionResource{gvrVM, gvrCT} {
 		ri := k.dyn.Resource(gvr).Namespace(ns)
@@ -103,13 +85,12 @@ func (k *kube) clear(ctx context.Context, ns string, pcs []string) error {
 				held = append(held, u.GetName())
 			}
 		}
-		drop(ri, held)
+		if err := drop(ri, held); err != nil {
+			return err
+		}
 	}
-	drop(k.dyn.Resource(gvrCPC), pcs)
-	select {
-	case err := <-errs:
+	if err := drop(k.dyn.Resource(gvrCPC), pcs); err != nil {
 		return err
-	default:
 	}
 	for _, pc := range pcs {
 		if err := k.dyn.Resource(gvrCPC).Delete(ctx, pc, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {

@@ -38,6 +38,19 @@ func TestIsolationPairsNeighbours(t *testing.T) {
 	}
 }
 
+// A batch's leading warm-up run (-scenarios 3,3,4,4,...) has no neighbour
+// of the other scenario before the next run of its own, so it stays out.
+func TestIsolationLeavesTheWarmUpOut(t *testing.T) {
+	run := func(sc int, p50 float64) *result {
+		return &result{Scenario: sc, Mode: "shared", Sites: 100, PerSite: 100, SecondHalf: half(p50, 2*p50, 0.1)}
+	}
+	out := isolation([]*result{run(3, 99), run(3, 10), run(4, 11), run(4, 12), run(3, 10)})
+	if strings.Contains(out, "99.0") || !strings.Contains(out, "| 1 | shared | 100 × 100 | 10.0 / 20.0 | 11.0 / 22.0 |") ||
+		!strings.Contains(out, "| 2 | shared | 100 × 100 | 10.0 / 20.0 | 12.0 / 24.0 |") || !strings.Contains(out, "of the 2 pairs") {
+		t.Errorf("want the warm-up (p50 99) left out and two pairs, got\n%s", out)
+	}
+}
+
 // countMean takes a histogram's change between two scrapes over the series
 // with the labels asked for only.
 func TestCountMeanByLabel(t *testing.T) {

@@ -79,7 +79,12 @@ type secondHalf struct {
 	StatusConflicts float64 `json:"statusWriteConflicts"`
 	// Deferred: reconciles put off until the cache showed the provider's
 	// own last write (microcloud_reconciles_deferred_total).
-	Deferred    float64 `json:"reconcilesDeferred"`
+	Deferred float64 `json:"reconcilesDeferred"`
+	// Gets: the provider's GET requests to the API server (lists, watches
+	// and the few reads its cache does not serve): each watch the API
+	// server closes as too slow to read ("Forcing ... watcher close") is
+	// one more, its re-watch.
+	Gets        float64 `json:"apiGets"`
 	PVERequests float64 `json:"pveRequestsKeptSites"`
 	Changes     int     `json:"objectChanges"`
 	// KeptChanges: of Changes, those of the kept sites' objects (the rest
@@ -177,13 +182,14 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	r.Conflicts = b.m.sum("rest_client_requests_total", `code="409"`) - w.a.m.sum("rest_client_requests_total", `code="409"`)
 	r.Deferred = b.m.sum("microcloud_reconciles_deferred_total") - w.a.m.sum("microcloud_reconciles_deferred_total")
 	r.StatusConflicts = b.m.sum("microcloud_status_writes_conflicted_total") - w.a.m.sum("microcloud_status_writes_conflicted_total")
+	r.Gets = b.m.sum("rest_client_requests_total", `method="GET"`) - w.a.m.sum("rest_client_requests_total", `method="GET"`)
 	for i := range b.requests {
 		r.PVERequests += b.requests[i] - w.a.requests[i]
 	}
 	r.Changes = b.changes - w.a.changes
 	r.KeptChanges = b.keptChanges - w.a.keptChanges
-	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s; %.0f ran for answering sites, mean %.3f s, %.0f for the others, mean %.3f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
-		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.AnsweringN, r.AnsweringMean, r.UnansweringN, r.UnansweringMean, r.Writes, r.Conflicts, r.StatusConflicts, r.PVERequests, r.Changes, r.KeptChanges)
+	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s; %.0f ran for answering sites, mean %.3f s, %.0f for the others, mean %.3f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f GETs (lists and watches), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
+		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.AnsweringN, r.AnsweringMean, r.UnansweringN, r.UnansweringMean, r.Writes, r.Conflicts, r.StatusConflicts, r.Gets, r.PVERequests, r.Changes, r.KeptChanges)
 	return true
 }
 
