@@ -402,7 +402,7 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	}
 	b := take(pr, sites, rd)
 	mins := b.at.Sub(a.at).Minutes()
-	r.SteadyReconcilesPerSec = (b.m.sum("controller_runtime_reconcile_total") - a.m.sum("controller_runtime_reconcile_total")) / (mins * 60)
+	r.SteadyReconcilesPerSec = grew(a.m, b.m, "controller_runtime_reconcile_total") / (mins * 60)
 	r.CPUSecPerMin = float64(b.ticks-a.ticks) / clockTicks / mins
 	r.WritesByVerb = map[string]float64{}
 	for _, v := range writeVerbs {

@@ -167,8 +167,8 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	r.BenchCPU = float64(b.bench-w.a.bench) / clockTicks
 	r.MachineBusy = float64(b.busy-w.a.busy) / clockTicks
 	r.Steal = float64(b.steal-w.a.steal) / clockTicks
-	r.Reconciles = b.m.sum("controller_runtime_reconcile_total") - w.a.m.sum("controller_runtime_reconcile_total")
-	r.Unbudgeted = b.m.sum("microcloud_reconciles_unbudgeted_total") - w.a.m.sum("microcloud_reconciles_unbudgeted_total")
+	r.Reconciles = grew(w.a.m, b.m, "controller_runtime_reconcile_total")
+	r.Unbudgeted = grew(w.a.m, b.m, "microcloud_reconciles_unbudgeted_total")
 	r.ReconcileMean = meanOf(w.a.m, b.m, "controller_runtime_reconcile_time_seconds")
 	r.QueueWaitMean = meanOf(w.a.m, b.m, "workqueue_queue_duration_seconds")
 	r.AnsweringN, r.AnsweringMean = countMean(w.a.m, b.m, "microcloud_reconcile_seconds", `site="answering"`)
@@ -179,10 +179,10 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 			r.Writes[v] = d
 		}
 	}
-	r.Conflicts = b.m.sum("rest_client_requests_total", `code="409"`) - w.a.m.sum("rest_client_requests_total", `code="409"`)
-	r.Deferred = b.m.sum("microcloud_reconciles_deferred_total") - w.a.m.sum("microcloud_reconciles_deferred_total")
-	r.StatusConflicts = b.m.sum("microcloud_status_writes_conflicted_total") - w.a.m.sum("microcloud_status_writes_conflicted_total")
-	r.Gets = b.m.sum("rest_client_requests_total", `method="GET"`) - w.a.m.sum("rest_client_requests_total", `method="GET"`)
+	r.Conflicts = grew(w.a.m, b.m, "rest_client_requests_total", `code="409"`)
+	r.Deferred = grew(w.a.m, b.m, "microcloud_reconciles_deferred_total")
+	r.StatusConflicts = grew(w.a.m, b.m, "microcloud_status_writes_conflicted_total")
+	r.Gets = grew(w.a.m, b.m, "rest_client_requests_total", `method="GET"`)
 	for i := range b.requests {
 		r.PVERequests += b.requests[i] - w.a.requests[i]
 	}
@@ -191,6 +191,12 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	fmt.Printf("  second half on the %d kept sites: %.1f s after a first half of %.1f s (%d Ready in it: p50 %.1f s p90 %.1f s max %.1f s after half; %d applied in it: p50 %.1f s p90 %.1f s max %.1f s after their apply); CPU s provider %.1f, control plane %.1f, bench %.1f, machine %.1f (steal %.1f); %.0f reconciles (%.0f unbudgeted, %.0f put off for the cache, mean %.3f s, queued %.2f s; %.0f ran for answering sites, mean %.3f s, %.0f for the others, mean %.3f s), writes %v (%.0f refused for a conflict, %.0f of them status), %.0f GETs (lists and watches), %.0f PVE requests, %d object changes (%d of the kept sites)\n",
 		r.Sites, r.Seconds, r.FirstHalf, r.AfterN, r.AfterP50, r.AfterP90, r.AfterMax, r.LateN, r.LateP50, r.LateP90, r.LateMax, r.ProviderCPU, r.ControlPlaneCPU, r.BenchCPU, r.MachineBusy, r.Steal, r.Reconciles, r.Unbudgeted, r.Deferred, r.ReconcileMean, r.QueueWaitMean, r.AnsweringN, r.AnsweringMean, r.UnansweringN, r.UnansweringMean, r.Writes, r.Conflicts, r.StatusConflicts, r.Gets, r.PVERequests, r.Changes, r.KeptChanges)
 	return true
+}
+
+// grew is how much the series of name with all the labels in want grew
+// between two scrapes.
+func grew(a, b metrics, name string, want ...string) float64 {
+	return b.sum(name, want...) - a.sum(name, want...)
 }
 
 // meanOf is the mean of a histogram's observations between two scrapes.
@@ -202,11 +208,11 @@ func meanOf(a, b metrics, name string) float64 {
 // countMean is how many observations a histogram's series with all the
 // labels in want got between two scrapes, and their mean (0 if none).
 func countMean(a, b metrics, name string, want ...string) (n, mean float64) {
-	n = b.sum(name+"_count", want...) - a.sum(name+"_count", want...)
+	n = grew(a, b, name+"_count", want...)
 	if n <= 0 {
 		return 0, 0
 	}
-	return n, (b.sum(name+"_sum", want...) - a.sum(name+"_sum", want...)) / n
+	return n, grew(a, b, name+"_sum", want...) / n
 }
 
 // pidTicks is a process's utime+stime in clock ticks, 0 if it is gone.
