@@ -44,9 +44,9 @@ go build -o "$D/scalebench" ./cmd/scalebench
 step "scale run: $D/scalebench -out $OUT $*"
 {
   echo "# provider-microcloud scale run, $(date -u +%FT%TZ), $(nproc) cores, $(free -g | awk '/^Mem:/{print $2}') GiB, $(go version)"
-  echo "# $D/scalebench -kubeconfig $KUBECONFIG -provider $D/provider -out $OUT -cp-pids $D/cp/etcd.pid,$D/cp/apiserver.pid $*"
+  echo "# $D/scalebench -kubeconfig $KUBECONFIG -provider $D/provider -out $OUT -cp-pids $D/cp/etcd.pid,$D/cp/apiserver.pid -apiserver-log $D/cp/apiserver.log $*"
 } > "$OUT/machine.txt"
-"$D/scalebench" -kubeconfig "$KUBECONFIG" -provider "$D/provider" -out "$OUT" -cp-pids "$D/cp/etcd.pid,$D/cp/apiserver.pid" "$@" &
+"$D/scalebench" -kubeconfig "$KUBECONFIG" -provider "$D/provider" -out "$OUT" -cp-pids "$D/cp/etcd.pid,$D/cp/apiserver.pid" -apiserver-log "$D/cp/apiserver.log" "$@" &
 bench_pid=$!
 rc=0; wait "$bench_pid" || rc=$?
 bench_pid=

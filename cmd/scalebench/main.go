@@ -39,6 +39,7 @@ type config struct {
 	keepObjects                  bool
 	outageAt                     time.Duration
 	cpPIDs                       []int
+	apiserverLog                 string
 }
 
 func intList(s string) ([]int, error) {
@@ -76,6 +77,7 @@ func parseConfig(args []string) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 30*time.Minute, "longest wait for all Ready in one run")
 	pargs := fs.String("provider-args", "", "extra provider flags (space-separated)")
 	cpPIDFiles := fs.String("cp-pids", "", "pid files of etcd and kube-apiserver (comma-separated), whose CPU scenarios 3 and 4 report for the second half of the ramp")
+	fs.StringVar(&c.apiserverLog, "apiserver-log", "", "the API server's log: each run counts the watches of its namespace the API server closed as too slow to read (\"Forcing ... watcher close due to unresponsiveness\"), before the provider started, in the ramp and after")
 	fs.BoolVar(&c.keepObjects, "keep-objects", false, "leave each run's namespace, objects and ClusterProviderConfigs in the API server (by default they are removed once the run's provider has stopped, so every run starts from the same API server and etcd)")
 	fs.BoolVar(&c.preapply, "preapply", false, "apply every object before the provider starts, and time each from the provider's start: the provider finds them all at once, so the two scenarios of a pair hold the same work in their windows however long the API server takes to take the objects")
 	fs.DurationVar(&c.outageAt, "outage-at", 0, "scenarios 3 and 4: take the dead sites down (and open the compared window) this long after the start instead of once this process's watch shows half of all resources Ready (which under load lags the provider by seconds: at 100 × 10 the healthy sites are all Ready by then)")

@@ -87,6 +87,17 @@ func markdown(rs []*result) string {
 			"| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		b.WriteString(strings.Join(halves, "\n") + "\n")
 	}
+	var closes []string
+	for i, r := range rs {
+		if w := r.WatchCloses; w != nil {
+			closes = append(closes, fmt.Sprintf("| %d | %d | %s | %d | %d %s | %d |", i+1, r.Scenario, r.Mode, w.BeforeProvider, w.Ramp, byResource(w.RampByResource), w.After))
+		}
+	}
+	if len(closes) > 0 {
+		b.WriteString("\nwatches of the run's namespace the API server closed as too slow to read (before the provider started only this bench watched it):\n\n" +
+			"| run | scenario | view | before the provider | ramp (by resource) | after all Ready |\n| --- | --- | --- | --- | --- | --- |\n")
+		b.WriteString(strings.Join(closes, "\n") + "\n")
+	}
 	b.WriteString(isolation(rs))
 	return b.String()
 }
@@ -138,8 +149,8 @@ func isolation(rs []*result) string {
 	return b.String()
 }
 
-// meanSD is "mean ± standard deviation (standard error of the mean)" of
-// ratios; just the mean of one.
+// meanSD is "mean ± standard deviation (95 %: the interval of the mean, by
+// Student's t)" of ratios; just the mean of one.
 func meanSD(xs []float64) string {
 	if len(xs) == 0 {
 		return "-"
@@ -157,7 +168,17 @@ func meanSD(xs []float64) string {
 		ss += (x - m) * (x - m)
 	}
 	sd := math.Sqrt(ss / float64(len(xs)-1))
-	return fmt.Sprintf("%.2f ± %.2f (se %.2f)", m, sd, sd/math.Sqrt(float64(len(xs))))
+	hw := t95(len(xs)-1) * sd / math.Sqrt(float64(len(xs)))
+	return fmt.Sprintf("%.2f ± %.2f (95 %%: %.2f to %.2f)", m, sd, m-hw, m+hw)
+}
+
+// t95 is Student's t for a two-sided 95 % interval with df degrees of
+// freedom; past 30 it stays at 30's (2.042, a little wider than the 1.96
+// it tends to).
+func t95(df int) float64 {
+	t := [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+		2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+	return t[min(max(df, 1), len(t))-1]
 }
 
 // ratio is a/b as "12x", "-" when b is 0.

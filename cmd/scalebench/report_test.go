@@ -24,7 +24,7 @@ func TestIsolationPairsNeighbours(t *testing.T) {
 	for _, want := range []string{
 		"| 1 | shared | 100 × 10 | 10.0 / 20.0 | 11.0 / 22.0 | 1.10x | 1.10x | 0.100 / 0.100 | 1.00x |",
 		"| 2 | shared | 100 × 10 | 10.0 / 20.0 | 9.0 / 18.0 | 0.90x | 0.90x | 0.200 / 0.100 | 0.50x |",
-		"| mean ± sd of the 2 pairs | | | | | 1.00 ± 0.14 (se 0.10) | 1.00 ± 0.14 (se 0.10) | | 0.75 ± 0.35 (se 0.25) |",
+		"| mean ± sd of the 2 pairs | | | | | 1.00 ± 0.14 (95 %: -0.27 to 2.27) | 1.00 ± 0.14 (95 %: -0.27 to 2.27) | | 0.75 ± 0.35 (95 %: -2.43 to 3.93) |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("no line %q in\n%s", want, out)
@@ -48,6 +48,33 @@ func TestIsolationLeavesTheWarmUpOut(t *testing.T) {
 	if strings.Contains(out, "99.0") || !strings.Contains(out, "| 1 | shared | 100 × 100 | 10.0 / 20.0 | 11.0 / 22.0 |") ||
 		!strings.Contains(out, "| 2 | shared | 100 × 100 | 10.0 / 20.0 | 12.0 / 24.0 |") || !strings.Contains(out, "of the 2 pairs") {
 		t.Errorf("want the warm-up (p50 99) left out and two pairs, got\n%s", out)
+	}
+}
+
+// The interval is the mean's, by Student's t with n-1 degrees of freedom:
+// session 16's four median ratios give the interval its notes worked out
+// by hand (0.89-1.11 from the unrounded ratios).
+func TestMeanSDIntervalOfTheMean(t *testing.T) {
+	if got, want := meanSD([]float64{1.10, 1.01, 0.96, 0.94}), "1.00 ± 0.07 (95 %: 0.89 to 1.12)"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := meanSD([]float64{1.2}); got != "1.20" {
+		t.Errorf("one ratio: got %q, want its value", got)
+	}
+	if t95(1) != 12.706 || t95(3) != 3.182 || t95(500) != t95(30) {
+		t.Errorf("t95: %v %v %v", t95(1), t95(3), t95(500))
+	}
+}
+
+// A run with the API server's log counted gets a row of watch closes.
+func TestMarkdownListsWatchCloses(t *testing.T) {
+	out := markdown([]*result{
+		{Scenario: 3, Mode: "shared", Sites: 1, PerSite: 1},
+		{Scenario: 4, Mode: "shared", Sites: 1, PerSite: 1, WatchCloses: &watchCloses{BeforeProvider: 28, Ramp: 5,
+			RampByResource: map[string]int{"virtualmachines": 4, "containers": 1}, After: 2}},
+	})
+	if !strings.Contains(out, "| 2 | 4 | shared | 28 | 5 (containers 1, virtualmachines 4) | 2 |") || strings.Contains(out, "| 1 | 3 | shared |") {
+		t.Errorf("want one row of closes, for run 2:\n%s", out)
 	}
 }
 

@@ -67,6 +67,9 @@ type result struct {
 
 	Dead       *deadSites  `json:"dead,omitempty"`
 	SecondHalf *secondHalf `json:"secondHalf,omitempty"`
+	// WatchCloses: the API server's forced closes of watches of the run's
+	// namespace (-apiserver-log).
+	WatchCloses *watchCloses `json:"watchCloses,omitempty"`
 }
 
 // deadSites is what scenario 4 measured of the outage.
@@ -310,6 +313,7 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 		r.AppliedSeconds, r.Preapplied = time.Since(t0).Seconds(), true
 		fmt.Printf("  applied %d objects in %.1fs before the provider started\n", r.N, r.AppliedSeconds)
 	}
+	launched := time.Now()
 	pr, err := startProvider(ctx, c, ns, p.mode, filepath.Join(c.outDir, ns+".log"))
 	if err != nil {
 		return nil, err
@@ -422,6 +426,12 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	r.PeakRSSMiB = float64(pr.mem().HWM) / 1024
 	fmt.Printf("  steady: %.0f PVE req/min/site, %.1f writes/min %v, %.1f object changes/min, %.2f CPU s/min, RSS %.0f MiB (peak %.0f)\n",
 		r.PVEReqPerMinPerSite, r.WritesPerMin, r.WritesByVerb, r.ChangesPerMin, r.CPUSecPerMin, r.SteadyRSSMiB, r.PeakRSSMiB)
+	if r.WatchCloses, err = closesIn(c.apiserverLog, ns, launched, last); err != nil {
+		fmt.Printf("  could not count the API server's watch closes: %v\n", err)
+	} else if w := r.WatchCloses; w != nil {
+		fmt.Printf("  watches of the namespace the API server closed as too slow to read: %d before the provider started, %d in the ramp %v, %d after\n",
+			w.BeforeProvider, w.Ramp, w.RampByResource, w.After)
+	}
 	return r, nil
 }
 
