@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 )
@@ -91,20 +92,15 @@ func closesIn(path, ns string, start, ready time.Time) (*watchCloses, error) {
 	return &c, err
 }
 
-// byResource prints counts by resource in name order: "(containers 1,
-// virtualmachines 3)", empty for none.
+// byResource prints counts by resource in name order after a space:
+// " (containers 1, virtualmachines 3)", empty for none.
 func byResource(n map[string]int) string {
 	if len(n) == 0 {
 		return ""
 	}
-	names := make([]string, 0, len(n))
-	for k := range n {
-		names = append(names, k)
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(n)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, n[k]))
 	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%s %d", k, n[k])
-	}
-	return "(" + strings.Join(parts, ", ") + ")"
+	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -90,7 +90,7 @@ func markdown(rs []*result) string {
 	var closes []string
 	for i, r := range rs {
 		if w := r.WatchCloses; w != nil {
-			closes = append(closes, fmt.Sprintf("| %d | %d | %s | %d | %d %s | %d |", i+1, r.Scenario, r.Mode, w.BeforeProvider, w.Ramp, byResource(w.RampByResource), w.After))
+			closes = append(closes, fmt.Sprintf("| %d | %d | %s | %d | %d%s | %d |", i+1, r.Scenario, r.Mode, w.BeforeProvider, w.Ramp, byResource(w.RampByResource), w.After))
 		}
 	}
 	if len(closes) > 0 {

@@ -211,8 +211,9 @@ func take(p *proc, sites []*site, rd *readiness) snapshot {
 
 var writeVerbs = []string{"POST", "PUT", "PATCH", "DELETE"}
 
-func writes(m metrics, verb string) float64 {
-	return m.sum("rest_client_requests_total", `method="`+verb+`"`)
+// wrote is how many requests of verb the provider sent between two scrapes.
+func wrote(a, b metrics, verb string) float64 {
+	return grew(a, b, "rest_client_requests_total", `method="`+verb+`"`)
 }
 
 // sampler keeps the peak work-queue depth while running.
@@ -410,7 +411,7 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	r.CPUSecPerMin = float64(b.ticks-a.ticks) / clockTicks / mins
 	r.WritesByVerb = map[string]float64{}
 	for _, v := range writeVerbs {
-		if d := (writes(b.m, v) - writes(a.m, v)) / mins; d > 0 {
+		if d := wrote(a.m, b.m, v) / mins; d > 0 {
 			r.WritesByVerb[v] = d
 			r.WritesPerMin += d
 		}
@@ -429,8 +430,8 @@ func runOne(ctx context.Context, c *config, k *kube, p plan) (*result, error) {
 	if r.WatchCloses, err = closesIn(c.apiserverLog, ns, launched, last); err != nil {
 		fmt.Printf("  could not count the API server's watch closes: %v\n", err)
 	} else if w := r.WatchCloses; w != nil {
-		fmt.Printf("  watches of the namespace the API server closed as too slow to read: %d before the provider started, %d in the ramp %v, %d after\n",
-			w.BeforeProvider, w.Ramp, w.RampByResource, w.After)
+		fmt.Printf("  watches of the namespace the API server closed as too slow to read: %d before the provider started, %d in the ramp%s, %d after\n",
+			w.BeforeProvider, w.Ramp, byResource(w.RampByResource), w.After)
 	}
 	return r, nil
 }

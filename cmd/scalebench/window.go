@@ -175,7 +175,7 @@ func (w *window) step(rd *readiness, ready, n int) bool {
 	r.UnansweringN, r.UnansweringMean = countMean(w.a.m, b.m, "microcloud_reconcile_seconds", `site="unanswering"`)
 	r.Writes = map[string]float64{}
 	for _, v := range writeVerbs {
-		if d := writes(b.m, v) - writes(w.a.m, v); d > 0 {
+		if d := wrote(w.a.m, b.m, v); d > 0 {
 			r.Writes[v] = d
 		}
 	}
